@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// vgpuctl: hand NVIDIA GPUs to virtual machines, whole (VFIO passthrough, Grace + EGM) or as
+/// SR-IOV virtual functions with vGPU types. Layers and seams: see DESIGN in the shared docs and
+/// ROADMAP.md.
+let package = Package(
+    name: "vgpuctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vgpuctl", targets: ["vgpuctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+
+        // GPU and host models as data, shared by the simulator and the firmware stub.
+        .target(
+            name: "GPUModels",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "firmware-stubs/models",
+            exclude: ["README.md"],
+            resources: [.copy("hosts"), .copy("gpus"), .copy("drivers.yaml")]
+        ),
+
+        // The stable core.
+        .target(
+            name: "HostKit",
+            dependencies: [
+                "CPCI", "CUdev", "CMnl",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "HostSim",
+            dependencies: ["HostKit", "GPUModels", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
+            name: "VGPUCtlCommands",
+            dependencies: [
+                "HostKit", "HostSim", "GPUModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "vgpuctl", dependencies: ["VGPUCtlCommands"]),
+
+        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim"]),
+        .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels"]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim"]),
+    ]
+)

@@ -1,0 +1,233 @@
+import Foundation
+import GPUModels
+import HostKit
+import SystemPackage
+
+/// The simulated kernel: applies Linux's semantics for the control files vgpuctl writes to a
+/// simulated host tree, with the errnos Linux returns.
+///
+/// Sources: `drivers/pci/iov.c` (`sriov_numvfs_store`: parse error EINVAL; N > TotalVFs ERANGE;
+/// same N is a no-op; no PF driver or no `sriov_configure` ENOENT; a different nonzero N while
+/// VFs exist EBUSY), `drivers/pci/pci-sysfs.c` and `drivers/base/bus.c` (`driver_override`,
+/// `bind`, `unbind`, `drivers_probe`: an unknown device or a driver that does not match gives
+/// ENODEV, binding a bound device EBUSY), `drivers/pci/pci-driver.c` (`pci_match_device`:
+/// `driver_override` restricts matching to the named driver and lets it bind without an id
+/// table; override-only ids match only through it). Checked against a real kernel by the
+/// real-kernel scenario suite.
+public struct SimulatedKernel: Kernel {
+    public let root: HostRoot
+
+    public init(root: HostRoot) { self.root = root }
+
+    var fs: SimFS { SimFS(root: root) }
+    var sysfs: SysfsReader { SysfsReader(root: root) }
+
+    public func write(_ value: String, to file: ControlFile) throws(KernelError) {
+        func fail(_ e: Errno) -> KernelError { KernelError(errno: e, path: file.path, value: value) }
+        // Opening a control file that does not exist fails as open(2) would.
+        guard sysfs.exists(file.path) else { throw fail(.noSuchFileOrDirectory) }
+        let state: SimState
+        do { state = try SimState.load(root) } catch { throw fail(.ioError) }
+        let v = value.hasSuffix("\n") ? String(value.dropLast()) : value
+        do {
+            switch file {
+            case .sriovNumVFs(let pf):
+                try setNumVFs(pf, v, state: state)
+            case .sriovDriversAutoprobe:
+                guard let b = Self.kstrtobool(v) else { throw Errno.invalidArgument }
+                try fs.write(file.path, b ? "1\n" : "0\n")
+            case .driverOverride:
+                guard v.utf8.count < 4095 else { throw Errno.invalidArgument }
+                try fs.write(file.path, v.isEmpty ? "(null)\n" : v + "\n")
+            case .unbind(let drv):
+                guard let a = PCIAddress(v), let dev = sysfs.device(a) else { throw Errno.noSuchDevice }
+                guard dev.driver == drv else { throw Errno.noSuchDevice }
+                try detach(a, state: state)
+            case .bind(let drv):
+                guard let a = PCIAddress(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
+                guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
+                guard dev.driver == nil else { throw Errno.resourceBusy }
+                try attach(a, driver: drv, state: state)
+            case .driversProbe:
+                guard let a = PCIAddress(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
+                try probe(a, state: state)
+            case .currentVGPUType, .mdevCreate, .mdevRemove:
+                // Vendor vGPU files are simulated by the stage-3 backends; a plain write here.
+                try fs.write(file.path, v + "\n")
+            }
+        } catch let e as Errno {
+            throw fail(e)
+        } catch let e as KernelError {
+            throw e
+        } catch {
+            throw fail(.ioError)
+        }
+    }
+
+    /// `kstrtobool`: 1/0, y/n, t/f, on/off (case-insensitive first letters).
+    static func kstrtobool(_ s: String) -> Bool? {
+        let l = s.lowercased()
+        if ["1", "y", "yes", "t", "true", "on"].contains(l) || (l.first.map { "yt1".contains($0) } ?? false) && l.count == 1 { return true }
+        if ["0", "n", "no", "f", "false", "off"].contains(l) { return false }
+        return nil
+    }
+
+    /// `kstrtou16(buf, 0, ...)`: decimal, `0x` hex or leading-0 octal.
+    static func kstrtou16(_ s: String) -> UInt16? {
+        if s.hasPrefix("0x") || s.hasPrefix("0X") { return UInt16(s.dropFirst(2), radix: 16) }
+        if s.hasPrefix("0") && s.count > 1 { return UInt16(s.dropFirst(), radix: 8) }
+        if s.hasPrefix("+") { return UInt16(s.dropFirst()) }
+        return UInt16(s)
+    }
+
+    /// `pci_match_device`: driver_override first, then the id table (override-only ids need the
+    /// override).
+    static func matches(_ drv: DriverSpec, _ dev: PCIDevice) -> Bool {
+        if let o = dev.driverOverride { if o != drv.name { return false } else { return true } }
+        return (drv.match ?? []).contains { $0.matches(vendor: dev.vendorID, device: dev.deviceID, classCode: dev.classCode) }
+    }
+
+    // MARK: Binding
+
+    /// Binds `a` to `driver` (the effect of a successful probe).
+    func attach(_ a: PCIAddress, driver: String, state: SimState) throws {
+        guard let dev = sysfs.device(a), let dir = dev.canonicalPath else { throw Errno.noSuchDevice }
+        try fs.link("\(dir)/driver", to: HostRoot.driver(driver))
+        try fs.link("\(HostRoot.driver(driver))/\(a)", to: dir)
+        try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\n", with: "DRIVER=\(driver)\n"))
+        if state.driver(driver)?.vfio == true, let g = dev.iommuGroup {
+            // The VFIO group char device appears with the first VFIO-bound device of the group;
+            // the cdev model adds vfio-dev/vfioN to the device.
+            if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
+            let n = nextVFIODeviceNumber()
+            try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
+            try fs.write("dev/vfio/devices/vfio\(n)", "")
+        }
+    }
+
+    /// Unbinds `a` from its driver.
+    func detach(_ a: PCIAddress, state: SimState) throws {
+        guard let dev = sysfs.device(a), let dir = dev.canonicalPath, let driver = dev.driver else { return }
+        try fs.remove("\(dir)/driver")
+        try fs.remove("\(HostRoot.driver(driver))/\(a)")
+        try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\(driver)\n", with: "DRIVER=\n"))
+        if state.driver(driver)?.vfio == true {
+            for n in fs.list("\(dir)/vfio-dev") { try fs.remove("dev/vfio/devices/\(n)") }
+            try fs.remove("\(dir)/vfio-dev")
+            if let g = dev.iommuGroup {
+                let stillVFIO = sysfs.iommuGroupMembers(g).contains { m in
+                    m != a && (sysfs.device(m)?.driver).flatMap { state.driver($0)?.vfio } == true
+                }
+                if !stillVFIO { try fs.remove("\(HostRoot.vfioDev)/\(g)") }
+            }
+        }
+    }
+
+    func nextVFIODeviceNumber() -> Int {
+        let used = Set(fs.list("dev/vfio/devices").compactMap { Int($0.dropFirst(4)) })
+        var n = 0
+        while used.contains(n) { n += 1 }
+        return n
+    }
+
+    /// `drivers_probe` / autoprobe: bind to the first matching loaded driver, if unbound.
+    func probe(_ a: PCIAddress, state: SimState) throws {
+        guard let dev = sysfs.device(a), dev.driver == nil else { return }
+        let loaded = Set(sysfs.pciDrivers())
+        if let o = dev.driverOverride {
+            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev) { try attach(a, driver: o, state: state) }
+            return
+        }
+        for d in state.drivers where loaded.contains(d.name) && Self.matches(d, dev) {
+            try attach(a, driver: d.name, state: state)
+            return
+        }
+    }
+
+    // MARK: SR-IOV
+
+    func setNumVFs(_ pf: PCIAddress, _ value: String, state: SimState) throws {
+        guard let n = Self.kstrtou16(value) else { throw Errno.invalidArgument }
+        guard let dev = sysfs.device(pf), let sr = dev.sriov, let dir = dev.canonicalPath,
+              let hw = state.pfs[pf.description], let cap = hw.spec.sriov else { throw Errno.noSuchFileOrDirectory }
+        if Int(n) > sr.totalVFs { throw Errno.outOfRange }
+        if Int(n) == sr.numVFs { return }
+        guard let drv = dev.driver else { throw Errno.noSuchFileOrDirectory }
+        guard state.driver(drv)?.sriovConfigure == true else { throw Errno.noSuchFileOrDirectory }
+        if n == 0 {
+            for vf in sr.vfs.reversed() { try removeVF(vf, state: state) }
+            for name in fs.list(dir) where name.hasPrefix("virtfn") { try fs.remove("\(dir)/\(name)") }
+        } else {
+            if sr.numVFs != 0 { throw Errno.resourceBusy }
+            let autoprobe = sr.driversAutoprobe ?? true
+            var created: [PCIAddress] = []
+            for i in 0..<Int(n) {
+                let rid = Int(pf.routingID) + Int(cap.vfOffset) + i * Int(cap.vfStride)
+                guard rid <= 0xFFFF else { throw Errno.outOfRange }
+                let vf = PCIAddress(domain: pf.domain, routingID: UInt16(rid))
+                try createVF(vf, index: i, pf: pf, pfDir: dir, hw: hw, state: state)
+                created.append(vf)
+            }
+            if autoprobe { for vf in created { try probe(vf, state: state) } }
+        }
+        try fs.write("\(dir)/sriov_numvfs", "\(n)\n")
+        try rewritePFConfig(pf, dir: dir, hw: hw, numVFs: n)
+    }
+
+    func rewritePFConfig(_ pf: PCIAddress, dir: String, hw: SimState.PF, numVFs: UInt16) throws {
+        guard let old = sysfs.bytes("\(dir)/config"), let sr = ConfigSpace(old).sriov else { return }
+        var bytes = old
+        let ctrl = UInt16(old[sr.offset + SRIOVCapability.ctrl]) | UInt16(old[sr.offset + SRIOVCapability.ctrl + 1]) << 8
+        let newCtrl = numVFs > 0 ? ctrl | 0x0009 : ctrl & ~0x0009      // VF Enable | VF MSE
+        bytes[sr.offset + SRIOVCapability.ctrl] = UInt8(newCtrl & 0xff)
+        bytes[sr.offset + SRIOVCapability.ctrl + 1] = UInt8(newCtrl >> 8)
+        bytes[sr.offset + SRIOVCapability.numVF] = UInt8(numVFs & 0xff)
+        bytes[sr.offset + SRIOVCapability.numVF + 1] = UInt8(numVFs >> 8)
+        try fs.write("\(dir)/config", Data(bytes))
+    }
+
+    func lowestFreeGroup(from first: Int) -> Int {
+        let used = Set(fs.list(HostRoot.iommuGroups).compactMap(Int.init))
+        var g = first
+        while used.contains(g) { g += 1 }
+        return g
+    }
+
+    func createVF(_ vf: PCIAddress, index: Int, pf: PCIAddress, pfDir: String, hw: SimState.PF, state: SimState) throws {
+        let spec = hw.spec
+        guard let cap = spec.sriov else { return }
+        let parentDir = (pfDir as NSString).deletingLastPathComponent
+        let dir = "\(parentDir)/\(vf)"
+        var rs = Array(repeating: SysfsParse.Resource(start: 0, end: 0, flags: 0), count: 13)
+        var vfSpec = DeviceSpec()
+        vfSpec.vendorID = spec.vendorID
+        vfSpec.deviceID = cap.vfDeviceID
+        vfSpec.classCode = cap.vfClassCode ?? spec.classCode
+        vfSpec.revision = spec.revision
+        vfSpec.subsystemVendorID = spec.subsystemVendorID
+        vfSpec.subsystemDeviceID = spec.subsystemDeviceID
+        for bar in cap.vfBars ?? [] {
+            guard let base = hw.vfBarAddresses[bar.index], bar.index < 6 else { continue }
+            let start = base + UInt64(index) * bar.size.value
+            rs[bar.index] = .init(start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
+        }
+        let config = ConfigSpaceBuilder.build(.init(spec: vfSpec, isVF: true))
+        let group = lowestFreeGroup(from: state.firstDynamicGroup)
+        try SimDeviceWriter(fs: fs).write(.init(
+            address: vf, dir: dir,
+            vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value), deviceID: UInt16(truncatingIfNeeded: cap.vfDeviceID.value),
+            classCode: UInt32(truncatingIfNeeded: vfSpec.classCode.value),
+            subsystemVendorID: UInt16(truncatingIfNeeded: spec.subsystemVendorID?.value ?? 0),
+            subsystemDeviceID: UInt16(truncatingIfNeeded: spec.subsystemDeviceID?.value ?? 0),
+            revision: UInt8(truncatingIfNeeded: spec.revision?.value ?? 0),
+            numaNode: hw.numaNode, iommuGroup: group, config: config, resources: rs))
+        try fs.link("\(dir)/physfn", to: pfDir)
+        try fs.link("\(pfDir)/virtfn\(index)", to: dir)
+    }
+
+    func removeVF(_ vf: PCIAddress, state: SimState) throws {
+        guard let dev = sysfs.device(vf), let dir = dev.canonicalPath else { return }
+        try detach(vf, state: state)
+        try SimDeviceWriter(fs: fs).remove(vf, dir: dir)
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import GPUModels
+import HostKit
+import HostSim
+
+/// `vgpuctl sim`: simulated hosts.
+struct Sim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and inspect simulated hosts (sysfs trees that real tools can read).",
+        subcommands: [Create.self, Models.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a simulated host tree to DIR.")
+
+        @Argument(help: "Directory to create the host in (new, empty, or an existing simulated host with --force).")
+        var dir: String
+
+        @Option(name: .long, help: "Host model (see 'vgpuctl sim models').")
+        var model: String
+
+        @Flag(name: .long, help: "Replace DIR if it is already a simulated host.")
+        var force = false
+
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let state = try SimHostBuilder.create(at: dir, model: model, replace: force)
+            let root = HostRoot(dir)
+            if output.json {
+                struct Out: Encodable { var root: String; var model: String; var devices: Int }
+                try printJSON(Out(root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count))
+            } else {
+                print("created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions); try: vgpuctl --root \(root.path) list")
+            }
+        }
+    }
+
+    struct Models: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the host models.")
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let names = GPUModels.Models.hostNames()
+            if output.json { try printJSON(names); return }
+            for n in names {
+                let d = (try? GPUModels.Models.loadHost(n))?.host.description ?? ""
+                print("\(n.padding(toLength: 10, withPad: " ", startingAt: 0))  \(d)")
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import HostKit
+
+/// Options every command that looks at a host takes.
+struct HostOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Host root directory (default /, or VGPUCTL_ROOT).", valueName: "DIR"))
+    var root: String?
+
+    /// The validated root.
+    func hostRoot() throws(VGPUError) -> HostRoot {
+        let r = HostRoot.resolve(option: root)
+        try r.validate()
+        return r
+    }
+}
+
+/// `--json` for machine-readable output.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+/// Encodes `value` as pretty, key-sorted JSON and prints it.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = try enc.encode(value)
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// A plain text table with a header row, columns padded to their widest cell.
+func renderTable(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import HostKit
+
+/// The `vgpuctl` root command.
+public struct VGPUCtl: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "vgpuctl",
+        abstract: "Hand NVIDIA GPUs to virtual machines: whole (VFIO passthrough, Grace + EGM) or as SR-IOV VFs with vGPU types.",
+        discussion: """
+        Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
+        4 refused because it would harm something in use (--force overrides where it makes sense).
+        """,
+        version: version,
+        subcommands: [List.self, Sim.self]
+    )
+
+    public init() {}
+
+    /// Parses the arguments, runs the command and exits with vgpuctl's exit status.
+    ///
+    /// Argument errors print one line on stderr and exit 2; help and `--version` exit 0.
+    public static func run(arguments: [String]? = nil) -> Never {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot(hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            printError(message(for: error) + " (see 'vgpuctl --help')")
+            Foundation.exit(ExitStatus.invalidInput.rawValue)
+        }
+        do {
+            var c = command
+            try c.run()
+            Foundation.exit(0)
+        } catch let e as VGPUError {
+            printError(e.message)
+            Foundation.exit(e.status.rawValue)
+        } catch let e as ExitCode {
+            Foundation.exit(e.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { Foundation.exit(0) }
+            printError(message(for: error))
+            Foundation.exit(code == .validationFailure ? ExitStatus.invalidInput.rawValue : ExitStatus.failed.rawValue)
+        }
+    }
+}
+
+extension VGPUCtl {
+    /// `--root DIR` may stand before the subcommand (`vgpuctl --root DIR list`): it is taken out
+    /// there and handed to the subcommand through `VGPUCTL_ROOT`, which every command reads when
+    /// it has no `--root` of its own.
+    static func hoistGlobalRoot(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        var seenSubcommand = false
+        while i < args.count {
+            let a = args[i]
+            if !seenSubcommand && a == "--root" && i + 1 < args.count {
+                setenv("VGPUCTL_ROOT", args[i + 1], 1)
+                i += 2
+                continue
+            }
+            if !seenSubcommand && a.hasPrefix("--root=") {
+                setenv("VGPUCTL_ROOT", String(a.dropFirst(7)), 1)
+                i += 1
+                continue
+            }
+            if !a.hasPrefix("-") { seenSubcommand = true }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+}
+
+/// Prints `vgpuctl: error: <message>` on stderr, on one line.
+func printError(_ message: String) {
+    let line = "vgpuctl: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
+    FileHandle.standardError.write(Data(line.utf8))
+}
+
+/// Prints a warning on stderr.
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data(("vgpuctl: warning: " + message + "\n").utf8))
+}

@@ -1,0 +1,3 @@
+import VGPUCtlCommands
+
+VGPUCtl.run()

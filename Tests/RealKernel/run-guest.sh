@@ -1,0 +1,154 @@
+#!/bin/bash
+# run-guest.sh SCRIPT [TIMEOUT_SECONDS]
+#
+# Boots the Debian kernel prepared by prepare.sh in QEMU (q35, TCG, emulated
+# VT-d, emulated NVMe PF with SR-IOV), with the host root shared read-only as
+# the guest's root, and runs SCRIPT (an absolute host path; the same path works
+# in the guest) with /bin/sh as root inside the guest.
+#
+# Prints the script's stdout+stderr and exits with its exit status.
+# If the guest produced no exit status (boot failure, timeout, crash), prints
+# whatever output exists plus the full console log, and exits 125.
+#
+# Environment:
+#   VM_CACHE          cache folder (default <repo>/.vm-cache)
+#   VGTEST_OUT_DIR    use this (empty or new) host directory as the guest's /out
+#                     and keep it afterwards; default: a temporary directory
+#                     that is removed at the end
+#   VGTEST_KEEP=1     keep the temporary work directory (console log etc.)
+#   VGTEST_ACCEL      QEMU accelerator (default tcg)
+#   VGTEST_MEM        guest memory in MiB (default 2048)
+#   VGTEST_SMP        guest CPUs (default 2)
+#   VGTEST_TMPFS      extra comma-separated guest directories to cover with a
+#                     tmpfs (each must exist on the host)
+#   VGTEST_APPEND     extra kernel command line arguments
+#   VGTEST_QEMU_ARGS  extra QEMU arguments (word-split)
+#   VGTEST_QUIET=1    do not print timing information on stderr
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+VM_CACHE=${VM_CACHE:-$REPO/.vm-cache}
+NO_RC=125
+
+note() { [ "${VGTEST_QUIET:-0}" = 1 ] || printf 'run-guest: %s\n' "$*" >&2; }
+fail() { printf 'run-guest: ERROR: %s\n' "$*" >&2; exit $NO_RC; }
+
+[ $# -ge 1 ] && [ $# -le 2 ] || fail "usage: run-guest.sh SCRIPT [TIMEOUT_SECONDS]"
+SCRIPT=$1
+TIMEOUT=${2:-180}
+case "$SCRIPT" in
+    /*) ;;
+    *) fail "SCRIPT must be an absolute path (it is opened inside the guest): $SCRIPT" ;;
+esac
+case "$SCRIPT" in
+    *[[:space:]]*) fail "SCRIPT path must not contain whitespace (kernel command line)" ;;
+esac
+[ -f "$SCRIPT" ] && [ -r "$SCRIPT" ] || fail "no readable file $SCRIPT"
+case "$TIMEOUT" in
+    ''|*[!0-9]*) fail "TIMEOUT_SECONDS must be a positive integer: $TIMEOUT" ;;
+esac
+[ "$TIMEOUT" -gt 0 ] || fail "TIMEOUT_SECONDS must be > 0"
+[ -f "$VM_CACHE/vm.env" ] || fail "$VM_CACHE/vm.env missing: run $HERE/prepare.sh first"
+# shellcheck disable=SC1091
+. "$VM_CACHE/vm.env"
+[ -f "$VGTEST_KERNEL" ] && [ -f "$VGTEST_INITRD" ] || fail "kernel/initramfs missing: run $HERE/prepare.sh"
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing: run $HERE/prepare.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vgtest.XXXXXX") || fail "mktemp failed"
+if [ -n "${VGTEST_OUT_DIR:-}" ]; then
+    OUT=$VGTEST_OUT_DIR
+    mkdir -p "$OUT" || fail "cannot create $OUT"
+    rm -f "$OUT/rc" "$OUT/output.log" "$OUT/init-error"
+else
+    OUT=$WORK/out
+    mkdir -p "$OUT"
+fi
+OUT=$(cd "$OUT" && pwd)
+CONSOLE=$WORK/console.log
+QEMU_LOG=$WORK/qemu.log
+
+QPID=""
+cleanup() {
+    if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
+        kill -TERM "$QPID" 2>/dev/null
+        sleep 1
+        kill -KILL "$QPID" 2>/dev/null
+    fi
+    if [ "${VGTEST_KEEP:-0}" = 1 ]; then
+        note "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit $NO_RC' INT TERM HUP
+
+APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT"
+[ -n "${VGTEST_TMPFS:-}" ] && APPEND="$APPEND vgtest.tmpfs=$VGTEST_TMPFS"
+[ -n "${VGTEST_APPEND:-}" ] && APPEND="$APPEND $VGTEST_APPEND"
+
+# Fixed PCI addresses, so tests can rely on them:
+#   00:03.0 NVMe PF (VFs appear as 00:03.1 .. 00:03.4)
+#   00:04.0 virtio-9p "hostroot" (host /, read-only)
+#   00:05.0 virtio-9p "out" (result directory, writable)
+# -fsdev + -device virtio-9p-pci is the long form of
+#   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on
+# (the long form lets us pin the PCI address).
+# shellcheck disable=SC2086
+QEMU_CMD=(
+    qemu-system-x86_64
+    -accel "${VGTEST_ACCEL:-tcg}"
+    -machine q35,kernel-irqchip=split
+    -m "${VGTEST_MEM:-2048}" -smp "${VGTEST_SMP:-2}"
+    -device intel-iommu,intremap=on,caching-mode=on
+    -nodefaults -no-user-config -display none -vga none -no-reboot
+    -serial "file:$CONSOLE" -monitor none
+    -kernel "$VGTEST_KERNEL" -initrd "$VGTEST_INITRD" -append "$APPEND"
+    -device nvme-subsys,id=subsys0
+    -device nvme,serial=deadbeef,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=13,msix_qsize=9,addr=03.0
+    -fsdev local,id=fshost,path=/,security_model=none,readonly=on,multidevs=remap
+    -device virtio-9p-pci,fsdev=fshost,mount_tag=hostroot,addr=04.0
+    -fsdev "local,id=fsout,path=$OUT,security_model=none,multidevs=remap"
+    -device virtio-9p-pci,fsdev=fsout,mount_tag=out,addr=05.0
+    ${VGTEST_QEMU_ARGS:-}
+)
+
+note "booting $VGTEST_KVER, script $SCRIPT, timeout ${TIMEOUT}s"
+START=$(date +%s.%N)
+timeout --kill-after=10 "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null >"$QEMU_LOG" 2>&1 &
+QPID=$!
+wait "$QPID"
+QRC=$?
+QPID=""
+END=$(date +%s.%N)
+ELAPSED=$(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.1f", b - a }')
+
+if [ -f "$OUT/output.log" ]; then
+    cat "$OUT/output.log"
+fi
+
+RC=""
+if [ -f "$OUT/rc" ]; then
+    RC=$(tr -d '[:space:]' < "$OUT/rc")
+    case "$RC" in ''|*[!0-9]*) RC="" ;; esac
+fi
+
+if [ -n "$RC" ]; then
+    note "guest script exited with $RC after ${ELAPSED}s (qemu status $QRC)"
+    exit "$RC"
+fi
+
+{
+    echo "run-guest: the guest produced no exit status (qemu status $QRC after ${ELAPSED}s$([ "$QRC" = 124 ] || [ "$QRC" = 137 ] && echo ", timed out after ${TIMEOUT}s"))"
+    if [ -f "$OUT/init-error" ]; then
+        echo "----- init errors"
+        cat "$OUT/init-error"
+    fi
+    echo "----- qemu stdout/stderr"
+    cat "$QEMU_LOG" 2>/dev/null
+    echo "----- guest console"
+    cat "$CONSOLE" 2>/dev/null
+    echo "----- end of console"
+} >&2
+exit $NO_RC
