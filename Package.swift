@@ -54,8 +54,10 @@ let package = Package(
         ),
         .executableTarget(name: "vgpuctl", dependencies: ["VGPUCtlCommands"]),
 
-        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim"]),
-        .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels"]),
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim"]),
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
+        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
     ]
 )

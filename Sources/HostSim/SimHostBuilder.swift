@@ -95,6 +95,14 @@ public enum SimHostBuilder {
 
         var pfs: [String: SimState.PF] = [:]
         var maxGroup = 0
+        // 32-bit BARs live below 4 GiB: one host-wide window for them (assumed layout).
+        var next32: UInt64 = 0xc000_0000
+        func alloc32(_ size: UInt64) -> UInt64 {
+            let s = max(size, 16)
+            next32 = (next32 + s - 1) / s * s
+            defer { next32 += s }
+            return next32
+        }
         for a in byAddress.keys.sorted() {
             let d = byAddress[a]!
             let spec = loaded.spec(of: d)
@@ -105,6 +113,7 @@ public enum SimHostBuilder {
             var next = d.barBase?.value ?? 0xe000_0000
             for bar in spec.bars ?? [] {
                 if let explicit = d.barAddresses?[bar.index] { bars[bar.index] = explicit.value; continue }
+                if !(bar.is64Bit ?? false) { bars[bar.index] = alloc32(bar.size.value); continue }
                 let size = max(bar.size.value, 16)
                 next = (next + size - 1) / size * size
                 bars[bar.index] = next
@@ -115,6 +124,7 @@ public enum SimHostBuilder {
                 var vnext = d.vfBarBase?.value ?? (next + 0x1000_0000)
                 for bar in sr.vfBars ?? [] {
                     let total = bar.size.value * UInt64(sr.totalVFs)
+                    if !(bar.is64Bit ?? false) { vfBars[bar.index] = alloc32(total); continue }
                     let align = max(bar.size.value, 16)
                     vnext = (vnext + align - 1) / align * align
                     vfBars[bar.index] = vnext

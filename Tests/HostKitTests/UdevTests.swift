@@ -177,6 +177,8 @@ struct UdevTests {
         }
         let ready = try udev.waitUntilInitialized(syspath: device.syspath, timeout: .seconds(10))
         #expect(ready.syspath == device.syspath)
+        // Initialized exactly when udevd's rules left something to store.
+        #expect(ready.isInitialized == FileManager.default.fileExists(atPath: "/run/udev/data/\(ready.databaseID)"))
     }
 }
 #endif

@@ -143,37 +143,45 @@ struct UeventParseTests {
         "PCI_SLOT_NAME=0000:00:01.0", "SEQNUM=42",
     ])
 
-    @Test("malformed input is rejected", arguments: [
-        ("empty", []),
-        ("only NULs", [0, 0, 0, 0]),
-        ("no @", Array("add".utf8) + [0] + Array("SUBSYSTEM=pci".utf8)),
-        ("empty action", ueventBytes("@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("upper-case action", ueventBytes("ADD@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("devpath without slash", ueventBytes("add@devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("empty devpath", ueventBytes("add@", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("header only", Array("add@/devices/x".utf8)),
-        ("no SUBSYSTEM", ueventBytes("add@/devices/x", ["ACTION=add", "SEQNUM=1"])),
-        ("empty SUBSYSTEM", ueventBytes("add@/devices/x", ["SUBSYSTEM=", "SEQNUM=1"])),
-        ("no SEQNUM", ueventBytes("add@/devices/x", ["ACTION=add", "SUBSYSTEM=pci"])),
-        ("SEQNUM not a number", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=12a"])),
-        ("SEQNUM signed", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=+12"])),
-        ("SEQNUM overflows", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=18446744073709551616"])),
-        ("field without =", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "GARBAGE", "SEQNUM=1"])),
-        ("empty key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "=value", "SEQNUM=1"])),
-        ("duplicate key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SUBSYSTEM=net", "SEQNUM=1"])),
-        ("ACTION disagrees", ueventBytes("add@/devices/x", ["ACTION=remove", "SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("DEVPATH disagrees", ueventBytes("add@/devices/x", ["DEVPATH=/devices/y", "SUBSYSTEM=pci", "SEQNUM=1"])),
-        ("invalid UTF-8 in a value", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"]) + [0x41, 0x3d, 0xff, 0xfe, 0]),
-        ("invalid UTF-8 in the devpath", Array("add@/devices/".utf8) + [0xc3, 0x28, 0] + ueventBytes("SUBSYSTEM=pci", ["SEQNUM=1"])),
-        ("too large", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1", "BIG=" + String(repeating: "x", count: 20_000)])),
-        ("truncated before SEQNUM", Array(UeventParseTests.valid.prefix(UeventParseTests.valid.count - 10))),
-        ("truncated inside the header", Array(UeventParseTests.valid.prefix(5))),
-    ] as [(String, [UInt8])])
-    func rejected(_ name: String, _ bytes: [UInt8]) {
-        #expect(Uevent.parse(bytes) == nil, "\(name)")
+    /// A named malformed datagram; the name is what the test report shows.
+    struct Malformed: Sendable, CustomTestStringConvertible {
+        var name: String
+        var bytes: [UInt8]
+        init(_ name: String, _ bytes: [UInt8]) { self.name = name; self.bytes = bytes }
+        var testDescription: String { name }
     }
 
-    @Test("every truncation of a valid message is handled; only cuts at the final NUL still parse")
+    @Test("malformed input is rejected", arguments: [
+        Malformed("empty", []),
+        Malformed("only NULs", [0, 0, 0, 0]),
+        Malformed("no @", Array("add".utf8) + [0] + Array("SUBSYSTEM=pci".utf8)),
+        Malformed("empty action", ueventBytes("@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("upper-case action", ueventBytes("ADD@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("devpath without slash", ueventBytes("add@devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("empty devpath", ueventBytes("add@", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("header only", Array("add@/devices/x".utf8)),
+        Malformed("no SUBSYSTEM", ueventBytes("add@/devices/x", ["ACTION=add", "SEQNUM=1"])),
+        Malformed("empty SUBSYSTEM", ueventBytes("add@/devices/x", ["SUBSYSTEM=", "SEQNUM=1"])),
+        Malformed("no SEQNUM", ueventBytes("add@/devices/x", ["ACTION=add", "SUBSYSTEM=pci"])),
+        Malformed("SEQNUM not a number", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=12a"])),
+        Malformed("SEQNUM signed", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=+12"])),
+        Malformed("SEQNUM overflows", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=18446744073709551616"])),
+        Malformed("field without =", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "GARBAGE", "SEQNUM=1"])),
+        Malformed("empty key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "=value", "SEQNUM=1"])),
+        Malformed("duplicate key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SUBSYSTEM=net", "SEQNUM=1"])),
+        Malformed("ACTION disagrees", ueventBytes("add@/devices/x", ["ACTION=remove", "SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("DEVPATH disagrees", ueventBytes("add@/devices/x", ["DEVPATH=/devices/y", "SUBSYSTEM=pci", "SEQNUM=1"])),
+        Malformed("invalid UTF-8 in a value", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"]) + [0x41, 0x3d, 0xff, 0xfe, 0]),
+        Malformed("invalid UTF-8 in the devpath", Array("add@/devices/".utf8) + [0xc3, 0x28, 0] + ueventBytes("SUBSYSTEM=pci", ["SEQNUM=1"])),
+        Malformed("too large", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1", "BIG=" + String(repeating: "x", count: 20_000)])),
+        Malformed("truncated before SEQNUM", Array(UeventParseTests.valid.prefix(UeventParseTests.valid.count - 10))),
+        Malformed("truncated inside the header", Array(UeventParseTests.valid.prefix(5))),
+    ])
+    func rejected(_ input: Malformed) {
+        #expect(Uevent.parse(input.bytes) == nil, "\(input.name)")
+    }
+
+    @Test("every truncation of a valid message is handled; only cuts inside the final SEQNUM value still parse")
     func truncations() {
         for n in 0...Self.valid.count {
             let e = Uevent.parse(Array(Self.valid.prefix(n)))

@@ -121,6 +121,11 @@ public struct SRIOVCapability: Sendable, Equatable, Codable {
         public var is64Bit: Bool
         public var prefetchable: Bool
         public var isIO: Bool
+
+        public init(index: Int, address: UInt64, is64Bit: Bool, prefetchable: Bool, isIO: Bool) {
+            self.index = index; self.address = address; self.is64Bit = is64Bit
+            self.prefetchable = prefetchable; self.isIO = isIO
+        }
     }
 
     // Offsets within the capability (`PCI_SRIOV_*`).

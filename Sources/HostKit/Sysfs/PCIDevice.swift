@@ -62,8 +62,7 @@ extension SysfsReader {
         }
         let canonical = link(base).map { target -> String in
             // sys/bus/pci/devices/X -> ../../../devices/...: resolve against sys/bus/pci/devices.
-            let joined = (HostRoot.pciDevices as NSString).appendingPathComponent(target)
-            return (joined as NSString).standardizingPath
+            resolveRelative(target, from: HostRoot.pciDevices)
         }
         return PCIDevice(
             address: a,
@@ -80,6 +79,20 @@ extension SysfsReader {
             physfn: linkName(base + "/physfn").flatMap(PCIAddress.init),
             canonicalPath: canonical
         )
+    }
+
+    /// Resolves a relative link target against the root-relative directory holding the link,
+    /// giving a root-relative path (`..` never climbs above the root).
+    public func resolveRelative(_ target: String, from dir: String) -> String {
+        var parts = target.hasPrefix("/") ? [] : dir.split(separator: "/").map(String.init)
+        for c in target.split(separator: "/") {
+            switch c {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(String(c))
+            }
+        }
+        return parts.joined(separator: "/")
     }
 
     /// Every device, sorted by address.

@@ -1,0 +1,103 @@
+import Foundation
+import HostKit
+import HostSim
+
+/// Helpers shared by the test targets: temporary directories, running the built `vgpuctl`
+/// binary and other programs, and fingerprints of a host tree to prove nothing changed.
+public enum TestSupport {
+    /// A new empty temporary directory.
+    public static func tempDir(_ label: String = "vgpuctl-test") -> String {
+        let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A fresh simulated host of `model` in a temporary directory.
+    public static func simHost(_ model: String) throws -> HostRoot {
+        let dir = tempDir("sim-\(model)") + "/host"
+        _ = try SimHostBuilder.create(at: dir, model: model)
+        return HostRoot(dir)
+    }
+
+    /// The directory holding the built products (`vgpuctl`, the test bundle).
+    public static var productsDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (exe as NSString).deletingLastPathComponent
+    }
+
+    /// Path of the built `vgpuctl` executable.
+    public static var vgpuctl: String { productsDirectory + "/vgpuctl" }
+
+    /// The result of running a program.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` and waits for it. `environment` entries are added to
+    /// (or, with a nil value, removed from) this process's environment.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+                           stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["VGPUCTL_ROOT"] = nil
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        if let stdin {
+            let inp = Pipe()
+            p.standardInput = inp
+            try p.run()
+            inp.fileHandleForWriting.write(Data(stdin.utf8))
+            try inp.fileHandleForWriting.close()
+        } else {
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+        }
+        // Read both pipes before waiting so a large output cannot block the child.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Runs the built `vgpuctl`.
+    public static func vgpuctl(_ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil) throws -> Result {
+        try run(vgpuctl, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Finds `name` on PATH (and /usr/sbin, /sbin), or nil.
+    public static func which(_ name: String) -> String? {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// A fingerprint of every file, directory and link under `root` (paths, link targets,
+    /// contents), to assert that a command changed nothing.
+    public static func fingerprint(_ root: String) -> [String: String] {
+        var out: [String: String] = [:]
+        let fm = FileManager.default
+        guard let e = fm.enumerator(atPath: root) else { return out }
+        while let rel = e.nextObject() as? String {
+            let p = root + "/" + rel
+            if let t = try? fm.destinationOfSymbolicLink(atPath: p) {
+                out[rel] = "link:" + t
+                if (try? fm.attributesOfItem(atPath: p)[.type] as? FileAttributeType) == .typeSymbolicLink { e.skipDescendants() }
+            } else if let d = fm.contents(atPath: p) {
+                out[rel] = "file:" + d.base64EncodedString()
+            } else {
+                out[rel] = "dir"
+            }
+        }
+        return out
+    }
+}

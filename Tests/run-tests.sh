@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: unit and CLI suites (simulated hosts, the real libpci/libudev/libmnl, the
+# real lspci). Installs missing Debian packages first. Fails loudly when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+bash .ci/install-deps.sh
+swift build --build-tests
+swift test --skip-build
