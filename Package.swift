@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vgpuctl", targets: ["vgpuctl"]),
+        .executable(name: "gsp-stub", targets: ["gsp-stub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,9 +46,29 @@ let package = Package(
             dependencies: ["HostKit", "GPUModels", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
+            name: "Passthrough",
+            dependencies: ["HostKit", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
+        // Staging: modules that follow the upstream vGPU plan (see ROADMAP.md).
+        .target(name: "CGSPMessaging", path: "staging/CGSPMessaging"),
+        .target(
+            name: "GSPMessaging",
+            dependencies: ["HostKit", "CGSPMessaging", .product(name: "SystemPackage", package: "swift-system")],
+            path: "staging/GSPMessaging"
+        ),
+
+        // Firmware stand-ins.
+        .executableTarget(
+            name: "gsp-stub",
+            dependencies: ["GSPMessaging", "GPUModels", "HostKit"],
+            path: "firmware-stubs/gsp-stub"
+        ),
+
+        .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels",
+                "HostKit", "HostSim", "GPUModels", "Passthrough", "GSPMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,5 +80,7 @@ let package = Package(
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]
 )

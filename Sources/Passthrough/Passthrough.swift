@@ -1,0 +1,1 @@
+// Whole-device passthrough and VF enablement (see ROADMAP.md).

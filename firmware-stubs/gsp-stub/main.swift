@@ -1,0 +1,1 @@
+print("gsp-stub: not implemented yet")

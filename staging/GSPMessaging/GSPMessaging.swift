@@ -1,0 +1,1 @@
+// Stage 1 of the vGPU plan: GSP-RM messaging (see ROADMAP.md).
