@@ -1,0 +1,49 @@
+import Foundation
+
+/// A process that holds a VFIO file of a device open.
+public struct VFIOHolder: Sendable, Equatable, Encodable, CustomStringConvertible {
+    public var pid: Int
+    /// `proc/<pid>/comm`.
+    public var command: String
+    /// The file it holds (`/dev/vfio/12` or `/dev/vfio/devices/vfio0`).
+    public var file: String
+
+    public var description: String { "pid \(pid) (\(command)) holds \(file)" }
+}
+
+extension SysfsReader {
+    /// The VFIO files through which a device can be opened: its group's `/dev/vfio/<group>` and,
+    /// with the cdev model, `/dev/vfio/devices/vfioX` (X from `vfio-dev/vfioX`). Paths are as
+    /// the host sees them (absolute, not under the root).
+    public func vfioFiles(_ a: PCIAddress) -> [String] {
+        var files: [String] = []
+        if let g = linkName(HostRoot.deviceFile(a, "iommu_group")) { files.append("/dev/vfio/\(g)") }
+        for n in list(HostRoot.deviceFile(a, "vfio-dev")) { files.append("/dev/vfio/devices/\(n)") }
+        return files
+    }
+
+    /// Processes holding any of `files` open, found through `proc/*/fd` under the root.
+    ///
+    /// A group file held open means a VM (or another VFIO user) owns every device of the group.
+    /// Unreadable `fd` directories (other users' processes when not root) are skipped, so run as
+    /// root for a complete answer.
+    public func holders(of files: [String]) -> [VFIOHolder] {
+        guard !files.isEmpty else { return [] }
+        let wanted = Set(files)
+        var out: [VFIOHolder] = []
+        for entry in list("proc") {
+            guard let pid = Int(entry) else { continue }
+            let fdDir = "proc/\(entry)/fd"
+            for fd in list(fdDir) {
+                guard let target = link("\(fdDir)/\(fd)"), wanted.contains(target) else { continue }
+                let comm = text("proc/\(entry)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                let h = VFIOHolder(pid: pid, command: comm, file: target)
+                if !out.contains(h) { out.append(h) }
+            }
+        }
+        return out.sorted { ($0.pid, $0.file) < ($1.pid, $1.file) }
+    }
+
+    /// Processes holding a VFIO file of device `a` open.
+    public func vfioHolders(_ a: PCIAddress) -> [VFIOHolder] { holders(of: vfioFiles(a)) }
+}

@@ -1,1 +1,0 @@
-// Whole-device passthrough and VF enablement (see ROADMAP.md).

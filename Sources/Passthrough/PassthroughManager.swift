@@ -1,0 +1,220 @@
+import Foundation
+import HostKit
+
+/// Whole-device passthrough: binds a GPU or VF (and what must come with it) to its VFIO driver,
+/// records the previous drivers, and restores them on release.
+///
+/// Binding goes through `driver_override` + `unbind` + `drivers_probe` (kernel-abi.md §1); the
+/// Grace ids bind to `nvgrace_gpu_vfio_pci` only that way. A VFIO group is viable only when every
+/// device in it is bound to a VFIO driver or to none (bridges excepted), so companion functions
+/// of the same device are bound too, and any other bound device in the group refuses the
+/// assignment unless the caller includes the group.
+public struct PassthroughManager {
+    public let root: HostRoot
+    public let kernel: any Kernel
+    public let sysfs: SysfsReader
+    /// Drivers that count as VFIO drivers (a group member bound to one is fine).
+    public static let vfioDrivers: Set<String> = ["vfio-pci", "nvgrace_gpu_vfio_pci", "nvidia_vgpu_vfio"]
+
+    public init(root: HostRoot, kernel: any Kernel) {
+        self.root = root
+        self.kernel = kernel
+        self.sysfs = SysfsReader(root: root)
+    }
+
+    /// One device the plan binds.
+    public struct Step: Sendable, Encodable, Equatable {
+        public var address: PCIAddress
+        public var fromDriver: String?
+        public var toDriver: String
+        public var reason: String
+    }
+
+    /// The result of an assignment.
+    public struct Assignment: Sendable, Encodable {
+        public var device: PCIAddress
+        public var vfioDriver: String
+        public var iommuGroup: Int
+        public var groupFile: String
+        public var steps: [Step]
+        public var alreadyAssigned: Bool
+    }
+
+    func device(_ a: PCIAddress) throws(VGPUError) -> PCIDevice {
+        guard let d = sysfs.device(a) else {
+            throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+        }
+        return d
+    }
+
+    /// Works out what assigning `address` takes, without changing anything.
+    public func plan(_ address: PCIAddress, includeGroup: Bool) throws(VGPUError) -> Assignment {
+        let d = try device(address)
+        if d.isBridge { throw .invalid("\(address) is a PCI bridge; bridges are not passed through") }
+        let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
+        guard let group = d.iommuGroup else {
+            throw .failed("\(address) has no IOMMU group: the IOMMU is off; enable it (intel_iommu=on or amd_iommu=on on the kernel command line) and reboot")
+        }
+        var steps: [Step] = []
+        if d.driver != target {
+            steps.append(Step(address: address, fromDriver: d.driver, toDriver: target, reason: "requested"))
+        }
+        var blockers: [PCIDevice] = []
+        for m in sysfs.iommuGroupMembers(group) where m != address {
+            guard let md = sysfs.device(m) else { continue }
+            if md.isBridge { continue }                                   // bridges are left alone
+            if let drv = md.driver, Self.vfioDrivers.contains(drv) { continue }
+            let companion = m.domain == address.domain && m.bus == address.bus && m.device == address.device
+            if companion {
+                if md.driver == nil { continue }                          // unbound: viable as it is
+                steps.append(Step(address: m, fromDriver: md.driver, toDriver: "vfio-pci", reason: "companion"))
+            } else if md.driver != nil {
+                if includeGroup {
+                    steps.append(Step(address: m, fromDriver: md.driver, toDriver: "vfio-pci", reason: "group"))
+                } else {
+                    blockers.append(md)
+                }
+            }
+        }
+        if let b = blockers.first {
+            let list = blockers.map { "\($0.address) (\($0.driver ?? "-"))" }.joined(separator: ", ")
+            throw .refused("IOMMU group \(group) of \(address) also holds \(list), bound to a host driver; VFIO needs the whole group, so \(b.address) would lose its driver; pass --include-group to bind it to vfio-pci too")
+        }
+        return Assignment(device: address, vfioDriver: target, iommuGroup: group, groupFile: "/dev/vfio/\(group)",
+                          steps: steps, alreadyAssigned: steps.isEmpty)
+    }
+
+    /// Assigns `address` to its VFIO driver. Idempotent: an assigned device is left as it is.
+    public func assign(_ address: PCIAddress, includeGroup: Bool, now: Date = Date()) throws(VGPUError) -> Assignment {
+        let plan = try plan(address, includeGroup: includeGroup)
+        if plan.alreadyAssigned { return plan }
+        // Drivers must be loaded: vgpuctl loads nothing behind the operator's back.
+        for drv in Set(plan.steps.map(\.toDriver)) where !sysfs.exists(HostRoot.driver(drv)) {
+            let module = PCIIDs.VFIODriver(rawValue: drv)?.module ?? drv
+            throw .failed("the \(drv) driver is not loaded; load it with 'modprobe \(module)' and try again")
+        }
+        for s in plan.steps { try Privileges.requireWritable(root: root, .driverOverride(s.address)) }
+        try Privileges.requireWritable(root: root, .driversProbe)
+
+        // Record first (intent), then bind.
+        var state = try PassthroughState.load(root)
+        let stamp = ISO8601DateFormatter().string(from: now)
+        for s in plan.steps where state.devices[s.address.description] == nil {
+            state.devices[s.address.description] = .init(assignedWith: address.description, previousDriver: s.fromDriver,
+                                                         vfioDriver: s.toDriver, iommuGroup: plan.iommuGroup,
+                                                         since: stamp, reason: s.reason)
+        }
+        try state.save(root)
+
+        var done: [Step] = []
+        do {
+            for s in plan.steps {
+                try bind(s.address, to: s.toDriver)
+                done.append(s)
+            }
+        } catch {
+            // Put back what was changed, then forget the records of this attempt.
+            for s in done.reversed() { try? restore(s.address, previousDriver: s.fromDriver) }
+            if let failed = plan.steps.first(where: { !done.contains($0) }) { try? restore(failed.address, previousDriver: failed.fromDriver) }
+            for s in plan.steps { state.devices[s.address.description] = nil }
+            try? state.save(root)
+            throw error
+        }
+        guard sysfs.exists("dev/vfio/\(plan.iommuGroup)") else {
+            throw .failed("\(address) is bound to \(plan.vfioDriver) but \(root.url("dev/vfio/\(plan.iommuGroup)")) did not appear; check 'dmesg' for VFIO errors")
+        }
+        return plan
+    }
+
+    /// driver_override = driver, unbind from the current driver, drivers_probe; then checks.
+    func bind(_ a: PCIAddress, to driver: String) throws(VGPUError) {
+        let d = try device(a)
+        try write(driver, .driverOverride(a), d)
+        if let cur = d.driver { try write(a.description, .unbind(driver: cur), d) }
+        try write(a.description, .driversProbe, d)
+        let now = sysfs.device(a)?.driver
+        guard now == driver else {
+            throw .failed("\(a) did not bind to \(driver) (it is \(now.map { "bound to \($0)" } ?? "unbound")); check 'dmesg'")
+        }
+    }
+
+    /// Clears driver_override, unbinds from the VFIO driver and binds the previous driver back.
+    func restore(_ a: PCIAddress, previousDriver: String?) throws(VGPUError) {
+        let d = try device(a)
+        try write("", .driverOverride(a), d)
+        if let cur = d.driver, cur != previousDriver { try write(a.description, .unbind(driver: cur), d) }
+        guard let prev = previousDriver, sysfs.device(a)?.driver == nil else { return }
+        if sysfs.exists(HostRoot.driver(prev) + "/bind") {
+            do { try kernel.write(a.description, to: .bind(driver: prev)) } catch {
+                try write(a.description, .driversProbe, d)
+            }
+        } else {
+            try write(a.description, .driversProbe, d)
+        }
+        let now = sysfs.device(a)?.driver
+        guard now == prev else {
+            throw .failed("\(a) was released but did not bind back to \(prev) (it is \(now.map { "bound to \($0)" } ?? "unbound")); bind it by hand: echo \(a) > /sys/bus/pci/drivers/\(prev)/bind")
+        }
+    }
+
+    /// The result of a release.
+    public struct Release: Sendable, Encodable {
+        public var device: PCIAddress
+        public var restored: [Step]
+    }
+
+    /// Releases `address` (and the devices assigned with it), restoring the recorded drivers.
+    /// Refused (exit 4) while a process holds one of their VFIO files.
+    public func release(_ address: PCIAddress) throws(VGPUError) -> Release {
+        _ = try device(address)
+        var state = try PassthroughState.load(root)
+        guard let rec = state.devices[address.description] else {
+            throw .invalid("\(address) was not assigned by vgpuctl (nothing in \(root.url(PassthroughState.file))); see 'vgpuctl passthrough list'")
+        }
+        let members = state.group(of: PCIAddress(rec.assignedWith) ?? address)
+        for (a, _) in members {
+            if let h = sysfs.vfioHolders(a).first {
+                throw .refused("\(a) is open by pid \(h.pid) (\(h.command)) through \(h.file); stop that VM or process before releasing it")
+            }
+        }
+        for (a, _) in members { try Privileges.requireWritable(root: root, .driverOverride(a)) }
+        var restored: [Step] = []
+        for (a, r) in members {
+            try restore(a, previousDriver: r.previousDriver)
+            restored.append(Step(address: a, fromDriver: r.vfioDriver, toDriver: r.previousDriver ?? "(none)", reason: r.reason))
+            state.devices[a.description] = nil
+            try state.save(root)
+        }
+        return Release(device: address, restored: restored)
+    }
+
+    /// One listed assignment.
+    public struct Listed: Sendable, Encodable {
+        public var address: String
+        public var assignedWith: String
+        public var driver: String?
+        public var vfioDriver: String
+        public var previousDriver: String?
+        public var iommuGroup: Int?
+        public var since: String
+        public var reason: String
+        public var openBy: [VFIOHolder]
+        /// False when the device is no longer bound to the VFIO driver vgpuctl bound.
+        public var intact: Bool
+    }
+
+    public func list() throws(VGPUError) -> [Listed] {
+        let state = try PassthroughState.load(root)
+        return state.devices.keys.sorted().compactMap { k in
+            guard let r = state.devices[k], let a = PCIAddress(k) else { return nil }
+            let drv = sysfs.device(a)?.driver
+            return Listed(address: k, assignedWith: r.assignedWith, driver: drv, vfioDriver: r.vfioDriver,
+                          previousDriver: r.previousDriver, iommuGroup: r.iommuGroup, since: r.since, reason: r.reason,
+                          openBy: sysfs.vfioHolders(a), intact: drv == r.vfioDriver)
+        }
+    }
+
+    func write(_ value: String, _ file: ControlFile, _ device: PCIDevice) throws(VGPUError) {
+        do { try kernel.write(value, to: file) } catch { throw error.explained(device: device) }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import HostKit
+import HostSim
+
+/// The host a mutating command works on: its root, and the kernel that applies writes (the
+/// simulated one for a simulated host, sysfs otherwise).
+struct HostContext {
+    let root: HostRoot
+    let kernel: any Kernel
+
+    init(_ options: HostOptions) throws(VGPUError) {
+        root = try options.hostRoot()
+        kernel = root.isSimulated ? SimulatedKernel(root: root) : SysfsKernel(root: root)
+    }
+
+    var sysfs: SysfsReader { SysfsReader(root: root) }
+
+    /// How VF creation is awaited: uevents on a real host, a sysfs check on a simulated one.
+    var vfWaiterFactory: @Sendable () throws(VGPUError) -> any VFWaiter {
+        if root.isSimulated { return { SysfsVFWaiter() } }
+        #if os(Linux)
+        return { () throws(VGPUError) -> any VFWaiter in try UeventVFWaiter() }
+        #else
+        return { SysfsVFWaiter() }
+        #endif
+    }
+}
+
+/// Parses a PCI address argument (exit 2 on a malformed one).
+func address(_ text: String, what: String = "PCI address") throws(VGPUError) -> PCIAddress {
+    try PCIAddress.parse(text, what: what)
+}
