@@ -28,6 +28,15 @@ public struct PassthroughManager {
         public var fromDriver: String?
         public var toDriver: String
         public var reason: String
+
+        enum CodingKeys: String, CodingKey { case address, fromDriver, toDriver, reason }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(address, forKey: .address)
+            try c.encode(fromDriver, forKey: .fromDriver)          // null when it was unbound
+            try c.encode(toDriver, forKey: .toDriver)
+            try c.encode(reason, forKey: .reason)
+        }
     }
 
     /// The result of an assignment.
@@ -201,6 +210,23 @@ public struct PassthroughManager {
         public var openBy: [VFIOHolder]
         /// False when the device is no longer bound to the VFIO driver vgpuctl bound.
         public var intact: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case address, assignedWith, driver, vfioDriver, previousDriver, iommuGroup, since, reason, openBy, intact
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(address, forKey: .address)
+            try c.encode(assignedWith, forKey: .assignedWith)
+            try c.encode(driver, forKey: .driver)                  // null when unbound
+            try c.encode(vfioDriver, forKey: .vfioDriver)
+            try c.encode(previousDriver, forKey: .previousDriver)  // null when it was unbound
+            try c.encode(iommuGroup, forKey: .iommuGroup)
+            try c.encode(since, forKey: .since)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(openBy, forKey: .openBy)
+            try c.encode(intact, forKey: .intact)
+        }
     }
 
     public func list() throws(VGPUError) -> [Listed] {

@@ -25,6 +25,13 @@ public enum TestSupport {
         return (exe as NSString).deletingLastPathComponent
     }
 
+    /// The package's top directory (found from this source file's path).
+    public static var repositoryDirectory: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
     /// Path of the built `vgpuctl` executable.
     public static var vgpuctl: String { productsDirectory + "/vgpuctl" }
 

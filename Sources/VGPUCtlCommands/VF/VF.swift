@@ -18,6 +18,17 @@ struct VFRow: Encodable {
     var iommuGroup: Int?
     var openBy: [VFIOHolder]
 
+    enum CodingKeys: String, CodingKey { case index, address, pf, driver, iommuGroup, openBy }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(index, forKey: .index)
+        try c.encode(address, forKey: .address)
+        try c.encode(pf, forKey: .pf)
+        try c.encode(driver, forKey: .driver)          // null when unbound
+        try c.encode(iommuGroup, forKey: .iommuGroup)
+        try c.encode(openBy, forKey: .openBy)
+    }
+
     static func rows(pf: PCIAddress, _ sysfs: SysfsReader) -> [VFRow] {
         (sysfs.device(pf)?.sriov?.vfs ?? []).enumerated().map { i, vf in
             let d = sysfs.device(vf)
