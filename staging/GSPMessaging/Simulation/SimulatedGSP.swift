@@ -1,0 +1,176 @@
+import Foundation
+import HostKit
+
+/// What vgpuctl records about a stub it started, in `run/vgpuctl/gsp/<BDF>/state.json`.
+public struct GSPStubRecord: Codable, Sendable {
+    public var pf: String
+    public var pid: Int32
+    public var model: String
+    public var sharedFile: String
+    public var log: String
+    public var startedAt: String
+    public var booted: Bool
+}
+
+/// A stub's status as `vgpuctl gsp status` shows it.
+public struct GSPStubStatus: Codable, Sendable {
+    public var pf: String
+    public var pid: Int32
+    public var model: String
+    /// `running`, or how it ended.
+    public var process: String
+    /// The firmware state in the shared page (`running`, `halted`...).
+    public var firmware: String
+    public var booted: Bool
+    public var sharedFile: String
+    public var log: String
+}
+
+/// The simulated-host side of stage 1: the run directory of one PF's firmware stub, and boot,
+/// status and stop around ``VGPUBoot``.
+///
+/// ```
+/// <root>/run/vgpuctl/gsp/<BDF>/gspmem       shared file: GspMem + simulation page
+///                              stub.log     the stub's output
+///                              stub.json    what the stub received and served (its report)
+///                              state.json   pid and model (GSPStubRecord)
+///                              boot.json    the last boot's report
+/// ```
+public struct SimulatedGSP {
+    public let root: HostRoot
+    public let pf: PCIAddress
+
+    public init(root: HostRoot, pf: PCIAddress) {
+        self.root = root
+        self.pf = pf
+    }
+
+    public static let directory = HostRoot.runDir + "/gsp"
+    public var directory: String { root.url("\(Self.directory)/\(pf)") }
+    public var sharedFile: String { directory + "/gspmem" }
+    public var logFile: String { directory + "/stub.log" }
+    public var stubReport: String { directory + "/stub.json" }
+    public var stateFile: String { directory + "/state.json" }
+    public var bootFile: String { directory + "/boot.json" }
+
+    /// The record of a started stub, when there is one.
+    public var record: GSPStubRecord? {
+        FileManager.default.contents(atPath: stateFile).flatMap { try? JSONDecoder().decode(GSPStubRecord.self, from: $0) }
+    }
+
+    /// The recorded stub's status, or nil when none was recorded.
+    public func status() -> GSPStubStatus? {
+        guard let r = record else { return nil }
+        let alive = StubProcess.isStub(r.pid, serving: r.sharedFile)
+        var firmware = "unknown"
+        if let m = try? SharedMapping.open(path: r.sharedFile) { firmware = SimPage(m).firmwareState.description }
+        return GSPStubStatus(pf: r.pf, pid: r.pid, model: r.model,
+                             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
+                             firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log)
+    }
+
+    /// Every recorded stub under `root`.
+    public static func all(root: HostRoot) -> [GSPStubStatus] {
+        let dir = root.url(directory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.sorted().compactMap { PCIAddress($0) }.compactMap { SimulatedGSP(root: root, pf: $0).status() }
+    }
+
+    /// Boots GSP-RM for the PF against a new stub running `model`: prepares the queues, starts
+    /// the stub, completes the boot. On failure the stub is stopped and reaped (no orphan) and
+    /// the shared file and log are kept for `vgpuctl gsp decode`.
+    public func boot(plan: VGPUBootPlan, model: String, stubExecutable: String, stubArguments: [String] = [],
+                     receiveTimeout: Duration) throws(VGPUError) -> VGPUBootReport {
+        if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
+            throw .refused("a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .failed("cannot create \(directory): \(error.localizedDescription)")
+        }
+        for f in [stateFile, bootFile, stubReport, logFile] { try? FileManager.default.removeItem(atPath: f) }
+        let mapping = try SharedMapping.create(path: sharedFile)
+        try mapping.lockExclusive(until: .now + .seconds(1))
+        defer { mapping.unlock() }
+
+        let client: GSPClient
+        do { client = try VGPUBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout) } catch {
+            throw error.vgpuError(context: "queueing the boot commands for \(pf)", sharedFile: sharedFile)
+        }
+        let args = ["--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport] + stubArguments
+        let pid = try StubProcess.spawn(stubExecutable, args, logPath: logFile)
+        var rec = GSPStubRecord(pf: pf.description, pid: pid, model: model, sharedFile: sharedFile, log: logFile,
+                                startedAt: ISO8601DateFormatter().string(from: Date()), booted: false)
+        try save(rec)
+
+        let page = SimPage(mapping)
+        client.endpoint.peerCheck = {
+            if let e = StubProcess.ending(of: pid) {
+                var s = "gsp-stub (pid \(pid)) \(e) during boot"
+                if let last = client.lastErrorLog { s += "; its last OS_ERROR_LOG: \(last)" }
+                return s + "; see \(logFile)"
+            }
+            if page.firmwareState == .halted && !client.endpoint.hasPending {
+                return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" + (client.lastErrorLog.map { ": \($0)" } ?? "")
+            }
+            return nil
+        }
+        let report: VGPUBootReport
+        do {
+            report = try VGPUBoot.complete(client: client, plan: plan, linkTimeout: receiveTimeout)
+        } catch {
+            let ending = StubProcess.stop(pid)
+            try? FileManager.default.removeItem(atPath: stateFile)
+            var context = "booting GSP-RM for \(pf) with vGPU \(plan.vgpu ? "enabled" : "disabled") failed"
+            if case .peerGone = error {} else { context += " (gsp-stub pid \(pid) stopped: it \(ending))" }
+            throw error.vgpuError(context: context, sharedFile: sharedFile)
+        }
+        rec.booted = true
+        try save(rec)
+        var out = report
+        out.stubPid = pid
+        if let data = try? Self.encoder.encode(out) { try? data.write(to: URL(fileURLWithPath: bootFile)) }
+        return out
+    }
+
+    /// Stops the recorded stub and forgets it. Returns its pid and how it ended, or nil when
+    /// none was running.
+    public func stop(grace: Duration = .seconds(2)) -> (pid: Int32, ending: StubProcess.Ending)? {
+        guard let r = record else { return nil }
+        defer { try? FileManager.default.removeItem(atPath: stateFile) }
+        guard StubProcess.isStub(r.pid, serving: r.sharedFile) else { return nil }
+        return (r.pid, StubProcess.stop(r.pid, grace: grace))
+    }
+
+    /// Opens a client on the running stub's queues (for RM calls after boot), holding the
+    /// driver-side lock until the mapping is released.
+    public func connect(receiveTimeout: Duration = .seconds(10)) throws(VGPUError) -> GSPClient {
+        guard let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) else {
+            throw .failed("no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf)'")
+        }
+        guard r.booted else { throw .failed("the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting") }
+        let mapping = try SharedMapping.open(path: r.sharedFile)
+        try mapping.lockExclusive(until: .now + receiveTimeout)
+        let endpoint = GSPEndpoint(mapping: mapping, side: .cpu)
+        let page = endpoint.page
+        endpoint.peerCheck = {
+            if StubProcess.ending(of: r.pid) != nil { return "gsp-stub (pid \(r.pid)) is no longer running; see \(r.log)" }
+            if page.firmwareState == .halted && !endpoint.hasPending { return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" }
+            return nil
+        }
+        return GSPClient(endpoint: endpoint, receiveTimeout: receiveTimeout)
+    }
+
+    private func save(_ r: GSPStubRecord) throws(VGPUError) {
+        do { try Self.encoder.encode(r).write(to: URL(fileURLWithPath: stateFile), options: .atomic) } catch {
+            throw .failed("cannot write \(stateFile): \(error.localizedDescription)")
+        }
+    }
+
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}

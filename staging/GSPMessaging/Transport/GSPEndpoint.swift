@@ -1,0 +1,193 @@
+import Foundation
+import HostKit
+
+/// A whole RPC message: the head element's RPC header fields and the payload with any
+/// `CONTINUATION_RECORD`s joined.
+public struct GSPMessage: Sendable {
+    public var function: RPCFunction
+    public var sequence: UInt32
+    public var rpcResult: UInt32
+    public var rpcResultPrivate: UInt32
+    public var payload: [UInt8]
+    /// Every element it took, head first.
+    public var elements: [ElementRecord]
+}
+
+/// How big a message's whole payload is, from its head, for functions whose payload may
+/// continue in `CONTINUATION_RECORD`s. GSP-RM knows this from each RPC's own size field
+/// (`paramsSize`, the registry table's `size`); nil means the head is the whole message.
+public enum RPCPayloadSize {
+    public static func total(of function: RPCFunction, head: [UInt8]) -> Int? {
+        switch function {
+        case .gspRmControl where head.count >= RMControl.headerSize:
+            RMControl.headerSize + Int(head.le32(16))
+        case .gspRmAlloc where head.count >= RMAlloc.headerSize:
+            RMAlloc.headerSize + Int(head.le32(20))
+        case .setRegistry where head.count >= RegistryTable.headerSize:
+            Int(head.le32(0))
+        default:
+            nil
+        }
+    }
+}
+
+/// One end of the GSP queues with message semantics: sending splits payloads larger than one
+/// element into `CONTINUATION_RECORD`s, receiving joins them; every wait sleeps on a doorbell
+/// and ends at a deadline; sequence numbers are kept and checked.
+public final class GSPEndpoint {
+    public let side: GSPSide
+    public let mapping: SharedMapping
+    public let ring: QueueRing
+    public let page: SimPage
+
+    /// Next element `seqNum` to send, and the next one expected from the peer.
+    public var txSeqNum: UInt32
+    public var rxSeqNum: UInt32
+    /// Next RPC header `sequence` this side stamps on a command.
+    public var rpcSequence: UInt32
+    /// Doorbell checks to spin before sleeping (`VGPUCTL_GSP_SPIN`, default 2000).
+    public var spin: Int
+    /// Called while waiting: a sentence when the peer is gone (process exited), else nil.
+    public var peerCheck: (() -> String?)?
+    /// How often a wait wakes to call ``peerCheck`` even without a doorbell.
+    public var checkInterval: Duration = .milliseconds(100)
+    /// Fault injection for the stub: asked per element sent (1-based count of elements).
+    public var sendFault: ((Int) -> (corruptChecksum: Bool, skipSequence: Bool))?
+    /// Elements sent so far through this endpoint.
+    public private(set) var elementsSent = 0
+
+    public init(mapping: SharedMapping, side: GSPSide) {
+        self.mapping = mapping
+        self.side = side
+        ring = QueueRing(mapping: mapping, side: side)
+        page = SimPage(mapping)
+        if side == .cpu {
+            let c = page.cpuCounters
+            (txSeqNum, rxSeqNum, rpcSequence) = (c.tx, c.rx, c.rpc)
+        } else {
+            (txSeqNum, rxSeqNum, rpcSequence) = (0, 0, 0)
+        }
+        let env = ProcessInfo.processInfo.environment["VGPUCTL_GSP_SPIN"].flatMap { Int($0) }
+        spin = env ?? 2000
+    }
+
+    private func saveCounters() {
+        if side == .cpu { page.cpuCounters = (txSeqNum, rxSeqNum, rpcSequence) }
+    }
+
+    /// The doorbell this side rings after writing or consuming.
+    private var peerDoorbell: Doorbell { page.doorbell(waitedOnBy: side.peer) }
+    private var ownDoorbell: Doorbell { page.doorbell(waitedOnBy: side) }
+
+    /// Waits until `condition` holds, the peer is gone, or `deadline` passes.
+    public func wait(for what: @autoclosure () -> String, until deadline: ContinuousClock.Instant,
+                     _ condition: () -> Bool) throws(GSPError) {
+        let start = ContinuousClock.now
+        while true {
+            let slice = min(deadline, ContinuousClock.now + checkInterval)
+            if ownDoorbell.wait(until: slice, spin: spin, condition) { return }
+            if let gone = peerCheck?() { throw .peerGone(gone) }
+            if ContinuousClock.now >= deadline {
+                if condition() { return }
+                throw .timeout(waitingFor: what(), after: start.duration(to: ContinuousClock.now))
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends one message: a head element with `function`, then continuation records while
+    /// payload remains. Each element waits for ring space until `deadline`.
+    @discardableResult
+    public func send(function: RPCFunction, payload: [UInt8], sequence: UInt32,
+                     rpcResult: UInt32 = RPCHeader.resultPending, rpcResultPrivate: UInt32 = RPCHeader.resultPending,
+                     until deadline: ContinuousClock.Instant) throws(GSPError) -> [ElementRecord] {
+        let chunk = GspMemLayout.maxPayloadPerElement
+        var records: [ElementRecord] = []
+        var offset = 0
+        var index = 0
+        repeat {
+            let n = min(chunk, payload.count - offset)
+            let f = index == 0 ? function : .continuationRecord
+            let rpc = RPCHeader(length: UInt32(RPCHeader.size + n), function: f, rpcResult: rpcResult,
+                                rpcResultPrivate: rpcResultPrivate, sequence: sequence &+ UInt32(index))
+            let pages = GspMemLayout.elementPages(payload: n)
+            try wait(for: "\(pages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(f.name)",
+                     until: deadline) { ring.freePages >= pages }
+            elementsSent += 1
+            let fault = sendFault?(elementsSent) ?? (corruptChecksum: false, skipSequence: false)
+            if fault.skipSequence { txSeqNum &+= 1 }
+            let record = payload.withUnsafeBytes { all in
+                ring.writeElement(seqNum: txSeqNum, rpc: rpc,
+                                  payload: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]),
+                                  corruptChecksum: fault.corruptChecksum)
+            }
+            txSeqNum &+= 1
+            saveCounters()
+            peerDoorbell.ring()
+            records.append(record)
+            offset += n
+            index += 1
+        } while offset < payload.count
+        return records
+    }
+
+    // MARK: Receiving
+
+    /// Whether an element is waiting to be read.
+    public var hasPending: Bool { ring.pendingPages > 0 }
+
+    /// Receives one element: waits until `deadline`, checks it, consumes it.
+    public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> ReceivedElement {
+        try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
+        let element: ReceivedElement?
+        do { element = try ring.peekElement(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
+        guard let element else { throw .protocolViolation("a published element vanished") }
+        ring.consume(pages: Int(element.header.elemCount))
+        rxSeqNum &+= 1
+        saveCounters()
+        peerDoorbell.ring()
+        return element
+    }
+
+    /// Receives one message, joining continuation records. `expectedTotal` is the whole
+    /// payload size when the caller knows it (a reply as large as its request); otherwise it
+    /// comes from ``RPCPayloadSize``.
+    public func receive(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String,
+                        expectedTotal: ((GSPMessage) -> Int?)? = nil) throws(GSPError) -> GSPMessage {
+        let head = try receiveElement(until: deadline, waitingFor: what())
+        var message = GSPMessage(function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
+                                 rpcResultPrivate: head.rpc.rpcResultPrivate, payload: head.payload,
+                                 elements: [Self.record(head)])
+        let total = expectedTotal?(message) ?? RPCPayloadSize.total(of: head.rpc.function, head: head.payload) ?? head.payload.count
+        guard head.payload.count <= total else {
+            throw .protocolViolation("\(head.rpc.function.name) carries \(head.payload.count) payload bytes, more than the \(total) its header declares")
+        }
+        if total > head.payload.count { message.payload.reserveCapacity(total) }
+        while message.payload.count < total {
+            let next = try receiveElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(message.payload.count) of \(total) bytes)")
+            guard next.rpc.function == .continuationRecord else {
+                throw .protocolViolation("expected CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(message.payload.count) of \(total) bytes received), got \(next.rpc.function.name)")
+            }
+            message.elements.append(Self.record(next))
+            message.payload += next.payload
+        }
+        guard message.payload.count == total else {
+            throw .protocolViolation("continuation records of \(head.rpc.function.name) carry \(message.payload.count) bytes; \(total) were declared")
+        }
+        return message
+    }
+
+    static func record(_ e: ReceivedElement) -> ElementRecord {
+        ElementRecord(seqNum: e.header.seqNum, elemCount: e.header.elemCount, function: e.rpc.function,
+                      length: e.rpc.length, rpcResult: e.rpc.rpcResult, sequence: e.rpc.sequence)
+    }
+
+    /// Takes the next RPC sequence numbers for a message of `elements` elements.
+    public func takeRPCSequence(elements: Int) -> UInt32 {
+        let s = rpcSequence
+        rpcSequence &+= UInt32(max(elements, 1))
+        saveCounters()
+        return s
+    }
+}

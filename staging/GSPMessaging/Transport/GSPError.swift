@@ -1,0 +1,52 @@
+import HostKit
+
+/// What can go wrong on the GSP message queues, as an enum with payloads; ``vgpuError`` turns
+/// it into the operator's sentence (exit status 1).
+public enum GSPError: Error, Sendable, CustomStringConvertible {
+    /// Nothing arrived (or no space freed) before the deadline.
+    case timeout(waitingFor: String, after: Duration)
+    /// The other side is gone or halted; the text says how.
+    case peerGone(String)
+    /// An element failed the receiver's checks (checksum, sequence number, header, length).
+    case badElement(QueueFault, from: GSPSide)
+    /// A payload did not decode.
+    case badPayload(RPCFunction, VGPUPayloadError)
+    /// The messages do not follow the protocol (a missing continuation, a reply to the wrong call).
+    case protocolViolation(String)
+    /// The peer answered an RPC with an error `rpc_result`.
+    case rpcFailed(RPCFunction, sequence: UInt32, result: UInt32)
+    /// A message larger than the ring allows.
+    case tooLarge(String)
+
+    public var description: String {
+        switch self {
+        case let .timeout(what, after):
+            "timed out after \(Self.seconds(after)) waiting for \(what)"
+        case let .peerGone(text):
+            text
+        case let .badElement(fault, from):
+            "\(from == .gsp ? "message from GSP" : "command from the CPU") rejected: \(fault)"
+        case let .badPayload(function, e):
+            "\(function.name) payload rejected \(e)"
+        case let .protocolViolation(text):
+            "protocol violation: \(text)"
+        case let .rpcFailed(function, sequence, result):
+            "GSP-RM answered \(function.name) (RPC sequence \(sequence)) with rpc_result \(NVStatus.describe(result))"
+        case let .tooLarge(text):
+            text
+        }
+    }
+
+    /// The error as vgpuctl reports it, naming the shared file so the queues can be decoded.
+    public func vgpuError(context: String, sharedFile: String? = nil) -> VGPUError {
+        var m = "\(context): \(description)"
+        if let f = sharedFile { m += "; the queues are kept in \(f) (decode them with 'vgpuctl gsp decode \(f)')" }
+        return .failed(m, cause: String(describing: self))
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        let (s, atto) = d.components
+        let ms = s * 1000 + atto / 1_000_000_000_000_000
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : String(format: "%.2f s", Double(ms) / 1000)
+    }
+}
