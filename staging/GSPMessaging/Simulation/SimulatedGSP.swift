@@ -104,18 +104,7 @@ public struct SimulatedGSP {
                                 startedAt: ISO8601DateFormatter().string(from: Date()), booted: false)
         try save(rec)
 
-        let page = SimPage(mapping)
-        client.endpoint.peerCheck = {
-            if let e = StubProcess.ending(of: pid) {
-                var s = "gsp-stub (pid \(pid)) \(e) during boot"
-                if let last = client.lastErrorLog { s += "; its last OS_ERROR_LOG: \(last)" }
-                return s + "; see \(logFile)"
-            }
-            if page.firmwareState == .halted && !client.endpoint.hasPending {
-                return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" + (client.lastErrorLog.map { ": \($0)" } ?? "")
-            }
-            return nil
-        }
+        Self.watch(client, pid: pid, log: logFile)
         let report: VGPUBootReport
         do {
             report = try VGPUBoot.complete(client: client, plan: plan, linkTimeout: receiveTimeout)
@@ -152,14 +141,27 @@ public struct SimulatedGSP {
         guard r.booted else { throw .failed("the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting") }
         let mapping = try SharedMapping.open(path: r.sharedFile)
         try mapping.lockExclusive(until: .now + receiveTimeout)
-        let endpoint = GSPEndpoint(mapping: mapping, side: .cpu)
+        let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
+        Self.watch(client, pid: r.pid, log: r.log)
+        return client
+    }
+
+    /// Makes `client`'s waits end early, with the reason, when the stub process ends or the
+    /// firmware halts (after the messages it left, such as its last OS_ERROR_LOG, are read).
+    static func watch(_ client: GSPClient, pid: Int32, log: String) {
+        let endpoint = client.endpoint
         let page = endpoint.page
-        endpoint.peerCheck = {
-            if StubProcess.ending(of: r.pid) != nil { return "gsp-stub (pid \(r.pid)) is no longer running; see \(r.log)" }
-            if page.firmwareState == .halted && !endpoint.hasPending { return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" }
+        endpoint.peerCheck = { [weak client, weak endpoint] in
+            if let e = StubProcess.ending(of: pid) {
+                var s = "gsp-stub (pid \(pid)) \(e) (its log: \(log))"
+                if let last = client?.lastErrorLog { s += " after OS_ERROR_LOG \"\(last)\"" }
+                return s
+            }
+            if page.firmwareState == .halted && endpoint?.hasPending == false {
+                return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" + (client?.lastErrorLog.map { ": \($0)" } ?? "")
+            }
             return nil
         }
-        return GSPClient(endpoint: endpoint, receiveTimeout: receiveTimeout)
     }
 
     private func save(_ r: GSPStubRecord) throws(VGPUError) {

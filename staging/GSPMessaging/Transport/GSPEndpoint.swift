@@ -86,7 +86,7 @@ public final class GSPEndpoint {
         while true {
             let slice = min(deadline, ContinuousClock.now + checkInterval)
             if ownDoorbell.wait(until: slice, spin: spin, condition) { return }
-            if let gone = peerCheck?() { throw .peerGone(gone) }
+            if let gone = peerCheck?() { throw .peerGone(gone, waitingFor: what()) }
             if ContinuousClock.now >= deadline {
                 if condition() { return }
                 throw .timeout(waitingFor: what(), after: start.duration(to: ContinuousClock.now))

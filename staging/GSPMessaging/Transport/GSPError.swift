@@ -5,8 +5,8 @@ import HostKit
 public enum GSPError: Error, Sendable, CustomStringConvertible {
     /// Nothing arrived (or no space freed) before the deadline.
     case timeout(waitingFor: String, after: Duration)
-    /// The other side is gone or halted; the text says how.
-    case peerGone(String)
+    /// The other side is gone or halted (the text says how) while this side waited for something.
+    case peerGone(String, waitingFor: String)
     /// An element failed the receiver's checks (checksum, sequence number, header, length).
     case badElement(QueueFault, from: GSPSide)
     /// A payload did not decode.
@@ -22,8 +22,8 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
         switch self {
         case let .timeout(what, after):
             "timed out after \(Self.seconds(after)) waiting for \(what)"
-        case let .peerGone(text):
-            text
+        case let .peerGone(text, what):
+            "\(text) while waiting for \(what)"
         case let .badElement(fault, from):
             "\(from == .gsp ? "message from GSP" : "command from the CPU") rejected: \(fault)"
         case let .badPayload(function, e):

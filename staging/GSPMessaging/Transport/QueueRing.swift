@@ -148,20 +148,21 @@ public struct QueueRing {
         let header = ElementHeader(decoding: head)
         let rpc = RPCHeader(decoding: head, at: ElementHeader.size)
         if let problem = rpc.problem() { throw QueueFault(page: r, seqNum: header.seqNum, problem) }
+        let what = rpc.function.name
         let total = ElementHeader.size + Int(rpc.length)
         let pages = (total + GspMemLayout.pageSize - 1) / GspMemLayout.pageSize
         guard header.elemCount == UInt32(pages) else {
-            throw QueueFault(page: r, seqNum: header.seqNum, "elemCount is \(header.elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
+            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "elemCount is \(header.elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
         }
         guard pages <= pending else {
-            throw QueueFault(page: r, seqNum: header.seqNum, "element claims \(pages) page(s) but only \(pending) are published")
+            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "element claims \(pages) page(s) but only \(pending) are published")
         }
         let sum = GSPChecksum.compute(segments(rxQueue, start: start, count: total).map { UnsafeRawBufferPointer($0) })
         guard sum == 0 else {
-            throw QueueFault(page: r, seqNum: header.seqNum, "bad checksum: the element sums to \(hex0x(sum)), not 0 (checkSum field \(hex0x(header.checkSum)))")
+            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "bad checksum: the element sums to \(hex0x(sum)), not 0 (checkSum field \(hex0x(header.checkSum)))")
         }
         guard header.seqNum == expectedSeqNum else {
-            throw QueueFault(page: r, seqNum: header.seqNum, "sequence number \(header.seqNum), expected \(expectedSeqNum)")
+            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "sequence number \(header.seqNum), expected \(expectedSeqNum)")
         }
         let payload = copyOut(rxQueue, at: start + GspMemLayout.elementHeadersSize, count: Int(rpc.length) - RPCHeader.size)
         return ReceivedElement(header: header, rpc: rpc, payload: payload, page: r)
@@ -178,11 +179,16 @@ public struct QueueRing {
 public struct QueueFault: Error, Sendable, CustomStringConvertible {
     public var page: Int
     public var seqNum: UInt32
+    /// The function named in the element's RPC header, when that header is sound.
+    public var function: String?
     public var problem: String
-    public init(page: Int, seqNum: UInt32, _ problem: String) {
+    public init(page: Int, seqNum: UInt32, function: String? = nil, _ problem: String) {
         self.page = page
         self.seqNum = seqNum
+        self.function = function
         self.problem = problem
     }
-    public var description: String { "element at page \(page) (seqNum \(seqNum)): \(problem)" }
+    public var description: String {
+        "\(function.map { $0 + " " } ?? "")element at page \(page) (seqNum \(seqNum)): \(problem)"
+    }
 }

@@ -1,0 +1,33 @@
+import ArgumentParser
+import GSPMessaging
+import HostKit
+
+extension GSP {
+    /// `vgpuctl gsp status [PF]`.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the gsp-stub processes of a simulated host.")
+
+        @Argument(help: ArgumentHelp("Only this GPU.", valueName: "PF"))
+        var pf: String?
+
+        @OptionGroup var host: HostOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let only = try pf.map { s throws(VGPUError) in try PCIAddress.parse(s, what: "PCI address of the GPU") }
+            let root = try host.hostRoot()
+            var all = SimulatedGSP.all(root: root)
+            if let only { all = all.filter { $0.pf == only.description } }
+            if output.json { try printJSON(all); return }
+            if all.isEmpty {
+                print(root.isSimulated
+                      ? "no gsp-stub running\(only.map { " for \($0)" } ?? ""); start one with 'vgpuctl gsp boot PF'"
+                      : "no gsp-stub on this host: on a real host the kernel driver runs GSP-RM")
+                return
+            }
+            print(renderTable(["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "BOOTED", "SHARED FILE"], all.map {
+                [$0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.booted ? "yes" : "no", $0.sharedFile]
+            }))
+        }
+    }
+}
