@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]

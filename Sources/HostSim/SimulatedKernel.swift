@@ -40,16 +40,17 @@ public struct SimulatedKernel: Kernel {
                 guard v.utf8.count < 4095 else { throw Errno.invalidArgument }
                 try fs.write(file.path, v.isEmpty ? "(null)\n" : v + "\n")
             case .unbind(let drv):
-                guard let a = PCIAddress(v), let dev = sysfs.device(a) else { throw Errno.noSuchDevice }
+                guard let a = Self.deviceName(v), let dev = sysfs.device(a) else { throw Errno.noSuchDevice }
                 guard dev.driver == drv else { throw Errno.noSuchDevice }
                 try detach(a, state: state)
             case .bind(let drv):
-                guard let a = PCIAddress(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
+                guard let a = Self.deviceName(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
                 guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
                 guard dev.driver == nil else { throw Errno.resourceBusy }
+                guard canProbe(dev) else { throw Errno.noSuchDevice }
                 try attach(a, driver: drv, state: state)
             case .driversProbe:
-                guard let a = PCIAddress(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
+                guard let a = Self.deviceName(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
                 try probe(a, state: state)
             case .currentVGPUType, .mdevCreate, .mdevRemove:
                 // Vendor vGPU files are simulated by the stage-3 backends; a plain write here.
@@ -64,12 +65,35 @@ public struct SimulatedKernel: Kernel {
         }
     }
 
-    /// `kstrtobool`: 1/0, y/n, t/f, on/off (case-insensitive first letters).
+    /// The device named by a write to `bind`/`unbind`/`drivers_probe`: the kernel compares the
+    /// whole name (`bus_find_device_by_name`), so `00:03.1` without the domain names nothing.
+    static func deviceName(_ v: String) -> PCIAddress? {
+        guard let a = PCIAddress(v), a.description == v else { return nil }
+        return a
+    }
+
+    /// `pci_device_can_probe`: a VF is probed only while its PF's `sriov_drivers_autoprobe` is
+    /// 1, or when it has a `driver_override` (checked at every probe, also of existing VFs).
+    func canProbe(_ dev: PCIDevice) -> Bool {
+        guard let pf = dev.physfn, dev.driverOverride == nil else { return true }
+        return SysfsParse.int(sysfs.text(HostRoot.deviceFile(pf, "sriov_drivers_autoprobe"))) != 0
+    }
+
+    /// `kstrtobool`: decided by the first character (`1 y Y t T` true, `0 n N f F` false), or
+    /// `on`/`off`; anything else (including an empty write) is EINVAL. Seen on 6.1: 0/1/y/n/on/off
+    /// accepted, others EINVAL.
     static func kstrtobool(_ s: String) -> Bool? {
-        let l = s.lowercased()
-        if ["1", "y", "yes", "t", "true", "on"].contains(l) || (l.first.map { "yt1".contains($0) } ?? false) && l.count == 1 { return true }
-        if ["0", "n", "no", "f", "false", "off"].contains(l) { return false }
-        return nil
+        guard let c = s.first else { return nil }
+        switch c {
+        case "1", "y", "Y", "t", "T": return true
+        case "0", "n", "N", "f", "F": return false
+        case "o", "O":
+            let l = s.lowercased()
+            if l.hasPrefix("on") { return true }
+            if l.hasPrefix("of") { return false }
+            return nil
+        default: return nil
+        }
     }
 
     /// `kstrtou16(buf, 0, ...)`: decimal, `0x` hex or leading-0 octal.
@@ -132,7 +156,7 @@ public struct SimulatedKernel: Kernel {
 
     /// `drivers_probe` / autoprobe: bind to the first matching loaded driver, if unbound.
     func probe(_ a: PCIAddress, state: SimState) throws {
-        guard let dev = sysfs.device(a), dev.driver == nil else { return }
+        guard let dev = sysfs.device(a), dev.driver == nil, canProbe(dev) else { return }
         let loaded = Set(sysfs.pciDrivers())
         if let o = dev.driverOverride {
             if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev) { try attach(a, driver: o, state: state) }

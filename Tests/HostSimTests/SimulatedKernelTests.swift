@@ -124,6 +124,49 @@ import TestSupport
         #expect(sysfs.device(pf)?.driver == "nvidia")
     }
 
+    /// Seen on a real 6.1 kernel (Tests/RealKernel/OBSERVED.md): with autoprobe 0 a VF is not
+    /// probed (drivers_probe succeeds and binds nothing) unless it has a driver_override; the
+    /// flag is checked at every probe, also of VFs that already exist.
+    @Test func autoprobeOffKeepsExistingVFsUnboundUntilOverridden() throws {
+        try kernel.write("0", to: .sriovDriversAutoprobe(pf))
+        try kernel.write("2", to: .sriovNumVFs(pf))
+        let vf = try #require(sysfs.device(pf)?.sriov?.vfs.first)
+        try kernel.write(vf.description, to: .driversProbe)
+        #expect(sysfs.device(vf)?.driver == nil)
+        #expect(errno(vf.description, .bind(driver: "nvidia")) == .noSuchDevice)
+        try kernel.write("1", to: .sriovDriversAutoprobe(pf))
+        try kernel.write(vf.description, to: .driversProbe)
+        #expect(sysfs.device(vf)?.driver == "nvidia")
+    }
+
+    @Test func deviceNamesMustBeComplete() {
+        // bus_find_device_by_name compares the whole name: no domain, no device.
+        #expect(errno("01:00.0", .driversProbe) == .noSuchDevice)
+        #expect(errno("", .driversProbe) == .noSuchDevice)
+        #expect(errno("01:00.0", .unbind(driver: "nvidia")) == .noSuchDevice)
+    }
+
+    @Test func autoprobeTakesWhatKstrtoboolTakes() throws {
+        for (v, want) in [("0", "0"), ("1", "1"), ("n", "0"), ("y", "1"), ("off", "0"), ("on", "1")] {
+            try kernel.write(v, to: .sriovDriversAutoprobe(pf))
+            #expect(sysfs.text(HostRoot.deviceFile(pf, "sriov_drivers_autoprobe")) == want + "\n")
+        }
+        for bad in ["", "2", "maybe", " 1"] {
+            #expect(errno(bad, .sriovDriversAutoprobe(pf)) == .invalidArgument, "'\(bad)'")
+        }
+    }
+
+    @Test func numVFsTakesKstrtou16Bases() throws {
+        try kernel.write("0x2", to: .sriovNumVFs(pf))
+        #expect(sysfs.device(pf)?.sriov?.numVFs == 2)
+        try kernel.write("0", to: .sriovNumVFs(pf))
+        try kernel.write("03", to: .sriovNumVFs(pf))
+        #expect(sysfs.device(pf)?.sriov?.numVFs == 3)
+        for bad in [" 3", "3 ", "1.5", "65536"] {
+            #expect(errno(bad, .sriovNumVFs(pf)) == .invalidArgument, "'\(bad)'")
+        }
+    }
+
     @Test func overrideToAnUnloadedDriverLeavesTheDeviceUnbound() throws {
         try kernel.write(pf.description, to: .unbind(driver: "nvidia"))
         try kernel.write("nvgrace_gpu_vfio_pci", to: .driverOverride(pf))   // not loaded on this host

@@ -11,20 +11,18 @@
 #   Returns 0 on success, 1 on a write error, 2 on an open error.
 sysw() {
     perl -e '
-        use strict; use Errno ();
+        use strict;
         my ($f, $v, $nl) = @ARGV;
         $v = "" unless defined $v;
         my $data = $v . ((defined $nl && $nl eq "nl") ? "\n" : "");
         (my $show = $data) =~ s/\n/\\n/g;
-        sub ename {
-            my $e = shift;
-            no strict "refs";
-            for my $k (sort @{$Errno::EXPORT_TAGS{POSIX}}) {
-                my $val = eval { &{"Errno::$k"}() };
-                return $k if defined $val && $val == $e;
-            }
-            return "E?";
-        }
+        # Linux x86-64 errno names (a table: loading Errno.pm over 9p is slow).
+        my @names = qw(0 EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF
+            ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV
+            ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE
+            EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY
+            ELOOP);
+        sub ename { my $e = shift; return ($e > 0 && $e < @names) ? $names[$e] : ($e == 95 ? "EOPNOTSUPP" : $e == 110 ? "ETIMEDOUT" : $e == 524 ? "ENOTSUPP" : "E$e"); }
         my $fh;
         unless (open($fh, ">", $f)) {
             my $e = $! + 0;
@@ -108,15 +106,16 @@ check() {
     fi
 }
 
-# vfio_hold GROUP BDF SECONDS MODE
+# vfio_hold GROUP BDF SECONDS MODE [RELEASE_FILE]
 #   Opens /dev/vfio/GROUP through the legacy container API and keeps it open
-#   for SECONDS. MODE "status" only prints VFIO_GROUP_GET_STATUS and exits;
+#   for SECONDS, or until RELEASE_FILE exists (touch it to release early).
+#   MODE "status" only prints VFIO_GROUP_GET_STATUS and exits;
 #   "group" holds the group fd; "device" also attaches a type1v2 container and
 #   holds a device fd for BDF (what QEMU does). Prints what each ioctl did.
 vfio_hold() {
     perl -e '
         use strict;
-        my ($group, $bdf, $secs, $mode) = @ARGV;
+        my ($group, $bdf, $secs, $mode, $release) = @ARGV;
         $| = 1;
         my %IOC = (API => 0x3B64, EXT => 0x3B65, SET_IOMMU => 0x3B66,
                    STATUS => 0x3B67, SET_CONTAINER => 0x3B68, DEVICE_FD => 0x3B6A);
@@ -151,7 +150,11 @@ vfio_hold() {
         } else {
             print "vfio_hold: holding group fd\n";
         }
-        sleep($secs);
+        my $end = time() + $secs;
+        while (time() < $end) {
+            last if defined $release && length $release && -e $release;
+            select(undef, undef, undef, 0.2);
+        }
         print "vfio_hold: releasing\n";
         exit 0;
     ' "$@"

@@ -36,10 +36,12 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 SCRIPT=""
 MODROOT=""
 TMPFS_EXTRA=""
+ROOTCACHE=loose
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         vgtest.script=*) SCRIPT=${arg#vgtest.script=} ;;
         vgtest.modroot=*) MODROOT=${arg#vgtest.modroot=} ;;
+        vgtest.rootcache=*) ROOTCACHE=${arg#vgtest.rootcache=} ;;
         vgtest.tmpfs=*) TMPFS_EXTRA=$(echo "${arg#vgtest.tmpfs=}" | tr ',' ' ') ;;
     esac
 done
@@ -69,7 +71,7 @@ mkdir -p /out
 if ! mount_9p out /out rw; then
     finish "cannot mount the 'out' share"
 fi
-if ! mount_9p hostroot /mnt ro; then
+if ! mount_9p hostroot /mnt "ro,cache=$ROOTCACHE"; then
     echo "vgtest-init: cannot mount the host root" > /out/init-error
     finish "cannot mount the host root"
 fi

@@ -94,6 +94,8 @@ for f in vendor device subsystem_vendor subsystem_device class revision numa_nod
     sysr "$V1/$f"
 done
 show_links "$V1"
+echo "    /sys/bus/pci/devices/$VF1 -> $(readlink "/sys/bus/pci/devices/$VF1")"
+echo "    /sys/kernel/iommu_groups/$(link_name "$V1/iommu_group")/devices/$VF1 -> $(readlink "/sys/kernel/iommu_groups/$(link_name "$V1/iommu_group")/devices/$VF1")"
 echo "VF dir: $(ls "$V1" | tr '\n' ' ')"
 for v in "$VF1" "$VF2" "$VF3"; do
     g=$(link_name "/sys/bus/pci/devices/$v/iommu_group")
@@ -109,7 +111,13 @@ sysw "$V1/driver_override" vfio-pci; sysr "$V1/driver_override"
 sysw "$V1/driver_override" ""; sysr "$V1/driver_override"
 sysw "$V1/driver_override" "" nl; sysr "$V1/driver_override"
 sysw "$V1/driver_override" "no-such-driver" nl; sysr "$V1/driver_override"
-sysw "$V1/driver_override" "$(printf '%05000d' 0)" nl
+echo "(5000-character value:)"
+sysw "$V1/driver_override" "$(printf '%05000d' 0)" nl | sed 's/0\{5000\}/<5000 zeros>/'
+echo "(4094-character value:)"
+sysw "$V1/driver_override" "$(printf '%04094d' 0)" | sed 's/0\{4094\}/<4094 zeros>/'
+echo "(4095-character value:)"
+sysw "$V1/driver_override" "$(printf '%04095d' 0)" | sed 's/0\{4095\}/<4095 zeros>/'
+
 sysw "$V1/driver_override" "" nl; sysr "$V1/driver_override"
 
 sec "bind/unbind/drivers_probe error cases"
@@ -119,6 +127,7 @@ sysw /sys/bus/pci/drivers_probe 0000:00:03.5 nl
 sysw /sys/bus/pci/drivers_probe xyz nl
 sysw /sys/bus/pci/drivers_probe "" nl
 sysw /sys/bus/pci/drivers_probe "00:03.1" nl
+sysw /sys/bus/pci/drivers_probe "$VF1" nl
 echo "   driver of $VF1 after drivers_probe without override (autoprobe 0): $(link_name "$V1/driver")"
 sysw /sys/bus/pci/drivers_probe "$PF" nl
 echo "   PF driver still: $(link_name "$P/driver")"
@@ -133,10 +142,18 @@ echo "-- nvme/bind of VF2 with driver_override=vfio-pci"
 sysw "$V2/driver_override" vfio-pci nl
 sysw "$NVME_DRV/bind" "$VF2" nl
 echo "   driver: $(link_name "$V2/driver")"
+echo "-- vfio-pci/bind of VF2 with override nvme"
+sysw "$V2/driver_override" nvme nl
+sysw "$VFIO_DRV/bind" "$VF2" nl
+sysw "$V2/driver_override" vfio-pci nl
 echo "-- vfio-pci/bind of VF2 with override vfio-pci"
 dmesg_mark
 timed sysw "$VFIO_DRV/bind" "$VF2" nl
 echo "   driver: $(link_name "$V2/driver")"
+echo "    $V2/driver -> $(readlink "$V2/driver")"
+echo "    $VFIO_DRV/$VF2 -> $(readlink "$VFIO_DRV/$VF2")"
+echo "    vfio-pci driver dir now: $(ls "$VFIO_DRV" | tr '\n' ' ')"
+sysr "$V2/uevent"
 dmesg_new
 echo "-- vfio-pci/bind again (already bound to vfio-pci)"
 sysw "$VFIO_DRV/bind" "$VF2" nl
@@ -184,23 +201,29 @@ t0=$(now)
 timeout 120 qemu-system-x86_64 -M q35 -accel tcg -nodefaults -display none -S -qmp stdio \
     -device "vfio-pci,host=$VF2,id=hostdev0" < /tmp/qmp.in > /tmp/qmp.out 2>&1
 echo "qemu rc=$? after $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')s"
-grep -o '"qdev_id": "hostdev0"' /tmp/qmp.out | head -n 1
-grep -o '{"bus": 0, "qdev_id": "hostdev0"[^}]*}[^}]*}' /tmp/qmp.out | head -n 1
+echo "query-pci entry of hostdev0 (excerpt):"
+grep -o '.\{0,160\}"qdev_id": "hostdev0".\{0,400\}' /tmp/qmp.out | head -n 1
 grep -v '^{"return": \[{"bus"' /tmp/qmp.out | cut -c1-300
 echo "-- nested QEMU with a VF that is not bound to vfio-pci ($VF3)"
 timeout 60 qemu-system-x86_64 -M q35 -accel tcg -nodefaults -display none -S -qmp stdio \
-    -device "vfio-pci,host=$VF3,id=hostdev1" < /tmp/qmp.in 2>&1 | grep -v '"return"' | cut -c1-300
-echo "   rc=$?"
+    -device "vfio-pci,host=$VF3,id=hostdev1" < /tmp/qmp.in > /tmp/qmp.out 2>&1
+echo "   qemu rc=$?"
+grep -v '"return"' /tmp/qmp.out | cut -c1-300
 echo "-- nested QEMU while the group is held by another process"
-vfio_hold "$G2" "$VF2" 6 group &
+rm -f /tmp/release
+vfio_hold "$G2" "$VF2" 120 group /tmp/release &
 HOLD=$!
 sleep 1
 timeout 60 qemu-system-x86_64 -M q35 -accel tcg -nodefaults -display none -S -qmp stdio \
-    -device "vfio-pci,host=$VF2,id=hostdev0" < /tmp/qmp.in 2>&1 | grep -v '"return"' | cut -c1-300
-wait $HOLD
+    -device "vfio-pci,host=$VF2,id=hostdev0" < /tmp/qmp.in > /tmp/qmp.out 2>&1
+echo "   qemu rc=$?"
+grep -v '"return"' /tmp/qmp.out | cut -c1-300
+touch /tmp/release; wait $HOLD
 echo "-- nested QEMU with a non-existent host device"
 timeout 60 qemu-system-x86_64 -M q35 -accel tcg -nodefaults -display none -S -qmp stdio \
-    -device "vfio-pci,host=0000:00:03.7,id=hostdev2" < /tmp/qmp.in 2>&1 | grep -v '"return"' | cut -c1-300
+    -device "vfio-pci,host=0000:00:03.7,id=hostdev2" < /tmp/qmp.in > /tmp/qmp.out 2>&1
+echo "   qemu rc=$?"
+grep -v '"return"' /tmp/qmp.out | cut -c1-300
 
 sec "sriov_numvfs=0 while a VF device fd is open (held 8 s)"
 vfio_hold "$G2" "$VF2" 8 device &
@@ -235,6 +258,16 @@ sysw "$P/sriov_numvfs" 0 nl
 sec "autoprobe=1: do VFs bind to nvme automatically?"
 sysw "$P/sriov_drivers_autoprobe" 1 nl
 dmesg_mark
+# Poll (in the background) for the transient nvme binding of the first VF.
+(
+    i=0
+    while [ $i -lt 20000 ]; do
+        d=$(readlink /sys/bus/pci/devices/0000:00:03.1/driver 2>/dev/null)
+        if [ -n "$d" ]; then echo "   poller: 0000:00:03.1 was bound to $(basename "$d") at uptime $(now)"; break; fi
+        i=$((i + 1))
+    done
+) &
+POLL=$!
 timed sysw "$P/sriov_numvfs" 2 nl
 for i in 0 1; do
     v=$(link_name "$P/virtfn$i"); echo "   $v driver right after enable: $(link_name "/sys/bus/pci/devices/$v/driver")"
@@ -244,12 +277,13 @@ for i in 0 1; do
     v=$(link_name "$P/virtfn$i"); echo "   $v driver after 5 s: $(link_name "/sys/bus/pci/devices/$v/driver")"
 done
 sleep 15
+kill $POLL 2>/dev/null; wait $POLL 2>/dev/null
 for i in 0 1; do
     v=$(link_name "$P/virtfn$i"); echo "   $v driver after 20 s: $(link_name "/sys/bus/pci/devices/$v/driver")"
 done
 ls /dev/nvme* 2>&1 | tr '\n' ' '; echo
 dmesg_new
-echo "-- disable while the VFs are bound to nvme"
+echo "-- disable (the nvme driver has already let go of the VFs by now)"
 dmesg_mark
 timed sysw "$P/sriov_numvfs" 0 nl
 dmesg_new
@@ -282,6 +316,31 @@ dmesg_new
 sysw "$NVME_DRV/bind" "$PF" nl
 sleep 2
 echo "   PF driver: $(link_name "$P/driver")"
+
+sec "vfio-pci new_id / remove_id (2 VFs, autoprobe 0)"
+sysw "$P/sriov_drivers_autoprobe" 0 nl
+sysw "$P/sriov_numvfs" 2 nl
+dmesg_mark
+timed sysw "$VFIO_DRV/new_id" "1b36 0010" nl
+for i in 0 1; do v=$(link_name "$P/virtfn$i"); echo "   $v driver: $(link_name "/sys/bus/pci/devices/$v/driver")"; done
+echo "   PF driver: $(link_name "$P/driver")"
+sysw "$VFIO_DRV/new_id" "1b36 0010" nl
+sysw "$VFIO_DRV/new_id" "xyz" nl
+sysw /sys/bus/pci/drivers_probe 0000:00:03.1 nl
+echo "   0000:00:03.1 driver after drivers_probe: $(link_name /sys/bus/pci/devices/0000:00:03.1/driver)"
+sysw "$VFIO_DRV/remove_id" "1b36 0010" nl
+sysw "$VFIO_DRV/remove_id" "1b36 0010" nl
+echo "   0000:00:03.1 driver after remove_id: $(link_name /sys/bus/pci/devices/0000:00:03.1/driver)"
+sysw "$P/sriov_numvfs" 0 nl
+echo "-- new_id with autoprobe 1"
+sysw "$P/sriov_numvfs" 2 nl
+sysw "$P/sriov_drivers_autoprobe" 1 nl
+sysw "$VFIO_DRV/new_id" "1b36 0010" nl
+for i in 0 1; do v=$(link_name "$P/virtfn$i"); echo "   $v driver: $(link_name "/sys/bus/pci/devices/$v/driver")"; done
+sysw "$VFIO_DRV/remove_id" "1b36 0010" nl
+for i in 0 1; do v=$(link_name "$P/virtfn$i"); sysw "$VFIO_DRV/unbind" "$v" nl; done
+sysw "$P/sriov_numvfs" 0 nl
+dmesg_new
 
 sec "modprobe inside the chroot"
 modprobe -n -v pci-stub 2>&1

@@ -36,6 +36,11 @@ die() { printf 'prepare: ERROR: %s\n' "$*" >&2; exit 1; }
 # /dev/vfio/vfio and the mdev bus exist even if a later list changes.
 MODULES="nvme vfio-pci vfio_iommu_type1 9p 9pnet_virtio virtio_pci vfio mdev"
 
+mkdir -p "$VM_CACHE"
+# One prepare at a time per cache (parallel CI jobs, a test runner calling us).
+exec 9>"$VM_CACHE/.prepare.lock"
+flock 9
+
 # ---------------------------------------------------------------- packages
 APT_UPDATED=0
 apt_update_once() {
@@ -176,6 +181,23 @@ else
     rm -rf "$stage"
     trap - EXIT
 fi
+
+# ---------------------------------------------------------------- prune
+# Kernels from earlier Debian kernel ABIs (each unpacked tree is ~400 MB).
+for d in "$VM_CACHE"/kernel/*; do
+    [ -e "$d" ] || continue
+    case "$(basename "$d")" in
+        "$KVER") ;;
+        *) log "removing old $d"; rm -rf "$d" ;;
+    esac
+done
+for f in "$VM_CACHE"/debs/linux-image-*.deb "$VM_CACHE"/initrd-*; do
+    [ -e "$f" ] || continue
+    case "$(basename "$f")" in
+        "${KPKG}_"*|"initrd-$KVER.gz"|"initrd-$KVER.stamp") ;;
+        *) log "removing old $f"; rm -f "$f" ;;
+    esac
+done
 
 # ---------------------------------------------------------------- host mount points
 # The guest sees the host root read-only; it can only mount over directories
