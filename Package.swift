@@ -50,6 +50,11 @@ let package = Package(
             dependencies: ["HostKit", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
+        .target(
+            name: "Hypervisor",
+            dependencies: ["HostKit", "Passthrough", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
         // Staging: modules that follow the upstream vGPU plan (see ROADMAP.md).
         .target(name: "CGSPMessaging", path: "staging/CGSPMessaging"),
         .target(
@@ -68,7 +73,7 @@ let package = Package(
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "GSPMessaging",
+                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,6 +86,7 @@ let package = Package(
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]

@@ -1,0 +1,1 @@
+// QEMU arguments, libvirt XML, QMP and the libvirt hook (see ROADMAP.md).
