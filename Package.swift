@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -63,6 +64,13 @@ let package = Package(
             path: "staging/GSPMessaging"
         ),
 
+        .target(
+            name: "VirtualFunctions",
+            dependencies: ["HostKit", "GPUModels", "GSPMessaging", .product(name: "Yams", package: "Yams"),
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "staging/VirtualFunctions"
+        ),
+
         // Firmware stand-ins.
         .executableTarget(
             name: "gsp-stub",
@@ -73,7 +81,7 @@ let package = Package(
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging",
+                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "VirtualFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,6 +95,10 @@ let package = Package(
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(name: "VirtualFunctionsTests", dependencies: [
+            "VirtualFunctions", "HostKit", "HostSim", "GPUModels", "TestSupport", "vgpuctl",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]
