@@ -56,6 +56,12 @@ let package = Package(
             dependencies: ["HostKit", "Passthrough", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
+        .target(
+            name: "Reconcile",
+            dependencies: ["HostKit", "Passthrough", "VirtualFunctions", .product(name: "Yams", package: "Yams"),
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
         // Staging: modules that follow the upstream vGPU plan (see ROADMAP.md).
         .target(name: "CGSPMessaging", path: "staging/CGSPMessaging"),
         .target(
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "VirtualFunctions",
+                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "VirtualFunctions", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -99,6 +105,7 @@ let package = Package(
             "VirtualFunctions", "HostKit", "HostSim", "GPUModels", "TestSupport", "vgpuctl",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]

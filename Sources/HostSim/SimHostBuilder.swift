@@ -89,6 +89,7 @@ public enum SimHostBuilder {
         try fs.write("\(HostRoot.vfioDev)/vfio", "")
         try fs.mkdir(HostRoot.stateDir)
         try fs.mkdir(HostRoot.runDir)
+        try fs.write(HostLock.path, "")      // the host lock file, as a real host has it after first use
         for drv in loaded.drivers {
             for f in ["bind", "unbind", "new_id", "remove_id", "uevent"] { try fs.write("\(HostRoot.driver(drv.name))/\(f)", "") }
         }

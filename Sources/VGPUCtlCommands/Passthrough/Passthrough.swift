@@ -20,12 +20,15 @@ extension PassthroughCommand {
         @Argument(help: "The device's PCI address.") var device: String
         @Flag(name: .long, help: "Also bind the other devices of the IOMMU group to vfio-pci.") var includeGroup = false
         @OptionGroup var host: HostOptions
+        @OptionGroup var lock: LockOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let a = try address(device)
             let ctx = try HostContext(host)
-            let r = try PassthroughManager(root: ctx.root, kernel: ctx.kernel).assign(a, includeGroup: includeGroup)
+            let r = try ctx.mutate(commandLineText, lock: lock) {
+                try PassthroughManager(root: ctx.root, kernel: ctx.kernel).assign(a, includeGroup: includeGroup)
+            }
             if output.json { try printJSON(r); return }
             if r.alreadyAssigned {
                 print("\(a) is already assigned to \(r.vfioDriver) (IOMMU group \(r.iommuGroup), \(r.groupFile)); nothing changed")
@@ -44,12 +47,13 @@ extension PassthroughCommand {
 
         @Argument(help: "The device's PCI address.") var device: String
         @OptionGroup var host: HostOptions
+        @OptionGroup var lock: LockOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let a = try address(device)
             let ctx = try HostContext(host)
-            let r = try PassthroughManager(root: ctx.root, kernel: ctx.kernel).release(a)
+            let r = try ctx.mutate(commandLineText, lock: lock) { try PassthroughManager(root: ctx.root, kernel: ctx.kernel).release(a) }
             if output.json { try printJSON(r); return }
             print("released \(a)")
             for s in r.restored { print("  \(s.address): \(s.fromDriver ?? "-") -> \(s.toDriver)") }

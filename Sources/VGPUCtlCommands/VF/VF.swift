@@ -57,6 +57,7 @@ extension VF {
         @Flag(name: .long, help: "Let drivers bind the new VFs (sriov_drivers_autoprobe=1).") var autoprobe = false
         @Flag(name: .long, help: "Change a nonzero VF count (removes the existing VFs).") var force = false
         @OptionGroup var host: HostOptions
+        @OptionGroup var lock: LockOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -64,8 +65,13 @@ extension VF {
             guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)") }
             let ctx = try HostContext(host)
             let c = VFController(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory)
-            let (outcome, _) = try c.enable(pfAddr, count: count, force: force, autoprobe: autoprobe,
-                                            timeout: .milliseconds(Int(timeout * 1000)))
+            // A count above TotalVFs is refused before any other check (the kernel's ERANGE sentence).
+            if let total = try c.pf(pfAddr).sriov?.totalVFs, count > total {
+                throw VGPUError.invalid("\(pfAddr) supports at most \(total) VFs")
+            }
+            let (outcome, _) = try ctx.mutate(commandLineText, lock: lock) {
+                try c.enable(pfAddr, count: count, force: force, autoprobe: autoprobe, timeout: .milliseconds(Int(timeout * 1000)))
+            }
             let rows = VFRow.rows(pf: pfAddr, ctx.sysfs)
             if output.json {
                 struct Out: Encodable { var pf: String; var outcome: VFController.Outcome; var vfs: [VFRow] }
@@ -88,13 +94,14 @@ extension VF {
         @Argument(help: "The PF's PCI address.") var pf: String
         @Flag(name: .long, help: "Disable even when a process holds a VF open.") var force = false
         @OptionGroup var host: HostOptions
+        @OptionGroup var lock: LockOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let pfAddr = try address(pf, what: "PF address")
             let ctx = try HostContext(host)
             let c = VFController(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory)
-            let removed = try c.disable(pfAddr, force: force)
+            let removed = try ctx.mutate(commandLineText, lock: lock) { try c.disable(pfAddr, force: force) }
             if output.json {
                 struct Out: Encodable { var pf: String; var removed: [String] }
                 try printJSON(Out(pf: pfAddr.description, removed: removed.map(\.description)))

@@ -1,0 +1,35 @@
+import Foundation
+import HostKit
+import Passthrough
+
+/// Which guest each VF is for, as the applied host config says (`types` per guest), in
+/// `var/lib/vgpuctl/guests.json`. The libvirt hook reads it to know what a guest may use.
+public struct GuestAssignments: Codable, Sendable, Equatable {
+    public var format: Int = 1
+    /// VF address -> guest name.
+    public var vfs: [String: String] = [:]
+
+    public static let file = HostRoot.stateDir + "/guests.json"
+
+    public init(vfs: [String: String] = [:]) { self.vfs = vfs }
+
+    public static func load(_ root: HostRoot) throws(VGPUError) -> GuestAssignments {
+        guard let data = FileManager.default.contents(atPath: root.url(file)) else { return GuestAssignments() }
+        do { return try JSONDecoder().decode(GuestAssignments.self, from: data) } catch {
+            throw .failed("\(root.url(file)) is damaged (\(error)); remove it and apply the host config again")
+        }
+    }
+
+    public func save(_ root: HostRoot) throws(VGPUError) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try AtomicFile.write(try enc.encode(self), to: root.url(Self.file)) } catch let e as VGPUError { throw e } catch {
+            throw .failed("cannot write \(root.url(Self.file)): \(error)")
+        }
+    }
+
+    /// The VFs assigned to `guest`.
+    public func vfs(of guest: String) -> [PCIAddress] {
+        vfs.filter { $0.value == guest }.compactMap { PCIAddress($0.key) }.sorted()
+    }
+}

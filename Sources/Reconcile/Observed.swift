@@ -1,0 +1,26 @@
+import HostKit
+import Passthrough
+import VirtualFunctions
+
+/// What the host is now, for the devices a config selects.
+struct ObservedGPU {
+    var device: PCIDevice
+    /// VFs in index order with their type (nil: none) and holders.
+    var vfs: [ObservedVF]
+    /// vgpuctl's passthrough record for the PF, if it assigned it.
+    var passthroughRecord: PassthroughState.Record?
+    var holders: [VFIOHolder]
+    var backend: (any VGPUBackend)?
+
+    struct ObservedVF {
+        var address: PCIAddress
+        var type: String?
+        var driver: String?
+        var record: PassthroughState.Record?
+        var holders: [VFIOHolder]
+        var guest: String?
+    }
+}
+
+/// Chooses the vGPU backend of a PF (nil: the host offers no vGPU interface for it).
+public typealias BackendProvider = (PCIAddress) throws(VGPUError) -> (any VGPUBackend)?

@@ -1,0 +1,220 @@
+import Foundation
+import HostKit
+import Passthrough
+import VirtualFunctions
+
+/// Works out, device by device, what it takes to bring the host to a config: the ordered steps
+/// (driver binding, VF count, types, hand-off) and which running VMs they would touch.
+public struct Planner {
+    public let root: HostRoot
+    public let sysfs: SysfsReader
+    public let backends: BackendProvider
+
+    public init(root: HostRoot, backends: @escaping BackendProvider) {
+        self.root = root
+        self.sysfs = SysfsReader(root: root)
+        self.backends = backends
+    }
+
+    /// The plan for one device.
+    public struct DevicePlan: Sendable, Encodable {
+        public var device: String
+        public var rule: String
+        public var mode: String
+        public var steps: [Action]
+        /// Processes (VMs) holding a VFIO file of a device a step touches.
+        public var touchesVMs: [VFIOHolder]
+        /// VF -> guest, as the config assigns them (for the libvirt hook).
+        public var guests: [String: String]
+
+        enum CodingKeys: String, CodingKey { case device, rule, mode, steps, touchesVMs, guests }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(device, forKey: .device)
+            try c.encode(rule, forKey: .rule)
+            try c.encode(mode, forKey: .mode)
+            try c.encode(steps.map { StepJSON(phase: $0.phase, action: $0.description, device: $0.device.description) }, forKey: .steps)
+            try c.encode(touchesVMs, forKey: .touchesVMs)
+            try c.encode(guests, forKey: .guests)
+        }
+        struct StepJSON: Encodable { var phase: String; var action: String; var device: String }
+    }
+
+    /// The whole plan.
+    public struct Plan: Sendable, Encodable {
+        public var config: String
+        public var file: String
+        public var devices: [DevicePlan]
+        public var steps: [Action] { devices.flatMap(\.steps) }
+        public var touchesVMs: [VFIOHolder] { devices.flatMap(\.touchesVMs) }
+        public var converged: Bool { steps.isEmpty }
+        /// VF -> guest for every VF the config assigns to a named guest.
+        public var guests: [String: String] { devices.reduce(into: [:]) { $0.merge($1.guests) { a, _ in a } } }
+    }
+
+    /// Which device each rule selects (first rule wins), in address order.
+    public func resolve(_ config: HostConfig) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
+        let all = sysfs.allDevices()
+        let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
+        var chosen: [PCIAddress: HostConfig.Rule] = [:]
+        for rule in config.rules {
+            var hits: [PCIDevice]
+            switch rule.selector {
+            case .address(let a):
+                guard let d = all.first(where: { $0.address == a }) else {
+                    throw .invalid("\(rule.location): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'")
+                }
+                if d.physfn != nil { throw .invalid("\(rule.location): \(a) is a VF; a rule selects a whole device (a GPU or a PF)") }
+                hits = [d]
+            case .deviceID(let v, let dev):
+                hits = all.filter { $0.vendorID == v && $0.deviceID == dev && $0.physfn == nil }
+            case .serial(let s):
+                hits = all.filter { $0.physfn == nil && sysfs.configSpace($0.address)?.deviceSerialNumber == s }
+                if hits.isEmpty {
+                    throw .invalid("\(rule.location): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)")
+                }
+            case .all:
+                hits = gpus
+            case .indices(let idx, let filter):
+                let pool = gpus.enumerated().filter { _, g in filter.isEmpty || filter.contains { $0.vendor == g.vendorID && $0.device == g.deviceID } }
+                hits = pool.filter { idx.isEmpty || idx.contains($0.offset) }.map(\.element)
+            }
+            for d in hits where chosen[d.address] == nil { chosen[d.address] = rule }
+        }
+        return chosen.keys.sorted().map { a in (all.first { $0.address == a }!, chosen[a]!) }
+    }
+
+    func observe(_ d: PCIDevice, state: PassthroughState, guests: [String: String]) throws(VGPUError) -> ObservedGPU {
+        let backend = d.sriov != nil ? try backends(d.address) : nil
+        var types: [PCIAddress: String] = [:]
+        if let backend, (d.sriov?.numVFs ?? 0) > 0 {
+            for (vf, t) in try backend.assignedTypes(pf: d.address) { if let t { types[vf] = t } }
+        }
+        let vfs = (d.sriov?.vfs ?? []).map { vf in
+            ObservedGPU.ObservedVF(address: vf, type: types[vf], driver: sysfs.device(vf)?.driver,
+                                   record: state.devices[vf.description], holders: sysfs.vfioHolders(vf),
+                                   guest: guests[vf.description])
+        }
+        return ObservedGPU(device: d, vfs: vfs, passthroughRecord: state.devices[d.address.description],
+                           holders: sysfs.vfioHolders(d.address), backend: backend)
+    }
+
+    /// Plans `config` against the host as it is now. Changes nothing.
+    public func plan(_ config: HostConfig) throws(VGPUError) -> Plan {
+        let state = try PassthroughState.load(root)
+        let guests = try GuestAssignments.load(root).vfs
+        var out: [DevicePlan] = []
+        for (d, rule) in try resolve(config) {
+            let o = try observe(d, state: state, guests: guests)
+            out.append(try planDevice(o, rule: rule))
+        }
+        return Plan(config: config.name, file: config.file, devices: out)
+    }
+
+    func planDevice(_ o: ObservedGPU, rule: HostConfig.Rule) throws(VGPUError) -> DevicePlan {
+        let d = o.device
+        let a = d.address
+        var steps: [Action] = []
+        var touched: [VFIOHolder] = []
+        var guests: [String: String] = [:]
+        let vfioTarget = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
+        let onVFIO = d.driver.map(PassthroughManager.vfioDrivers.contains) ?? false
+
+        /// Steps that remove every VF (types first, VF passthrough records, then the count).
+        func removeVFs() {
+            guard let sr = d.sriov, sr.numVFs > 0 else { return }
+            for vf in o.vfs {
+                touched += vf.holders
+                if let t = vf.type { steps.append(.clearType(vf: vf.address, type: t)) }
+                if vf.record != nil { steps.append(.releasePassthrough(vf.address)) }
+            }
+            steps.append(.disableVFs(pf: a, count: sr.numVFs))
+        }
+
+        let modeName: String
+        switch rule.mode {
+        case .passthrough:
+            modeName = "passthrough"
+            removeVFs()
+            if d.driver != vfioTarget { steps.append(.assignPassthrough(a)) }
+        case .host:
+            modeName = "host"
+            if o.passthroughRecord != nil { steps.append(.releasePassthrough(a)); touched += o.holders }
+            else if onVFIO || d.driver == nil { steps.append(.bindHostDriver(a)); touched += o.holders }
+            removeVFs()
+        case .vgpu(let spec):
+            modeName = "vgpu"
+            guard let sr = d.sriov else {
+                throw .invalid("\(rule.location): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host")
+            }
+            let want = spec.vfCount
+            if want > sr.totalVFs {
+                throw .invalid("\(rule.location): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)")
+            }
+            if !spec.types.isEmpty && o.backend == nil {
+                throw .invalid("\(rule.location): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))")
+            }
+            if let backend = o.backend, !spec.types.isEmpty {
+                let known = Set(try backend.types(pf: a).map(\.name))
+                for t in spec.types where !known.contains(t.type) {
+                    throw .invalid("\(rule.location): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports")
+                }
+            }
+            if o.passthroughRecord != nil { steps.append(.releasePassthrough(a)); touched += o.holders }
+            else if onVFIO { steps.append(.bindHostDriver(a)); touched += o.holders }
+            let autoprobe = o.backend.map { $0.kind == .vendorSysfs || $0.kind == .mdev } ?? false
+            var vfs = o.vfs
+            if sr.numVFs != want {
+                removeVFs()
+                if want > 0 { steps.append(.enableVFs(pf: a, count: want, autoprobe: autoprobe)) }
+                vfs = VFController(root: root, kernel: SysfsKernel(root: root), waiterFactory: { SysfsVFWaiter() })
+                    .expectedVFs(d, count: want)
+                    .map { .init(address: $0, type: nil, driver: nil, record: nil, holders: [], guest: nil) }
+            }
+            // Types: keep every VF whose type is still wanted (matching guests first), clear
+            // the rest, then give the missing ones to untyped VFs in index order.
+            var remaining = spec.types.flatMap { r in Array(repeating: r, count: r.count) }
+            var keep: [PCIAddress: HostConfig.TypeRequest] = [:]
+            for pass in 0..<2 {
+                for vf in vfs where keep[vf.address] == nil {
+                    guard let t = vf.type else { continue }
+                    let idx = remaining.firstIndex { $0.type == t && (pass == 1 || $0.guest == vf.guest) }
+                    if let idx { keep[vf.address] = remaining.remove(at: idx) }
+                }
+            }
+            var untyped: [PCIAddress] = []
+            for vf in vfs {
+                if let t = vf.type, keep[vf.address] == nil {
+                    steps.append(.clearType(vf: vf.address, type: t))
+                    touched += vf.holders
+                    untyped.append(vf.address)
+                } else if vf.type == nil {
+                    untyped.append(vf.address)
+                }
+            }
+            for (vf, r) in keep { if let g = r.guest { guests[vf.description] = g } }
+            for r in remaining {
+                guard !untyped.isEmpty else { break }
+                let vf = untyped.removeFirst()
+                steps.append(.assignType(vf: vf, type: r.type, guest: r.guest))
+                if let g = r.guest { guests[vf.description] = g }
+            }
+            // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked.
+            if spec.vfioHandoff {
+                for vf in untyped {
+                    let cur = vfs.first { $0.address == vf }
+                    if cur?.driver != "vfio-pci" { steps.append(.assignPassthrough(vf)) }
+                }
+            }
+        }
+        var seen = Set<VFIOHolder.Key>()
+        let uniqueTouched = touched.filter { seen.insert($0.key).inserted }
+        return DevicePlan(device: a.description, rule: rule.location, mode: modeName, steps: steps, touchesVMs: uniqueTouched, guests: guests)
+    }
+
+}
+
+extension VFIOHolder {
+    struct Key: Hashable { var pid: Int; var file: String }
+    var key: Key { Key(pid: pid, file: file) }
+}

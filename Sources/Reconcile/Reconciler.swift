@@ -1,0 +1,88 @@
+import Foundation
+import HostKit
+import Passthrough
+
+/// plan -> apply -> assert, under the host lock, with the write-ahead journal.
+public struct Reconciler {
+    public let root: HostRoot
+    public let planner: Planner
+    public let executor: Executor
+
+    public init(root: HostRoot, planner: Planner, executor: Executor) {
+        self.root = root
+        self.planner = planner
+        self.executor = executor
+    }
+
+    /// The environment variable that, in tests, ends the process right after step N (1-based)
+    /// of an apply has run and before the journal records it, as a crash would.
+    public static let crashSwitch = "VGPUCTL_TEST_CRASH_AFTER_STEP"
+
+    /// What an apply did.
+    public struct Outcome: Sendable, Encodable {
+        public var config: String
+        public var converged: Bool
+        public var actions: [String]
+        public var recovered: Recovery?
+    }
+
+    /// What a recovery did.
+    public struct Recovery: Sendable, Encodable {
+        public var journalID: String
+        public var interruptedPID: Int32
+        public var command: String
+        public var completedSteps: [String]
+    }
+
+    /// Rolls an interrupted apply forward, if its journal exists. Call with the lock held.
+    public func recover() throws(VGPUError) -> Recovery? {
+        guard var j = try Journal.load(root) else { return nil }
+        var done: [String] = []
+        while j.next < j.steps.count {
+            try executor.run(j.steps[j.next])
+            done.append(j.steps[j.next].description)
+            j.next += 1
+            try j.save(root)
+        }
+        try saveGuests(j.guests, config: j.configFile)
+        try Journal.remove(root)
+        return Recovery(journalID: j.id, interruptedPID: j.pid, command: j.command, completedSteps: done)
+    }
+
+    /// Applies `config`. Call with the lock held. Refuses (exit 4, before any change) when a
+    /// step touches a device a VM holds, unless `force`. On a host that matches it writes nothing.
+    public func apply(_ config: HostConfig, force: Bool, command: String) throws(VGPUError) -> Outcome {
+        let recovered = try recover()
+        let plan = try planner.plan(config)
+        let guestsNow = try GuestAssignments.load(root).vfs
+        let wantGuests = plan.guests
+        if plan.converged {
+            if !wantGuests.isEmpty && wantGuests != guestsNow { try saveGuests(wantGuests, config: config.file) }
+            return Outcome(config: config.name, converged: true, actions: [], recovered: recovered)
+        }
+        if !force, let h = plan.touchesVMs.first {
+            let dev = plan.devices.first { $0.touchesVMs.contains(h) }?.device ?? "?"
+            throw .refused("the plan would touch \(dev), which pid \(h.pid) (\(h.command)) holds through \(h.file); stop that VM or pass --force (\(plan.steps.count) steps were not carried out)")
+        }
+        var j = Journal(id: UUID().uuidString, pid: getpid(), command: command, started: ISO8601DateFormatter().string(from: Date()),
+                        configFile: config.file, configName: config.name, steps: plan.steps, next: 0, guests: wantGuests)
+        try j.save(root)
+        let crashAfter = ProcessInfo.processInfo.environment[Self.crashSwitch].flatMap(Int.init)
+        var done: [String] = []
+        while j.next < j.steps.count {
+            try executor.run(j.steps[j.next])
+            done.append(j.steps[j.next].description)
+            if let crashAfter, crashAfter == j.next + 1 { _exit(86) }
+            j.next += 1
+            try j.save(root)
+        }
+        try saveGuests(wantGuests, config: config.file)
+        try Journal.remove(root)
+        return Outcome(config: config.name, converged: false, actions: done, recovered: recovered)
+    }
+
+    func saveGuests(_ guests: [String: String], config: String) throws(VGPUError) {
+        let now = try GuestAssignments.load(root)
+        if now.vfs != guests { try GuestAssignments(vfs: guests).save(root) }
+    }
+}

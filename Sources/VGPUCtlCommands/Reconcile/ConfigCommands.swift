@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import HostKit
+import Reconcile
+
+/// `-f FILE [-c NAME]`.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("Host config file (vgpuctl's, or vgpu-device-manager's).", valueName: "FILE"))
+    var file: String
+
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Which config of the file (default: the only one, or 'default').", valueName: "NAME"))
+    var config: String?
+
+    func load() throws(VGPUError) -> HostConfig { try HostConfigParser.load(path: file, config: config) }
+}
+
+func printPlan(_ plan: Planner.Plan) {
+    if plan.converged {
+        print("the host matches config '\(plan.config)' of \(plan.file); nothing to do")
+        return
+    }
+    print("plan for config '\(plan.config)' of \(plan.file): \(plan.steps.count) steps")
+    var n = 0
+    for d in plan.devices where !d.steps.isEmpty {
+        print("\(d.device) (mode \(d.mode), rule at \(d.rule)):")
+        for s in d.steps {
+            n += 1
+            print("  \(n). [\(s.phase)] \(s)")
+        }
+        for h in d.touchesVMs { print("  ! touches a running VM: pid \(h.pid) (\(h.command)) holds \(h.file)") }
+    }
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what applying a host config would change, in order. Changes nothing.")
+    @OptionGroup var config: ConfigOptions
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let cfg = try config.load()
+        let ctx = try HostContext(host)
+        let plan = try ctx.planner.plan(cfg)
+        if output.json { try printJSON(plan) } else { printPlan(plan) }
+    }
+}
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Bring the host to a host config: idempotent, minimal, refuses to touch devices VMs hold (unless --force).")
+    @OptionGroup var config: ConfigOptions
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+    @Flag(name: .long, help: "Carry out steps that touch devices a running VM holds.") var force = false
+
+    func run() throws {
+        let cfg = try config.load()
+        let ctx = try HostContext(host)
+        let outcome = try ctx.mutate(commandLineText, lock: lock) { try ctx.reconciler.apply(cfg, force: force, command: commandLineText) }
+        if output.json { try printJSON(outcome); return }
+        if let r = outcome.recovered { print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))") }
+        if outcome.converged {
+            print("the host already matches config '\(cfg.name)'; no change made")
+        } else {
+            print("applied config '\(cfg.name)': \(outcome.actions.count) steps")
+            for (i, a) in outcome.actions.enumerated() { print("  \(i + 1). \(a)") }
+        }
+    }
+}
+
+struct AssertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "assert", abstract: "Exit 0 when the host matches a host config, 1 with a drift report when it does not.")
+    @OptionGroup var config: ConfigOptions
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let cfg = try config.load()
+        let ctx = try HostContext(host)
+        let plan = try ctx.planner.plan(cfg)
+        if output.json {
+            struct Out: Encodable { var matches: Bool; var drift: [Planner.DevicePlan] }
+            try printJSON(Out(matches: plan.converged, drift: plan.devices.filter { !$0.steps.isEmpty }))
+        } else if plan.converged {
+            print("the host matches config '\(cfg.name)'")
+        } else {
+            print("the host does not match config '\(cfg.name)' of \(cfg.file):")
+            for d in plan.devices where !d.steps.isEmpty {
+                print("  \(d.device) (rule at \(d.rule)): \(d.steps.map(\.description).joined(separator: "; "))")
+            }
+        }
+        if !plan.converged { throw ExitCode(ExitStatus.failed.rawValue) }
+    }
+}
+
+struct RecoverCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "recover", abstract: "Complete an apply that was interrupted (crash, power loss).")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let ctx = try HostContext(host)
+        try ctx.requireMutationPrivileges()
+        let held = try HostLock(root: ctx.root, command: commandLineText, wait: try lock.duration())
+        let r = try ctx.reconciler.recover()
+        withExtendedLifetime(held) {}
+        if output.json {
+            struct Out: Encodable { var recovered: Reconciler.Recovery? }
+            try printJSON(Out(recovered: r))
+        } else if let r {
+            print("completed \(r.completedSteps.count) remaining steps of the apply interrupted in pid \(r.interruptedPID) ('\(r.command)')")
+            for s in r.completedSteps { print("  \(s)") }
+        } else {
+            print("nothing to recover: no interrupted apply")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import HostKit
+import Reconcile
+import VirtualFunctions
+
+/// `--wait` for commands that change the host.
+struct LockOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
+    var wait: Double = 10
+
+    func duration() throws(VGPUError) -> Duration {
+        guard wait >= 0, wait <= 86400 else { throw .invalid("--wait must be between 0 and 86400 seconds, not \(wait)") }
+        return .milliseconds(Int(wait * 1000))
+    }
+}
+
+extension HostContext {
+    /// The vGPU backend of a PF, from what the host offers (none yet: stage 3 plugs in here).
+    var backends: BackendProvider {
+        { (_: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in nil }
+    }
+
+    var executor: Executor { Executor(root: root, kernel: kernel, backends: backends, vfWaiter: vfWaiterFactory) }
+    var planner: Planner { Planner(root: root, backends: backends) }
+    var reconciler: Reconciler { Reconciler(root: root, planner: planner, executor: executor) }
+
+    /// Checks, before anything changes, that this process may change the host: the PCI control
+    /// files and vgpuctl's state directory must be writable.
+    func requireMutationPrivileges() throws(VGPUError) {
+        try Privileges.requireWritable(root: root, .driversProbe)
+        for dir in [HostRoot.stateDir, HostRoot.runDir, "run"] {
+            let path = root.url(dir)
+            if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
+                throw .failed("\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
+            }
+        }
+    }
+
+    /// Runs `body` as a host mutation: privileges checked, the host lock held, an interrupted
+    /// apply rolled forward first.
+    func mutate<T>(_ command: String, lock: LockOptions, _ body: () throws -> T) throws -> T {
+        try requireMutationPrivileges()
+        let held = try HostLock(root: root, command: command, wait: try lock.duration())
+        defer { withExtendedLifetime(held) {} }
+        if let r = try reconciler.recover() {
+            printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
+        }
+        return try body()
+    }
+}
+
+/// This process's command line, for the lock file and the journal.
+var commandLineText: String { CommandLine.arguments.joined(separator: " ") }
