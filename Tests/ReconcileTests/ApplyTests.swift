@@ -1,0 +1,198 @@
+import Foundation
+import HostKit
+import HostSim
+import Passthrough
+import Reconcile
+import Testing
+import TestSupport
+
+/// plan / apply / assert on simulated hosts through the CLI.
+@Suite struct ApplyTests {
+    func vg(_ root: HostRoot, _ args: [String], env: [String: String?] = [:]) throws -> TestSupport.Result {
+        try TestSupport.vgpuctl(["--root", root.path] + args, environment: env)
+    }
+
+    func write(_ text: String) throws -> String {
+        let path = TestSupport.tempDir("cfg") + "/host.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let mixedConfig = """
+    version: 1
+    configs:
+      default:
+        - select: {address: "0000:01:00.0"}
+          mode: vgpu
+          vfs: 4
+          vfioHandoff: true
+        - select: {address: "0000:03:00.0"}
+          mode: passthrough
+        - select: {deviceID: "8086:10fb"}
+          mode: vgpu
+          vfs: 2
+        - select: all
+          mode: host
+    """
+
+    @Test func mixedHostPlanApplyAssertAndASecondApplyWritesNothing() throws {
+        let root = try TestSupport.simHost("mixed")
+        let cfg = try write(Self.mixedConfig)
+        let before = TestSupport.fingerprint(root.path)
+        let plan = try vg(root, ["plan", "-f", cfg])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("enable 4 VFs on 0000:01:00.0") && plan.stdout.contains("assign 0000:03:00.0 to its VFIO driver"), "\(plan.stdout)")
+        #expect(TestSupport.fingerprint(root.path) == before, "plan changed the host")
+        #expect(try vg(root, ["assert", "-f", cfg]).status == 1)
+
+        let apply = try vg(root, ["apply", "-f", cfg, "--json"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let s = SysfsReader(root: root)
+        #expect(s.device(PCIAddress("0000:01:00.0")!)?.sriov?.numVFs == 4)
+        #expect(s.device(PCIAddress("0000:01:00.5")!)?.driver == "vfio-pci")
+        #expect(s.device(PCIAddress("0000:03:00.0")!)?.driver == "vfio-pci")
+        #expect(s.device(PCIAddress("0000:03:00.1")!)?.driver == "vfio-pci", "the audio companion goes with the GPU")
+        #expect(s.device(PCIAddress("0000:04:00.0")!)?.sriov?.numVFs == 2)
+        #expect(s.device(PCIAddress("0000:02:00.0")!)?.driver == "nvidia")
+        #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
+
+        let converged = TestSupport.fingerprint(root.path)
+        let again = try vg(root, ["apply", "-f", cfg])
+        #expect(again.status == 0 && again.stdout.contains("no change made"), "\(again.stdout)")
+        #expect(TestSupport.fingerprint(root.path) == converged, "a second apply changed the simulated tree")
+    }
+
+    @Test func changingOneCountChangesOnlyThatGPU() throws {
+        let root = try TestSupport.simHost("h100x8")
+        let all8 = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n")
+        #expect(try vg(root, ["apply", "-f", all8]).status == 0)
+        let one = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:3a:00.0\"}\n      mode: vgpu\n      vfs: 4\n    - select: all\n      mode: vgpu\n      vfs: 8\n")
+        let plan = try vg(root, ["plan", "-f", one, "--json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+        let changed = (obj?["devices"] as? [[String: Any]] ?? []).filter { !(($0["steps"] as? [Any]) ?? []).isEmpty }.map { $0["device"] as? String }
+        #expect(changed == ["0000:3a:00.0"])
+        let before = TestSupport.fingerprint(root.path)
+        #expect(try vg(root, ["apply", "-f", one]).status == 0)
+        let after = TestSupport.fingerprint(root.path)
+        let touched = Set(Set(before.keys).symmetricDifference(after.keys).union(before.keys.filter { before[$0] != after[$0] }))
+        let outside = touched.filter { k in
+            !(k.contains("0000:3a:") || k.hasPrefix("sys/kernel/iommu_groups") || k.hasPrefix("var/lib/vgpuctl") || k == ".vgpuctl-sim.json" || k.hasPrefix("run/"))
+        }
+        #expect(outside.isEmpty, "apply touched other devices: \(outside.sorted().prefix(10))")
+    }
+
+    @Test func refusesToTouchADeviceAVMHolds() throws {
+        let root = try TestSupport.simHost("mixed")
+        let four = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 4\n      vfioHandoff: true\n")
+        #expect(try vg(root, ["apply", "-f", four]).status == 0)
+        let group = try #require(SysfsReader(root: root).device(PCIAddress("0000:01:00.5")!)?.iommuGroup)
+        try FileManager.default.createDirectory(atPath: root.url("proc/777/fd"), withIntermediateDirectories: true)
+        try "qemu-system-x86\n".write(toFile: root.url("proc/777/comm"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root.url("proc/777/fd/5"), withDestinationPath: "/dev/vfio/\(group)")
+        let two = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 2\n      vfioHandoff: true\n")
+        let plan = try vg(root, ["plan", "-f", two])
+        #expect(plan.stdout.contains("touches a running VM: pid 777"), "\(plan.stdout)")
+        let before = TestSupport.fingerprint(root.path)
+        let r = try vg(root, ["apply", "-f", two])
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("pid 777") && r.stderr.contains("--force"), "\(r.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+    }
+
+    @Test func badFilesChangeNothing() throws {
+        let root = try TestSupport.simHost("mixed")
+        let before = TestSupport.fingerprint(root.path)
+        let bad = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 99\n")
+        let r = try vg(root, ["apply", "-f", bad])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(bad + ":4:7") && r.stderr.contains("at most 32 VFs"), "\(r.stderr)")
+        let unknown = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:7f:00.0\"}\n      mode: host\n")
+        let u = try vg(root, ["apply", "-f", unknown])
+        #expect(u.status == 2 && u.stderr.contains("0000:7f:00.0") && u.stderr.contains(":4:7"), "\(u.stderr)")
+        let missing = try vg(root, ["apply", "-f", "/nonexistent/host.yaml"])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/host.yaml"))
+        let types = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      types: {H100-10C: 2}\n")
+        let t = try vg(root, ["apply", "-f", types])
+        #expect(t.status == 2 && t.stderr.contains("H100-10C"), "\(t.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+    }
+
+    /// Kills apply right after each step in turn; the next `recover` must finish it: the new
+    /// state (assert passes), every PF and companion bound to a driver.
+    @Test func crashAtEveryStepThenRecover() throws {
+        let cfg = try write(Self.mixedConfig)
+        let probe = try TestSupport.simHost("mixed")
+        let plan = try vg(probe, ["plan", "-f", cfg, "--json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+        let steps = (obj?["devices"] as? [[String: Any]] ?? []).reduce(0) { $0 + (($1["steps"] as? [Any])?.count ?? 0) }
+        #expect(steps >= 7, "the plan is realistic: \(steps) steps")
+        for n in 1...steps {
+            let root = try TestSupport.simHost("mixed")
+            let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: String(n)])
+            #expect(crashed.status == 86, "step \(n): the crash switch did not fire (\(crashed.status)) \(crashed.stderr)")
+            #expect(FileManager.default.fileExists(atPath: root.url("var/lib/vgpuctl/journal.json")), "step \(n): no journal left")
+            let rec = try vg(root, ["recover"])
+            #expect(rec.status == 0, "step \(n): recover failed: \(rec.stderr)")
+            let a = try vg(root, ["assert", "-f", cfg])
+            #expect(a.status == 0, "step \(n): not in the new state after recover: \(a.stdout)")
+            let s = SysfsReader(root: root)
+            for d in s.allDevices() where d.physfn == nil && !d.isBridge {
+                #expect(d.driver != nil, "step \(n): \(d.address) is unbound from everything")
+            }
+            #expect(!FileManager.default.fileExists(atPath: root.url("var/lib/vgpuctl/journal.json")))
+        }
+    }
+
+    @Test func anyMutatingCommandCompletesAnInterruptedApplyFirst() throws {
+        let cfg = try write(Self.mixedConfig)
+        let root = try TestSupport.simHost("mixed")
+        #expect(try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "2"]).status == 86)
+        let r = try vg(root, ["passthrough", "assign", "0000:02:00.0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("interrupted apply"), "\(r.stderr)")
+        #expect(SysfsReader(root: root).device(PCIAddress("0000:01:00.0")!)?.sriov?.numVFs == 4)
+    }
+
+    @Test func twoAppliesAtOnceEndConsistent() throws {
+        let root = try TestSupport.simHost("h100x8")
+        let cfg = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 16\n      vfioHandoff: true\n")
+        final class Box: @unchecked Sendable { var r: [TestSupport.Result?] = [nil, nil] }
+        let box = Box()
+        let group = DispatchGroup()
+        for i in 0..<2 {
+            group.enter()
+            let path = root.path
+            DispatchQueue.global().async {
+                box.r[i] = try? TestSupport.vgpuctl(["--root", path, "apply", "-f", cfg, "--wait", i == 0 ? "60" : "0"])
+                group.leave()
+            }
+        }
+        group.wait()
+        let results = box.r.compactMap { $0 }
+        #expect(results.count == 2)
+        let ok = results.filter { $0.status == 0 }
+        let failed = results.filter { $0.status != 0 }
+        #expect(!ok.isEmpty)
+        for f in failed {
+            #expect(f.status == 1 && f.stderr.contains("another vgpuctl is changing this host") && f.stderr.contains("pid"), "\(f.stderr)")
+        }
+        #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
+    }
+
+    @Test func lockWaitNamesTheHolder() throws {
+        let root = try TestSupport.simHost("mixed")
+        let lock = try HostLock(root: root, command: "vgpuctl apply -f test.yaml", wait: .zero)
+        let r = try vg(root, ["passthrough", "assign", "0000:02:00.0", "--wait", "0.3"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("pid \(getpid())") && r.stderr.contains("vgpuctl apply -f test.yaml"), "\(r.stderr)")
+        withExtendedLifetime(lock) {}
+    }
+
+    @Test func nvidiaFileConfigsPlanAgainstAHost() throws {
+        // A vgpu-device-manager file as operators have it: the types need a vGPU interface,
+        // which a host without one reports clearly (exit 2) instead of guessing.
+        let root = try TestSupport.simHost("h100x8")
+        let r = try vg(root, ["plan", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"])
+        #expect(r.status == 2 && r.stderr.contains("vGPU interface"), "\(r.status) \(r.stderr)")
+    }
+}
