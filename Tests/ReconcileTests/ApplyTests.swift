@@ -196,3 +196,17 @@ import TestSupport
         #expect(r.status == 2 && r.stderr.contains("vGPU interface"), "\(r.status) \(r.stderr)")
     }
 }
+
+@Suite struct ReadinessTests {
+    @Test func waitReadyFailsNamingTheDeviceWithoutADriverAndPassesOnceBound() throws {
+        let root = try TestSupport.simHost("mixed")
+        let path = TestSupport.tempDir("cfg") + "/host.yaml"
+        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      vfs: 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try SimulatedKernel(root: root).write("0000:02:00.0", to: .unbind(driver: "nvidia"))
+        let r = try TestSupport.vgpuctl(["--root", root.path, "apply", "-f", path, "--wait-ready", "0.2"])
+        #expect(r.status == 1 && r.stderr.contains("0000:02:00.0 has no driver bound yet"), "\(r.stderr)")
+        try SimulatedKernel(root: root).write("0000:02:00.0", to: .driversProbe)
+        let ok = try TestSupport.vgpuctl(["--root", root.path, "apply", "-f", path, "--wait-ready", "5"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+}

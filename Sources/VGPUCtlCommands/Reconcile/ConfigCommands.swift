@@ -54,10 +54,16 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
     @Flag(name: .long, help: "Carry out steps that touch devices a running VM holds.") var force = false
+    @Option(name: .long, help: ArgumentHelp("At boot: first wait up to S seconds (woken by kernel uevents) until the selected devices exist and have their driver.", valueName: "S"))
+    var waitReady: Double?
 
     func run() throws {
         let cfg = try config.load()
         let ctx = try HostContext(host)
+        if let w = waitReady {
+            guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
+            try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)))
+        }
         let outcome = try ctx.mutate(commandLineText, lock: lock) { try ctx.reconciler.apply(cfg, force: force, command: commandLineText) }
         if output.json { try printJSON(outcome); return }
         if let r = outcome.recovered { print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))") }

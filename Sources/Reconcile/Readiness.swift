@@ -1,0 +1,52 @@
+import Foundation
+import HostKit
+
+/// Boot-time readiness: waits until the devices a config selects exist and are bound to a
+/// driver, with kernel uevents as the wake-up: no sleeps.
+public struct Readiness {
+    public let root: HostRoot
+    public let planner: Planner
+
+    public init(root: HostRoot, planner: Planner) {
+        self.root = root
+        self.planner = planner
+    }
+
+    /// The devices not ready yet, with the reason.
+    public func pending(_ config: HostConfig) -> [String] {
+        let sysfs = SysfsReader(root: root)
+        var out: [String] = []
+        for rule in config.rules {
+            if case .address(let a) = rule.selector, sysfs.device(a) == nil {
+                out.append("\(a) does not exist yet")
+            }
+        }
+        guard let selected = try? planner.resolve(config) else { return out }
+        // A bound driver is the readiness that matters (udev writes a database entry only for
+        // devices its rules touch, so its absence proves nothing). A device left unbound on
+        // purpose carries a driver_override.
+        for (d, _) in selected where d.driver == nil && d.driverOverride == nil {
+            out.append("\(d.address) has no driver bound yet")
+        }
+        return out
+    }
+
+    /// Waits until nothing is pending or `timeout` passes (then throws naming what is missing).
+    public func wait(_ config: HostConfig, timeout: Duration) throws(VGPUError) {
+        if pending(config).isEmpty { return }
+        #if os(Linux)
+        if !root.isSimulated {
+            let listener = try UeventListener()
+            let deadline = ContinuousClock.now + timeout
+            while !pending(config).isEmpty {
+                // Any PCI event may be the one; re-check after each (bind, add, change).
+                guard try listener.next(deadline: deadline) != nil else { break }
+            }
+        }
+        #endif
+        let left = pending(config)
+        if !left.isEmpty {
+            throw .failed("devices not ready after \(timeout): \(left.joined(separator: "; ")); is the GPU driver loaded?")
+        }
+    }
+}
