@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "vgpuctl", targets: ["vgpuctl"]),
         .executable(name: "gsp-stub", targets: ["gsp-stub"]),
+        // For the fuzz package in Tests/Fuzz (built with libFuzzer, outside the normal build).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -77,6 +79,9 @@ let package = Package(
             path: "staging/VirtualFunctions"
         ),
 
+        // The parsers of untrusted input, as fuzz targets (Tests/Fuzz) and regression tests.
+        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile"]),
+
         // Firmware stand-ins.
         .executableTarget(
             name: "gsp-stub",
@@ -106,6 +111,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]
