@@ -12,8 +12,11 @@ enum StubReply {
 /// Stage 2 adds its vGPU management commands here (a function handler, or controls on the
 /// classes it allocates) without touching the queue code.
 struct StubDispatcher {
-    typealias Handler = (inout StubState, GSPMessage) -> StubReply
-    typealias ControlHandler = (inout StubState, RMObjectTable.Object, inout RMControl) -> UInt32
+    /// A function handler; it may reuse the message's payload for its reply.
+    typealias Handler = (inout StubState, inout GSPMessage) -> StubReply
+    /// An RM control handler: gets the whole `rpc_gsp_rm_control_v03_00` payload (parameters
+    /// at offset 24, `paramsSize` of them) to read and update in place; returns the RM status.
+    typealias ControlHandler = (inout StubState, RMObjectTable.Object, inout [UInt8]) -> UInt32
 
     var functions: [RPCFunction: Handler] = [:]
     var controls: [UInt32: ControlHandler] = [:]
@@ -52,50 +55,51 @@ struct StubDispatcher {
             return .none
         }
         d.controls[RMControlCommand.null] = { _, _, _ in NVStatus.ok }
-        d.controls[RMControlCommand.gpuGetNameString] = { state, _, c in
-            guard c.params.count == 4 + 2 * RMControlCommand.maxNameStringLength else { return NVStatus.errInvalidParamStruct }
-            let flags = c.params.le32(0)
-            var out = [UInt8](repeating: 0, count: c.params.count)
-            out.put32(0, flags)
+        d.controls[RMControlCommand.gpuGetNameString] = { state, _, p in
+            let h = RMControl.headerSize
+            guard p.count - h == 4 + 2 * RMControlCommand.maxNameStringLength else { return NVStatus.errInvalidParamStruct }
+            let flags = p.le32(h)
+            guard flags <= 1 else { return NVStatus.errInvalidArgument }
+            for i in (h + 4)..<p.count { p[i] = 0 }
             let name = Array(state.staticInfo.gpuName.utf8.prefix(RMControlCommand.maxNameStringLength - 1))
-            switch flags {
-            case 0: for (i, b) in name.enumerated() { out[4 + i] = b }
-            case 1: for (i, b) in name.enumerated() { out[4 + 2 * i] = b }
-            default: return NVStatus.errInvalidArgument
-            }
-            c.params = out
+            for (i, b) in name.enumerated() { p[h + 4 + (flags == 0 ? i : 2 * i)] = b }
             return NVStatus.ok
         }
         let controls = d.controls
         d.functions[.gspRmControl] = { state, m in
-            guard var c = try? RMControl(decoding: m.payload) else {
+            // Header fields only; the parameters stay in the payload and the reply reuses it.
+            // (No local copy of the payload: the in-place update below must not trigger a copy.)
+            guard m.payload.count >= RMControl.headerSize, RMControl.headerSize + Int(m.payload.le32(16)) == m.payload.count else {
                 return .reply(payload: m.payload, rpcResult: NVStatus.rpcInvalidMessageFormat)
             }
-            guard let object = state.objects.object(c.hObject, client: c.hClient) else {
-                c.status = NVStatus.errInvalidObjectHandle
-                return .reply(payload: c.encoded, rpcResult: NVStatus.ok)
+            let hClient = m.payload.le32(0), hObject = m.payload.le32(4), cmd = m.payload.le32(8)
+            let status: UInt32
+            if let object = state.objects.object(hObject, client: hClient) {
+                // A control's class is its top 16 bits (NV0000 = client, NV2080 = subdevice...).
+                let cmdClass = cmd >> 16
+                let classOK = cmd == RMControlCommand.null || cmdClass == object.hClass
+                    || (cmdClass == 0 && (object.hClass == RMClass.root || object.hClass == RMClass.rootClient))
+                if classOK, let handler = controls[cmd] {
+                    status = handler(&state, object, &m.payload)
+                } else {
+                    status = NVStatus.errNotSupported
+                }
+            } else {
+                status = NVStatus.errInvalidObjectHandle
             }
-            // A control's class is its top 16 bits (NV0000 = client, NV2080 = subdevice...).
-            let cmdClass = c.cmd >> 16
-            let classOK = c.cmd == RMControlCommand.null || cmdClass == object.hClass
-                || (cmdClass == 0 && (object.hClass == RMClass.root || object.hClass == RMClass.rootClient))
-            guard classOK, let handler = controls[c.cmd] else {
-                c.status = NVStatus.errNotSupported
-                return .reply(payload: c.encoded, rpcResult: NVStatus.ok)
-            }
-            c.status = handler(&state, object, &c)
-            return .reply(payload: c.encoded, rpcResult: NVStatus.ok)
+            m.payload.put32(12, status)
+            return .reply(payload: m.payload, rpcResult: NVStatus.ok)
         }
         return d
     }
 
     /// Answers one command after boot. Unknown functions get
     /// NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION with their payload echoed.
-    func handle(_ m: GSPMessage, state: inout StubState) -> StubReply {
+    func handle(_ m: inout GSPMessage, state: inout StubState) -> StubReply {
         guard let h = functions[m.function] else {
             state.note("\(m.function.name) (\(m.function.rawValue)) is not served: NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION")
             return .reply(payload: m.payload, rpcResult: NVStatus.rpcUnknownFunction)
         }
-        return h(&state, m)
+        return h(&state, &m)
     }
 }

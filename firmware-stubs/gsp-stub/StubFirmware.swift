@@ -9,7 +9,7 @@ final class StubFirmware {
     let options: StubOptions
     let mapping: SharedMapping
     let endpoint: GSPEndpoint
-    var state: StubState
+    @exclusivity(unchecked) var state: StubState
     let dispatcher = StubDispatcher.standard()
     var page: SimPage { endpoint.page }
 
@@ -156,8 +156,8 @@ final class StubFirmware {
                 if mapping.isUnlinked { exitNow(0, "shared file deleted; exiting") }
                 continue
             }
-            let m = try receive(until: .now + .seconds(10), what: "a command")
-            switch dispatcher.handle(m, state: &state) {
+            var m = try receive(until: .now + .seconds(10), what: "a command")
+            switch dispatcher.handle(&m, state: &state) {
             case .none:
                 break
             case let .reply(payload, result):

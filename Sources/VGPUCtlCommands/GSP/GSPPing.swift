@@ -28,6 +28,7 @@ extension GSP {
             let root = try host.hostRoot()
             let sim = SimulatedGSP(root: root, pf: address)
             let client = try sim.connect()
+            client.recordsTranscript = false
             let info: GSPStaticInfo
             do {
                 info = try GSPStaticInfo(decoding: client.call(.getGspStaticInfo, [UInt8](repeating: 0, count: GSPStaticInfo.size)).payload)

@@ -6,16 +6,22 @@ import HostKit
 /// ``transcript``.
 public final class GSPClient {
     public let endpoint: GSPEndpoint
-    /// Every element sent and received, in order.
-    public private(set) var transcript: [TranscriptEntry] = []
+    /// Every element sent and received, in order (while ``recordsTranscript`` is on).
+    public var transcript: [TranscriptEntry] {
+        get { entries }
+        set { entries = newValue }
+    }
+    @exclusivity(unchecked) private var entries: [TranscriptEntry] = []
+    /// Whether to keep the transcript (a long run of calls, such as `gsp ping`, turns it off).
+    @exclusivity(unchecked) public var recordsTranscript = true
     /// Text GSP-RM logged (`UCODE_LIBOS_PRINT`, `OS_ERROR_LOG`).
-    public private(set) var logs: [String] = []
+    @exclusivity(unchecked) public private(set) var logs: [String] = []
     /// The most recent `OS_ERROR_LOG` text, for error messages.
-    public private(set) var lastErrorLog: String?
+    @exclusivity(unchecked) public private(set) var lastErrorLog: String?
     /// How long each receive may wait (nova-core: 10 s).
-    public var receiveTimeout: Duration
+    @exclusivity(unchecked) public var receiveTimeout: Duration
     /// Runs a `GSP_RUN_CPU_SEQUENCER` request; returns a note for the transcript.
-    public var sequencer: ((RunCPUSequencer) throws(GSPError) -> String)?
+    @exclusivity(unchecked) public var sequencer: ((RunCPUSequencer) throws(GSPError) -> String)?
 
     public init(endpoint: GSPEndpoint, receiveTimeout: Duration = .seconds(10)) {
         self.endpoint = endpoint
@@ -29,7 +35,7 @@ public final class GSPClient {
         let elements = (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement
         let seq = endpoint.takeRPCSequence(elements: elements)
         let records = try endpoint.send(function: function, payload: payload, sequence: seq, until: deadline)
-        transcript += records.map { TranscriptEntry(.toGSP, $0) }
+        record(records.map { TranscriptEntry(.toGSP, $0) })
     }
 
     /// Sends a command and waits for GSP-RM's reply (same function, same RPC sequence), which
@@ -39,16 +45,16 @@ public final class GSPClient {
         let elements = max(1, (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement)
         let seq = endpoint.takeRPCSequence(elements: elements)
         let records = try endpoint.send(function: function, payload: payload, sequence: seq, until: deadline)
-        transcript += records.map { TranscriptEntry(.toGSP, $0) }
+        record(records.map { TranscriptEntry(.toGSP, $0) })
         while true {
-            let m = try endpoint.receive(until: deadline, waitingFor: "the reply to \(function.name) (RPC sequence \(seq))") { m in
-                m.function == function ? payload.count : nil
+            let m = try endpoint.receive(until: deadline, waitingFor: "the reply to \(function.name) (RPC sequence \(seq))") { f in
+                f == function ? payload.count : nil
             }
             if m.function.isEvent {
                 try handleEvent(m)
                 continue
             }
-            transcript += m.elements.map { TranscriptEntry(.fromGSP, $0) }
+            record(m.elements.map { TranscriptEntry(.fromGSP, $0) })
             guard m.function == function, m.sequence == seq else {
                 throw .protocolViolation("waiting for the reply to \(function.name) (RPC sequence \(seq)), got \(m.function.name) (RPC sequence \(m.sequence))")
             }
@@ -65,11 +71,11 @@ public final class GSPClient {
         while true {
             let m = try endpoint.receive(until: deadline, waitingFor: event.name)
             if m.function == event {
-                transcript += m.elements.map { TranscriptEntry(.fromGSP, $0) }
+                record(m.elements.map { TranscriptEntry(.fromGSP, $0) })
                 return m
             }
             guard m.function.isEvent else {
-                transcript += m.elements.map { TranscriptEntry(.fromGSP, $0, note: "unexpected reply") }
+                record(m.elements.map { TranscriptEntry(.fromGSP, $0, note: "unexpected reply") })
                 throw .protocolViolation("waiting for \(event.name), got a reply to \(m.function.name) that nothing asked for")
             }
             try handleEvent(m)
@@ -92,17 +98,21 @@ public final class GSPClient {
         case .gspRunCpuSequencer:
             let seq: RunCPUSequencer
             do { seq = try RunCPUSequencer(decoding: m.payload) } catch { throw .badPayload(m.function, error) }
-            transcript += m.elements.map { TranscriptEntry(.fromGSP, $0) }
+            record(m.elements.map { TranscriptEntry(.fromGSP, $0) })
             guard let run = sequencer else {
                 throw .protocolViolation("GSP-RM asked for the CPU sequencer (\(seq.commands.count) commands) outside boot")
             }
             let outcome = try run(seq)
-            transcript[transcript.count - 1].note = outcome
+            if recordsTranscript, !entries.isEmpty { entries[entries.count - 1].note = outcome }
             return
         default:
             note = "event ignored"
         }
-        transcript += m.elements.map { TranscriptEntry(.fromGSP, $0, note: note) }
+        record(m.elements.map { TranscriptEntry(.fromGSP, $0, note: note) })
+    }
+
+    private func record(_ e: @autoclosure () -> [TranscriptEntry]) {
+        if recordsTranscript { entries += e() }
     }
 
     /// Records a line in the transcript's log (a boot step without a message).

@@ -17,14 +17,20 @@ public struct GSPMessage: Sendable {
 /// continue in `CONTINUATION_RECORD`s. GSP-RM knows this from each RPC's own size field
 /// (`paramsSize`, the registry table's `size`); nil means the head is the whole message.
 public enum RPCPayloadSize {
+    /// From the head's payload bytes.
     public static func total(of function: RPCFunction, head: [UInt8]) -> Int? {
+        total(of: function, headLength: head.count) { head.le32($0) }
+    }
+
+    /// From the head's payload length and a reader of its little-endian words.
+    public static func total(of function: RPCFunction, headLength: Int, word: (Int) -> UInt32) -> Int? {
         switch function {
-        case .gspRmControl where head.count >= RMControl.headerSize:
-            RMControl.headerSize + Int(head.le32(16))
-        case .gspRmAlloc where head.count >= RMAlloc.headerSize:
-            RMAlloc.headerSize + Int(head.le32(20))
-        case .setRegistry where head.count >= RegistryTable.headerSize:
-            Int(head.le32(0))
+        case .gspRmControl where headLength >= RMControl.headerSize:
+            RMControl.headerSize + Int(word(16))
+        case .gspRmAlloc where headLength >= RMAlloc.headerSize:
+            RMAlloc.headerSize + Int(word(20))
+        case .setRegistry where headLength >= RegistryTable.headerSize:
+            Int(word(0))
         default:
             nil
         }
@@ -41,20 +47,20 @@ public final class GSPEndpoint {
     public let page: SimPage
 
     /// Next element `seqNum` to send, and the next one expected from the peer.
-    public var txSeqNum: UInt32
-    public var rxSeqNum: UInt32
+    @exclusivity(unchecked) public var txSeqNum: UInt32
+    @exclusivity(unchecked) public var rxSeqNum: UInt32
     /// Next RPC header `sequence` this side stamps on a command.
-    public var rpcSequence: UInt32
+    @exclusivity(unchecked) public var rpcSequence: UInt32
     /// Doorbell checks to spin before sleeping (`VGPUCTL_GSP_SPIN`, default 2000).
-    public var spin: Int
+    @exclusivity(unchecked) public var spin: Int
     /// Called while waiting: a sentence when the peer is gone (process exited), else nil.
-    public var peerCheck: (() -> String?)?
+    @exclusivity(unchecked) public var peerCheck: (() -> String?)?
     /// How often a wait wakes to call ``peerCheck`` even without a doorbell.
-    public var checkInterval: Duration = .milliseconds(100)
+    @exclusivity(unchecked) public var checkInterval: Duration = .milliseconds(100)
     /// Fault injection for the stub: asked per element sent (1-based count of elements).
-    public var sendFault: ((Int) -> (corruptChecksum: Bool, skipSequence: Bool))?
+    @exclusivity(unchecked) public var sendFault: ((Int) -> (corruptChecksum: Bool, skipSequence: Bool))?
     /// Elements sent so far through this endpoint.
-    public private(set) var elementsSent = 0
+    @exclusivity(unchecked) public private(set) var elementsSent = 0
 
     public init(mapping: SharedMapping, side: GSPSide) {
         self.mapping = mapping
@@ -82,6 +88,7 @@ public final class GSPEndpoint {
     /// Waits until `condition` holds, the peer is gone, or `deadline` passes.
     public func wait(for what: @autoclosure () -> String, until deadline: ContinuousClock.Instant,
                      _ condition: () -> Bool) throws(GSPError) {
+        if condition() { return }
         let start = ContinuousClock.now
         while true {
             let slice = min(deadline, ContinuousClock.now + checkInterval)
@@ -137,44 +144,67 @@ public final class GSPEndpoint {
     /// Whether an element is waiting to be read.
     public var hasPending: Bool { ring.pendingPages > 0 }
 
-    /// Receives one element: waits until `deadline`, checks it, consumes it.
-    public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> ReceivedElement {
+    /// Waits for the next element and checks it, without consuming it.
+    private func nextElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> QueueRing.Peeked {
         try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
-        let element: ReceivedElement?
-        do { element = try ring.peekElement(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
+        let element: QueueRing.Peeked?
+        do { element = try ring.peek(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
         guard let element else { throw .protocolViolation("a published element vanished") }
-        ring.consume(pages: Int(element.header.elemCount))
-        rxSeqNum &+= 1
-        saveCounters()
-        peerDoorbell.ring()
         return element
     }
 
-    /// Receives one message, joining continuation records. `expectedTotal` is the whole
-    /// payload size when the caller knows it (a reply as large as its request); otherwise it
-    /// comes from ``RPCPayloadSize``.
+    /// Consumes a peeked element and tells the peer the space is free.
+    private func consume(_ e: QueueRing.Peeked) {
+        ring.consume(pages: Int(e.elemCount))
+        rxSeqNum &+= 1
+        saveCounters()
+        peerDoorbell.ring()
+    }
+
+    /// Receives one element: waits until `deadline`, checks it, consumes it.
+    public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> ReceivedElement {
+        let e = try nextElement(until: deadline, waitingFor: what())
+        var payload: [UInt8] = []
+        ring.appendPayload(of: e, to: &payload)
+        consume(e)
+        var header = ElementHeader(seqNum: e.seqNum, elemCount: e.elemCount)
+        header.checkSum = e.checkSum
+        return ReceivedElement(header: header, rpc: e.rpc, payload: payload, page: e.page)
+    }
+
+    /// Receives one message, joining continuation records, copying each payload byte once
+    /// from the ring into the result. `expectedTotal` is the whole payload size when the
+    /// caller knows it (a reply as large as its request); otherwise it comes from
+    /// ``RPCPayloadSize``.
     public func receive(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String,
-                        expectedTotal: ((GSPMessage) -> Int?)? = nil) throws(GSPError) -> GSPMessage {
-        let head = try receiveElement(until: deadline, waitingFor: what())
+                        expectedTotal: ((RPCFunction) -> Int?)? = nil) throws(GSPError) -> GSPMessage {
+        let head = try nextElement(until: deadline, waitingFor: what())
+        let ring = self.ring
+        let total = expectedTotal?(head.rpc.function)
+            ?? RPCPayloadSize.total(of: head.rpc.function, headLength: head.payloadLength) { ring.payloadWord(of: head, at: $0) }
+            ?? head.payloadLength
+        guard head.payloadLength <= total else {
+            throw .protocolViolation("\(head.rpc.function.name) carries \(head.payloadLength) payload bytes, more than the \(total) its header declares")
+        }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(total)
+        ring.appendPayload(of: head, to: &payload)
+        consume(head)
         var message = GSPMessage(function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
-                                 rpcResultPrivate: head.rpc.rpcResultPrivate, payload: head.payload,
-                                 elements: [Self.record(head)])
-        let total = expectedTotal?(message) ?? RPCPayloadSize.total(of: head.rpc.function, head: head.payload) ?? head.payload.count
-        guard head.payload.count <= total else {
-            throw .protocolViolation("\(head.rpc.function.name) carries \(head.payload.count) payload bytes, more than the \(total) its header declares")
-        }
-        if total > head.payload.count { message.payload.reserveCapacity(total) }
-        while message.payload.count < total {
-            let next = try receiveElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(message.payload.count) of \(total) bytes)")
+                                 rpcResultPrivate: head.rpc.rpcResultPrivate, payload: [], elements: [head.record])
+        while payload.count < total {
+            let next = try nextElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(payload.count) of \(total) bytes)")
             guard next.rpc.function == .continuationRecord else {
-                throw .protocolViolation("expected CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(message.payload.count) of \(total) bytes received), got \(next.rpc.function.name)")
+                throw .protocolViolation("expected CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(payload.count) of \(total) bytes received), got \(next.rpc.function.name)")
             }
-            message.elements.append(Self.record(next))
-            message.payload += next.payload
+            guard payload.count + next.payloadLength <= total else {
+                throw .protocolViolation("continuation records of \(head.rpc.function.name) carry more than the \(total) bytes declared")
+            }
+            ring.appendPayload(of: next, to: &payload)
+            consume(next)
+            message.elements.append(next.record)
         }
-        guard message.payload.count == total else {
-            throw .protocolViolation("continuation records of \(head.rpc.function.name) carry \(message.payload.count) bytes; \(total) were declared")
-        }
+        message.payload = payload
         return message
     }
 

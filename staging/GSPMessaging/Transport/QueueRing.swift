@@ -81,35 +81,39 @@ public struct QueueRing {
 
     // MARK: Ring byte access (wrapping)
 
-    private func ringBase(_ queue: Int) -> UnsafeMutableRawPointer { mapping.base + queue + GspMemLayout.entryOffset }
+    @inline(__always) private func ringBase(_ queue: Int) -> UnsafeMutableRawPointer {
+        mapping.base + queue + GspMemLayout.entryOffset
+    }
 
-    /// The one or two byte ranges of `count` bytes starting at ring offset `start` in `queue`.
-    func segments(_ queue: Int, start: Int, count: Int) -> [UnsafeMutableRawBufferPointer] {
+    /// The one or two byte ranges of `count` bytes starting at ring offset `start` in `queue`
+    /// (the second is empty unless the range wraps).
+    @inline(__always)
+    func segments(_ queue: Int, start: Int, count: Int) -> (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) {
         let ring = GspMemLayout.ringSize
         let first = min(count, ring - start)
-        var out = [UnsafeMutableRawBufferPointer(start: ringBase(queue) + start, count: first)]
-        if count > first { out.append(UnsafeMutableRawBufferPointer(start: ringBase(queue), count: count - first)) }
-        return out
+        return (UnsafeMutableRawBufferPointer(start: ringBase(queue) + start, count: first),
+                UnsafeMutableRawBufferPointer(start: ringBase(queue), count: count - first))
     }
 
     func copyIn(_ queue: Int, at start: Int, _ src: UnsafeRawBufferPointer) {
-        var done = 0
-        for seg in segments(queue, start: start, count: src.count) {
-            seg.baseAddress!.copyMemory(from: src.baseAddress! + done, byteCount: seg.count)
-            done += seg.count
-        }
+        guard src.count > 0 else { return }
+        let (a, b) = segments(queue, start: start, count: src.count)
+        a.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: a.count)
+        if b.count > 0 { b.baseAddress!.copyMemory(from: src.baseAddress! + a.count, byteCount: b.count) }
     }
 
     func copyOut(_ queue: Int, at start: Int, count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        out.withUnsafeMutableBytes { dst in
-            var done = 0
-            for seg in segments(queue, start: start, count: count) {
-                (dst.baseAddress! + done).copyMemory(from: UnsafeRawPointer(seg.baseAddress!), byteCount: seg.count)
-                done += seg.count
-            }
-        }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        let (a, b) = segments(queue, start: start, count: count)
+        out.append(contentsOf: UnsafeRawBufferPointer(a))
+        out.append(contentsOf: UnsafeRawBufferPointer(b))
         return out
+    }
+
+    func checksum(_ queue: Int, at start: Int, count: Int) -> UInt32 {
+        let (a, b) = segments(queue, start: start, count: count)
+        return GSPChecksum.compute(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b))
     }
 
     // MARK: Send
@@ -123,13 +127,19 @@ public struct QueueRing {
         let pages = GspMemLayout.elementPages(payload: payload.count)
         let w = Int(vgpuctl_load_acquire_u32(myWritePtr) % Self.count)
         let start = w * GspMemLayout.pageSize
-        let headerBytes = ElementHeader(seqNum: seqNum, elemCount: UInt32(pages)).encoded + rpc.encoded
-        headerBytes.withUnsafeBytes { copyIn(txQueue, at: start, $0) }
-        if payload.count > 0 { copyIn(txQueue, at: start + GspMemLayout.elementHeadersSize, payload) }
-        let total = GspMemLayout.elementHeadersSize + payload.count
-        var sum = GSPChecksum.compute(segments(txQueue, start: start, count: total).map { UnsafeRawBufferPointer($0) })
+        // The two headers never wrap: an element starts on a page and they take 0x50 bytes.
+        let h = ringBase(txQueue) + start
+        h.initializeMemory(as: UInt8.self, repeating: 0, count: GspMemLayout.elementHeadersSize)
+        func put(_ off: Int, _ v: UInt32) { h.storeBytes(of: v.littleEndian, toByteOffset: off, as: UInt32.self) }
+        put(ElementHeader.seqNumOffset, seqNum)
+        put(ElementHeader.elemCountOffset, UInt32(pages))
+        let r = ElementHeader.size
+        put(r, rpc.headerVersion); put(r + 4, rpc.signature); put(r + 8, rpc.length); put(r + 12, rpc.function.rawValue)
+        put(r + 16, rpc.rpcResult); put(r + 20, rpc.rpcResultPrivate); put(r + 24, rpc.sequence); put(r + 28, rpc.spare)
+        copyIn(txQueue, at: start + GspMemLayout.elementHeadersSize, payload)
+        var sum = checksum(txQueue, at: start, count: GspMemLayout.elementHeadersSize + payload.count)
         if corruptChecksum { sum ^= 0xDEAD_BEEF }
-        (ringBase(txQueue) + start + ElementHeader.checkSumOffset).storeBytes(of: sum.littleEndian, as: UInt32.self)
+        put(ElementHeader.checkSumOffset, sum)
         vgpuctl_store_release_u32(myWritePtr, UInt32((w + pages) % Int(Self.count)))
         return ElementRecord(seqNum: seqNum, elemCount: UInt32(pages), function: rpc.function,
                              length: rpc.length, rpcResult: rpc.rpcResult, sequence: rpc.sequence)
@@ -137,35 +147,81 @@ public struct QueueRing {
 
     // MARK: Receive
 
-    /// Reads and checks the element at the read pointer without consuming it. Nil when none
-    /// is pending. `expectedSeqNum` is the element counter this side expects.
-    public func peekElement(expectedSeqNum: UInt32) throws(QueueFault) -> ReceivedElement? {
+    /// The element at the read pointer, checked but not copied: see ``appendPayload(of:to:)``.
+    public struct Peeked: Sendable {
+        public var seqNum: UInt32
+        public var elemCount: UInt32
+        public var checkSum: UInt32
+        public var rpc: RPCHeader
+        public var page: Int
+        public var payloadLength: Int { Int(rpc.length) - RPCHeader.size }
+        public var record: ElementRecord {
+            ElementRecord(seqNum: seqNum, elemCount: elemCount, function: rpc.function, length: rpc.length,
+                          rpcResult: rpc.rpcResult, sequence: rpc.sequence)
+        }
+    }
+
+    /// Checks the element at the read pointer without consuming it: RPC header (signature,
+    /// version, length), `elemCount` against the length and against the published pages, the
+    /// checksum, and the sequence number (`expectedSeqNum`). Nil when none is pending.
+    public func peek(expectedSeqNum: UInt32) throws(QueueFault) -> Peeked? {
         let pending = pendingPages
         guard pending > 0 else { return nil }
         let r = Int(vgpuctl_load_acquire_u32(myReadPtr) % Self.count)
         let start = r * GspMemLayout.pageSize
-        let head = copyOut(rxQueue, at: start, count: GspMemLayout.elementHeadersSize)
-        let header = ElementHeader(decoding: head)
-        let rpc = RPCHeader(decoding: head, at: ElementHeader.size)
-        if let problem = rpc.problem() { throw QueueFault(page: r, seqNum: header.seqNum, problem) }
-        let what = rpc.function.name
+        let h = UnsafeRawPointer(ringBase(rxQueue) + start)
+        func get(_ off: Int) -> UInt32 { UInt32(littleEndian: h.loadUnaligned(fromByteOffset: off, as: UInt32.self)) }
+        let seqNum = get(ElementHeader.seqNumOffset), elemCount = get(ElementHeader.elemCountOffset)
+        let o = ElementHeader.size
+        var rpc = RPCHeader(length: get(o + 8), function: RPCFunction(get(o + 12)), rpcResult: get(o + 16),
+                            rpcResultPrivate: get(o + 20), sequence: get(o + 24))
+        rpc.headerVersion = get(o)
+        rpc.signature = get(o + 4)
+        rpc.spare = get(o + 28)
+        if let problem = rpc.problem() { throw QueueFault(page: r, seqNum: seqNum, problem) }
+        var what: String { rpc.function.name }
         let total = ElementHeader.size + Int(rpc.length)
         let pages = (total + GspMemLayout.pageSize - 1) / GspMemLayout.pageSize
-        guard header.elemCount == UInt32(pages) else {
-            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "elemCount is \(header.elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
+        guard elemCount == UInt32(pages) else {
+            throw QueueFault(page: r, seqNum: seqNum, function: what, "elemCount is \(elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
         }
         guard pages <= pending else {
-            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "element claims \(pages) page(s) but only \(pending) are published")
+            throw QueueFault(page: r, seqNum: seqNum, function: what, "element claims \(pages) page(s) but only \(pending) are published")
         }
-        let sum = GSPChecksum.compute(segments(rxQueue, start: start, count: total).map { UnsafeRawBufferPointer($0) })
+        let sum = checksum(rxQueue, at: start, count: total)
         guard sum == 0 else {
-            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "bad checksum: the element sums to \(hex0x(sum)), not 0 (checkSum field \(hex0x(header.checkSum)))")
+            throw QueueFault(page: r, seqNum: seqNum, function: what, "bad checksum: the element sums to \(hex0x(sum)), not 0 (checkSum field \(hex0x(get(ElementHeader.checkSumOffset))))")
         }
-        guard header.seqNum == expectedSeqNum else {
-            throw QueueFault(page: r, seqNum: header.seqNum, function: what, "sequence number \(header.seqNum), expected \(expectedSeqNum)")
+        guard seqNum == expectedSeqNum else {
+            throw QueueFault(page: r, seqNum: seqNum, function: what, "sequence number \(seqNum), expected \(expectedSeqNum)")
         }
-        let payload = copyOut(rxQueue, at: start + GspMemLayout.elementHeadersSize, count: Int(rpc.length) - RPCHeader.size)
-        return ReceivedElement(header: header, rpc: rpc, payload: payload, page: r)
+        return Peeked(seqNum: seqNum, elemCount: elemCount, checkSum: get(ElementHeader.checkSumOffset), rpc: rpc, page: r)
+    }
+
+    /// The little-endian `UInt32` at `offset` of a peeked element's payload (offset + 4 must lie
+    /// within the payload and within the element's first page), 0 when out of range.
+    public func payloadWord(of e: Peeked, at offset: Int) -> UInt32 {
+        guard offset + 4 <= e.payloadLength, GspMemLayout.elementHeadersSize + offset + 4 <= GspMemLayout.pageSize else { return 0 }
+        let p = UnsafeRawPointer(ringBase(rxQueue) + e.page * GspMemLayout.pageSize + GspMemLayout.elementHeadersSize + offset)
+        return UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
+    }
+
+    /// Appends the payload of a peeked element (still unconsumed) to `buffer`.
+    public func appendPayload(of e: Peeked, to buffer: inout [UInt8], limit: Int? = nil) {
+        let n = min(e.payloadLength, limit ?? e.payloadLength)
+        let (a, b) = segments(rxQueue, start: e.page * GspMemLayout.pageSize + GspMemLayout.elementHeadersSize, count: n)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(a))
+        buffer.append(contentsOf: UnsafeRawBufferPointer(b))
+    }
+
+    /// Reads and checks the element at the read pointer without consuming it, payload copied.
+    public func peekElement(expectedSeqNum: UInt32) throws(QueueFault) -> ReceivedElement? {
+        guard let p = try peek(expectedSeqNum: expectedSeqNum) else { return nil }
+        var header = ElementHeader(seqNum: p.seqNum, elemCount: p.elemCount)
+        header.checkSum = p.checkSum
+        var payload: [UInt8] = []
+        appendPayload(of: p, to: &payload)
+        return ReceivedElement(header: header, rpc: p.rpc, payload: payload, page: p.page)
     }
 
     /// Consumes `pages` pages at the read pointer (release store), freeing them for the peer.

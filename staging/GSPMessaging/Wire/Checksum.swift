@@ -11,29 +11,60 @@ public enum GSPChecksum {
     /// The checksum of the concatenation of `segments` (the parts of an element that may wrap
     /// around the end of the ring).
     public static func compute(_ segments: [UnsafeRawBufferPointer]) -> UInt32 {
-        var acc: UInt64 = 0
-        var index = 0
-        for seg in segments where seg.count > 0 {
+        var state = State()
+        for seg in segments { state.add(seg) }
+        return state.value
+    }
+
+    /// The checksum of `first` followed by `second` (no allocation: the hot path).
+    @inlinable
+    public static func compute(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> UInt32 {
+        var state = State()
+        state.add(first)
+        state.add(second)
+        return state.value
+    }
+
+    /// A running checksum over bytes fed in pieces.
+    public struct State {
+        @usableFromInline var acc: UInt64 = 0
+        @usableFromInline var index = 0
+
+        @inlinable public init() {}
+
+        /// The folded 32-bit checksum so far.
+        @inlinable public var value: UInt32 { UInt32(truncatingIfNeeded: acc >> 32) ^ UInt32(truncatingIfNeeded: acc) }
+
+        /// Feeds `seg`.
+        @inlinable
+        public mutating func add(_ seg: UnsafeRawBufferPointer) {
+            guard let base = seg.baseAddress, seg.count > 0 else { return }
             var i = 0
             let n = seg.count
             // Bytes until the stream is 8-aligned again.
-            while i < n && index % 8 != 0 {
-                acc ^= UInt64(seg[i]) << UInt64((index % 8) * 8)
+            while i < n && index & 7 != 0 {
+                acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
                 i += 1; index += 1
             }
-            // Whole words.
-            if let base = seg.baseAddress {
-                while i + 8 <= n {
-                    acc ^= UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                    i += 8; index += 8
-                }
+            // Whole words, four accumulators at a time (lets the compiler vectorise).
+            var a0: UInt64 = 0, a1: UInt64 = 0, a2: UInt64 = 0, a3: UInt64 = 0
+            while i + 32 <= n {
+                a0 ^= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                a1 ^= base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                a2 ^= base.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                a3 ^= base.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                i += 32
             }
+            while i + 8 <= n {
+                a0 ^= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            acc ^= UInt64(littleEndian: a0 ^ a1 ^ a2 ^ a3)
             while i < n {
-                acc ^= UInt64(seg[i]) << UInt64((index % 8) * 8)
+                acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
                 i += 1; index += 1
             }
         }
-        return UInt32(truncatingIfNeeded: acc >> 32) ^ UInt32(truncatingIfNeeded: acc)
     }
 
     /// The checksum of `bytes`.

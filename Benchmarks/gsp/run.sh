@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Round trips per second through vgpuctl's GSP message queues (`vgpuctl gsp ping` against a
+# booted gsp-stub: GSP_RM_CONTROL NV0000_CTRL_CMD_NULL, parameters echoed), next to a minimal C
+# ping-pong over a shared mapping with the same wake-up scheme (pingpong.c), measured
+# alternately in the same run. Release build. Not part of the test suite.
+#
+#   Benchmarks/gsp/run.sh            REPS=5 SMALL_COUNT=50000 LARGE_COUNT=5000 VGPUCTL_GSP_SPIN=2000
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export PATH=/opt/swift/usr/bin:$PATH
+scratch=${SCRATCH:-$root/.build-gsp-bench}
+reps=${REPS:-5}
+small_n=${SMALL_COUNT:-50000}
+large_n=${LARGE_COUNT:-5000}
+export VGPUCTL_GSP_SPIN=${VGPUCTL_GSP_SPIN:-2000}
+pf=0000:18:00.0
+
+echo "building vgpuctl and gsp-stub (release, $scratch)..." >&2
+swift build -c release --scratch-path "$scratch" --product vgpuctl >&2
+swift build -c release --scratch-path "$scratch" --product gsp-stub >&2
+bin="$scratch/release"
+
+work=$(mktemp -d /tmp/gsp-bench-XXXXXX)
+cleanup() {
+    "$bin/vgpuctl" --root "$work/host" gsp stop "$pf" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cc -O2 -Wall -o "$work/pingpong" "$here/pingpong.c"
+"$bin/vgpuctl" sim create "$work/host" --model h100x8 >/dev/null
+"$bin/vgpuctl" --root "$work/host" gsp boot "$pf" >/dev/null
+
+# Payloads: rpc_gsp_rm_control_v03_00 is 24 bytes; small = no parameters, large = 64 KiB of them.
+small_bytes=24
+large_bytes=$((24 + 65536))
+swift_rate() {
+    "$bin/vgpuctl" --root "$work/host" gsp ping "$pf" --count "$1" --size "$2" --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["roundTripsPerSecond"])'
+}
+results=$work/results
+: >"$results"
+for r in $(seq "$reps"); do
+    echo "rep $r/$reps" >&2
+    echo "small c $("$work/pingpong" "$small_bytes" "$small_n" "$VGPUCTL_GSP_SPIN")" >>"$results"
+    echo "small swift $(swift_rate "$small_n" 0)" >>"$results"
+    echo "large c $("$work/pingpong" "$large_bytes" "$large_n" "$VGPUCTL_GSP_SPIN")" >>"$results"
+    echo "large swift $(swift_rate "$large_n" 65536)" >>"$results"
+done
+
+python3 - "$results" "$reps" "$VGPUCTL_GSP_SPIN" "$small_bytes" "$large_bytes" <<'PY'
+import os, statistics, sys
+path, reps, spin, small, large = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+data = {}
+for line in open(path):
+    case, impl, value = line.split()
+    data.setdefault((case, impl), []).append(float(value))
+print(f"GSP RPC round trips: {reps} alternating runs each, spin {spin} checks before sleeping, "
+      f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+print()
+print(f"{'RPC':<12} {'payload':>9} {'vgpuctl median':>15} {'C median':>12} {'ratio':>6}   {'vgpuctl best':>13} {'C best':>12} {'ratio':>6}")
+for case, size, label in [("small", small, "small"), ("large", large, "64 KiB")]:
+    s, c = data[(case, "swift")], data[(case, "c")]
+    ms, mc, bs, bc = statistics.median(s), statistics.median(c), max(s), max(c)
+    print(f"{label:<12} {size + ' B':>9} {ms:>15,.0f} {mc:>12,.0f} {ms / mc:>6.2f}   {bs:>13,.0f} {bc:>12,.0f} {bs / bc:>6.2f}")
+print()
+print("vgpuctl: GSP_RM_CONTROL through GspMem rings (element + RPC headers, checksum both ways, continuation")
+print("records for 64 KiB, sequence checks) to gsp-stub and back; C: memcpy in and out of one buffer per direction.")
+PY
