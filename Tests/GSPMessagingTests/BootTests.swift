@@ -168,6 +168,9 @@ import TestSupport
             // A control the firmware does not serve.
             #expect { _ = try client.rmControl(hClient: hClient, hObject: hSub, cmd: 0x2080_0199, params: []) }
                 throws: { "\($0)".contains("NV_ERR_NOT_SUPPORTED") }
+            // A payload of the wrong size for its function.
+            #expect { _ = try client.call(.getGspStaticInfo, [0, 0, 0, 0]) }
+                throws: { "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT") }
             // A function the firmware does not serve.
             #expect { _ = try client.call(RPCFunction(50), [1, 2, 3]) }
                 throws: { "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION") }
@@ -181,21 +184,25 @@ import TestSupport
         #expect(ping.stdout.contains("\"elementsPerMessage\" : 2"))
     }
 
-    /// A command failing the firmware's checks halts GSP-RM; the driver says why.
-    @Test func stubHaltsOnACorruptCommand() throws {
+    /// A command failing the firmware's checks (checksum, sequence number) halts GSP-RM; the
+    /// driver says why, from the firmware's last OS_ERROR_LOG.
+    @Test(arguments: [(true, false, "bad checksum"), (false, true, "sequence number")])
+    func stubHaltsOnABadCommand(corrupt: Bool, skip: Bool, reason: String) throws {
         let root = try h100Host()
         defer { stopStub(root) }
         try #require(try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--json"]).status == 0)
         let client = try SimulatedGSP(root: root, pf: #require(PCIAddress(h100PF))).connect(receiveTimeout: .seconds(5))
-        client.endpoint.sendFault = { _ in (corruptChecksum: true, skipSequence: false) }
+        client.endpoint.sendFault = { _ in (corruptChecksum: corrupt, skipSequence: skip) }
         #expect {
             _ = try client.call(.nop, [1, 2, 3, 4])
         } throws: { e in
             let s = "\(e)"
-            return s.contains("GSP-RM halted") && s.contains("bad checksum") && s.contains("NV_ERR_INVALID_DATA")
+            return s.contains("GSP-RM halted") && s.contains(reason) && s.contains("NV_ERR_INVALID_DATA")
         }
         let stub = try stubReport(root)
         #expect(stub.firmwareState == "halted")
-        #expect(stub.halt?.contains("bad checksum") == true)
+        #expect(stub.halt?.contains(reason) == true)
+        let status = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status"])
+        #expect(status.stdout.contains("halted"))
     }
 }
