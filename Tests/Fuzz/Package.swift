@@ -7,9 +7,11 @@ let package = Package(
     name: "vgpuctl-fuzz",
     dependencies: [.package(name: "vgpuctl", path: "../..")],
     targets: [
+        .target(name: "CFuzzDriver"),
         .executableTarget(
             name: "vgpuctl-fuzz",
             dependencies: [
+                "CFuzzDriver",
                 .product(name: "FuzzTargets", package: "vgpuctl"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -10,7 +10,12 @@ struct HostContext {
 
     init(_ options: HostOptions) throws(VGPUError) {
         root = try options.hostRoot()
-        kernel = root.isSimulated ? SimulatedKernel(root: root) : SysfsKernel(root: root)
+        let base: any Kernel = root.isSimulated ? SimulatedKernel(root: root) : SysfsKernel(root: root)
+        if let log = ProcessInfo.processInfo.environment["VGPUCTL_WRITE_LOG"], !log.isEmpty {
+            kernel = LoggingKernel(forwardingTo: base, logPath: log)
+        } else {
+            kernel = base
+        }
     }
 
     var sysfs: SysfsReader { SysfsReader(root: root) }
