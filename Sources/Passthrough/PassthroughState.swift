@@ -35,13 +35,7 @@ public struct PassthroughState: Codable, Sendable, Equatable {
     }
 
     public func save(_ root: HostRoot) throws(VGPUError) {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            try AtomicFile.write(try enc.encode(self), to: root.url(Self.file))
-        } catch let e as VGPUError { throw e } catch {
-            throw .failed("cannot write \(root.url(Self.file)): \(error)")
-        }
+        try AtomicFile.writeJSON(self, to: root.url(Self.file))
     }
 
     /// The records that were assigned together with `address`.
@@ -55,6 +49,15 @@ public struct PassthroughState: Codable, Sendable, Equatable {
 /// Atomic file replacement: write a temporary file beside the target, fsync it, rename it over
 /// the target, fsync the directory.
 public enum AtomicFile {
+    /// Writes `value` as pretty, key-sorted JSON, atomically.
+    public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws(VGPUError) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do { data = try enc.encode(value) } catch { throw .failed("cannot encode \(path): \(error)") }
+        try write(data, to: path)
+    }
+
     public static func write(_ data: Data, to path: String) throws(VGPUError) {
         let dir = (path as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {

@@ -21,11 +21,7 @@ public struct GuestAssignments: Codable, Sendable, Equatable {
     }
 
     public func save(_ root: HostRoot) throws(VGPUError) {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try AtomicFile.write(try enc.encode(self), to: root.url(Self.file)) } catch let e as VGPUError { throw e } catch {
-            throw .failed("cannot write \(root.url(Self.file)): \(error)")
-        }
+        try AtomicFile.writeJSON(self, to: root.url(Self.file))
     }
 
     /// The VFs assigned to `guest`.

@@ -32,11 +32,7 @@ public struct Journal: Codable, Sendable, Equatable {
     }
 
     public func save(_ root: HostRoot) throws(VGPUError) {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try AtomicFile.write(try enc.encode(self), to: root.url(Self.file)) } catch let e as VGPUError { throw e } catch {
-            throw .failed("cannot write the journal \(root.url(Self.file)): \(error)")
-        }
+        try AtomicFile.writeJSON(self, to: root.url(Self.file))
     }
 
     public static func remove(_ root: HostRoot) throws(VGPUError) {

@@ -11,24 +11,17 @@ release` must refuse (exit 4) naming the process. Then QEMU quits, the VF is rel
 VFs are disabled. Needs a real kernel with VFIO (the Tests/RealKernel guest).
 """
 import json
+import os
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scenario import Scenario  # noqa: E402
+
 VGPUCTL, ROOT, PF = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = 0
-
-
-def run(*args):
-    p = subprocess.run([VGPUCTL, "--root", ROOT, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=""):
-    global failures
-    print(("ok - " if cond else "not ok - ") + what + ("" if cond else f" {detail}"), flush=True)
-    if not cond:
-        failures += 1
+S = Scenario(VGPUCTL, ROOT)
+run, check = S.run, S.check
 
 
 class QMP:
@@ -102,5 +95,4 @@ rc, out, err = run("passthrough", "release", vf)
 check(rc == 0, f"passthrough release {vf} after QEMU quit", err)
 rc, out, err = run("vf", "disable", PF)
 check(rc == 0, "vf disable", err)
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failed")
-sys.exit(1 if failures else 0)
+S.finish()

@@ -13,20 +13,12 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scenario import Scenario  # noqa: E402
+
 VGPUCTL, ROOT, PF, WORK = sys.argv[1:5]
-failures = 0
-
-
-def run(*args):
-    p = subprocess.run([VGPUCTL, "--root", ROOT, *args], capture_output=True, text=True, timeout=180)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=""):
-    global failures
-    print(("ok - " if cond else "not ok - ") + what + ("" if cond else f" {detail}"), flush=True)
-    if not cond:
-        failures += 1
+S = Scenario(VGPUCTL, ROOT)
+run, check = S.run, S.check
 
 
 def config(name, body):
@@ -92,5 +84,4 @@ check(rc == 0, "assert host exits 0", out + err)
 rc, out, err = run("passthrough", "list", "--json")
 check(rc == 0 and json.loads(out)["devices"] == [], "nothing is left assigned", out)
 
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failed")
-sys.exit(1 if failures else 0)
+S.finish()

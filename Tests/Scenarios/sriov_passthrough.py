@@ -14,22 +14,12 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scenario import Scenario  # noqa: E402
+
 VGPUCTL, ROOT, PF = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = 0
-
-
-def run(*args):
-    p = subprocess.run([VGPUCTL, "--root", ROOT, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print(f"ok - {what}")
-    else:
-        failures += 1
-        print(f"not ok - {what} {detail}".rstrip())
+S = Scenario(VGPUCTL, ROOT)
+run, check = S.run, S.check
 
 
 def under_root(path):
@@ -126,5 +116,4 @@ check(rc == 2 and "0000:zz:00.0" in err, "malformed PF address exits 2", err)
 rc, out, err = run("vf", "enable", PF, "--count", "three")
 check(rc == 2, "a count that is not a number exits 2", err)
 
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failed")
-sys.exit(1 if failures else 0)
+S.finish()
