@@ -43,6 +43,7 @@ for arg in $(cat /proc/cmdline); do
         vgtest.modroot=*) MODROOT=${arg#vgtest.modroot=} ;;
         vgtest.rootcache=*) ROOTCACHE=${arg#vgtest.rootcache=} ;;
         vgtest.tmpfs=*) TMPFS_EXTRA=$(echo "${arg#vgtest.tmpfs=}" | tr ',' ' ') ;;
+        vgtest.keep=*) KEEP=${arg#vgtest.keep=} ;;
     esac
 done
 KVER=$(uname -r)
@@ -82,6 +83,12 @@ if [ -n "$SCRIPT" ] && [ -f "/mnt$SCRIPT" ]; then
     cp "/mnt$SCRIPT" /script.copy 2>/dev/null
 fi
 
+# ---- keep the repository visible: a clone under /tmp (as CI may use) would be hidden by the
+# tmpfs on /tmp; hold it by a bind mount now and put it back at the same path below.
+if [ -n "${KEEP:-}" ] && [ -d "/mnt$KEEP" ]; then
+    mkdir -p /keep && mount -o bind "/mnt$KEEP" /keep || say "cannot hold $KEEP"
+fi
+
 # ---- prepare the chroot
 fail_setup() {
     echo "vgtest-init: $1" >> /out/init-error
@@ -102,6 +109,10 @@ for d in /var/lib/vgpuctl $TMPFS_EXTRA; do
         say "no mount point $d on the host (run prepare.sh); skipped"
     fi
 done
+if [ -n "${KEEP:-}" ] && [ -d /keep ] && [ ! -d "/mnt$KEEP/Tests" ]; then
+    say "$KEEP is hidden by a tmpfs in the guest; binding it back"
+    mkdir -p "/mnt$KEEP" && mount -o bind /keep "/mnt$KEEP" || fail_setup "bind $KEEP back"
+fi
 if [ -d /mnt/out ]; then
     mount -o bind /out /mnt/out || fail_setup "bind /out"
 else

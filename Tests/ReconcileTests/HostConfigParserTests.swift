@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 @Suite struct HostConfigParserTests {
-    static let nvidiaFile = TestSupport.repositoryDirectory + "/../shared/data/vgpu-device-manager-config-example.yaml"
+    static let nvidiaFile = TestSupport.sharedFile("data/vgpu-device-manager-config-example.yaml")
 
     @Test func readsOwnFormat() throws {
         let text = """

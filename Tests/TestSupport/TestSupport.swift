@@ -32,6 +32,16 @@ public enum TestSupport {
         return url.path
     }
 
+    /// The project's shared folder (`shared/` beside the repository, as CI lays it out; or
+    /// `VGPUCTL_SHARED`). Tests that read its data files fail loudly when it is missing.
+    public static var sharedDirectory: String {
+        if let env = ProcessInfo.processInfo.environment["VGPUCTL_SHARED"], !env.isEmpty { return env }
+        return (repositoryDirectory as NSString).deletingLastPathComponent + "/shared"
+    }
+
+    /// A file under ``sharedDirectory`` (`data/...`).
+    public static func sharedFile(_ relative: String) -> String { sharedDirectory + "/" + relative }
+
     /// Path of the built `vgpuctl` executable.
     public static var vgpuctl: String { productsDirectory + "/vgpuctl" }
 
