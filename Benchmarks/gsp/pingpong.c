@@ -65,9 +65,11 @@ int main(int argc, char **argv) {
     }
     size_t size = strtoul(argv[1], NULL, 0);
     long count = strtol(argv[2], NULL, 0);
-    spin_limit = argc > 3 ? strtol(argv[3], NULL, 0) : 2000;
+    spin_limit = argc > 3 ? strtol(argv[3], NULL, 0) : 0;
 
-    char path[] = "/tmp/pingpong-XXXXXX";
+    char path[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/pingpong-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);
     size_t total = sizeof(struct shared) + 2 * size;
     if (fd < 0 || ftruncate(fd, (off_t)total) != 0) { perror("shared file"); return 1; }

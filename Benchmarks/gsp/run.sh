@@ -4,7 +4,7 @@
 # ping-pong over a shared mapping with the same wake-up scheme (pingpong.c), measured
 # alternately in the same run. Release build. Not part of the test suite.
 #
-#   Benchmarks/gsp/run.sh            REPS=5 SMALL_COUNT=50000 LARGE_COUNT=5000 VGPUCTL_GSP_SPIN=2000
+#   Benchmarks/gsp/run.sh            REPS=5 SMALL_COUNT=50000 LARGE_COUNT=5000 VGPUCTL_GSP_SPIN=0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -13,7 +13,7 @@ scratch=${SCRATCH:-$root/.build-gsp-bench}
 reps=${REPS:-5}
 small_n=${SMALL_COUNT:-50000}
 large_n=${LARGE_COUNT:-5000}
-export VGPUCTL_GSP_SPIN=${VGPUCTL_GSP_SPIN:-2000}
+export VGPUCTL_GSP_SPIN=${VGPUCTL_GSP_SPIN:-0}
 pf=0000:18:00.0
 
 echo "building vgpuctl and gsp-stub (release, $scratch)..." >&2
@@ -21,7 +21,9 @@ swift build -c release --scratch-path "$scratch" --product vgpuctl >&2
 swift build -c release --scratch-path "$scratch" --product gsp-stub >&2
 bin="$scratch/release"
 
-work=$(mktemp -d /tmp/gsp-bench-XXXXXX)
+# Shared files on tmpfs when there is one (as /run is on a real host), for both sides alike.
+export TMPDIR=${TMPDIR:-$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )}
+work=$(mktemp -d "$TMPDIR/gsp-bench-XXXXXX")
 cleanup() {
     "$bin/vgpuctl" --root "$work/host" gsp stop "$pf" >/dev/null 2>&1 || true
     rm -rf "$work"
@@ -56,7 +58,7 @@ for line in open(path):
     case, impl, value = line.split()
     data.setdefault((case, impl), []).append(float(value))
 print(f"GSP RPC round trips: {reps} alternating runs each, spin {spin} checks before sleeping, "
-      f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+      f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, shared files in {os.environ.get('TMPDIR')}")
 print()
 print(f"{'RPC':<12} {'payload':>9} {'vgpuctl median':>15} {'C median':>12} {'ratio':>6}   {'vgpuctl best':>13} {'C best':>12} {'ratio':>6}")
 for case, size, label in [("small", small, "small"), ("large", large, "64 KiB")]:

@@ -15,7 +15,7 @@ import Testing
         #expect(cpu.ring.freePages == 62)
         let payload = (0..<0x1000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
         let rec = try cpu.send(function: .nop, payload: payload, sequence: 1, until: .now + .seconds(1))
-        #expect(rec.first?.elemCount == 2)   // ceil((0x50 + 0x1000) / 0x1000)
+        #expect(rec.head.elemCount == 2 && rec.continuations.isEmpty)   // ceil((0x50 + 0x1000) / 0x1000)
         // Header and the first 0xfb0 payload bytes in page 62, the last 0x50 at the ring start.
         let head = m.bytes(ring + 62 * 0x1000, 0x50)
         #expect(head.le32(0x24) == 0)        // seqNum
@@ -38,7 +38,7 @@ import Testing
         let params = (0..<paramsSize).map { UInt8(truncatingIfNeeded: $0 ^ ($0 >> 8)) }
         let request = RMControl(hClient: 1, hObject: 1, cmd: 0, params: params).encoded
         let expectedElements = (request.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement
-        let sent = try cpu.send(function: .gspRmControl, payload: request, sequence: 10, until: .now + .seconds(1))
+        let sent = try cpu.send(function: .gspRmControl, payload: request, sequence: 10, until: .now + .seconds(1)).records
         #expect(sent.count == expectedElements)
         #expect(sent[0].function == .gspRmControl)
         #expect(sent[0].sequence == 10)

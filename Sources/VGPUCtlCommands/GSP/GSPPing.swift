@@ -44,7 +44,7 @@ extension GSP {
             do {
                 for _ in 0..<count {
                     let m = try client.call(.gspRmControl, request)
-                    elements = m.elements.count
+                    elements = 1 + m.continuations.count
                     if m.payload.count != request.count { throw GSPError.protocolViolation("reply of \(m.payload.count) bytes to a \(request.count)-byte control") }
                 }
             } catch let e as GSPError {

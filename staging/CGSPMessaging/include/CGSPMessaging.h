@@ -616,9 +616,10 @@ VGPUCTL_ASSERT_OFFSET(GSP_ARGUMENTS_CACHED, profilerArgs, 0x38);
 /**
  * The page after GspMem in the shared file. It stands in for what a real GPU provides
  * besides the shared system memory: the doorbell register (NV_PGSP_QUEUE_HEAD) and the
- * interrupt line (futex words here), a few BAR0 registers the CPU sequencer touches, the
- * boot arguments the booter reads, and the firmware's liveness. Each futex word sits in its
- * own cache line.
+ * interrupt line (futex words here, "data" doorbells), two "space" doorbells for a producer
+ * waiting on a full queue (a real driver polls), a few BAR0 registers the CPU sequencer
+ * touches, the boot arguments the booter reads, and the firmware's liveness. Each futex word
+ * sits in its own cache line.
  */
 typedef struct VGPUCTL_GSP_SIM_PAGE {
     uint32_t magic;                 /* VGPUCTL_SIM_PAGE_MAGIC */
@@ -638,11 +639,17 @@ typedef struct VGPUCTL_GSP_SIM_PAGE {
     uint32_t cpuRpcSequence;
     uint32_t reserved3[13];
     GSP_ARGUMENTS_CACHED gspArguments;
-    uint8_t  reserved4[0x200 - 0x100 - sizeof(GSP_ARGUMENTS_CACHED)];
+    uint8_t  reserved4[0x180 - 0x100 - sizeof(GSP_ARGUMENTS_CACHED)];
+    uint32_t spaceForGsp;           /* bumped by the CPU after consuming messages (GSP waits on it when gspq is full) */
+    uint32_t spaceGspWaiters;
+    uint32_t reserved5[14];
+    uint32_t spaceForCpu;           /* bumped by the GSP after consuming commands (CPU waits on it when cpuq is full) */
+    uint32_t spaceCpuWaiters;
+    uint32_t reserved6[14];
     GspFwWprMeta wprMeta;
-    uint8_t  reserved5[0x100];
+    uint8_t  reserved7[0x100];
     struct { uint32_t addr; uint32_t value; } registers[VGPUCTL_SIM_REGISTERS];
-    uint8_t  reserved6[0x1000 - 0x400 - 8 * VGPUCTL_SIM_REGISTERS];
+    uint8_t  reserved8[0x1000 - 0x400 - 8 * VGPUCTL_SIM_REGISTERS];
 } VGPUCTL_GSP_SIM_PAGE;
 VGPUCTL_ASSERT_SIZE(VGPUCTL_GSP_SIM_PAGE, 0x1000);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, doorbellToGsp, 0x40);
@@ -651,6 +658,8 @@ VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, doorbellToCpu, 0x80);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, cpuWaiters, 0x84);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, cpuTxSeqNum, 0xc0);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, gspArguments, 0x100);
+VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, spaceForGsp, 0x180);
+VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, spaceForCpu, 0x1c0);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, wprMeta, 0x200);
 VGPUCTL_ASSERT_OFFSET(VGPUCTL_GSP_SIM_PAGE, registers, 0x400);
 

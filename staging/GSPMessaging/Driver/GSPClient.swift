@@ -35,7 +35,7 @@ public final class GSPClient {
         let elements = (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement
         let seq = endpoint.takeRPCSequence(elements: elements)
         let records = try endpoint.send(function: function, payload: payload, sequence: seq, until: deadline)
-        record(records.map { TranscriptEntry(.toGSP, $0) })
+        record(records.records.map { TranscriptEntry(.toGSP, $0) })
     }
 
     /// Sends a command and waits for GSP-RM's reply (same function, same RPC sequence), which
@@ -45,7 +45,7 @@ public final class GSPClient {
         let elements = max(1, (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement)
         let seq = endpoint.takeRPCSequence(elements: elements)
         let records = try endpoint.send(function: function, payload: payload, sequence: seq, until: deadline)
-        record(records.map { TranscriptEntry(.toGSP, $0) })
+        record(records.records.map { TranscriptEntry(.toGSP, $0) })
         while true {
             let m = try endpoint.receive(until: deadline, waitingFor: "the reply to \(function.name) (RPC sequence \(seq))") { f in
                 f == function ? payload.count : nil

@@ -9,8 +9,19 @@ public struct GSPMessage: Sendable {
     public var rpcResult: UInt32
     public var rpcResultPrivate: UInt32
     public var payload: [UInt8]
+    /// The head element, and the continuation records after it.
+    public var head: ElementRecord
+    public var continuations: [ElementRecord] = []
     /// Every element it took, head first.
-    public var elements: [ElementRecord]
+    public var elements: [ElementRecord] { [head] + continuations }
+}
+
+/// What ``GSPEndpoint/send(function:payload:sequence:rpcResult:rpcResultPrivate:until:)`` wrote.
+public struct SentMessage: Sendable {
+    public var head: ElementRecord
+    public var continuations: [ElementRecord] = []
+    /// Every element, head first.
+    public var records: [ElementRecord] { [head] + continuations }
 }
 
 /// How big a message's whole payload is, from its head, for functions whose payload may
@@ -51,7 +62,8 @@ public final class GSPEndpoint {
     @exclusivity(unchecked) public var rxSeqNum: UInt32
     /// Next RPC header `sequence` this side stamps on a command.
     @exclusivity(unchecked) public var rpcSequence: UInt32
-    /// Doorbell checks to spin before sleeping (`VGPUCTL_GSP_SPIN`, default 2000).
+    /// Doorbell checks to spin before sleeping (`VGPUCTL_GSP_SPIN`, default 0: sleep at once;
+    /// a short spin lowers latency only when both sides have a CPU of their own).
     @exclusivity(unchecked) public var spin: Int
     /// Called while waiting: a sentence when the peer is gone (process exited), else nil.
     @exclusivity(unchecked) public var peerCheck: (() -> String?)?
@@ -74,29 +86,32 @@ public final class GSPEndpoint {
             (txSeqNum, rxSeqNum, rpcSequence) = (0, 0, 0)
         }
         let env = ProcessInfo.processInfo.environment["VGPUCTL_GSP_SPIN"].flatMap { Int($0) }
-        spin = env ?? 2000
+        spin = env ?? 0
     }
 
     private func saveCounters() {
         if side == .cpu { page.cpuCounters = (txSeqNum, rxSeqNum, rpcSequence) }
     }
 
-    /// The doorbell this side rings after writing or consuming.
+    /// The doorbells: the peer's data doorbell (rung after writing), the peer's space doorbell
+    /// (rung after consuming), and this side's own two.
     private var peerDoorbell: Doorbell { page.doorbell(waitedOnBy: side.peer) }
-    private var ownDoorbell: Doorbell { page.doorbell(waitedOnBy: side) }
+    private var peerSpaceDoorbell: Doorbell { page.spaceDoorbell(waitedOnBy: side.peer) }
 
-    /// Waits until `condition` holds, the peer is gone, or `deadline` passes.
+    /// Waits until `condition` holds, the peer is gone, or `deadline` passes, sleeping on this
+    /// side's data doorbell (or its space doorbell, with `forSpace`).
     public func wait(for what: @autoclosure () -> String, until deadline: ContinuousClock.Instant,
-                     _ condition: () -> Bool) throws(GSPError) {
+                     forSpace: Bool = false, _ condition: () -> Bool) throws(GSPError) {
         if condition() { return }
         let start = ContinuousClock.now
+        let bell = forSpace ? page.spaceDoorbell(waitedOnBy: side) : page.doorbell(waitedOnBy: side)
         while true {
             let slice = min(deadline, ContinuousClock.now + checkInterval)
-            if ownDoorbell.wait(until: slice, spin: spin, condition) { return }
+            if bell.wait(until: slice, spin: spin, condition) { return }
             if let gone = peerCheck?() { throw .peerGone(gone, waitingFor: what()) }
             if ContinuousClock.now >= deadline {
                 if condition() { return }
-                throw .timeout(waitingFor: what(), after: start.duration(to: ContinuousClock.now))
+                throw .timeout(waitingFor: what(), after: start.duration(to: deadline))
             }
         }
     }
@@ -108,35 +123,52 @@ public final class GSPEndpoint {
     @discardableResult
     public func send(function: RPCFunction, payload: [UInt8], sequence: UInt32,
                      rpcResult: UInt32 = RPCHeader.resultPending, rpcResultPrivate: UInt32 = RPCHeader.resultPending,
-                     until deadline: ContinuousClock.Instant) throws(GSPError) -> [ElementRecord] {
+                     until deadline: ContinuousClock.Instant) throws(GSPError) -> SentMessage {
         let chunk = GspMemLayout.maxPayloadPerElement
-        var records: [ElementRecord] = []
-        var offset = 0
-        var index = 0
-        repeat {
+        let count = max(1, (payload.count + chunk - 1) / chunk)
+        // A message that fits in the ring is written whole and published once, so the reader
+        // wakes once for it; a larger one is published element by element as space frees up.
+        let allPages = (0..<count).reduce(0) { $0 + GspMemLayout.elementPages(payload: min(chunk, payload.count - $1 * chunk)) }
+        let together = allPages <= GspMemLayout.msgCount - 1
+        if together {
+            try wait(for: "\(allPages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(function.name)",
+                     until: deadline, forSpace: true) { ring.freePages >= allPages }
+        }
+        var sent: SentMessage?
+        var page = ring.writePage
+        for index in 0..<count {
+            let offset = index * chunk
             let n = min(chunk, payload.count - offset)
             let f = index == 0 ? function : .continuationRecord
             let rpc = RPCHeader(length: UInt32(RPCHeader.size + n), function: f, rpcResult: rpcResult,
                                 rpcResultPrivate: rpcResultPrivate, sequence: sequence &+ UInt32(index))
             let pages = GspMemLayout.elementPages(payload: n)
-            try wait(for: "\(pages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(f.name)",
-                     until: deadline) { ring.freePages >= pages }
+            if !together {
+                try wait(for: "\(pages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(f.name)",
+                         until: deadline, forSpace: true) { ring.freePages >= pages }
+            }
             elementsSent += 1
             let fault = sendFault?(elementsSent) ?? (corruptChecksum: false, skipSequence: false)
             if fault.skipSequence { txSeqNum &+= 1 }
-            let record = payload.withUnsafeBytes { all in
-                ring.writeElement(seqNum: txSeqNum, rpc: rpc,
+            let (record, next) = payload.withUnsafeBytes { all in
+                ring.writeElement(at: page, seqNum: txSeqNum, rpc: rpc,
                                   payload: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]),
                                   corruptChecksum: fault.corruptChecksum)
             }
+            page = next
             txSeqNum &+= 1
             saveCounters()
+            if !together {
+                ring.publish(upTo: page)
+                peerDoorbell.ring()
+            }
+            if sent == nil { sent = SentMessage(head: record) } else { sent!.continuations.append(record) }
+        }
+        if together {
+            ring.publish(upTo: page)
             peerDoorbell.ring()
-            records.append(record)
-            offset += n
-            index += 1
-        } while offset < payload.count
-        return records
+        }
+        return sent!
     }
 
     // MARK: Receiving
@@ -144,11 +176,11 @@ public final class GSPEndpoint {
     /// Whether an element is waiting to be read.
     public var hasPending: Bool { ring.pendingPages > 0 }
 
-    /// Waits for the next element and checks it, without consuming it.
+    /// Waits for the next element and checks its header, without consuming it.
     private func nextElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> QueueRing.Peeked {
         try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
         let element: QueueRing.Peeked?
-        do { element = try ring.peek(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
+        do { element = try ring.peek() } catch { throw .badElement(error, from: side.peer) }
         guard let element else { throw .protocolViolation("a published element vanished") }
         return element
     }
@@ -158,24 +190,26 @@ public final class GSPEndpoint {
         ring.consume(pages: Int(e.elemCount))
         rxSeqNum &+= 1
         saveCounters()
-        peerDoorbell.ring()
+        peerSpaceDoorbell.ring()
     }
 
     /// Receives one element: waits until `deadline`, checks it, consumes it.
     public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> ReceivedElement {
-        let e = try nextElement(until: deadline, waitingFor: what())
-        var payload: [UInt8] = []
-        ring.appendPayload(of: e, to: &payload)
-        consume(e)
-        var header = ElementHeader(seqNum: e.seqNum, elemCount: e.elemCount)
-        header.checkSum = e.checkSum
-        return ReceivedElement(header: header, rpc: e.rpc, payload: payload, page: e.page)
+        try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
+        let element: ReceivedElement?
+        do { element = try ring.peekElement(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
+        guard let element else { throw .protocolViolation("a published element vanished") }
+        ring.consume(pages: Int(element.header.elemCount))
+        rxSeqNum &+= 1
+        saveCounters()
+        peerSpaceDoorbell.ring()
+        return element
     }
 
-    /// Receives one message, joining continuation records, copying each payload byte once
-    /// from the ring into the result. `expectedTotal` is the whole payload size when the
-    /// caller knows it (a reply as large as its request); otherwise it comes from
-    /// ``RPCPayloadSize``.
+    /// Receives one message, joining continuation records. Each payload byte is copied once,
+    /// from the ring into the result, and checksummed in the same pass. `expectedTotal` is the
+    /// whole payload size when the caller knows it (a reply as large as its request);
+    /// otherwise it comes from ``RPCPayloadSize``.
     public func receive(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String,
                         expectedTotal: ((RPCFunction) -> Int?)? = nil) throws(GSPError) -> GSPMessage {
         let head = try nextElement(until: deadline, waitingFor: what())
@@ -186,31 +220,42 @@ public final class GSPEndpoint {
         guard head.payloadLength <= total else {
             throw .protocolViolation("\(head.rpc.function.name) carries \(head.payloadLength) payload bytes, more than the \(total) its header declares")
         }
-        var payload: [UInt8] = []
-        payload.reserveCapacity(total)
-        ring.appendPayload(of: head, to: &payload)
-        consume(head)
-        var message = GSPMessage(function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
-                                 rpcResultPrivate: head.rpc.rpcResultPrivate, payload: [], elements: [head.record])
-        while payload.count < total {
-            let next = try nextElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(payload.count) of \(total) bytes)")
-            guard next.rpc.function == .continuationRecord else {
-                throw .protocolViolation("expected CONTINUATION_RECORD \(message.elements.count) of \(head.rpc.function.name) (\(payload.count) of \(total) bytes received), got \(next.rpc.function.name)")
+        var continuations: [ElementRecord] = []
+        var failure: GSPError?
+        let payload = [UInt8](unsafeUninitializedCapacity: total) { buf, filled in
+            filled = 0
+            do throws(GSPError) {
+                var e = head
+                var isHead = true
+                while true {
+                    if !isHead {
+                        guard e.rpc.function == .continuationRecord else {
+                            throw .protocolViolation("expected CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes received), got \(e.rpc.function.name)")
+                        }
+                        guard filled + e.payloadLength <= total else {
+                            throw .protocolViolation("continuation records of \(head.rpc.function.name) carry more than the \(total) bytes declared")
+                        }
+                    }
+                    do throws(QueueFault) {
+                        try ring.readPayload(of: e, expectedSeqNum: rxSeqNum, into: buf.baseAddress.map { UnsafeMutableRawPointer($0) + filled })
+                    } catch {
+                        throw .badElement(error, from: side.peer)
+                    }
+                    filled += e.payloadLength
+                    consume(e)
+                    if !isHead { continuations.append(e.record) }
+                    isHead = false
+                    if filled >= total { break }
+                    e = try nextElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes)")
+                }
+            } catch {
+                failure = error
             }
-            guard payload.count + next.payloadLength <= total else {
-                throw .protocolViolation("continuation records of \(head.rpc.function.name) carry more than the \(total) bytes declared")
-            }
-            ring.appendPayload(of: next, to: &payload)
-            consume(next)
-            message.elements.append(next.record)
         }
-        message.payload = payload
-        return message
-    }
-
-    static func record(_ e: ReceivedElement) -> ElementRecord {
-        ElementRecord(seqNum: e.header.seqNum, elemCount: e.header.elemCount, function: e.rpc.function,
-                      length: e.rpc.length, rpcResult: e.rpc.rpcResult, sequence: e.rpc.sequence)
+        if let failure { throw failure }
+        return GSPMessage(function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
+                          rpcResultPrivate: head.rpc.rpcResultPrivate, payload: payload, head: head.record,
+                          continuations: continuations)
     }
 
     /// Takes the next RPC sequence numbers for a message of `elements` elements.

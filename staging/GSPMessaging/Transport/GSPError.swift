@@ -44,9 +44,15 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
         return .failed(m, cause: String(describing: self))
     }
 
+    /// `2 s`, `0.15 s`: hundredths, trailing zeros trimmed.
     static func seconds(_ d: Duration) -> String {
         let (s, atto) = d.components
-        let ms = s * 1000 + atto / 1_000_000_000_000_000
-        return ms % 1000 == 0 ? "\(ms / 1000) s" : String(format: "%.2f s", Double(ms) / 1000)
+        var whole = s
+        var hundredths = (atto + 5_000_000_000_000_000) / 10_000_000_000_000_000
+        if hundredths >= 100 { whole += 1; hundredths -= 100 }
+        if hundredths == 0 { return "\(whole) s" }
+        var digits = hundredths < 10 ? "0\(hundredths)" : "\(hundredths)"
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits) s"
     }
 }

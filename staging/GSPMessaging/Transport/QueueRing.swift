@@ -124,8 +124,25 @@ public struct QueueRing {
     @discardableResult
     public func writeElement(seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
                              corruptChecksum: Bool = false) -> ElementRecord {
+        let (record, next) = writeElement(at: writePage, seqNum: seqNum, rpc: rpc, payload: payload, corruptChecksum: corruptChecksum)
+        publish(upTo: next)
+        return record
+    }
+
+    /// The page the next element goes to (this side's write pointer).
+    public var writePage: Int { Int(vgpuctl_load_acquire_u32(myWritePtr) % Self.count) }
+
+    /// Publishes every element written up to page `next` (release store of the write pointer),
+    /// so that a message's elements can become visible together.
+    public func publish(upTo next: Int) {
+        vgpuctl_store_release_u32(myWritePtr, UInt32(next % Int(Self.count)))
+    }
+
+    /// Writes one element at page `w` without publishing it; returns its record and the page
+    /// after it. The caller has checked the space.
+    public func writeElement(at w: Int, seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
+                             corruptChecksum: Bool = false) -> (ElementRecord, next: Int) {
         let pages = GspMemLayout.elementPages(payload: payload.count)
-        let w = Int(vgpuctl_load_acquire_u32(myWritePtr) % Self.count)
         let start = w * GspMemLayout.pageSize
         // The two headers never wrap: an element starts on a page and they take 0x50 bytes.
         let h = ringBase(txQueue) + start
@@ -136,13 +153,20 @@ public struct QueueRing {
         let r = ElementHeader.size
         put(r, rpc.headerVersion); put(r + 4, rpc.signature); put(r + 8, rpc.length); put(r + 12, rpc.function.rawValue)
         put(r + 16, rpc.rpcResult); put(r + 20, rpc.rpcResultPrivate); put(r + 24, rpc.sequence); put(r + 28, rpc.spare)
-        copyIn(txQueue, at: start + GspMemLayout.elementHeadersSize, payload)
-        var sum = checksum(txQueue, at: start, count: GspMemLayout.elementHeadersSize + payload.count)
+        // Payload in, checksummed on the way (headers first, then the payload in one pass).
+        var state = GSPChecksum.State()
+        state.add(UnsafeRawBufferPointer(start: h, count: GspMemLayout.elementHeadersSize))
+        if payload.count > 0 {
+            let (a, b) = segments(txQueue, start: start + GspMemLayout.elementHeadersSize, count: payload.count)
+            state.copy(from: payload.baseAddress!, to: a.baseAddress!, count: a.count)
+            if b.count > 0 { state.copy(from: payload.baseAddress! + a.count, to: b.baseAddress!, count: b.count) }
+        }
+        var sum = state.value
         if corruptChecksum { sum ^= 0xDEAD_BEEF }
         put(ElementHeader.checkSumOffset, sum)
-        vgpuctl_store_release_u32(myWritePtr, UInt32((w + pages) % Int(Self.count)))
-        return ElementRecord(seqNum: seqNum, elemCount: UInt32(pages), function: rpc.function,
-                             length: rpc.length, rpcResult: rpc.rpcResult, sequence: rpc.sequence)
+        return (ElementRecord(seqNum: seqNum, elemCount: UInt32(pages), function: rpc.function,
+                              length: rpc.length, rpcResult: rpc.rpcResult, sequence: rpc.sequence),
+                (w + pages) % Int(Self.count))
     }
 
     // MARK: Receive
@@ -161,10 +185,11 @@ public struct QueueRing {
         }
     }
 
-    /// Checks the element at the read pointer without consuming it: RPC header (signature,
-    /// version, length), `elemCount` against the length and against the published pages, the
-    /// checksum, and the sequence number (`expectedSeqNum`). Nil when none is pending.
-    public func peek(expectedSeqNum: UInt32) throws(QueueFault) -> Peeked? {
+    /// Checks the header of the element at the read pointer without consuming it: RPC header
+    /// (signature, version, length), `elemCount` against the length and against the published
+    /// pages. The checksum and the sequence number are checked when the payload is read
+    /// (``readPayload(of:expectedSeqNum:into:)``). Nil when none is pending.
+    public func peek() throws(QueueFault) -> Peeked? {
         let pending = pendingPages
         guard pending > 0 else { return nil }
         let r = Int(vgpuctl_load_acquire_u32(myReadPtr) % Self.count)
@@ -188,13 +213,6 @@ public struct QueueRing {
         guard pages <= pending else {
             throw QueueFault(page: r, seqNum: seqNum, function: what, "element claims \(pages) page(s) but only \(pending) are published")
         }
-        let sum = checksum(rxQueue, at: start, count: total)
-        guard sum == 0 else {
-            throw QueueFault(page: r, seqNum: seqNum, function: what, "bad checksum: the element sums to \(hex0x(sum)), not 0 (checkSum field \(hex0x(get(ElementHeader.checkSumOffset))))")
-        }
-        guard seqNum == expectedSeqNum else {
-            throw QueueFault(page: r, seqNum: seqNum, function: what, "sequence number \(seqNum), expected \(expectedSeqNum)")
-        }
         return Peeked(seqNum: seqNum, elemCount: elemCount, checkSum: get(ElementHeader.checkSumOffset), rpc: rpc, page: r)
     }
 
@@ -206,21 +224,39 @@ public struct QueueRing {
         return UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
     }
 
-    /// Appends the payload of a peeked element (still unconsumed) to `buffer`.
-    public func appendPayload(of e: Peeked, to buffer: inout [UInt8], limit: Int? = nil) {
-        let n = min(e.payloadLength, limit ?? e.payloadLength)
-        let (a, b) = segments(rxQueue, start: e.page * GspMemLayout.pageSize + GspMemLayout.elementHeadersSize, count: n)
-        buffer.append(contentsOf: UnsafeRawBufferPointer(a))
-        buffer.append(contentsOf: UnsafeRawBufferPointer(b))
+    /// Copies a peeked element's payload to `dst` (which has room for it), checking in the same
+    /// pass that the whole element sums to 0, then checks its sequence number.
+    public func readPayload(of e: Peeked, expectedSeqNum: UInt32, into dst: UnsafeMutableRawPointer?) throws(QueueFault) {
+        let start = e.page * GspMemLayout.pageSize
+        var state = GSPChecksum.State()
+        state.add(UnsafeRawBufferPointer(start: ringBase(rxQueue) + start, count: GspMemLayout.elementHeadersSize))
+        let (a, b) = segments(rxQueue, start: start + GspMemLayout.elementHeadersSize, count: e.payloadLength)
+        if a.count > 0, let dst { state.copy(from: a.baseAddress!, to: dst, count: a.count) }
+        if b.count > 0, let dst { state.copy(from: b.baseAddress!, to: dst + a.count, count: b.count) }
+        guard state.value == 0 else {
+            throw QueueFault(page: e.page, seqNum: e.seqNum, function: e.rpc.function.name, "bad checksum: the element sums to \(hex0x(state.value)), not 0 (checkSum field \(hex0x(e.checkSum)))")
+        }
+        guard e.seqNum == expectedSeqNum else {
+            throw QueueFault(page: e.page, seqNum: e.seqNum, function: e.rpc.function.name, "sequence number \(e.seqNum), expected \(expectedSeqNum)")
+        }
     }
 
     /// Reads and checks the element at the read pointer without consuming it, payload copied.
     public func peekElement(expectedSeqNum: UInt32) throws(QueueFault) -> ReceivedElement? {
-        guard let p = try peek(expectedSeqNum: expectedSeqNum) else { return nil }
+        guard let p = try peek() else { return nil }
         var header = ElementHeader(seqNum: p.seqNum, elemCount: p.elemCount)
         header.checkSum = p.checkSum
-        var payload: [UInt8] = []
-        appendPayload(of: p, to: &payload)
+        var fault: QueueFault?
+        let payload = [UInt8](unsafeUninitializedCapacity: p.payloadLength) { buf, n in
+            do throws(QueueFault) {
+                try readPayload(of: p, expectedSeqNum: expectedSeqNum, into: buf.baseAddress.map { UnsafeMutableRawPointer($0) })
+                n = p.payloadLength
+            } catch {
+                fault = error
+                n = 0
+            }
+        }
+        if let fault { throw fault }
         return ReceivedElement(header: header, rpc: p.rpc, payload: payload, page: p.page)
     }
 

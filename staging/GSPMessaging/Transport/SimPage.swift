@@ -27,6 +27,8 @@ public struct SimPage {
         static let doorbellToCpu = 0x80, cpuWaiters = 0x84
         static let cpuTxSeqNum = 0xC0, cpuRxSeqNum = 0xC4, cpuRpcSequence = 0xC8
         static let gspArguments = 0x100
+        static let spaceForGsp = 0x180, spaceGspWaiters = 0x184
+        static let spaceForCpu = 0x1C0, spaceCpuWaiters = 0x1C4
         static let wprMeta = 0x200
         static let registers = 0x400
     }
@@ -75,8 +77,16 @@ public struct SimPage {
     /// The doorbell the GSP rings (interrupt stand-in).
     public var toCPU: Doorbell { Doorbell(word: p(Offset.doorbellToCpu), waiters: p(Offset.cpuWaiters)) }
 
-    /// The doorbell `side` waits on.
+    /// The data doorbell `side` waits on for messages (rung by the other side after writing).
     public func doorbell(waitedOnBy side: GSPSide) -> Doorbell { side == .cpu ? toCPU : toGSP }
+
+    /// The space doorbell `side` waits on when its queue is full (rung by the other side after
+    /// consuming). Separate from the data doorbell so that consuming never wakes a peer that
+    /// waits for a reply.
+    public func spaceDoorbell(waitedOnBy side: GSPSide) -> Doorbell {
+        side == .cpu ? Doorbell(word: p(Offset.spaceForCpu), waiters: p(Offset.spaceCpuWaiters))
+                     : Doorbell(word: p(Offset.spaceForGsp), waiters: p(Offset.spaceGspWaiters))
+    }
 
     /// Driver-side counters kept in the page so that a later vgpuctl process continues the
     /// sequence: next element to send, next element expected, next RPC sequence.

@@ -46,23 +46,64 @@ public enum GSPChecksum {
                 acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
                 i += 1; index += 1
             }
-            // Whole words, four accumulators at a time (lets the compiler vectorise).
-            var a0: UInt64 = 0, a1: UInt64 = 0, a2: UInt64 = 0, a3: UInt64 = 0
-            while i + 32 <= n {
-                a0 ^= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                a1 ^= base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-                a2 ^= base.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
-                a3 ^= base.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
-                i += 32
+            // Whole words, 64 bytes at a time in SIMD registers.
+            var v0 = SIMD2<UInt64>(), v1 = SIMD2<UInt64>(), v2 = SIMD2<UInt64>(), v3 = SIMD2<UInt64>()
+            while i + 64 <= n {
+                v0 ^= base.loadUnaligned(fromByteOffset: i, as: SIMD2<UInt64>.self)
+                v1 ^= base.loadUnaligned(fromByteOffset: i + 16, as: SIMD2<UInt64>.self)
+                v2 ^= base.loadUnaligned(fromByteOffset: i + 32, as: SIMD2<UInt64>.self)
+                v3 ^= base.loadUnaligned(fromByteOffset: i + 48, as: SIMD2<UInt64>.self)
+                i += 64
             }
+            let v = v0 ^ v1 ^ v2 ^ v3
+            var a = v[0] ^ v[1]
             while i + 8 <= n {
-                a0 ^= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                a ^= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
                 i += 8
             }
-            acc ^= UInt64(littleEndian: a0 ^ a1 ^ a2 ^ a3)
+            acc ^= UInt64(littleEndian: a)
             while i < n {
                 acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
                 i += 1; index += 1
+            }
+        }
+
+        /// Copies `count` bytes from `src` to `dst` and feeds them, in one pass (the copy into or
+        /// out of the ring and the checksum of the same bytes).
+        @inlinable
+        public mutating func copy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count n: Int) {
+            guard n > 0 else { return }
+            guard index & 7 == 0 else {
+                dst.copyMemory(from: src, byteCount: n)
+                add(UnsafeRawBufferPointer(start: src, count: n))
+                return
+            }
+            var i = 0
+            var v0 = SIMD2<UInt64>(), v1 = SIMD2<UInt64>(), v2 = SIMD2<UInt64>(), v3 = SIMD2<UInt64>()
+            while i + 64 <= n {
+                let w0 = src.loadUnaligned(fromByteOffset: i, as: SIMD2<UInt64>.self)
+                let w1 = src.loadUnaligned(fromByteOffset: i + 16, as: SIMD2<UInt64>.self)
+                let w2 = src.loadUnaligned(fromByteOffset: i + 32, as: SIMD2<UInt64>.self)
+                let w3 = src.loadUnaligned(fromByteOffset: i + 48, as: SIMD2<UInt64>.self)
+                dst.storeBytes(of: w0, toByteOffset: i, as: SIMD2<UInt64>.self)
+                dst.storeBytes(of: w1, toByteOffset: i + 16, as: SIMD2<UInt64>.self)
+                dst.storeBytes(of: w2, toByteOffset: i + 32, as: SIMD2<UInt64>.self)
+                dst.storeBytes(of: w3, toByteOffset: i + 48, as: SIMD2<UInt64>.self)
+                v0 ^= w0; v1 ^= w1; v2 ^= w2; v3 ^= w3
+                i += 64
+            }
+            let v = v0 ^ v1 ^ v2 ^ v3
+            var a = v[0] ^ v[1]
+            while i + 8 <= n {
+                let w = src.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                dst.storeBytes(of: w, toByteOffset: i, as: UInt64.self)
+                a ^= w
+                i += 8
+            }
+            acc ^= UInt64(littleEndian: a)
+            if i < n {
+                dst.advanced(by: i).copyMemory(from: src.advanced(by: i), byteCount: n - i)
+                add(UnsafeRawBufferPointer(start: src.advanced(by: i), count: n - i))
             }
         }
     }
