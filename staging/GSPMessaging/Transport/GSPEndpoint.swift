@@ -73,6 +73,10 @@ public final class GSPEndpoint {
     @exclusivity(unchecked) public var sendFault: ((Int) -> (corruptChecksum: Bool, skipSequence: Bool))?
     /// Elements sent so far through this endpoint.
     @exclusivity(unchecked) public private(set) var elementsSent = 0
+    /// A lower bound of the free pages in this side's queue: free space only grows behind our
+    /// back, so the peer's read pointer (a cache line the peer keeps writing) is read again only
+    /// when this runs short.
+    @exclusivity(unchecked) private var knownFreePages = 0
 
     public init(mapping: SharedMapping, side: GSPSide) {
         self.mapping = mapping
@@ -131,8 +135,17 @@ public final class GSPEndpoint {
         let allPages = (0..<count).reduce(0) { $0 + GspMemLayout.elementPages(payload: min(chunk, payload.count - $1 * chunk)) }
         let together = allPages <= GspMemLayout.msgCount - 1
         if together {
-            try wait(for: "\(allPages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(function.name)",
-                     until: deadline, forSpace: true) { ring.freePages >= allPages }
+            if knownFreePages < allPages {
+                knownFreePages = ring.freePages
+                if knownFreePages < allPages {
+                    try wait(for: "\(allPages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(function.name)",
+                             until: deadline, forSpace: true) { ring.freePages >= allPages }
+                    knownFreePages = ring.freePages
+                }
+            }
+            knownFreePages -= allPages
+        } else {
+            knownFreePages = 0
         }
         var sent: SentMessage?
         var page = ring.writePage
