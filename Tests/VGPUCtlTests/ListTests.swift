@@ -118,3 +118,16 @@ import TestSupport
         #expect(d["physfn"] is NSNull)
     }
 }
+
+@Suite struct UnprivilegedListTests {
+    /// Reading works unprivileged on a real host: `list` as user nobody on this machine's /sys.
+    @Test func listWorksUnprivilegedOnThisMachinesSys() throws {
+        let setpriv = try #require(TestSupport.which("setpriv"), "setpriv (util-linux) is needed to run vgpuctl as another user")
+        let r = try TestSupport.run(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", TestSupport.vgpuctl, "list", "--all", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let l = try TestSupport.run(try ListTests.lspci(), ["-D", "-n"])
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let addrs = Set(((obj?["devices"] as? [[String: Any]]) ?? []).compactMap { $0["address"] as? String })
+        #expect(addrs == Set(ListTests.lspciIDs(l.stdout).keys))
+    }
+}
