@@ -32,7 +32,7 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             path: "firmware-stubs/models",
             exclude: ["README.md"],
-            resources: [.copy("hosts"), .copy("gpus"), .copy("drivers.yaml")]
+            resources: [.copy("hosts"), .copy("gpus"), .copy("drivers.yaml"), .copy("vgpu")]
         ),
 
         // The stable core.
