@@ -9,6 +9,7 @@ public enum SimHostBuilder {
     /// `dir` must not exist, be empty, or (with `replace`) already be a simulated host. A
     /// non-empty directory that is not a simulated host is never touched.
     public static func create(at dir: String, model name: String, replace: Bool = false,
+                              vgpuInterface: SimVGPUInterface = .none,
                               modelsDirectory: URL = Models.directory) throws(VGPUError) -> SimState {
         let root = HostRoot(dir)
         let fm = FileManager.default
@@ -35,7 +36,7 @@ public enum SimHostBuilder {
         try? fm.removeItem(atPath: staging)
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            let state = try build(loaded, into: HostRoot(staging))
+            let state = try build(loaded, into: HostRoot(staging), vgpuInterface: vgpuInterface)
             if fm.fileExists(atPath: root.path) { try fm.removeItem(atPath: root.path) }
             try fm.moveItem(atPath: staging, toPath: root.path)
             return state
@@ -48,7 +49,7 @@ public enum SimHostBuilder {
         }
     }
 
-    static func build(_ loaded: LoadedHost, into root: HostRoot) throws -> SimState {
+    static func build(_ loaded: LoadedHost, into root: HostRoot, vgpuInterface: SimVGPUInterface = .none) throws -> SimState {
         let fs = SimFS(root: root)
         let host = loaded.host
         let writer = SimDeviceWriter(fs: fs)
@@ -162,6 +163,7 @@ public enum SimHostBuilder {
         }
 
         var state = SimState(model: host.name, drivers: loaded.drivers, pfs: pfs, firstDynamicGroup: maxGroup + 1)
+        state.vgpuInterface = vgpuInterface == .none ? nil : vgpuInterface.rawValue
         let kernel = SimulatedKernel(root: root)
         for a in byAddress.keys.sorted() {
             guard let drv = byAddress[a]!.driver else { continue }
@@ -194,6 +196,7 @@ public enum SimHostBuilder {
             retired[String(r.pxm)] = (r.retiredPages ?? []).map(\.value)
         }
         if !retired.isEmpty { state.egmRetiredPages = retired }
+        try SimVGPUHost.writeEvidence(vgpuInterface, fs: fs, state: state)
         try state.save(fs)
         return state
     }

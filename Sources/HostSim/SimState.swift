@@ -17,6 +17,8 @@ public struct SimState: Codable, Sendable {
     /// EGM retired pages (offsets) by proximity domain, returned by the simulated
     /// `EGM_RETIRED_PAGES_LIST`.
     public var egmRetiredPages: [String: [UInt64]]?
+    /// How the host offers vGPU types (a ``SimVGPUInterface`` raw value); nil: none.
+    public var vgpuInterface: String?
 
     public struct PF: Codable, Sendable {
         public var spec: DeviceSpec

@@ -53,8 +53,8 @@ public struct SimulatedKernel: Kernel {
                 guard let a = Self.deviceName(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
                 try probe(a, state: state)
             case .currentVGPUType, .mdevCreate, .mdevRemove:
-                // Vendor vGPU files are simulated by the stage-3 backends; a plain write here.
-                try fs.write(file.path, v + "\n")
+                // NVIDIA's vGPU driver, simulated (SimulatedKernel+VGPU.swift).
+                try writeVGPU(file, v, state: state)
             }
         } catch let e as Errno {
             throw fail(e)
@@ -127,11 +127,13 @@ public struct SimulatedKernel: Kernel {
             try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
             try fs.write("dev/vfio/devices/vfio\(n)", "")
         }
+        try vgpuAttached(a, driver: driver, state: state)
     }
 
     /// Unbinds `a` from its driver.
     func detach(_ a: PCIAddress, state: SimState) throws {
         guard let dev = sysfs.device(a), let dir = dev.canonicalPath, let driver = dev.driver else { return }
+        try vgpuDetaching(a, driver: driver, state: state)
         try fs.remove("\(dir)/driver")
         try fs.remove("\(HostRoot.driver(driver))/\(a)")
         try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\(driver)\n", with: "DRIVER=\n"))

@@ -22,10 +22,13 @@ struct Sim: ParsableCommand {
         @Flag(name: .long, help: "Replace DIR if it is already a simulated host.")
         var force = false
 
+        @Option(name: .long, help: "How the host offers vGPU types: vendor (NVIDIA vendor sysfs), mdev, upstream (fwctl control channel) or none.")
+        var vgpuInterface: SimVGPUInterface = .none
+
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let state = try SimHostBuilder.create(at: dir, model: model, replace: force)
+            let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: vgpuInterface)
             let root = HostRoot(dir)
             if output.json {
                 struct Out: Encodable { var root: String; var model: String; var devices: Int }
@@ -50,3 +53,5 @@ struct Sim: ParsableCommand {
         }
     }
 }
+
+extension SimVGPUInterface: ExpressibleByArgument {}

@@ -1,0 +1,114 @@
+import Foundation
+import GPUModels
+import HostKit
+import SystemPackage
+
+/// NVIDIA's vGPU driver on a simulated host: the writes to `nvidia/current_vgpu_type` and to
+/// mdev `create`/`remove`, and the files that appear when a VF binds to `nvidia`.
+///
+/// Errnos (assumed where NVIDIA's closed driver decides): a value the kernel cannot parse
+/// EINVAL; a type that is not creatable on the VF now EINVAL; a second type on a VF EBUSY; an
+/// mdev UUID already in use EEXIST (the mdev core).
+extension SimulatedKernel {
+    var vgpuDriver: SimVGPUDriver { SimVGPUDriver(root: root) }
+
+    func vgpuInterface(_ state: SimState) -> SimVGPUInterface {
+        state.vgpuInterface.flatMap(SimVGPUInterface.init(rawValue:)) ?? .none
+    }
+
+    /// The PF and VF index of a VF.
+    func vfPosition(_ vf: PCIAddress) -> (pf: PCIAddress, index: Int)? {
+        guard let pf = sysfs.device(vf)?.physfn, let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else { return nil }
+        return (pf, i)
+    }
+
+    func writeVGPU(_ file: ControlFile, _ v: String, state: SimState) throws {
+        var st = try vgpuDriver.load()
+        switch file {
+        case .currentVGPUType(let vf):
+            guard let (pf, i) = vfPosition(vf), let n = UInt32(v) else { throw Errno.invalidArgument }
+            if n == 0 {
+                st.pfs[pf.description]?.devices.removeAll { $0.vf == i }
+            } else {
+                if st.pfs[pf.description]?.devices.contains(where: { $0.vf == i }) == true { throw Errno.resourceBusy }
+                let wanted = VendorFiles.number(fs.read(HostRoot.deviceFile(vf, "nvidia/placement_id")))
+                if case .failure(let e) = vgpuDriver.add(typeID: Int(n), vf: i, pf: pf, sim: state, state: &st, placement: wanted) {
+                    throw e.errno
+                }
+            }
+            try vgpuDriver.save(st)
+            try renderVGPU(pf: pf, state: state)
+        case .mdevCreate(let parent, let typeDir):
+            let uuid = v.lowercased()
+            guard let (pf, i) = vfPosition(parent), Self.isUUID(uuid), typeDir.hasPrefix("nvidia-"),
+                  let id = Int(typeDir.dropFirst(7)) else { throw Errno.invalidArgument }
+            if st.pfs.values.contains(where: { $0.devices.contains { $0.mdevUUID == uuid } }) { throw Errno.fileExists }
+            switch vgpuDriver.add(typeID: id, vf: i, pf: pf, sim: state, state: &st) {
+            case .failure(let e): throw e.errno
+            case .success:
+                let group = try createMdevDevice(uuid, parent: parent, typeDir: typeDir, state: state)
+                if let k = st.pfs[pf.description]?.devices.firstIndex(where: { $0.vf == i }) {
+                    st.pfs[pf.description]?.devices[k].mdevUUID = uuid
+                    st.pfs[pf.description]?.devices[k].mdevGroup = group
+                }
+            }
+            try vgpuDriver.save(st)
+            try renderVGPU(pf: pf, state: state)
+        case .mdevRemove(let uuid):
+            guard Self.kstrtobool(v) == true else { throw Errno.invalidArgument }
+            guard let (pfText, rec) = st.pfs.first(where: { $0.value.devices.contains { $0.mdevUUID == uuid } }),
+                  let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid }) else { throw Errno.noSuchDevice }
+            try removeMdevDevice(d)
+            st.pfs[pfText]?.devices.removeAll { $0.mdevUUID == uuid }
+            try vgpuDriver.save(st)
+            try renderVGPU(pf: pf, state: state)
+        default:
+            throw Errno.invalidArgument
+        }
+    }
+
+    static func isUUID(_ s: String) -> Bool {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.map(\.count) == [8, 4, 4, 4, 12] && parts.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+    }
+
+    // MARK: Binding hooks
+
+    /// Called when `a` has been bound to `driver`: a VF of a vendor/mdev host that binds to
+    /// `nvidia` gets its vGPU files (and, on a vendor host, its VFIO device: `nvidia` is the
+    /// VF's VFIO driver).
+    func vgpuAttached(_ a: PCIAddress, driver: String, state: SimState) throws {
+        let iface = vgpuInterface(state)
+        guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, _) = vfPosition(a),
+              let dev = sysfs.device(a), let dir = dev.canonicalPath else { return }
+        if iface == .vendor, let g = dev.iommuGroup {
+            if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
+            let n = nextVFIODeviceNumber()
+            try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
+            try fs.write("dev/vfio/devices/vfio\(n)", "")
+        }
+        try renderVGPU(pf: pf, state: state, only: a)
+    }
+
+    /// Called before `a` is unbound from `driver`: its vGPU goes (the driver destroys it), and
+    /// so do its vGPU files.
+    func vgpuDetaching(_ a: PCIAddress, driver: String, state: SimState) throws {
+        let iface = vgpuInterface(state)
+        guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, i) = vfPosition(a),
+              let dev = sysfs.device(a), let dir = dev.canonicalPath else { return }
+        var st = try vgpuDriver.load()
+        let mine = st.pfs[pf.description]?.devices.filter { $0.vf == i } ?? []
+        for d in mine { try removeMdevDevice(d) }
+        st.pfs[pf.description]?.devices.removeAll { $0.vf == i }
+        try vgpuDriver.save(st)
+        try fs.remove("\(dir)/nvidia")
+        try fs.remove("\(dir)/mdev_supported_types")
+        try fs.remove("\(HostRoot.mdevBus)/\(a)")
+        if iface == .vendor {
+            for n in fs.list("\(dir)/vfio-dev") { try fs.remove("dev/vfio/devices/\(n)") }
+            try fs.remove("\(dir)/vfio-dev")
+            if let g = dev.iommuGroup, sysfs.iommuGroupMembers(g) == [a] { try fs.remove("\(HostRoot.vfioDev)/\(g)") }
+        }
+        if !mine.isEmpty { try renderVGPU(pf: pf, state: state, except: a) }
+    }
+}
