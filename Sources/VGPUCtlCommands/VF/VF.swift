@@ -5,8 +5,8 @@ import HostKit
 /// `vgpuctl vf`: SR-IOV virtual functions.
 struct VF: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Enable, disable and list SR-IOV virtual functions.",
-        subcommands: [Enable.self, Disable.self, ListVFs.self])
+        abstract: "Enable, disable and list SR-IOV virtual functions; give them vGPU types.",
+        subcommands: [Enable.self, Disable.self, ListVFs.self, Create.self, Assign.self, Clear.self])
 }
 
 /// One VF as printed.

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import HostKit
+import VirtualFunctions
+
+extension VF {
+    struct Clear: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the vGPU type of a VF (refused while a VM holds the VF).",
+            discussion: "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, open.")
+
+        @Argument(help: "The VF's PCI address.") var vf: String
+        @OptionGroup var host: HostOptions
+        @OptionGroup var lock: LockOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let vfAddr = try address(vf, what: "VF address")
+            let ctx = try HostContext(host)
+            let pf = try ctx.pfOf(vfAddr)
+            let backend = try ctx.vgpuBackend(pf)
+            var cleared: String?
+            if let typed = backend as? TypedVFBackend {
+                let r = try typed.ref(vfAddr)
+                if let cur = try typed.view().assignments[r.index] {
+                    if let h = try typed.holders(vfAddr).first {
+                        throw VGPUError.refused("\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first")
+                    }
+                    try ctx.mutate(commandLineText, lock: lock) { try typed.clear(vf: vfAddr) }
+                    cleared = cur.typeName
+                }
+            }
+            if output.json {
+                struct Out: Encodable { var vf: String; var pf: String; var cleared: String?; var backend: VGPUBackendKind }
+                try printJSON(Out(vf: vfAddr.description, pf: pf.description, cleared: cleared, backend: backend.kind))
+            } else if let cleared {
+                print("cleared \(cleared) from \(vfAddr)")
+            } else {
+                print("\(vfAddr) has no vGPU type; nothing changed")
+            }
+        }
+    }
+}
