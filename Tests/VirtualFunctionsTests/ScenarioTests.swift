@@ -117,6 +117,15 @@ import VirtualFunctions
         #expect(s.exists("sys/bus/mdev/devices/\(uuid)/remove"), "the recreated mdev has the same UUID")
     }
 
+    @Test func vendorVFsThatNvidiaDidNotBindAreNotPickedAndTheRefusalSaysWhy() throws {
+        let root = try VF.host("h100x8", .vendor)
+        try VF.enable(root, VF.h100, autoprobe: false)
+        let before = TestSupport.fingerprint(root.path)
+        let r = try VF.run(root, ["vf", "create", Self.pf, "--type", "H100XM-10C"])
+        #expect(r.status == 1 && r.stderr.contains("0 of them free") && r.stderr.contains("bound to nvidia") && r.stderr.contains("--autoprobe"), "\(r.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+    }
+
     @Test func genericHostHandsVFsOutAsTheyAre() throws {
         let root = try VF.host("h100x8", .none)
         let r = try VF.run(root, ["vf", "create", Self.pf, "--count", "2", "--json"])

@@ -114,7 +114,12 @@ public struct VFCreator {
             }
             free = chosenIndices
         }
-        guard free.count >= total else { throw Self.tooFew(pf, sr, free: free.count, needed: total) }
+        guard free.count >= total else {
+            let why = sr.vfs.indices.lazy.filter { view.assignments[$0] == nil }
+                .compactMap { typed.interface.unusable(VFRef(pf: pf, index: $0, address: sr.vfs[$0])) }.first
+            let e = Self.tooFew(pf, sr, free: free.count, needed: total)
+            throw VGPUError(e.status, e.message + (why.map { "; untyped VFs cannot take a type: \($0)" } ?? ""))
+        }
         var book = view.book
         let placed: [GPUBook.Entry]
         do {
