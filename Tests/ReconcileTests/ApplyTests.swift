@@ -188,12 +188,40 @@ import TestSupport
         withExtendedLifetime(lock) {}
     }
 
-    @Test func nvidiaFileConfigsPlanAgainstAHost() throws {
+    @Test func nvidiaFileConfigsNeedAVGPUInterface() throws {
         // A vgpu-device-manager file as operators have it: the types need a vGPU interface,
         // which a host without one reports clearly (exit 2) instead of guessing.
         let root = try TestSupport.simHost("h100x8")
         let r = try vg(root, ["plan", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"])
         #expect(r.status == 2 && r.stderr.contains("vGPU interface"), "\(r.status) \(r.stderr)")
+    }
+
+    /// NVIDIA's own config file on an h100x8 host with the vendor VFIO interface: every GPU
+    /// gets 8 H100XM-10C VFs; a second apply writes nothing; trimming to 6 per GPU clears only
+    /// the two surplus VFs of each GPU and keeps the rest.
+    @Test(arguments: ["vendor", "mdev", "upstream"])
+    func nvidiaFileAppliesTypesMinimally(interface: String) throws {
+        let dir = TestSupport.tempDir("vgpu") + "/host"
+        let c = try TestSupport.vgpuctl(["sim", "create", dir, "--model", "h100x8", "--vgpu-interface", interface])
+        #expect(c.status == 0, "\(c.stderr)")
+        let root = HostRoot(dir)
+        let apply = try vg(root, ["apply", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(try vg(root, ["assert", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"]).status == 0)
+        let converged = TestSupport.fingerprint(root.path)
+        let log = TestSupport.tempDir("wlog") + "/writes"
+        let again = try vg(root, ["apply", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"], env: ["VGPUCTL_WRITE_LOG": log])
+        #expect(again.status == 0 && again.stdout.contains("no change made"), "\(again.stdout) \(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: log), "a converged apply wrote to the kernel")
+        #expect(TestSupport.fingerprint(root.path) == converged, "a converged apply changed the tree")
+
+        let six = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6}\n")
+        let plan = try vg(root, ["plan", "-f", six, "--json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+        let steps = (obj?["devices"] as? [[String: Any]] ?? []).flatMap { ($0["steps"] as? [[String: Any]]) ?? [] }
+        #expect(steps.count == 16 && steps.allSatisfy { ($0["action"] as? String)?.hasPrefix("clear vGPU type H100XM-10C") == true }, "\(steps)")
+        #expect(try vg(root, ["apply", "-f", six]).status == 0)
+        #expect(try vg(root, ["assert", "-f", six]).status == 0)
     }
 }
 

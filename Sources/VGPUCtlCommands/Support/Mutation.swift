@@ -16,10 +16,8 @@ struct LockOptions: ParsableArguments {
 }
 
 extension HostContext {
-    /// The vGPU backend of a PF, from what the host offers (none yet: stage 3 plugs in here).
-    var backends: BackendProvider {
-        { (_: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in nil }
-    }
+    /// The vGPU backend of a PF, from what the host offers (stage 3; nil for PFs without types).
+    var backends: BackendProvider { vgpuBackendProvider }
 
     var executor: Executor { Executor(root: root, kernel: kernel, backends: backends, vfWaiter: vfWaiterFactory) }
     var planner: Planner { Planner(root: root, backends: backends) }
