@@ -193,11 +193,23 @@ public struct Planner {
                 }
             }
             for (vf, r) in keep { if let g = r.guest { guests[vf.description] = g } }
+            let clearing = vfs.enumerated().filter { $0.element.type != nil && keep[$0.element.address] == nil }.map(\.offset)
+            var adding: [(vf: Int, type: String)] = []
             for r in remaining {
                 guard !untyped.isEmpty else { break }
                 let vf = untyped.removeFirst()
                 steps.append(.assignType(vf: vf, type: r.type, guest: r.guest))
                 if let g = r.guest { guests[vf.description] = g }
+                if let i = vfs.firstIndex(where: { $0.address == vf }) { adding.append((i, r.type)) }
+            }
+            // The whole plan must fit the GPU before anything changes (a mix that does not fit
+            // is refused here, not half-way through the apply).
+            if let backend = o.backend, !adding.isEmpty {
+                do {
+                    try backend.checkPlan(pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
+                } catch {
+                    throw .invalid("\(rule.location): \(error.message)")
+                }
             }
             // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked.
             if spec.vfioHandoff {

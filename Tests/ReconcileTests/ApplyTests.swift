@@ -222,6 +222,15 @@ import TestSupport
         #expect(steps.count == 16 && steps.allSatisfy { ($0["action"] as? String)?.hasPrefix("clear vGPU type H100XM-10C") == true }, "\(steps)")
         #expect(try vg(root, ["apply", "-f", six]).status == 0)
         #expect(try vg(root, ["assert", "-f", six]).status == 0)
+
+        // A mix that does not fit (H100XM-40C takes half the GPU; 6 x 10C already hold 60 GB)
+        // is refused by plan and apply before anything changes.
+        let tooMuch = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6, H100XM-40C: 1}\n")
+        let before = TestSupport.fingerprint(root.path)
+        let refused = try vg(root, ["apply", "-f", tooMuch])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("H100XM-40C") && refused.stderr.contains("MiB") && refused.stderr.contains(":4:7"), "\(refused.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
     }
 }
 

@@ -27,6 +27,16 @@ public protocol VGPUBackend {
 
     /// Removes the type of `vf` (no-op when it has none). Callers check VFIO holders first.
     func clear(vf: PCIAddress) throws(VGPUError)
+
+    /// Checks, changing nothing, that the GPU can hold a plan: with `vfCount` VFs (all VFs
+    /// recreated empty when `fresh`), after clearing the VFs at `clearing` (VF indices), the types
+    /// in `adding` placed on the given VF indices in order. Throws the refusal with numbers.
+    func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]) throws(VGPUError)
+}
+
+extension VGPUBackend {
+    /// Backends without bookkeeping accept any plan (the generic backend has no types).
+    public func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]) throws(VGPUError) {}
 }
 
 /// The backends, by what the host offers.
