@@ -46,7 +46,12 @@ public struct VGPUCtl: ParsableCommand {
             Foundation.exit(e.rawValue)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { Foundation.exit(0) }
+            if code == .success {
+                // Help and --version arrive here (as a clean exit thrown by the help command).
+                let text = fullMessage(for: error)
+                if !text.isEmpty { print(text) }
+                Foundation.exit(0)
+            }
             printError(message(for: error))
             Foundation.exit(code == .validationFailure ? ExitStatus.invalidInput.rawValue : ExitStatus.failed.rawValue)
         }

@@ -56,7 +56,10 @@ import TestSupport
     }
 
     @Test func helpAndVersionExitZero() throws {
-        #expect(try TestSupport.vgpuctl(["--help"]).status == 0)
+        let help = try TestSupport.vgpuctl(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE") && help.stdout.contains("passthrough"), "\(help.stdout)")
+        let sub = try TestSupport.vgpuctl(["vf", "enable", "--help"])
+        #expect(sub.status == 0 && sub.stdout.contains("--count"), "\(sub.stdout)")
         let v = try TestSupport.vgpuctl(["--version"])
         #expect(v.status == 0 && !v.stdout.isEmpty)
     }
