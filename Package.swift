@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "VirtualFunctionsTests", dependencies: [

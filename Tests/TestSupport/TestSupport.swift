@@ -55,7 +55,7 @@ public enum TestSupport {
     /// Runs `executable` with `arguments` and waits for it. `environment` entries are added to
     /// (or, with a nil value, removed from) this process's environment.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                           stdin: String? = nil) throws -> Result {
+                           stdin: String? = nil, timeout: Double? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -76,6 +76,11 @@ public enum TestSupport {
             p.standardInput = FileHandle.nullDevice
             try p.run()
         }
+        if let timeout {
+            // A hang is a finding: kill the child at the deadline (its status then shows SIGKILL).
+            let pid = p.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { kill(pid, SIGKILL) } }
+        }
         // Read both pipes before waiting so a large output cannot block the child.
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
@@ -84,8 +89,9 @@ public enum TestSupport {
     }
 
     /// Runs the built `vgpuctl`.
-    public static func vgpuctl(_ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil) throws -> Result {
-        try run(vgpuctl, arguments, environment: environment, stdin: stdin)
+    public static func vgpuctl(_ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil,
+                               timeout: Double? = nil) throws -> Result {
+        try run(vgpuctl, arguments, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// Finds `name` on PATH (and /usr/sbin, /sbin), or nil.

@@ -1,0 +1,67 @@
+import Foundation
+import HostKit
+import Testing
+import TestSupport
+import Yams
+
+/// The bad-input corpus (Tests/BadInput/cases.yaml): each malformed input gets its documented
+/// exit status and a one-line message with the promised words, within its deadline, without a
+/// crash, and leaves the host byte-for-byte as it was.
+@Suite struct BadInputCorpusTests {
+    struct Case: Decodable, CustomTestStringConvertible, Sendable {
+        var name: String
+        var command: String
+        var model: String?
+        var args: [String]
+        var stdin: String?
+        var files: [String: String]?
+        var exit: Int32
+        var contains: [String]
+        var testDescription: String { "\(command): \(name)" }
+    }
+    struct File: Decodable { var cases: [Case] }
+
+    static let cases: [Case] = {
+        let path = TestSupport.repositoryDirectory + "/Tests/BadInput/cases.yaml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let file = try? YAMLDecoder().decode(File.self, from: text) else { return [] }
+        return file.cases
+    }()
+
+    @Test func theCorpusLoadsAndCoversTheCommands() {
+        #expect(Self.cases.count >= 50, "Tests/BadInput/cases.yaml did not load or is too small")
+        let commands = Set(Self.cases.map(\.command))
+        for c in ["list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan", "assert"] {
+            #expect(commands.contains(c), "no bad-input case for \(c)")
+        }
+    }
+
+    @Test(arguments: cases)
+    func badInputIsRefusedCleanly(_ c: Case) throws {
+        let model = c.model ?? "mixed"
+        let root: HostRoot
+        if model.hasSuffix("-vendor") {
+            let dir = TestSupport.tempDir("bad") + "/host"
+            let r = try TestSupport.vgpuctl(["sim", "create", dir, "--model", String(model.dropLast(7)), "--vgpu-interface", "vendor"])
+            try #require(r.status == 0, "\(r.stderr)")
+            root = HostRoot(dir)
+        } else {
+            root = try TestSupport.simHost(model)
+        }
+        let dir = TestSupport.tempDir("bad-files")
+        for (name, content) in c.files ?? [:] {
+            try content.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        }
+        func fill(_ s: String) -> String { s.replacingOccurrences(of: "{root}", with: root.path).replacingOccurrences(of: "{dir}", with: dir) }
+        let args = c.args.map(fill)
+        let before = TestSupport.fingerprint(root.path)
+        let started = Date()
+        let r = try TestSupport.vgpuctl(args, environment: ["VGPUCTL_ROOT": root.path], stdin: c.stdin, timeout: 30)
+        #expect(Date().timeIntervalSince(started) < 30, "\(c.name): ran past its deadline")
+        #expect(r.status == c.exit, "\(c.name): exit \(r.status), want \(c.exit); stderr: \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(c.name): want one line on stderr, got: \(r.stderr)")
+        for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
+        #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
+    }
+}
