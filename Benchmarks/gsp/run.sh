@@ -66,6 +66,10 @@ for case, size, label in [("small", small, "small"), ("large", large, "64 KiB")]
     ms, mc, bs, bc = statistics.median(s), statistics.median(c), max(s), max(c)
     print(f"{label:<12} {size + ' B':>9} {ms:>15,.0f} {mc:>12,.0f} {ms / mc:>6.2f}   {bs:>13,.0f} {bc:>12,.0f} {bs / bc:>6.2f}")
 print()
+for case, label in [("small", "small"), ("large", "64 KiB")]:
+    for impl in ["swift", "c"]:
+        print(f"  {label:<7} {'vgpuctl' if impl == 'swift' else 'C':<8} runs: " + " ".join(f"{v:,.0f}" for v in data[(case, impl)]))
+print()
 print("vgpuctl: GSP_RM_CONTROL through GspMem rings (element + RPC headers, checksum both ways, continuation")
 print("records for 64 KiB, sequence checks) to gsp-stub and back; C: memcpy in and out of one buffer per direction.")
 PY

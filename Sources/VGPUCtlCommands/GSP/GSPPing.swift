@@ -40,10 +40,16 @@ extension GSP {
             let request = RMControl(hClient: info.hInternalClient, hObject: info.hInternalClient, cmd: RMControlCommand.null, params: params).encoded
             let clock = ContinuousClock()
             var elements = 0
+            var each: [Duration] = []
+            each.reserveCapacity(count)
             let start = clock.now
+            var last = start
             do {
                 for _ in 0..<count {
                     let m = try client.call(.gspRmControl, request)
+                    let t = clock.now
+                    each.append(last.duration(to: t))
+                    last = t
                     elements = 1 + m.continuations.count
                     if m.payload.count != request.count { throw GSPError.protocolViolation("reply of \(m.payload.count) bytes to a \(request.count)-byte control") }
                 }
@@ -52,12 +58,23 @@ extension GSP {
             }
             let elapsed = start.duration(to: clock.now)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            struct Out: Encodable { var pf: String; var count: Int; var payloadBytes: Int; var elementsPerMessage: Int; var seconds: Double; var roundTripsPerSecond: Double; var microsecondsPerRoundTrip: Double }
+            each.sort()
+            func us(_ q: Double) -> Double {
+                let d = each[min(each.count - 1, Int(Double(each.count) * q))]
+                return Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+            }
+            struct Out: Encodable {
+                var pf: String; var count: Int; var payloadBytes: Int; var elementsPerMessage: Int; var seconds: Double
+                var roundTripsPerSecond: Double; var microsecondsPerRoundTrip: Double
+                var p50Microseconds: Double; var p99Microseconds: Double; var maxMicroseconds: Double
+            }
             let out = Out(pf: address.description, count: count, payloadBytes: request.count, elementsPerMessage: elements,
-                          seconds: seconds, roundTripsPerSecond: Double(count) / seconds, microsecondsPerRoundTrip: seconds * 1e6 / Double(count))
+                          seconds: seconds, roundTripsPerSecond: Double(count) / seconds, microsecondsPerRoundTrip: seconds * 1e6 / Double(count),
+                          p50Microseconds: us(0.5), p99Microseconds: us(0.99), maxMicroseconds: us(1))
             if output.json { try printJSON(out); return }
-            print(String(format: "%d round trips of %d-byte GSP_RM_CONTROL (%d element(s) each way) in %.3f s: %.0f round trips/s, %.1f us each",
-                         count, request.count, elements, seconds, out.roundTripsPerSecond, out.microsecondsPerRoundTrip))
+            print(String(format: "%d round trips of %d-byte GSP_RM_CONTROL (%d element(s) each way) in %.3f s: %.0f round trips/s, %.1f us each (p50 %.1f, p99 %.1f, max %.0f us)",
+                         count, request.count, elements, seconds, out.roundTripsPerSecond, out.microsecondsPerRoundTrip,
+                         out.p50Microseconds, out.p99Microseconds, out.maxMicroseconds))
         }
     }
 }
