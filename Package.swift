@@ -74,7 +74,7 @@ let package = Package(
 
         .target(
             name: "VirtualFunctions",
-            dependencies: ["HostKit", "GPUModels", "GSPMessaging", .product(name: "Yams", package: "Yams"),
+            dependencies: ["HostKit", "GPUModels", "GSPMessaging", "ControlChannel", .product(name: "Yams", package: "Yams"),
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "staging/VirtualFunctions"
         ),
@@ -82,17 +82,24 @@ let package = Package(
         // The parsers of untrusted input, as fuzz targets (Tests/Fuzz) and regression tests.
         .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile"]),
 
+        .target(name: "CControlChannel", path: "staging/CControlChannel"),
+        .target(
+            name: "ControlChannel",
+            dependencies: ["HostKit", "GSPMessaging", "CControlChannel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "staging/ControlChannel"
+        ),
+
         // Firmware stand-ins.
         .executableTarget(
             name: "gsp-stub",
-            dependencies: ["GSPMessaging", "GPUModels", "HostKit"],
+            dependencies: ["GSPMessaging", "ControlChannel", "GPUModels", "HostKit", "HostSim"],
             path: "firmware-stubs/gsp-stub"
         ),
 
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "VirtualFunctions", "Reconcile",
+                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +119,7 @@ let package = Package(
         ]),
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "ControlChannelTests", dependencies: ["ControlChannel", "GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]

@@ -1,0 +1,1 @@
+// Stage 2 of the vGPU plan: the fwctl-style control channel (see ROADMAP.md).
