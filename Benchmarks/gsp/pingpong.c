@@ -6,9 +6,13 @@
  * against.
  *
  *   pingpong SIZE COUNT [SPIN]     prints: round_trips_per_second
+ *
+ * PIN=same in the environment runs both processes on CPU 0; PIN=split runs the parent on CPU 0
+ * and the child on CPU 1.
  */
 #define _GNU_SOURCE
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +83,15 @@ int main(int argc, char **argv) {
     uint8_t *reqbuf = (uint8_t *)(sh + 1), *repbuf = reqbuf + size;
     uint8_t *local = malloc(size ? size : 1);
 
+    const char *pin = getenv("PIN");
+    int same = pin && strcmp(pin, "same") == 0, split = pin && strcmp(pin, "split") == 0;
     pid_t pid = fork();
+    if (same || split) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(split && pid == 0 ? 1 : 0, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
     if (pid == 0) {
         /* Server: copy the request out, the reply in. */
         for (long i = 1; i <= count; i++) {

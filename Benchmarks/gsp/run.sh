@@ -4,7 +4,15 @@
 # ping-pong over a shared mapping with the same wake-up scheme (pingpong.c), measured
 # alternately in the same run. Release build. Not part of the test suite.
 #
-#   Benchmarks/gsp/run.sh            REPS=5 SMALL_COUNT=50000 LARGE_COUNT=5000 VGPUCTL_GSP_SPIN=0
+#   Benchmarks/gsp/run.sh            REPS=5 SMALL_COUNT=50000 LARGE_COUNT=5000 VGPUCTL_GSP_SPIN=0 PIN=same
+#
+# Where the two sides run, for vgpuctl and the C reference alike (so runs do not depend on
+# where the scheduler happens to place them):
+#   PIN=same   client and server both on CPU 0: each wake-up is a context switch on one CPU,
+#              and the figures measure the software's own cost per round trip (the default);
+#   PIN=split  client on CPU 0, server (gsp-stub, the C child) on CPU 1: each wake-up crosses
+#              CPUs, which on a virtual machine costs an IPI to an idle vCPU;
+#   PIN=off    the scheduler decides.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,6 +22,8 @@ reps=${REPS:-5}
 small_n=${SMALL_COUNT:-50000}
 large_n=${LARGE_COUNT:-5000}
 export VGPUCTL_GSP_SPIN=${VGPUCTL_GSP_SPIN:-0}
+export PIN=${PIN:-same}
+if [ "$(nproc)" -lt 2 ] && [ "$PIN" = split ]; then export PIN=off; fi
 pf=0000:18:00.0
 
 echo "building vgpuctl and gsp-stub (release, $scratch)..." >&2
@@ -32,12 +42,18 @@ trap cleanup EXIT
 cc -O2 -Wall -o "$work/pingpong" "$here/pingpong.c"
 "$bin/vgpuctl" sim create "$work/host" --model h100x8 >/dev/null
 "$bin/vgpuctl" --root "$work/host" gsp boot "$pf" >/dev/null
+client=()
+if [ "$PIN" = same ] || [ "$PIN" = split ]; then
+    stub=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$work/host/run/vgpuctl/gsp/$pf/state.json")
+    taskset -p -c "$([ "$PIN" = split ] && echo 1 || echo 0)" "$stub" >/dev/null
+    client=(taskset -c 0)
+fi
 
 # Payloads: rpc_gsp_rm_control_v03_00 is 24 bytes; small = no parameters, large = 64 KiB of them.
 small_bytes=24
 large_bytes=$((24 + 65536))
 swift_rate() {
-    "$bin/vgpuctl" --root "$work/host" gsp ping "$pf" --count "$1" --size "$2" --json |
+    "${client[@]}" "$bin/vgpuctl" --root "$work/host" gsp ping "$pf" --count "$1" --size "$2" --json |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["roundTripsPerSecond"])'
 }
 results=$work/results
@@ -50,15 +66,16 @@ for r in $(seq "$reps"); do
     echo "large swift $(swift_rate "$large_n" 65536)" >>"$results"
 done
 
-python3 - "$results" "$reps" "$VGPUCTL_GSP_SPIN" "$small_bytes" "$large_bytes" <<'PY'
+python3 - "$results" "$reps" "$VGPUCTL_GSP_SPIN" "$small_bytes" "$large_bytes" "$PIN" <<'PY'
 import os, statistics, sys
-path, reps, spin, small, large = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+path, reps, spin, small, large, pin = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 data = {}
 for line in open(path):
     case, impl, value = line.split()
     data.setdefault((case, impl), []).append(float(value))
 print(f"GSP RPC round trips: {reps} alternating runs each, spin {spin} checks before sleeping, "
-      f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, shared files in {os.environ.get('TMPDIR')}")
+      f"{os.cpu_count()} CPUs, {dict(same='client and server on CPU 0', split='client on CPU 0, server on CPU 1').get(pin, 'unpinned')}, "
+      f"load average {os.getloadavg()[0]:.2f}, shared files in {os.environ.get('TMPDIR')}")
 print()
 print(f"{'RPC':<12} {'payload':>9} {'vgpuctl median':>15} {'C median':>12} {'ratio':>6}   {'vgpuctl best':>13} {'C best':>12} {'ratio':>6}")
 for case, size, label in [("small", small, "small"), ("large", large, "64 KiB")]:
