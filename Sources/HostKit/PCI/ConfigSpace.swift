@@ -163,7 +163,9 @@ public struct SRIOVCapability: Sendable, Equatable, Codable {
         vfBARs = bars
     }
 
-    /// The VF BAR whose register is at `index` (0, 1 or 2 are the ones GSP's `GSP_VF_INFO` takes).
+    /// The VF BAR whose (first) register is `index` 0-5. Note: `index` counts registers, and a
+    /// 64-bit BAR takes two, so GSP's `GSP_VF_INFO` "BAR0/1/2" (which count BARs) are, on
+    /// NVIDIA's layout, registers 0, 1 and 3. Registers that read 0 are not listed.
     public func bar(_ index: Int) -> BAR? { vfBARs.first { $0.index == index } }
 }
 
