@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "gsp-stub", targets: ["gsp-stub"]),
         // For the fuzz package in Tests/Fuzz (built with libFuzzer, outside the normal build).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
+        // For the bookkeeping benchmark in Benchmarks/bookkeeping.
+        .library(name: "VGPUBookkeeping", targets: ["VirtualFunctions", "GPUModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,7 +82,7 @@ let package = Package(
         ),
 
         // The parsers of untrusted input, as fuzz targets (Tests/Fuzz) and regression tests.
-        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile"]),
+        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels"]),
 
         .target(name: "CControlChannel", path: "staging/CControlChannel"),
         .target(

@@ -10,6 +10,11 @@ public enum FuzzTargets {
         "uevent": uevent,
         "sysfs": sysfs,
         "hostconfig": hostConfig,
+        "gsp-element": gspElement,
+        "gsp-decode": gspDecode,
+        "creatable-types": creatableTypes,
+        "mdev-type": mdevType,
+        "profile": profile,
     ]
 
     /// The target named by `VGPUCTL_FUZZ_TARGET`.
