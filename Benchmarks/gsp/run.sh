@@ -14,6 +14,9 @@
 #              CPUs, which on a virtual machine costs an IPI to an idle vCPU;
 #   PIN=off    the scheduler decides.
 set -euo pipefail
+# --json: print the figures as JSON records (for Benchmarks/run.py) instead of the table.
+json=0
+[ "${1:-}" = --json ] && json=1
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PATH=/opt/swift/usr/bin:$PATH
@@ -66,13 +69,22 @@ for r in $(seq "$reps"); do
     echo "large swift $(swift_rate "$large_n" 65536)" >>"$results"
 done
 
-python3 - "$results" "$reps" "$VGPUCTL_GSP_SPIN" "$small_bytes" "$large_bytes" "$PIN" <<'PY'
-import os, statistics, sys
-path, reps, spin, small, large, pin = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+python3 - "$results" "$reps" "$VGPUCTL_GSP_SPIN" "$small_bytes" "$large_bytes" "$PIN" "$json" <<'PY'
+import json, os, statistics, sys
+path, reps, spin, small, large, pin, as_json = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7] == "1"
 data = {}
 for line in open(path):
     case, impl, value = line.split()
     data.setdefault((case, impl), []).append(float(value))
+if as_json:
+    out = []
+    for case, label in [("small", "small RPC"), ("large", "64 KiB RPC")]:
+        ms, mc = statistics.median(data[(case, "swift")]), statistics.median(data[(case, "c")])
+        out.append({"figure": f"GSP queue round trips, {label} (pin {pin})", "value": round(ms), "unit": "round trips/s",
+                    "reference": "C ping-pong over a shared mapping", "referenceValue": round(mc), "ratio": round(ms / mc, 3),
+                    "goal": "at least half the C rate (ratio >= 0.5)", "met": ms / mc >= 0.5})
+    print(json.dumps(out))
+    sys.exit(0)
 print(f"GSP RPC round trips: {reps} alternating runs each, spin {spin} checks before sleeping, "
       f"{os.cpu_count()} CPUs, {dict(same='client and server on CPU 0', split='client on CPU 0, server on CPU 1').get(pin, 'unpinned')}, "
       f"load average {os.getloadavg()[0]:.2f}, shared files in {os.environ.get('TMPDIR')}")

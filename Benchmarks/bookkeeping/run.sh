@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds and runs the bookkeeping benchmark in release mode; prints JSON records (with --json)
+# or a short table.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export PATH=/opt/swift/usr/bin:$PATH
+cd "$here"
+swift build -c release --scratch-path "$here/.build-bench" >&2
+out=$("$(swift build -c release --scratch-path "$here/.build-bench" --show-bin-path)/bookkeeping-bench")
+if [ "${1:-}" = --json ]; then echo "$out"; else echo "$out" | python3 -c 'import json,sys
+for r in json.load(sys.stdin): print(f"{r[\"figure\"]}: {r[\"value\"]:.1f} ms (reference {r[\"referenceValue\"]:.1f} ms, goal {r[\"goal\"]}: {\"met\" if r[\"met\"] else \"NOT met\"})")'; fi
