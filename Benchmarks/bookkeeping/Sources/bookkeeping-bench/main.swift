@@ -11,8 +11,12 @@ let set = try Models.vgpuCatalogs()
 let catalogs = set.catalogs.filter { c in c.types.contains { $0.mig == nil } }
 var books = (0..<gpus).map { GPUBook(catalog: catalogs[$0 % catalogs.count]) }
 let typesPer = books.map { $0.catalog.types.filter { $0.mig == nil } }
-var seed: UInt64 = 0x2545F4914F6CDD1D
-func next() -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) }
+/// A fixed linear congruential generator (deterministic request mix).
+struct LCG {
+    var seed: UInt64 = 0x2545F4914F6CDD1D
+    mutating func next() -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) }
+}
+var rng = LCG()
 
 var placed: [(gpu: Int, vf: Int)] = []
 placed.reserveCapacity(requests)
@@ -21,7 +25,7 @@ let t0 = ContinuousClock.now
 for r in 0..<requests {
     let g = r % gpus
     let types = typesPer[g]
-    let t = types[next() % types.count]
+    let t = types[rng.next() % types.count]
     guard let vf = books[g].freeVFs.first else { refused += 1; continue }
     do { _ = try books[g].place(t, vf: vf); placed.append((g, vf)) } catch { refused += 1 }
 }
