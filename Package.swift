@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        // C mirror of the EGM retired-pages UAPI (not in any released kernel) and its ioctl.
+        .target(name: "CEGM"),
 
         // GPU and host models as data, shared by the simulator and the firmware stub.
         .target(
@@ -41,7 +43,7 @@ let package = Package(
         .target(
             name: "HostKit",
             dependencies: [
-                "CPCI", "CUdev", "CMnl",
+                "CPCI", "CUdev", "CMnl", "CEGM",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]
