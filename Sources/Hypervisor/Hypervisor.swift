@@ -1,1 +1,0 @@
-// QEMU arguments, libvirt XML, QMP and the libvirt hook (see ROADMAP.md).

@@ -1,0 +1,190 @@
+import Foundation
+import HostKit
+import Passthrough
+
+/// The libvirt QEMU hook (`/etc/libvirt/hooks/qemu.d/vgpuctl GUEST OPERATION SUBOP EXTRA`,
+/// domain XML on stdin; libvirt docs/hooks.rst). It never calls libvirt.
+///
+/// - `prepare begin` (before libvirt prepares host devices): every `<hostdev>` that names a
+///   device vgpuctl manages must exist and be ready for VFIO; one that is not yet bound is
+///   assigned (`passthrough assign`) and remembered for this guest. Any failure undoes what
+///   this call assigned and exits non-zero, so libvirt does not start a half-equipped guest.
+/// - `release end` (last, after the guest stopped): releases what `prepare` assigned for it.
+/// - Any other operation: nothing.
+///
+/// vgpuctl manages a device it has assigned (passthrough state), a VF the host config gives
+/// to a guest (``guestVFs``), and NVIDIA GPUs and their VFs.
+public struct LibvirtHook {
+    public let root: HostRoot
+    public let kernel: any Kernel
+    /// VF -> guest, as the applied host config says (Reconcile's `guests.json`).
+    public let guestVFs: [PCIAddress: String]
+
+    public init(root: HostRoot, kernel: any Kernel, guestVFs: [PCIAddress: String] = [:]) {
+        self.root = root
+        self.kernel = kernel
+        self.guestVFs = guestVFs
+    }
+
+    public enum Operation: Sendable, Equatable {
+        case prepareBegin
+        case releaseEnd
+        case other
+
+        public init(_ operation: String, _ subop: String) {
+            switch (operation, subop) {
+            case ("prepare", "begin"): self = .prepareBegin
+            case ("release", "end"): self = .releaseEnd
+            default: self = .other
+            }
+        }
+    }
+
+    /// A hostdev of the domain that vgpuctl manages, and why.
+    public struct Managed: Sendable, Equatable, Encodable {
+        public var address: PCIAddress
+        /// `assigned` (passthrough state), `host-config` (a VF for a guest), `gpu` (NVIDIA).
+        public var reason: String
+    }
+
+    /// What a hook call did.
+    public struct Outcome: Sendable, Encodable {
+        public var guest: String
+        /// Devices this call assigned to VFIO.
+        public var assigned: [String] = []
+        /// Devices that were ready already.
+        public var ready: [String] = []
+        /// Devices this call released.
+        public var released: [String] = []
+    }
+
+    /// Where the hook remembers what it assigned for each guest (lost at reboot with `/run`).
+    public static let recordDir = HostRoot.runDir + "/libvirt-hook"
+
+    struct Record: Codable {
+        var format = 1
+        var guest: String
+        var assigned: [String]
+    }
+
+    /// The record file of `guest` (its name made safe for a file name).
+    public static func recordFile(_ guest: String) -> String {
+        var safe = ""
+        for u in guest.unicodeScalars {
+            if ("a"..."z").contains(u) || ("A"..."Z").contains(u) || ("0"..."9").contains(u) || u == "-" || u == "_" || u == "." {
+                safe.unicodeScalars.append(u)
+            } else {
+                safe += "%" + String(format: "%02X", u.value)
+            }
+        }
+        return "\(recordDir)/\(safe.hasPrefix(".") ? "%2E" + safe.dropFirst() : Substring(safe)).json"
+    }
+
+    /// The domain's hostdevs vgpuctl manages (reads only).
+    public func managed(in domain: DomainXML) throws(VGPUError) -> [Managed] {
+        let state = try PassthroughState.load(root)
+        let sysfs = SysfsReader(root: root)
+        var out: [Managed] = []
+        for a in domain.pciAddresses {
+            if state.devices[a.description] != nil {
+                out.append(Managed(address: a, reason: "assigned"))
+            } else if guestVFs[a] != nil {
+                out.append(Managed(address: a, reason: "host-config"))
+            } else if let d = sysfs.device(a), d.isNVIDIAGPU || (d.physfn.flatMap(sysfs.device)?.isNVIDIAGPU ?? false) {
+                out.append(Managed(address: a, reason: "gpu"))
+            }
+        }
+        return out
+    }
+
+    /// `prepare begin`: makes every managed hostdev ready, or undoes this call's assignments and
+    /// throws a one-line reason.
+    public func prepare(guest: String, devices: [Managed]) throws(VGPUError) -> Outcome {
+        let sysfs = SysfsReader(root: root)
+        let manager = PassthroughManager(root: root, kernel: kernel)
+        var outcome = Outcome(guest: guest)
+        var record = try loadRecord(guest) ?? Record(guest: guest, assigned: [])
+        do throws(VGPUError) {
+            for m in devices {
+                let a = m.address
+                if let owner = guestVFs[a], owner != guest {
+                    throw VGPUError.refused("\(a) is for guest '\(owner)' in the host config, not for '\(guest)'; change the domain XML or the host config")
+                }
+                guard let d = sysfs.device(a) else {
+                    let hint = m.reason == "host-config" ? "apply the host config ('vgpuctl apply') to create it" : "check the address in the domain XML"
+                    throw VGPUError.failed("\(a) in the domain XML of '\(guest)' does not exist on this host; \(hint)")
+                }
+                if DeviceResolver.isReady(d) {
+                    outcome.ready.append(a.description)
+                } else {
+                    let r = try manager.assign(a, includeGroup: false)
+                    if !r.alreadyAssigned {
+                        outcome.assigned.append(a.description)
+                        record.assigned.append(a.description)
+                        try saveRecord(record)
+                    }
+                }
+                if let h = sysfs.vfioHolders(a).first {
+                    throw VGPUError.refused("\(a) is in use by pid \(h.pid) (\(h.command)) through \(h.file); '\(guest)' cannot start with it until that VM stops")
+                }
+            }
+        } catch {
+            // Give back what this call took, so a failed start changes nothing.
+            for s in outcome.assigned.reversed() {
+                if let a = PCIAddress(s) { _ = try? manager.release(a) }
+                record.assigned.removeAll { $0 == s }
+            }
+            if record.assigned.isEmpty {
+                try? FileManager.default.removeItem(atPath: root.url(Self.recordFile(guest)))
+            } else {
+                try? saveRecord(record)
+            }
+            throw error
+        }
+        return outcome
+    }
+
+    /// `release end`: releases what `prepare` assigned for `guest`; a device a process still
+    /// holds is left assigned (and reported).
+    public func release(guest: String) throws(VGPUError) -> Outcome {
+        var outcome = Outcome(guest: guest)
+        guard var record = try loadRecord(guest) else { return outcome }
+        let manager = PassthroughManager(root: root, kernel: kernel)
+        let state = try PassthroughState.load(root)
+        var failures: [String] = []
+        for s in record.assigned {
+            guard let a = PCIAddress(s), state.devices[s] != nil else { continue }
+            do throws(VGPUError) {
+                _ = try manager.release(a)
+                outcome.released.append(s)
+            } catch {
+                failures.append(error.message)
+            }
+        }
+        record.assigned.removeAll { outcome.released.contains($0) || state.devices[$0] == nil }
+        if record.assigned.isEmpty {
+            try? FileManager.default.removeItem(atPath: root.url(Self.recordFile(guest)))
+        } else {
+            try saveRecord(record)
+        }
+        if !failures.isEmpty { throw .failed(failures.joined(separator: "; ")) }
+        return outcome
+    }
+
+    func loadRecord(_ guest: String) throws(VGPUError) -> Record? {
+        let path = root.url(Self.recordFile(guest))
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do { return try JSONDecoder().decode(Record.self, from: data) } catch {
+            throw .failed("\(path) is damaged (\(error)); remove it (it lists what the hook assigned for '\(guest)')")
+        }
+    }
+
+    func saveRecord(_ r: Record) throws(VGPUError) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let path = root.url(Self.recordFile(r.guest))
+        do { try AtomicFile.write(try enc.encode(r), to: path) } catch let e as VGPUError { throw e } catch {
+            throw .failed("cannot write \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import HostKit
+
+/// What one receive produced.
+public enum QMPReceived: Sendable, Equatable {
+    /// One line, without its CR LF.
+    case line(String)
+    /// The peer closed the connection.
+    case closed
+    /// Nothing arrived before the deadline.
+    case timedOut
+}
+
+/// The byte stream QMP runs over: lines of JSON. A protocol so the client can be tested with a
+/// scripted fake (``ScriptedQMPTransport``) as well as a real QEMU's unix socket.
+public protocol QMPTransport: AnyObject {
+    /// What the transport is connected to, for messages (the socket path).
+    var peer: String { get }
+    /// Sends one line (a newline is added).
+    func send(_ line: String) throws(VGPUError)
+    /// Waits for the next line until `deadline`.
+    func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived
+    func close()
+}
+
+/// A QMP connection over a unix stream socket (`-qmp unix:PATH,server=on,wait=off`).
+public final class UnixSocketTransport: QMPTransport {
+    public let peer: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+
+    /// Connects to the socket at `path`. Exit 2 when the path is not a socket; exit 1 when
+    /// nothing listens there or access is denied.
+    public init(path: String) throws(VGPUError) {
+        peer = path
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let e = errno
+            if e == ENOENT {
+                throw .invalid("no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)")
+            }
+            throw .failed("cannot reach \(path): \(String(cString: strerror(e)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw .invalid("\(path) is not a socket: pass the QMP socket of a running VM (QEMU's -qmp unix:PATH,server=on,wait=off)")
+        }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard bytes.count < capacity else {
+            throw .invalid("the socket path \(path) is longer than the \(capacity - 1) bytes a unix socket address holds; use a shorter path (a symlink)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (k, b) in bytes.enumerated() { raw[k] = b }
+        }
+        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw .failed("socket(AF_UNIX) failed: \(String(cString: strerror(errno)))") }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(s)
+            switch e {
+            case ECONNREFUSED:
+                throw .failed("nothing listens on \(path) (connection refused): the VM is not running or its QMP socket is stale")
+            case EACCES, EPERM:
+                throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user")
+            default:
+                throw .failed("cannot connect to \(path): \(String(cString: strerror(e)))")
+            }
+        }
+        fd = s
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    public func send(_ line: String) throws(VGPUError) {
+        let data = Array((line + "\n").utf8)
+        var off = 0
+        while off < data.count {
+            let n = data[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .failed("QEMU closed the QMP connection on \(peer) (\(String(cString: strerror(errno)))); did the VM exit?")
+            }
+            off += n
+        }
+    }
+
+    public func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived {
+        while true {
+            if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                var lineBytes = buffer[..<nl]
+                if lineBytes.last == UInt8(ascii: "\r") { lineBytes = lineBytes.dropLast() }
+                let line = String(decoding: lineBytes, as: UTF8.self)
+                buffer.removeSubrange(...nl)
+                return .line(line)
+            }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return .timedOut }
+            let ms = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let r = poll(&p, 1, ms)
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw .failed("poll on \(peer) failed: \(String(cString: strerror(errno)))")
+            }
+            if r == 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw .failed("reading \(peer) failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 {
+                if buffer.isEmpty { return .closed }
+                let line = String(decoding: buffer, as: UTF8.self)
+                buffer.removeAll()
+                return .line(line)
+            }
+            buffer += chunk[..<n]
+            if buffer.count > 64 << 20 { throw .failed("\(peer) sent more than 64 MiB without a line break; it is not QMP") }
+        }
+    }
+}
+
+/// A transport that plays back scripted lines and records what was sent: the fake for the
+/// client's tests. `replies` maps a sent command name to the lines that answer it (in order of
+/// use; `{ID}` is replaced by the request's id); `greeting` lines come first.
+public final class ScriptedQMPTransport: QMPTransport, @unchecked Sendable {
+    public let peer = "scripted"
+    public private(set) var sent: [String] = []
+    var pending: [String]
+    var replies: [String: [[String]]]
+
+    public init(greeting: [String], replies: [String: [[String]]]) {
+        pending = greeting
+        self.replies = replies
+    }
+
+    public func send(_ line: String) throws(VGPUError) {
+        sent.append(line)
+        guard let msg = JSONValue.parse(line), let cmd = msg["execute"]?.stringValue else { return }
+        let id = msg["id"]?.stringValue ?? ""
+        if var queue = replies[cmd], !queue.isEmpty {
+            pending += queue.removeFirst().map { $0.replacingOccurrences(of: "{ID}", with: id) }
+            replies[cmd] = queue
+        }
+    }
+
+    public func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived {
+        if pending.isEmpty { return .timedOut }
+        let l = pending.removeFirst()
+        return l == "<EOF>" ? .closed : .line(l)
+    }
+
+    public func close() {}
+}
