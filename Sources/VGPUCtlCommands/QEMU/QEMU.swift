@@ -1,47 +1,56 @@
 import ArgumentParser
 import Foundation
 import HostKit
+import Hypervisor
 
 /// `vgpuctl qemu`: QEMU command-line pieces for assigned devices.
 struct QEMU: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "QEMU arguments for devices vgpuctl has assigned.",
+        abstract: "QEMU arguments for devices handed to a guest.",
         subcommands: [Args.self])
 
     struct Args: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print '-device vfio-pci,host=BDF,id=ID' for each assigned device, one argument per line.")
+            abstract: "Print the QEMU arguments for assigned devices, one argument per line.",
+            discussion: """
+            Each device gets '-device vfio-pci,host=BDF,...,id=hostdev-BDF' (an mdev: sysfsdev=). Grace GPUs \
+            get vfio-pci-nohotplug, eight empty guest NUMA nodes and one acpi-generic-initiator per node \
+            (QEMU >= 9.0), and the EGM region of their socket as a memory-backend-file NUMA node; retired \
+            EGM pages are warned about on stderr. What the QEMU supports is asked of the binary \
+            (--qemu, default \(QEMUCapabilities.defaultBinaryName) on PATH) or taken from --qemu-version; \
+            a missing feature stops with exit 1 naming it and the release that adds it.
+            """)
 
-        @Argument(help: "PCI addresses of assigned devices.") var devices: [String]
+        @Argument(help: "PCI addresses (or mdev UUIDs) of assigned devices.") var devices: [String] = []
+        @OptionGroup var plan: PlanOptions
+        @Option(name: .long, help: ArgumentHelp("Guest bus for every device (a qdev id, e.g. pcie.0 or a root port).", valueName: "BUS"))
+        var bus: String?
+        @OptionGroup var placement: PlacementOptions
+        @Flag(name: .long, help: "Use the iommufd backend (QEMU >= 9.0, kernel with /dev/iommu and VFIO device files).") var iommufd = false
+        @Flag(name: .customLong("device-json"), help: "Write -device values in JSON (QEMU >= 6.2).") var deviceJSON = false
+        @Flag(name: .customLong("no-egm"), help: "Leave Grace GPUs' EGM regions out.") var noEGM = false
+        @OptionGroup var qemu: QEMUBinaryOptions
         @OptionGroup var host: HostOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            guard !devices.isEmpty else { throw VGPUError.invalid("name at least one device") }
-            let addrs = try devices.map { s throws(VGPUError) in try address(s) }
             let root = try host.hostRoot()
-            let sysfs = SysfsReader(root: root)
-            var args: [String] = []
-            for a in addrs {
-                guard let d = sysfs.device(a) else {
-                    throw VGPUError.invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices))")
-                }
-                let want = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
-                guard d.driver == want else {
-                    throw VGPUError.invalid("\(a) is not assigned (it is \(d.driver.map { "bound to \($0)" } ?? "unbound")); run 'vgpuctl passthrough assign \(a)' first")
-                }
-                args += ["-device", "vfio-pci,host=\(a),id=\(QEMUArgs.deviceID(a))"]
+            let resolved = try plan.resolve(devices, root: root)
+            let request = QEMUArgsRequest(devices: resolved, bus: bus, firstSlot: try placement.slot(), rombar: placement.rombar,
+                                          firstNode: placement.firstNode, iommufd: iommufd, deviceJSON: deviceJSON, egm: !noEGM)
+            let caps = try qemu.capabilities()
+            if iommufd {
+                // The QEMU first (its message names the release that adds iommufd), then the kernel.
+                try caps.require(.iommufd, for: "--iommufd needs")
+                try QEMUArgsBuilder.checkIOMMUFD(root: root, devices: resolved)
             }
-            if output.json { try printJSON(args) } else { print(args.joined(separator: "\n")) }
+            let source = egmRetiredPagesSource(root)
+            let line = try QEMUArgsBuilder.build(request, capabilities: caps) { (pxm: Int) throws(VGPUError) in
+                try source.retiredPages(pxm: pxm)
+            }
+            for w in line.warnings { printWarning(w) }
+            for n in line.notes { printNote(n) }
+            if output.json { try printJSON(line.arguments) } else { print(line.arguments.joined(separator: "\n")) }
         }
-    }
-}
-
-/// Pieces of QEMU command lines.
-enum QEMUArgs {
-    /// A stable QEMU device id for a host device: `hostdev-` and the address with `:` made `-`
-    /// (QEMU ids take letters, digits, `-`, `.`, `_` and start with a letter).
-    static func deviceID(_ a: PCIAddress) -> String {
-        "hostdev-" + a.description.replacingOccurrences(of: ":", with: "-")
     }
 }
