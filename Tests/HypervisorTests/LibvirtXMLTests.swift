@@ -63,6 +63,14 @@ import TestSupport
             let text = try HV.vg(mixed, ["libvirt", "xml"] + c).stdout
             for h in p["hostdevs"] as? [String] ?? [] { #expect(text.contains(h)) }
         }
+        // An mdev, on a host with vGPU instances.
+        let h100 = try TestSupport.simHost("h100x8")
+        let uuid = "c2177883-f1bb-47f0-914d-32a22e3a8804"
+        try HV.makeMdev(h100, parent: "0000:18:00.0", uuid: uuid)
+        let m = try HV.vg(h100, ["libvirt", "xml", "--json", uuid, "--addr", "3"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let mv = try Self.validate(Self.domain(try Self.pieces(m)))
+        #expect(mv.status == 0, "\(mv.stdout)\(mv.stderr)\n\(m.stdout)")
         let grace = try HV.host("gh200x4", assigned: ["0009:01:00.0", "0019:01:00.0"])
         let g = try HV.vg(grace, ["libvirt", "xml", "--json", "0009:01:00.0", "0019:01:00.0", "--first-node", "2", "--qemu-version", "9.2"])
         #expect(g.status == 0, "\(g.stderr)")

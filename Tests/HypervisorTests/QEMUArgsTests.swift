@@ -85,6 +85,19 @@ import TestSupport
         #expect(r.stderr.contains("include it in -m"), "\(r.stderr)")
     }
 
+    @Test func twoGPUsOnOneSocketShareOneEGMNode() throws {
+        // GB200: two GPUs per Grace socket, one EGM region per socket.
+        let root = try HV.host("gb200x4")
+        let r = try HV.vg(root, ["qemu", "args", "0008:01:00.0", "0009:01:00.0", "0018:01:00.0", "--qemu-version", "9.2", "--first-node", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let got = HV.lines(r.stdout)
+        #expect(got.filter { $0.hasPrefix("memory-backend-file") }.map { $0.components(separatedBy: ",")[0...1].joined(separator: ",") }
+                == ["memory-backend-file,id=egm2", "memory-backend-file,id=egm3"])
+        #expect(Array(got.suffix(6)) == ["-numa", "node,nodeid=26,memdev=egm2", "-object",
+                                         "memory-backend-file,id=egm3,mem-path=\(root.url("dev/egm3")),size=412316860416,share=on,prealloc=on",
+                                         "-numa", "node,nodeid=27,memdev=egm3"])
+    }
+
     @Test func theInstalledQEMU72LacksAcpiGenericInitiator() throws {
         try HV.requireTools()
         let root = try HV.host("gh200x4", assigned: ["0009:01:00.0", "0019:01:00.0"])
@@ -179,10 +192,7 @@ import TestSupport
         _ = try SimHostBuilder.create(at: dir, model: "h100x8")
         let root = HostRoot(dir)
         let uuid = "c2177883-f1bb-47f0-914d-32a22e3a8804"
-        let parent = SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)!.canonicalPath!
-        try FileManager.default.createDirectory(atPath: root.url("\(parent)/\(uuid)"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.url("sys/bus/mdev/devices"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: root.url("sys/bus/mdev/devices/\(uuid)"), withDestinationPath: "../../../../\(parent)/\(uuid)")
+        try HV.makeMdev(root, parent: "0000:18:00.0", uuid: uuid)
         let r = try HV.vg(root, ["qemu", "args", uuid.uppercased(), "--qemu-version", "7.2"])
         #expect(r.status == 0, "\(r.stderr)")
         let escaped = root.url("sys/bus/mdev/devices/\(uuid)").replacingOccurrences(of: ",", with: ",,")

@@ -47,10 +47,7 @@ import TestSupport
         _ = try SimHostBuilder.create(at: dir, model: "h100x8")
         let root = HostRoot(dir)
         let uuid = "c2177883-f1bb-47f0-914d-32a22e3a8804"
-        let parent = SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)!.canonicalPath!
-        try FileManager.default.createDirectory(atPath: root.url("\(parent)/\(uuid)"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.url("sys/bus/mdev/devices"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: root.url("sys/bus/mdev/devices/\(uuid)"), withDestinationPath: "../../../../\(parent)/\(uuid)")
+        try HV.makeMdev(root, parent: "0000:18:00.0", uuid: uuid)
         for json in [false, true] {
             let r = try HV.vg(root, ["qemu", "args", uuid, "--json"] + (json ? ["--device-json"] : []))
             let args = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String] ?? []

@@ -49,6 +49,17 @@ enum HV {
         return root
     }
 
+    /// Makes an mdev `uuid` under PCI device `parent` of a simulated host, as the kernel lists
+    /// one: its directory under the parent and the `sys/bus/mdev/devices/<uuid>` link.
+    static func makeMdev(_ root: HostRoot, parent: String, uuid: String) throws {
+        guard let a = PCIAddress(parent), let dir = SysfsReader(root: root).device(a)?.canonicalPath else {
+            throw VGPUError.invalid("no device \(parent) to put an mdev under")
+        }
+        try FileManager.default.createDirectory(atPath: root.url("\(dir)/\(uuid)"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root.url("sys/bus/mdev/devices"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root.url("sys/bus/mdev/devices/\(uuid)"), withDestinationPath: "../../../../\(dir)/\(uuid)")
+    }
+
     /// Non-empty lines.
     static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 }
