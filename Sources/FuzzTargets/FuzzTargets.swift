@@ -15,6 +15,8 @@ public enum FuzzTargets {
         "creatable-types": creatableTypes,
         "mdev-type": mdevType,
         "profile": profile,
+        "qmp": qmp,
+        "domain-xml": domainXML,
     ]
 
     /// The target named by `VGPUCTL_FUZZ_TARGET`.
