@@ -59,8 +59,9 @@ import Yams
         let r = try TestSupport.vgpuctl(args, environment: ["VGPUCTL_ROOT": root.path], stdin: c.stdin, timeout: 30)
         #expect(Date().timeIntervalSince(started) < 30, "\(c.name): ran past its deadline")
         #expect(r.status == c.exit, "\(c.name): exit \(r.status), want \(c.exit); stderr: \(r.stderr)")
-        let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "\(c.name): want one line on stderr, got: \(r.stderr)")
+        // One error line; informational notes (`vgpuctl: note:`, e.g. what --plan would do) may precede it.
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("vgpuctl: note:") }
+        #expect(lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "), "\(c.name): want one error line on stderr, got: \(r.stderr)")
         for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
         #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
     }

@@ -12,6 +12,14 @@ struct QEMUBinaryOptions: ParsableArguments {
     @Option(name: .customLong("qemu-version"), help: ArgumentHelp("Plan for this QEMU release instead of asking a binary (one not installed here).", valueName: "X.Y"))
     var qemuVersion: String?
 
+    /// Malformed options are refused while parsing, before anything else runs or prints.
+    func validate() throws {
+        if qemu != nil && qemuVersion != nil { throw ValidationError("pass either --qemu or --qemu-version, not both") }
+        if let v = qemuVersion, QEMUVersion(v) == nil {
+            throw ValidationError("--qemu-version '\(v)' is not a QEMU version such as 9.2 or 7.2.22")
+        }
+    }
+
     /// What the QEMU can do: from --qemu-version, or asked of the binary.
     func capabilities() throws(VGPUError) -> QEMUCapabilities {
         if qemu != nil && qemuVersion != nil { throw .invalid("pass either --qemu or --qemu-version, not both") }
