@@ -65,6 +65,7 @@ struct StubDispatcher {
             for (i, b) in name.enumerated() { p[h + 4 + (flags == 0 ? i : 2 * i)] = b }
             return NVStatus.ok
         }
+        StubVGPUManagement.register(&d)
         let controls = d.controls
         d.functions[.gspRmControl] = { state, m in
             // Header fields only; the parameters stay in the payload and the reply reuses it.
