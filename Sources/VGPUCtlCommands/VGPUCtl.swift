@@ -14,7 +14,7 @@ public struct VGPUCtl: ParsableCommand {
         4 refused because it would harm something in use (--force overrides where it makes sense).
         """,
         version: version,
-        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self]
+        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self]
     )
 
     public init() {}

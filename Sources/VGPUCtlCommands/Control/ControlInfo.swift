@@ -1,0 +1,59 @@
+import ArgumentParser
+import ControlChannel
+import Foundation
+import HostKit
+
+extension Control {
+    /// `vgpuctl control info DEVICE`.
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the fwctl device of a PCI function: its device type and device data (FWCTL_INFO), or the stub's on a simulated host.")
+
+        @Argument(help: ArgumentHelp("A PCI function (a GPU's PF).", valueName: "DEVICE"))
+        var device: String
+
+        @OptionGroup var host: HostOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Out: Encodable {
+            var device: String
+            var fwctl: String
+            var node: String
+            var transport: String
+            var simulated: Bool
+            var stubPid: Int32?
+            var stubStartedForCommand: Bool
+            var deviceType: UInt32
+            var deviceTypeName: String
+            var deviceDataLength: Int
+            var deviceData: String
+            var novaCore: NovaCoreInfo?
+        }
+
+        func run() throws {
+            let root = try host.hostRoot()
+            let dev = try Control.device(device, root: root, what: "PCI address of the device")
+            let ch = try ControlChannels.open(root: root, pci: dev.address)
+            defer { ch.client.close() }
+            let info: FwctlDeviceInfo
+            do { info = try ch.client.info() } catch { throw error.vgpuError }
+            let nova = info.deviceType == .novaCore ? NovaCoreInfo(decoding: info.deviceData) : nil
+            let out = Out(device: dev.address.description, fwctl: ch.device.name, node: root.url(ch.device.node),
+                          transport: ch.client.transport.name, simulated: root.isSimulated, stubPid: ch.stubPid,
+                          stubStartedForCommand: ch.stubStartedHere, deviceType: info.deviceType.rawValue,
+                          deviceTypeName: info.deviceType.name, deviceDataLength: info.deviceDataLength,
+                          deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova)
+            if output.json { try printJSON(out); return }
+            var lines = ["\(out.device): \(out.fwctl) (\(out.node))",
+                         "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
+                         "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional" : "")",
+                         "  device data   \(info.deviceDataLength) bytes\(info.deviceData.isEmpty ? "" : ": " + out.deviceData)"]
+            if let n = nova {
+                lines.append("  PCI ids       \(hex(n.vendorID, 4)):\(hex(n.deviceID, 4)), subsystem \(hex(n.subsystemVendorID, 4)):\(hex(n.subsystemID, 4))")
+                lines.append("  vGPU          \(n.vgpu ? "enabled (SR-IOV mode), \(n.totalVFs) VFs" : "disabled")")
+                lines.append("  firmware      GSP-RM \(n.firmwareVersion)")
+            }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+}
