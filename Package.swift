@@ -84,7 +84,7 @@ let package = Package(
         ),
 
         // The parsers of untrusted input, as fuzz targets (Tests/Fuzz) and regression tests.
-        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels", "Hypervisor"]),
+        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels", "Hypervisor", "ControlChannel"]),
 
         .target(name: "CControlChannel", path: "staging/CControlChannel"),
         .target(

@@ -17,6 +17,7 @@ public enum FuzzTargets {
         "profile": profile,
         "qmp": qmp,
         "domain-xml": domainXML,
+        "control-reply": controlReply,
     ]
 
     /// The target named by `VGPUCTL_FUZZ_TARGET`.
