@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "VirtualFunctionsTests", dependencies: [
-            "VirtualFunctions", "HostKit", "HostSim", "GPUModels", "TestSupport", "vgpuctl",
+            "VirtualFunctions", "ControlChannel", "GSPMessaging", "HostKit", "HostSim", "GPUModels", "TestSupport", "vgpuctl",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),

@@ -12,8 +12,10 @@ import VirtualFunctions
 /// every step both views compared exactly: what each VF carries (type, placement, channels)
 /// and what each free VF could take.
 ///
-/// The upstream firmware here is the in-process simulated one (`SimVGPUFirmware`); once
-/// stage 2 exists the same test is to run over the control channel against gsp-stub.
+/// The upstream firmware here is gsp-stub, booted with `vgpuctl gsp boot` and reached over the
+/// stage-2 control channel (fwctl requests in GSP_RM_CONTROLs over the GSP queues): the
+/// backend assigns through it, and the firmware's view is read through it too
+/// (QUERY_ASSIGNED_VF_VGPU_TYPE, QUERY_CREATABLE_VGPU_TYPES).
 @Suite(.serialized) struct AgreementTests {
     /// One step: create type `type % n` on the lowest free VF, or clear the `vf % used`-th typed VF.
     struct Step: Sendable, CustomStringConvertible {
@@ -26,11 +28,11 @@ import VirtualFunctions
     static let steps = zip(Gen.bool(0.35), Gen.int(in: 0...99), Gen.int(in: 0...99))
         .map { t in Step(clear: t.0, type: t.1, vf: t.2) }.array(of: 20...80)
 
-    /// The firmware's view of VF `i`: (type name, placement, channel offset).
-    static func firmwareView(_ fw: SimVGPUFirmware, _ c: VGPUCatalog, vfs: Int) throws -> [Int: [String]] {
+    /// The firmware's view of VF `i` over the control channel: (type name, placement, channel offset).
+    static func firmwareView(_ ch: any VGPUControlChannel, _ c: VGPUCatalog, vfs: Int) throws -> [Int: [String]] {
         var out: [Int: [String]] = [:]
         for i in 0..<vfs {
-            if let a = try fw.queryAssignedVF(i) {
+            if let a = try ch.queryAssignedVF(i) {
                 out[i] = [c.type(id: a.typeID)?.name ?? "?", String(a.placement), String(a.channelOffset)]
             }
         }
@@ -42,8 +44,8 @@ import VirtualFunctions
     }
 
     /// Runs `steps` through the backend; after each, the books are compared.
-    static func drive(_ root: HostRoot, _ iface: SimVGPUInterface, _ steps: [Step]) throws {
-        let b = try VF.typed(root)
+    static func drive(_ root: HostRoot, _ iface: SimVGPUInterface, _ steps: [Step], stub: StubChannel? = nil) throws {
+        let b = try stub?.backend() ?? VF.typed(root)
         let c = b.catalog
         let vfs = try #require(SysfsReader(root: root).device(VF.h100)?.sriov?.vfs)
         // Time-sliced and MIG-backed types, so that modes and placements are exercised.
@@ -63,18 +65,19 @@ import VirtualFunctions
                     #expect(!fits, "\(iface): the book had room for \(t.name) on VF \(vf) but: \(error.message)")
                 }
             }
-            try compare(root, iface, b, vfs: vfs, after: s)
+            try compare(root, iface, b, vfs: vfs, after: s, channel: stub?.channel)
         }
     }
 
-    static func compare(_ root: HostRoot, _ iface: SimVGPUInterface, _ b: TypedVFBackend, vfs: [PCIAddress], after s: Step) throws {
+    static func compare(_ root: HostRoot, _ iface: SimVGPUInterface, _ b: TypedVFBackend, vfs: [PCIAddress], after s: Step,
+                        channel: (any VGPUControlChannel)?) throws {
         let book = try b.view().book
         #expect(book.violations().isEmpty, "\(iface) after \(s): \(book.violations())")
         let freeVF = book.freeVFs.first
         let bookCreatable = Set(b.catalog.types.filter { t in freeVF.map { (try? book.fit(t, vf: $0)) != nil } ?? false }.map(\.name))
         switch iface {
         case .upstream:
-            let fw = SimVGPUFirmware(root: root, pf: VF.h100)
+            let fw = try #require(channel, "the upstream comparison needs the control channel")
             #expect(try firmwareView(fw, b.catalog, vfs: vfs.count) == bookView(book), "after \(s): QUERY_ASSIGNED_VF and the book differ")
             // Until the first assignment teaches it the catalog (ADD_TYPE), the firmware knows no type.
             if let f = freeVF, try !fw.querySupported().isEmpty {
@@ -102,7 +105,9 @@ import VirtualFunctions
         await propertyCheck(count: 12, input: Self.steps) { steps in
             let root = try VF.host("h100x8", .upstream)
             try VF.enable(root, VF.h100, autoprobe: false)
-            try Self.drive(root, .upstream, steps)
+            let stub = try StubChannel(root, VF.h100)
+            defer { stub.close() }
+            try Self.drive(root, .upstream, steps, stub: stub)
         }
     }
 
@@ -117,15 +122,19 @@ import VirtualFunctions
     @Test func upstreamTeachesTheFirmwareTheCatalogOnFirstUse() throws {
         let root = try VF.host("h100x8", .upstream)
         try VF.enable(root, VF.h100, autoprobe: false)
-        let fw = SimVGPUFirmware(root: root, pf: VF.h100)
+        let stub = try StubChannel(root, VF.h100)
+        defer { stub.close() }
+        let fw = stub.channel
         #expect(try fw.querySupported().isEmpty, "the firmware starts with no type")
-        let b = try VF.typed(root)
+        let b = try stub.backend()
         _ = try b.types(pf: VF.h100)
         #expect(try fw.querySupported().isEmpty, "reading changes nothing")
         try b.assign(type: "H100XM-20C", vf: PCIAddress("0000:18:00.4")!)
         #expect(try fw.querySupported() == b.catalog.types.map(\.id).sorted())
-        #expect(try fw.queryProperties(1205) == b.catalog.type(named: "H100XM-20C"))
+        // Every type made the round trip ADD_VGPU_TYPE -> the stub's firmware -> QUERY_VGPU_PROPERTIES intact.
+        for t in b.catalog.types { #expect(try fw.queryProperties(t.id) == t, "\(t.name)") }
         #expect(b.kind == .upstream)
+        #expect(try fw.queryAssignedVF(0)?.typeID == 1205)
     }
 
     @Test func detectionFromWhatTheHostHas() throws {
