@@ -32,6 +32,23 @@ final class StubVGPUManager {
     let fault: String?
     /// The firmware model, kept across commands (it caches the host's description).
     let firmware: SimVGPUFirmware?
+    let vfCache = VFCache()
+
+    /// The PF's VFs as last read, and the `sriov_numvfs` they were read at.
+    final class VFCache {
+        var numVFs: String?
+        var list: [PCIAddress] = []
+
+        func vfs(root: HostRoot, pf: PCIAddress) -> [PCIAddress] {
+            let sysfs = SysfsReader(root: root)
+            let n = sysfs.text(HostRoot.deviceFile(pf, "sriov_numvfs")) ?? ""
+            if n != numVFs {
+                numVFs = n
+                list = sysfs.device(pf)?.sriov?.vfs ?? []
+            }
+            return list
+        }
+    }
 
     init(root: HostRoot?, pf: PCIAddress?, fault: String?) {
         self.root = root
@@ -125,14 +142,8 @@ final class StubVGPUManager {
         }
         let request: ManagementRequest
         do { request = try ManagementRequest(decoding: params.request) } catch { return .refuse(error.status, error.reason) }
-        // VFs by index (`virtfnN`), read when a command names one: they come and go with sriov_numvfs.
-        var vfList: [PCIAddress]?
-        func vfs() -> [PCIAddress] {
-            if let v = vfList { return v }
-            let v = SysfsReader(root: root).device(pf)?.sriov?.vfs ?? []
-            vfList = v
-            return v
-        }
+        // VFs by index (`virtfnN`), read again when sriov_numvfs changes (addresses follow from it).
+        func vfs() -> [PCIAddress] { vfCache.vfs(root: root, pf: pf) }
         func index(_ d: DBDF) -> Int? { d.address.flatMap { vfs().firstIndex(of: $0) } }
         do {
             switch request {

@@ -45,9 +45,16 @@ public final class ManagementControlChannel: VGPUControlChannel {
         }
     }
 
-    /// The VF at index `vf` (`virtfn<vf>`), nil when the PF has no such VF enabled.
+    /// The PF's VFs as last read, and the `sriov_numvfs` they were read at.
+    private var vfCache: (numVFs: String, vfs: [PCIAddress])?
+
+    /// The VF at index `vf` (`virtfn<vf>`), nil when the PF has no such VF enabled. The list is
+    /// read again whenever `sriov_numvfs` changes (VF addresses follow from the count).
     func address(_ vf: Int) -> PCIAddress? {
-        guard let vfs = SysfsReader(root: root).device(pf)?.sriov?.vfs, vf >= 0, vf < vfs.count else { return nil }
+        let sysfs = SysfsReader(root: root)
+        let numVFs = sysfs.text(HostRoot.deviceFile(pf, "sriov_numvfs")) ?? ""
+        if vfCache?.numVFs != numVFs { vfCache = (numVFs, sysfs.device(pf)?.sriov?.vfs ?? []) }
+        guard let vfs = vfCache?.vfs, vf >= 0, vf < vfs.count else { return nil }
         return vfs[vf]
     }
 
