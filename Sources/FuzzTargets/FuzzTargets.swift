@@ -10,6 +10,7 @@ public enum FuzzTargets {
         "uevent": uevent,
         "sysfs": sysfs,
         "hostconfig": hostConfig,
+        "egm-retired": egmRetiredPages,
         "gsp-element": gspElement,
         "gsp-decode": gspDecode,
         "creatable-types": creatableTypes,

@@ -37,6 +37,18 @@ extension FuzzTargets {
         _ = PCIAddress(t)
     }
 
+    /// `EGM_RETIRED_PAGES_LIST` replies: the decoder, and the argsz protocol against a "kernel"
+    /// that answers every call with the fuzzer's bytes (a buggy or hostile driver).
+    static func egmRetiredPages(_ bytes: [UInt8]) {
+        let d = EGMRetiredPagesList.decode(bytes)
+        precondition(d.pages.count <= Int(d.count))
+        _ = try? EGMRetiredPagesList.query { buf in
+            let n = min(buf.count, bytes.count)
+            for i in 0..<n { buf[i] = bytes[i] }
+            return 0
+        }
+    }
+
     /// Host config files (YAML, both formats).
     static func hostConfig(_ bytes: [UInt8]) {
         let t = String(decoding: bytes, as: UTF8.self)

@@ -36,6 +36,10 @@ public enum EGMRetiredPagesList {
     public static let initialCapacity = 32
     /// Calls before giving up on a list that keeps growing between calls.
     public static let maxAttempts = 8
+    /// The largest `argsz` vgpuctl believes (64 MiB: four million retired pages). A larger one
+    /// is a driver bug, refused instead of allocated (seen while writing the fuzz target: a
+    /// reply asking for 4 GiB made the protocol allocate it).
+    public static let maxArgsz = 64 << 20
 
     /// Why the protocol failed.
     public enum Failure: Error, Equatable, Sendable {
@@ -61,6 +65,7 @@ public enum EGMRetiredPagesList {
             if result != 0 { throw .errno(Errno(rawValue: result)) }
             let (argsz, count, pages) = decode(buffer)
             if count == 0 && Int(argsz) > size {
+                guard Int(argsz) <= maxArgsz else { throw .overflow(count: count, argsz: argsz) }
                 capacity = (Int(argsz) - headerSize + entrySize - 1) / entrySize
                 continue
             }
