@@ -18,25 +18,44 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// Parses `DDDD:BB:DD.F` or `BB:DD.F` (domain 0). Hex digits in either case.
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        let domainText: Substring
-        let busText: Substring
-        let devfn: Substring
-        switch parts.count {
-        case 3: (domainText, busText, devfn) = (parts[0], parts[1], parts[2])
-        case 2: (domainText, busText, devfn) = ("0000", parts[0], parts[1])
-        default: return nil
+        // One pass over the bytes (this runs for every name under sys/bus/pci/devices).
+        var fields: [UInt32] = []
+        var widths: [Int] = []
+        var value: UInt32 = 0, width = 0
+        var seps: [UInt8] = []
+        for c in text.utf8 {
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            case UInt8(ascii: ":"), UInt8(ascii: "."):
+                guard width > 0, fields.count < 3 else { return nil }
+                fields.append(value); widths.append(width); seps.append(c)
+                value = 0; width = 0
+                continue
+            default: return nil
+            }
+            width += 1
+            guard width <= 8 else { return nil }
+            value = value << 4 | d
         }
-        let df = devfn.split(separator: ".", omittingEmptySubsequences: false)
-        guard df.count == 2,
-              (1...8).contains(domainText.count), (1...2).contains(busText.count),
-              (1...2).contains(df[0].count), df[1].count == 1,
-              let d = UInt32(domainText, radix: 16), let b = UInt8(busText, radix: 16),
-              let dev = UInt8(df[0], radix: 16), let fn = UInt8(df[1], radix: 16),
-              dev < 32, fn < 8,
-              [domainText, busText, df[0], df[1]].allSatisfy({ $0.allSatisfy(\.isHexDigit) })
-        else { return nil }
-        self.init(domain: d, bus: b, device: dev, function: fn)
+        guard width > 0 else { return nil }
+        fields.append(value); widths.append(width)
+        let colon = UInt8(ascii: ":"), dot = UInt8(ascii: ".")
+        let domain: UInt32, bus: UInt32, dev: UInt32, fn: UInt32
+        let w: [Int]
+        switch (fields.count, seps) {
+        case (4, [colon, colon, dot]):
+            (domain, bus, dev, fn) = (fields[0], fields[1], fields[2], fields[3]); w = widths
+        case (3, [colon, dot]):
+            (domain, bus, dev, fn) = (0, fields[0], fields[1], fields[2]); w = [4] + widths
+        default:
+            return nil
+        }
+        guard (1...8).contains(w[0]), (1...2).contains(w[1]), (1...2).contains(w[2]), w[3] == 1,
+              bus <= 0xFF, dev < 32, fn < 8 else { return nil }
+        self.init(domain: domain, bus: UInt8(bus), device: UInt8(dev), function: UInt8(fn))
     }
 
     /// The 16-bit routing id (bus << 8 | device << 3 | function) used by SR-IOV arithmetic.
