@@ -62,8 +62,21 @@ class VM:
 
     def qmp(self, *commands):
         """Runs (name, arguments) commands with an independent QMP client; returns the replies."""
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.sock)
+        # QEMU creates the socket file (bind) a moment before it listens: retry a refused
+        # connection until the deadline instead of failing on that race.
+        deadline = time.time() + 60
+        while True:
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(self.sock)
+                break
+            except ConnectionRefusedError:
+                s.close()
+                if self.p.poll() is not None:
+                    raise RuntimeError("QEMU exited: " + self.p.stderr.read())
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
         f = s.makefile("rw")
         json.loads(f.readline())
         replies = []
