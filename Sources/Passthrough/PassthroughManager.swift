@@ -122,12 +122,23 @@ public struct PassthroughManager {
                 done.append(s)
             }
         } catch {
-            // Put back what was changed, then forget the records of this attempt.
-            for s in done.reversed() { try? restore(s.address, previousDriver: s.fromDriver) }
-            if let failed = plan.steps.first(where: { !done.contains($0) }) { try? restore(failed.address, previousDriver: failed.fromDriver) }
-            for s in plan.steps { state.devices[s.address.description] = nil }
-            try? state.save(root)
-            throw error
+            // Put back what was changed, then forget the records of this attempt, except for a
+            // device that could not be put back: its record (the driver to restore) is kept so
+            // 'passthrough release' can finish the job, and the error says so.
+            var touched = done.reversed() as [Step]
+            if let failed = plan.steps.first(where: { !done.contains($0) }) { touched.append(failed) }
+            var stuck: [PCIAddress: String] = [:]
+            for s in touched {
+                do { try restore(s.address, previousDriver: s.fromDriver) } catch { stuck[s.address] = error.message }
+            }
+            for s in plan.steps where stuck[s.address] == nil { state.devices[s.address.description] = nil }
+            var message = error.message
+            do { try state.save(root) } catch { message += "; and the state file could not be updated: \(error.message)" }
+            if !stuck.isEmpty {
+                let list = stuck.keys.sorted().map { "\($0) (\(stuck[$0]!))" }.joined(separator: ", ")
+                message += "; rolling back also failed for \(list): their previous drivers stay recorded, run 'vgpuctl passthrough release' on them"
+            }
+            throw VGPUError(error.status, message, cause: error.cause)
         }
         guard sysfs.exists("dev/vfio/\(plan.iommuGroup)") else {
             throw .failed("\(address) is bound to \(plan.vfioDriver) but \(root.url("dev/vfio/\(plan.iommuGroup)")) did not appear; check 'dmesg' for VFIO errors")
