@@ -54,7 +54,11 @@ public struct Planner {
 
     /// Which device each rule selects (first rule wins), in address order.
     public func resolve(_ config: HostConfig) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
-        let all = sysfs.allDevices()
+        try resolve(config, all: sysfs.allDevices())
+    }
+
+    /// `resolve` over devices already read (the plan reads sysfs once and observes from it).
+    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
         let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
         var chosen: [PCIAddress: HostConfig.Rule] = [:]
         for rule in config.rules {
@@ -84,14 +88,14 @@ public struct Planner {
         return chosen.keys.sorted().map { a in (all.first { $0.address == a }!, chosen[a]!) }
     }
 
-    func observe(_ d: PCIDevice, state: PassthroughState, guests: [String: String]) throws(VGPUError) -> ObservedGPU {
+    func observe(_ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String]) throws(VGPUError) -> ObservedGPU {
         let backend = d.sriov != nil ? try backends(d.address) : nil
         var types: [PCIAddress: String] = [:]
         if let backend, (d.sriov?.numVFs ?? 0) > 0 {
             for (vf, t) in try backend.assignedTypes(pf: d.address) { if let t { types[vf] = t } }
         }
         let vfs = (d.sriov?.vfs ?? []).map { vf in
-            ObservedGPU.ObservedVF(address: vf, type: types[vf], driver: sysfs.device(vf)?.driver,
+            ObservedGPU.ObservedVF(address: vf, type: types[vf], driver: devices[vf]?.driver,
                                    record: state.devices[vf.description], holders: sysfs.vfioHolders(vf),
                                    guest: guests[vf.description])
         }
@@ -104,8 +108,10 @@ public struct Planner {
         let state = try PassthroughState.load(root)
         let guests = try GuestAssignments.load(root).vfs
         var out: [DevicePlan] = []
-        for (d, rule) in try resolve(config) {
-            let o = try observe(d, state: state, guests: guests)
+        let all = sysfs.allDevices()
+        let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        for (d, rule) in try resolve(config, all: all) {
+            let o = try observe(d, devices: byAddress, state: state, guests: guests)
             out.append(try planDevice(o, rule: rule))
         }
         return Plan(config: config.name, file: config.file, devices: out)

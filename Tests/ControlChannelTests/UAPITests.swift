@@ -1,3 +1,4 @@
+import TestSupport
 import CControlChannel
 import ControlChannel
 import Foundation

@@ -3,25 +3,6 @@ import GSPMessaging
 import HostKit
 import TestSupport
 
-/// Bytes from annotated hex: every line's text before `//` holds hex byte pairs (spaces
-/// allowed anywhere, an `offset:` prefix ignored).
-func annotatedHex(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    for line in text.split(separator: "\n") {
-        var body = String(line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        if let colon = body.firstIndex(of: ":") { body = String(body[body.index(after: colon)...]) }
-        let digits = body.filter { $0.isHexDigit }
-        precondition(digits.count % 2 == 0, "odd hex digits in: \(line)")
-        var i = digits.startIndex
-        while i < digits.endIndex {
-            let j = digits.index(i, offsetBy: 2)
-            out.append(UInt8(digits[i..<j], radix: 16)!)
-            i = j
-        }
-    }
-    return out
-}
-
 /// A fresh shared file in a temporary directory, mapped.
 func tempMapping() throws -> SharedMapping {
     try SharedMapping.create(path: TestSupport.tempDir("gsp") + "/gspmem")

@@ -1,3 +1,4 @@
+import TestSupport
 import CGSPMessaging
 import GSPMessaging
 import Testing

@@ -124,3 +124,22 @@ public enum TestSupport {
         return out
     }
 }
+
+/// Bytes from annotated hex, for byte-exact tests: every line's text before `//` holds hex byte
+/// pairs (spaces allowed anywhere, an `offset:` prefix ignored).
+public func annotatedHex(_ text: String) -> [UInt8] {
+    var out: [UInt8] = []
+    for line in text.split(separator: "\n") {
+        var body = String(line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        if let colon = body.firstIndex(of: ":") { body = String(body[body.index(after: colon)...]) }
+        let digits = body.filter { $0.isHexDigit }
+        precondition(digits.count % 2 == 0, "odd hex digits in: \(line)")
+        var i = digits.startIndex
+        while i < digits.endIndex {
+            let j = digits.index(i, offsetBy: 2)
+            out.append(UInt8(digits[i..<j], radix: 16)!)
+            i = j
+        }
+    }
+    return out
+}
