@@ -74,6 +74,13 @@ extension SimulatedKernel {
 
     // MARK: Binding hooks
 
+    /// On a vendor-VFIO host, vfio-pci's probe of an NVIDIA VF fails with EINVAL, as on a real
+    /// host (`reference/kernel-abi.md` §5b): `bind` returns it, `drivers_probe` leaves the VF
+    /// unbound (the driver core ignores probe errors there).
+    func refusesVFIO(_ dev: PCIDevice, driver: String, state: SimState) -> Bool {
+        driver == "vfio-pci" && vgpuInterface(state) == .vendor && dev.physfn != nil && dev.vendorID == 0x10de
+    }
+
     /// Called when `a` has been bound to `driver`: a VF of a vendor/mdev host that binds to
     /// `nvidia` gets its vGPU files (and, on a vendor host, its VFIO device: `nvidia` is the
     /// VF's VFIO driver).

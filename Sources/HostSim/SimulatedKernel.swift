@@ -48,6 +48,7 @@ public struct SimulatedKernel: Kernel {
                 guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
                 guard dev.driver == nil else { throw Errno.resourceBusy }
                 guard canProbe(dev) else { throw Errno.noSuchDevice }
+                if refusesVFIO(dev, driver: drv, state: state) { throw Errno.invalidArgument }
                 try attach(a, driver: drv, state: state)
             case .driversProbe:
                 guard let a = Self.deviceName(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
@@ -161,7 +162,9 @@ public struct SimulatedKernel: Kernel {
         guard let dev = sysfs.device(a), dev.driver == nil, canProbe(dev) else { return }
         let loaded = Set(sysfs.pciDrivers())
         if let o = dev.driverOverride {
-            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev) { try attach(a, driver: o, state: state) }
+            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev), !refusesVFIO(dev, driver: o, state: state) {
+                try attach(a, driver: o, state: state)
+            }
             return
         }
         for d in state.drivers where loaded.contains(d.name) && Self.matches(d, dev) {

@@ -14,7 +14,8 @@ public struct PassthroughManager {
     public let kernel: any Kernel
     public let sysfs: SysfsReader
     /// Drivers that count as VFIO drivers (a group member bound to one is fine).
-    public static let vfioDrivers: Set<String> = ["vfio-pci", "nvgrace_gpu_vfio_pci", "nvidia_vgpu_vfio"]
+    /// (`nvidia-vgpu-vfio`: the VF variant driver of the upstream vGPU series, provisional.)
+    public static let vfioDrivers: Set<String> = ["vfio-pci", "nvgrace_gpu_vfio_pci", "nvidia_vgpu_vfio", "nvidia-vgpu-vfio"]
 
     public init(root: HostRoot, kernel: any Kernel) {
         self.root = root
@@ -60,6 +61,9 @@ public struct PassthroughManager {
     public func plan(_ address: PCIAddress, includeGroup: Bool) throws(VGPUError) -> Assignment {
         let d = try device(address)
         if d.isBridge { throw .invalid("\(address) is a PCI bridge; bridges are not passed through") }
+        if let typed = TypedVF.read(d, sysfs) {
+            throw .refused("\(address) carries a vGPU and is not rebound (unbinding it from nvidia would destroy the vGPU; vfio-pci cannot take it); \(typed.handoffAdvice(address))")
+        }
         let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
         guard let group = d.iommuGroup else {
             throw .failed("\(address) has no IOMMU group: the IOMMU is off; enable it (intel_iommu=on or amd_iommu=on on the kernel command line) and reboot")

@@ -24,6 +24,18 @@ public struct AssignedDevice: Sendable, Equatable {
     public var pendingSteps: [PassthroughManager.Step]
     /// The EGM region of a Grace GPU's socket.
     public var egm: Inventory.EGMRegion?
+    /// A VF that carries a vGPU and is handed over without rebinding (vendor VFIO: bound to
+    /// `nvidia`; mdev: the mdev on it), with the VF's address.
+    public var vgpu: (vf: PCIAddress, kind: TypedVF)?
+
+    public static func == (a: AssignedDevice, b: AssignedDevice) -> Bool {
+        a.source == b.source && a.vendorID == b.vendorID && a.deviceID == b.deviceID && a.grace == b.grace && a.vfioDriver == b.vfioDriver
+            && a.companions == b.companions && a.pendingSteps == b.pendingSteps && a.egm == b.egm
+            && a.vgpu?.vf == b.vgpu?.vf && a.vgpu?.kind == b.vgpu?.kind
+    }
+
+    /// Whether the device must keep its driver: libvirt must not manage it (`managed='no'`).
+    public var keepsDriver: Bool { if case .vendor = vgpu?.kind { true } else { false } }
 
     public init(source: Source, vendorID: UInt16? = nil, deviceID: UInt16? = nil, grace: Bool = false, vfioDriver: String = "vfio-pci",
                 companions: [PCIAddress] = [], pendingSteps: [PassthroughManager.Step] = [], egm: Inventory.EGMRegion? = nil) {

@@ -27,7 +27,7 @@ public struct DeviceResolver {
     /// unassigned device (without `plan`); exit 4 when the plan would take a device from a host
     /// driver in the same IOMMU group (without `includeGroup`).
     public func resolve(_ names: [String], plan: Bool, includeGroup: Bool = false) throws(VGPUError) -> [AssignedDevice] {
-        guard !names.isEmpty else { throw .invalid("name at least one device (a PCI address such as 0000:01:00.0, or an mdev UUID)") }
+        guard !names.isEmpty else { throw .invalid("name at least one device (a PCI address such as 0000:01:00.0, or an mdev UUID), or a guest with --guest NAME") }
         var seen: Set<String> = []
         var out: [AssignedDevice] = []
         for n in names {
@@ -56,11 +56,31 @@ public struct DeviceResolver {
         return drv == want || (!d.isGrace && PassthroughManager.vfioDrivers.contains(drv))
     }
 
+    /// As ``isReady(_:)``, and a VF that carries a vGPU is ready as it is (``TypedVF``).
+    public static func isReady(_ d: PCIDevice, _ sysfs: SysfsReader) -> Bool {
+        isReady(d) || TypedVF.read(d, sysfs) != nil
+    }
+
     func pci(_ a: PCIAddress, plan: Bool, includeGroup: Bool) throws(VGPUError) -> AssignedDevice {
         guard let d = sysfs.device(a) else {
             throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
         }
         if d.isBridge { throw .invalid("\(a) is a PCI bridge; bridges are not handed to guests") }
+        // A VF with a vGPU goes as it is: vendor VFIO through its own driver, mdev as its mdev.
+        switch TypedVF.read(d, sysfs) {
+        case .vendor(let id)?:
+            var out = AssignedDevice(source: .pci(a), vendorID: d.vendorID, deviceID: d.deviceID, vfioDriver: d.driver ?? "nvidia")
+            out.vgpu = (a, .vendor(typeID: id))
+            return out
+        case .mdev(let uuid, let type)?:
+            var out = try mdev(uuid)
+            out.vgpu = (a, .mdev(uuid: uuid, typeDirectory: type))
+            return out
+        case nil:
+            if d.physfn != nil && d.driver == "nvidia" && (sysfs.exists(HostRoot.deviceFile(a, "nvidia/current_vgpu_type")) || sysfs.exists("\(HostRoot.mdevBus)/\(a)")) {
+                throw .invalid("\(a) is a VF bound to nvidia without a vGPU; give it a type first ('vgpuctl vf assign \(a) --type T', or a host config with 'vgpuctl apply'): NVIDIA's vGPU VFs are handed over with their type, not rebound")
+            }
+        }
         let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
         var steps: [PassthroughManager.Step] = []
         if !Self.isReady(d) {

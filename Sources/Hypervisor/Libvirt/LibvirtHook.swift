@@ -45,6 +45,10 @@ public struct LibvirtHook {
         public var address: PCIAddress
         /// `assigned` (passthrough state), `host-config` (a VF for a guest), `gpu` (NVIDIA).
         public var reason: String
+        /// The mdev the domain names (its parent VF is `address`), for an mdev hostdev.
+        public var mdev: String? = nil
+        /// `managed='yes'` in the domain XML: libvirt rebinds the device itself.
+        public var libvirtManaged = false
     }
 
     /// What a hook call did.
@@ -85,16 +89,36 @@ public struct LibvirtHook {
         let state = try PassthroughState.load(root)
         let sysfs = SysfsReader(root: root)
         var out: [Managed] = []
-        for a in domain.pciAddresses {
-            if state.devices[a.description] != nil {
-                out.append(Managed(address: a, reason: "assigned"))
-            } else if guestVFs[a] != nil {
-                out.append(Managed(address: a, reason: "host-config"))
-            } else if let d = sysfs.device(a), d.isNVIDIAGPU || (d.physfn.flatMap(sysfs.device)?.isNVIDIAGPU ?? false) {
-                out.append(Managed(address: a, reason: "gpu"))
+        func isNVIDIA(_ a: PCIAddress) -> Bool {
+            guard let d = sysfs.device(a) else { return false }
+            return d.isNVIDIAGPU || (d.physfn.flatMap(sysfs.device)?.isNVIDIAGPU ?? false)
+        }
+        for h in domain.hostdevs {
+            switch h {
+            case .pci(let a, let libvirtManaged):
+                if state.devices[a.description] != nil {
+                    out.append(Managed(address: a, reason: "assigned", libvirtManaged: libvirtManaged))
+                } else if guestVFs[a] != nil {
+                    out.append(Managed(address: a, reason: "host-config", libvirtManaged: libvirtManaged))
+                } else if isNVIDIA(a) {
+                    out.append(Managed(address: a, reason: "gpu", libvirtManaged: libvirtManaged))
+                }
+            case .mdev(let uuid):
+                // An mdev on a VF: the VF is what the host config gives to a guest.
+                guard let parent = Self.mdevParent(uuid, sysfs) else { continue }
+                if guestVFs[parent] != nil || isNVIDIA(parent) {
+                    out.append(Managed(address: parent, reason: guestVFs[parent] != nil ? "host-config" : "gpu", mdev: uuid))
+                }
             }
         }
         return out
+    }
+
+    /// The PCI device an mdev lives on (`sys/bus/mdev/devices/<uuid>` -> `.../<parent>/<uuid>`).
+    static func mdevParent(_ uuid: String, _ sysfs: SysfsReader) -> PCIAddress? {
+        guard let target = sysfs.link("\(DeviceResolver.mdevDevices)/\(uuid)") else { return nil }
+        let parts = target.split(separator: "/")
+        return parts.count >= 2 ? PCIAddress(String(parts[parts.count - 2])) : nil
     }
 
     /// `prepare begin`: makes every managed hostdev ready, or undoes this call's assignments and
@@ -114,7 +138,20 @@ public struct LibvirtHook {
                     let hint = m.reason == "host-config" ? "apply the host config ('vgpuctl apply') to create it" : "check the address in the domain XML"
                     throw VGPUError.failed("\(a) in the domain XML of '\(guest)' does not exist on this host; \(hint)")
                 }
-                if DeviceResolver.isReady(d) {
+                if let uuid = m.mdev {
+                    outcome.ready.append(uuid)
+                    continue
+                }
+                if let typed = TypedVF.read(d, sysfs) {
+                    // Handed over as it is; libvirt must not rebind it.
+                    if m.libvirtManaged, case .vendor = typed {
+                        throw VGPUError.invalid("\(a) in the domain XML of '\(guest)' carries a vGPU but its <hostdev> says managed='yes': libvirt would rebind it to vfio-pci, which fails and destroys the vGPU; use managed='no' ('vgpuctl libvirt xml \(a)' writes it)")
+                    }
+                    if case .mdev(let uuid, _) = typed {
+                        throw VGPUError.invalid("\(a) in the domain XML of '\(guest)' carries its vGPU as mdev \(uuid): name the mdev (<hostdev type='mdev'>, 'vgpuctl libvirt xml \(a)' writes it), not the VF")
+                    }
+                    outcome.ready.append(a.description)
+                } else if DeviceResolver.isReady(d) {
                     outcome.ready.append(a.description)
                 } else {
                     let r = try manager.assign(a, includeGroup: false)
@@ -129,17 +166,33 @@ public struct LibvirtHook {
                 }
             }
         } catch {
-            // Give back what this call took, so a failed start changes nothing.
+            // Give back what this call took, so a failed start changes nothing. A device that
+            // cannot be given back stays in the guest's record, so 'release end' (or the next
+            // prepare) can finish the job, and the error says so.
+            var stuck: [String] = []
             for s in outcome.assigned.reversed() {
-                if let a = PCIAddress(s) { _ = try? manager.release(a) }
-                record.assigned.removeAll { $0 == s }
+                guard let a = PCIAddress(s) else { continue }
+                do throws(VGPUError) {
+                    _ = try manager.release(a)
+                    record.assigned.removeAll { $0 == s }
+                } catch {
+                    stuck.append("\(s) (\(error.message))")
+                }
             }
-            if record.assigned.isEmpty {
-                try? FileManager.default.removeItem(atPath: root.url(Self.recordFile(guest)))
-            } else {
-                try? saveRecord(record)
+            var message = error.message
+            do throws(VGPUError) {
+                if record.assigned.isEmpty {
+                    try? FileManager.default.removeItem(atPath: root.url(Self.recordFile(guest)))
+                } else {
+                    try saveRecord(record)
+                }
+            } catch let e {
+                message += "; and the hook's record could not be updated: \(e.message)"
             }
-            throw error
+            if !stuck.isEmpty {
+                message += "; giving back what this call assigned also failed for \(stuck.joined(separator: ", ")): they stay recorded for '\(guest)' and 'release end' releases them"
+            }
+            throw VGPUError(error.status, message, cause: error.cause)
         }
         return outcome
     }

@@ -73,7 +73,8 @@ public enum LibvirtXML {
                 let primary = fn == 0
                 switch f {
                 case .pci(let a):
-                    lines.append("<hostdev mode='subsystem' type='pci' managed='\(r.managed ? "yes" : "no")'>")
+                    // A vendor-VFIO vGPU VF stays on nvidia: libvirt must not rebind it.
+                    lines.append("<hostdev mode='subsystem' type='pci' managed='\(r.managed && !d.keepsDriver ? "yes" : "no")'>")
                     lines.append("  <source>")
                     lines.append("    <address domain='0x\(hex(a.domain, 4))' bus='0x\(hex(a.bus, 2))' slot='0x\(hex(a.device, 2))' function='0x\(a.function)'/>")
                     lines.append("  </source>")
@@ -94,6 +95,9 @@ public enum LibvirtXML {
                 hostdevs.append(lines.joined(separator: "\n"))
             }
             slot = slot.map { $0 + 1 }
+            if r.managed && d.keepsDriver {
+                notes.append("\(d.name) carries a vGPU and stays bound to nvidia, its VFIO driver: its <hostdev> is managed='no' (managed='yes' would make libvirt rebind it to vfio-pci, which fails and loses the vGPU)")
+            }
             guard d.grace else { continue }
             let id = alias(d.qemuID)
             let nodes = node..<(node + QEMUArgsBuilder.nodesPerGraceGPU)

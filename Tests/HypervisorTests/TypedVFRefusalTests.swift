@@ -1,0 +1,62 @@
+import Foundation
+import HostKit
+import HostSim
+import Hypervisor
+import Testing
+import TestSupport
+
+/// A VF with a vGPU type is never rebound: `passthrough assign` refuses it (exit 4, host
+/// unchanged, saying how to hand it over), the hook refuses a domain that would let libvirt
+/// rebind it, and the simulated kernel refuses vfio-pci as NVIDIA's driver makes a real one do.
+@Suite struct TypedVFRefusalTests {
+    static func typedHost(_ iface: SimVGPUInterface) throws -> HostRoot {
+        let dir = TestSupport.tempDir("typed-\(iface.rawValue)") + "/host"
+        _ = try SimHostBuilder.create(at: dir, model: "h100x8", vgpuInterface: iface)
+        let root = HostRoot(dir)
+        let r = try HV.vg(root, ["vf", "create", "0000:18:00.0", "--type", "H100XM-20C", "--count", "2"])
+        try #require(r.status == 0, "vf create: \(r.stderr)")
+        return root
+    }
+
+    @Test(arguments: [SimVGPUInterface.vendor, .mdev]) func passthroughAssignOfATypedVFIsRefused(_ iface: SimVGPUInterface) throws {
+        let root = try Self.typedHost(iface)
+        let before = TestSupport.fingerprint(root.path)
+        let r = try HV.vg(root, ["passthrough", "assign", "0000:18:00.4"])
+        #expect(r.status == 4, "\(r.status) \(r.stderr)")
+        #expect(HV.lines(r.stderr).count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("0000:18:00.4 carries a vGPU") && r.stderr.contains("'vgpuctl qemu args 0000:18:00.4'")
+                && r.stderr.contains("'vgpuctl libvirt xml 0000:18:00.4'"), "\(r.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+        #expect(HV.driver(root, "0000:18:00.4") == "nvidia")
+        // The hand-off the message names works as it is.
+        let q = try HV.vg(root, ["qemu", "args", "0000:18:00.4"])
+        #expect(q.status == 0 && q.stdout.contains(iface == .mdev ? "sysfsdev=" : "host=0000:18:00.4"), "\(q.stdout) \(q.stderr)")
+    }
+
+    @Test func theHookRefusesALibvirtManagedTypedVF() throws {
+        let root = try Self.typedHost(.vendor)
+        let before = TestSupport.fingerprint(root.path)
+        let xml = LibvirtHookTests.domain("vm1", ["0000:18:00.4"])          // managed='yes'
+        let r = try HV.vg(root, ["libvirt-hook", "vm1", "prepare", "begin", "-"], stdin: xml)
+        #expect(r.status == 2 && r.stderr.contains("managed='yes'") && r.stderr.contains("0000:18:00.4"), "\(r.status) \(r.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+    }
+
+    @Test func anUntypedVendorVFIsNotSentToPassthrough() throws {
+        let root = try Self.typedHost(.vendor)
+        let r = try HV.vg(root, ["qemu", "args", "0000:18:00.6"])      // VF 2: enabled, no type
+        #expect(r.status == 2 && r.stderr.contains("without a vGPU") && !r.stderr.contains("passthrough assign"), "\(r.status) \(r.stderr)")
+    }
+
+    @Test func theSimulatedVFIODriverRefusesAVendorVF() throws {
+        let root = try Self.typedHost(.vendor)
+        let vf = try #require(PCIAddress("0000:18:00.4"))
+        let k = SimulatedKernel(root: root)
+        try k.write("vfio-pci", to: .driverOverride(vf))
+        try k.write(vf.description, to: .unbind(driver: "nvidia"))
+        #expect(throws: KernelError.self) { try k.write(vf.description, to: .bind(driver: "vfio-pci")) }
+        do { try k.write(vf.description, to: .bind(driver: "vfio-pci")) } catch { #expect(error.errno == .invalidArgument) }
+        try k.write(vf.description, to: .driversProbe)                      // the driver core ignores the probe error
+        #expect(HV.driver(root, vf.description) == nil)
+    }
+}
