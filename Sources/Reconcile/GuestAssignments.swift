@@ -10,6 +10,8 @@ public struct GuestAssignments: Codable, Sendable, Equatable {
     public var vfs: [String: String] = [:]
 
     public static let file = HostRoot.stateDir + "/guests.json"
+    /// The host config a host applies at boot (`contrib/systemd`), relative to the root.
+    public static let defaultConfig = "etc/vgpuctl/host.yaml"
 
     public init(vfs: [String: String] = [:]) { self.vfs = vfs }
 

@@ -64,6 +64,8 @@ public struct HostConfig: Sendable, Equatable {
         public var types: [TypeRequest]
         /// Bind untyped VFs to vfio-pci (generic SR-IOV hand-off).
         public var vfioHandoff: Bool
+        /// Untyped VFs for named guests (`guests: {vm-a: 1}`), given after the typed ones.
+        public var guestVFs: [GuestVFs] = []
 
         public init(vfs: Int?, types: [TypeRequest], vfioHandoff: Bool) {
             self.vfs = vfs
@@ -72,7 +74,28 @@ public struct HostConfig: Sendable, Equatable {
         }
 
         /// The VF count the spec needs.
-        public var vfCount: Int { vfs ?? types.reduce(0) { $0 + $1.count } }
+        public var vfCount: Int { vfs ?? (types.reduce(0) { $0 + $1.count } + guestVFs.reduce(0) { $0 + $1.count }) }
+    }
+
+    /// `count` untyped VFs for `guest`.
+    public struct GuestVFs: Sendable, Equatable {
+        public var guest: String
+        public var count: Int
+        public init(guest: String, count: Int) {
+            self.guest = guest
+            self.count = count
+        }
+    }
+
+    /// Every guest the config names, with how many VFs it gives each (typed and untyped).
+    public var guests: [String: Int] {
+        var out: [String: Int] = [:]
+        for r in rules {
+            guard case .vgpu(let spec) = r.mode else { continue }
+            for t in spec.types { if let g = t.guest { out[g, default: 0] += t.count } }
+            for g in spec.guestVFs { out[g.guest, default: 0] += g.count }
+        }
+        return out
     }
 
     /// `count` VFs of type `type`, for `guest` when named.

@@ -11,8 +11,9 @@ import Yams
 ///   default:
 ///     - select: {address: "0000:18:00.0"}      # or {deviceID: "10de:2330"}, {serial: "..."}, all
 ///       mode: vgpu
-///       vfs: 8                                  # optional: default = sum of the types
+///       vfs: 8                                  # optional: default = sum of the types and guests
 ///       types: {H100XM-10C: 8}                  # or per guest: {H100XM-10C: {vm-a: 2, vm-b: 6}}
+///       guests: {vm-c: 1}                       # optional: untyped VFs for named guests
 ///       vfioHandoff: false                      # optional: bind untyped VFs to vfio-pci
 ///     - select: all
 ///       mode: host                              # or passthrough
@@ -132,14 +133,14 @@ public enum HostConfigParser {
 
         func ownRule(_ n: Node) throws(VGPUError) -> HostConfig.Rule {
             guard let m = n.mapping else { throw error(n, "a rule must be a mapping with 'select' and 'mode'") }
-            try checkKeys(m, allowed: ["select", "mode", "vfs", "types", "vfioHandoff"], context: "a rule")
+            try checkKeys(m, allowed: ["select", "mode", "vfs", "types", "guests", "vfioHandoff"], context: "a rule")
             guard let sel = m["select"] else { throw error(n, "missing key 'select' in a rule") }
             guard let modeNode = m["mode"] else { throw error(n, "missing key 'mode' in a rule (passthrough, vgpu or host)") }
             let selector = try ownSelector(sel)
             let mode: HostConfig.Mode
             switch modeNode.string {
             case "passthrough", "host":
-                for k in ["vfs", "types", "vfioHandoff"] {
+                for k in ["vfs", "types", "guests", "vfioHandoff"] {
                     if let kn = keyNode(m, k) { throw error(kn, "'\(k)' only goes with 'mode: vgpu', not 'mode: \(modeNode.string!)'") }
                 }
                 mode = modeNode.string == "host" ? .host : .passthrough
@@ -165,11 +166,22 @@ public enum HostConfigParser {
                     guard let b = h.bool else { throw error(h, "'vfioHandoff' must be true or false") }
                     handoff = b
                 } else { handoff = false }
-                let spec = HostConfig.VGPUSpec(vfs: vfs, types: types, vfioHandoff: handoff)
-                if let vfs, spec.types.reduce(0, { $0 + $1.count }) > vfs {
-                    throw error(m["vfs"]!, "'vfs: \(vfs)' is fewer than the \(spec.types.reduce(0) { $0 + $1.count }) VFs the types ask for")
+                // Untyped VFs for named guests (generic SR-IOV hand-off): {vm-a: 1, vm-b: 2}.
+                var guestVFs: [HostConfig.GuestVFs] = []
+                if let g = m["guests"] {
+                    guard let gm = g.mapping else { throw error(g, "'guests' must map guest names to VF counts, e.g. {vm-a: 1, vm-b: 2}") }
+                    for (gk, gv) in gm {
+                        guard let guest = gk.string, !guest.isEmpty else { throw error(gk, "a guest name must be a string") }
+                        guestVFs.append(.init(guest: guest, count: try int(gv, "guests.\(guest)", min: 1)))
+                    }
                 }
-                if vfs == nil && types.isEmpty { throw error(n, "'mode: vgpu' needs 'vfs' or 'types'") }
+                var spec = HostConfig.VGPUSpec(vfs: vfs, types: types, vfioHandoff: handoff)
+                spec.guestVFs = guestVFs
+                let asked = spec.types.reduce(0, { $0 + $1.count }) + guestVFs.reduce(0) { $0 + $1.count }
+                if let vfs, asked > vfs {
+                    throw error(m["vfs"]!, "'vfs: \(vfs)' is fewer than the \(asked) VFs the types and guests ask for")
+                }
+                if vfs == nil && types.isEmpty && guestVFs.isEmpty { throw error(n, "'mode: vgpu' needs 'vfs', 'types' or 'guests'") }
                 mode = .vgpu(spec)
             default:
                 throw error(modeNode, "unknown mode '\(modeNode.string ?? "?")'; expected passthrough, vgpu or host")

@@ -208,6 +208,15 @@ public struct Planner {
                 if let g = r.guest { guests[vf.description] = g }
                 if let i = vfs.firstIndex(where: { $0.address == vf }) { adding.append((i, r.type)) }
             }
+            // Untyped VFs for named guests: a VF the guest had keeps it, the rest in index order.
+            var free = untyped
+            for g in spec.guestVFs {
+                for _ in 0..<g.count {
+                    let had = free.firstIndex { a in vfs.first { $0.address == a }?.guest == g.guest }
+                    guard let i = had ?? (free.isEmpty ? nil : 0) else { break }
+                    guests[free.remove(at: i).description] = g.guest
+                }
+            }
             // The whole plan must fit the GPU before anything changes (a mix that does not fit
             // is refused here, not half-way through the apply).
             if let backend = o.backend, !adding.isEmpty {
@@ -217,9 +226,11 @@ public struct Planner {
                     throw .invalid("\(rule.location): \(error.message)")
                 }
             }
-            // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked.
+            // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked; with the upstream
+            // backend every VF (its type lives in the firmware, not in a host driver).
             if spec.vfioHandoff {
-                for vf in untyped {
+                let handed = o.backend?.kind == .upstream ? vfs.map(\.address) : untyped
+                for vf in handed {
                     let cur = vfs.first { $0.address == vf }
                     if cur?.driver != "vfio-pci" { steps.append(.assignPassthrough(vf)) }
                 }

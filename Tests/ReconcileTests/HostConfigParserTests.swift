@@ -42,6 +42,16 @@ import TestSupport
         #expect(r[3].selector == .all && r[3].mode == .vgpu(.init(vfs: 4, types: [], vfioHandoff: true)))
     }
 
+    /// Untyped VFs for named guests (generic SR-IOV), and the guests a config names.
+    @Test func readsGuestsOfUntypedVFs() throws {
+        let text = "version: 1\nconfigs:\n  g:\n    - select: all\n      mode: vgpu\n      types: {A-1: {vm-x: 1}}\n      guests: {vm-a: 2, vm-b: 1}\n      vfioHandoff: true\n"
+        let cfg = try #require(try HostConfigParser.parse(text, file: "g.yaml").first)
+        guard case .vgpu(let spec) = cfg.rules[0].mode else { Issue.record("mode"); return }
+        #expect(spec.guestVFs == [.init(guest: "vm-a", count: 2), .init(guest: "vm-b", count: 1)])
+        #expect(spec.vfCount == 4)
+        #expect(cfg.guests == ["vm-a": 2, "vm-b": 1, "vm-x": 1])
+    }
+
     @Test func everyConfigOfNVIDIAsExampleFileLoads() throws {
         let text = try String(contentsOfFile: Self.nvidiaFile, encoding: .utf8)
         let cfgs = try HostConfigParser.load(path: Self.nvidiaFile)
@@ -82,6 +92,9 @@ import TestSupport
         ("version: v1\nvgpu-configs:\n  x:\n    - devices: all\n      device-filter: \"0xZZ\"\n      vgpu-devices: {A2-1Q: 16}\n", "bad.yaml:5:22", "'device-filter'"),
         ("version: v1\nvgpu-configs:\n  x:\n    - devices: all\n      vgpu-device: {A2-1Q: 16}\n", "bad.yaml:5:7", "unknown key 'vgpu-device'"),
         ("", "bad.yaml:1:1", "empty"),
+        ("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      guests: [vm-a]\n", "bad.yaml:6:15", "'guests' must map guest names to VF counts"),
+        ("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 1\n      guests: {vm-a: 2}\n", "bad.yaml:6:12", "fewer than the 2 VFs the types and guests ask for"),
+        ("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: host\n      guests: {vm-a: 1}\n", "bad.yaml:6:7", "'guests' only goes with 'mode: vgpu'"),
     ])
     func badFilesNameFileLineColumn(text: String, location: String, words: String) {
         #expect { try HostConfigParser.parse(text, file: "bad.yaml") } throws: { e in

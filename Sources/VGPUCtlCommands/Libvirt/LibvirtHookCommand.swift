@@ -43,6 +43,11 @@ struct LibvirtHookCommand: ParsableCommand {
             for (k, v) in assignments.vfs { if let a = PCIAddress(k) { vfs[a] = v } }
             let hook = LibvirtHook(root: ctx.root, kernel: ctx.kernel, guestVFs: vfs)
             let managed = try hook.managed(in: domain)
+            // The guest's own VFs (by its name, as apply recorded them) that its XML leaves out.
+            let missing = assignments.vfs(of: guest).filter { a in !managed.contains { $0.address == a } }
+            if !missing.isEmpty {
+                printNote("the host config gives '\(guest)' \(missing.map(\.description).joined(separator: ", ")), which its domain XML does not name; 'vgpuctl libvirt xml --guest \(guest)' writes the <hostdev>s")
+            }
             if managed.isEmpty { return }
             let outcome = try ctx.mutate("libvirt-hook \(guest) prepare begin", lock: lock) { try hook.prepare(guest: guest, devices: managed) }
             if output.json { try printJSON(outcome) }

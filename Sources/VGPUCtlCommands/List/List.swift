@@ -28,15 +28,17 @@ struct List: ParsableCommand {
         if let only {
             inv.devices = inv.devices.filter { $0.device.address == only || $0.device.physfn == only }
         }
+        let listed = try ListedDevice.read(inv, root: root)
         if output.json {
-            struct Out: Encodable { var devices: [Inventory.Entry]; var egm: [Inventory.EGMRegion] }
-            try printJSON(Out(devices: inv.devices, egm: inv.egm))
+            struct Out: Encodable { var devices: [ListedDevice]; var egm: [Inventory.EGMRegion] }
+            try printJSON(Out(devices: listed, egm: inv.egm))
             return
         }
-        print(Self.table(inv))
+        print(Self.table(inv, listed: listed))
     }
 
-    static func table(_ inv: Inventory) -> String {
+    static func table(_ inv: Inventory, listed: [ListedDevice] = []) -> String {
+        let extra = Dictionary(listed.map { ($0.entry.device.address, $0.notes) }, uniquingKeysWith: { a, _ in a })
         if inv.devices.isEmpty { return "no GPUs found (vgpuctl list --all shows every PCI function)" }
         let rows = inv.devices.map { e -> [String] in
             let d = e.device
@@ -45,6 +47,7 @@ struct List: ParsableCommand {
             if let p = d.physfn { notes.append("VF of \(p)") }
             if d.isGrace { notes.append("Grace: needs \(PCIIDs.VFIODriver.nvgrace.rawValue)") }
             if let o = d.driverOverride { notes.append("override=\(o)") }
+            notes += extra[d.address] ?? []
             return [d.address.description, d.id, d.driver ?? "-", d.iommuGroup.map(String.init) ?? "-",
                     d.numaNode >= 0 ? String(d.numaNode) : "-", e.name, notes.joined(separator: "; ")]
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostKit
+import VirtualFunctions
 
 /// `vgpuctl vf`: SR-IOV virtual functions.
 struct VF: ParsableCommand {
@@ -17,8 +18,11 @@ struct VFRow: Encodable {
     var driver: String?
     var iommuGroup: Int?
     var openBy: [VFIOHolder]
+    /// The VF's vGPU type, and the guest the applied host config gave it.
+    var vgpuType: String? = nil
+    var guest: String? = nil
 
-    enum CodingKeys: String, CodingKey { case index, address, pf, driver, iommuGroup, openBy }
+    enum CodingKeys: String, CodingKey { case index, address, pf, driver, iommuGroup, openBy, vgpuType, guest }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(index, forKey: .index)
@@ -27,20 +31,22 @@ struct VFRow: Encodable {
         try c.encode(driver, forKey: .driver)          // null when unbound
         try c.encode(iommuGroup, forKey: .iommuGroup)
         try c.encode(openBy, forKey: .openBy)
+        try c.encode(vgpuType, forKey: .vgpuType)      // null when none
+        try c.encode(guest, forKey: .guest)            // null when the host config names none
     }
 
-    static func rows(pf: PCIAddress, _ sysfs: SysfsReader) -> [VFRow] {
+    static func rows(pf: PCIAddress, _ sysfs: SysfsReader, vgpu: VGPUListing? = nil) -> [VFRow] {
         (sysfs.device(pf)?.sriov?.vfs ?? []).enumerated().map { i, vf in
             let d = sysfs.device(vf)
             return VFRow(index: i, address: vf.description, pf: pf.description, driver: d?.driver,
-                         iommuGroup: d?.iommuGroup, openBy: sysfs.vfioHolders(vf))
+                         iommuGroup: d?.iommuGroup, openBy: sysfs.vfioHolders(vf), vgpuType: vgpu?.types[vf], guest: vgpu?.guests[vf])
         }
     }
 
     static func table(_ rows: [VFRow]) -> String {
-        renderTable(["PF", "VF", "ADDRESS", "DRIVER", "GROUP", "OPEN BY"], rows.map {
+        renderTable(["PF", "VF", "ADDRESS", "DRIVER", "GROUP", "VGPU TYPE", "GUEST", "OPEN BY"], rows.map {
             [$0.pf, String($0.index), $0.address, $0.driver ?? "-", $0.iommuGroup.map(String.init) ?? "-",
-             $0.openBy.map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")]
+             $0.vgpuType ?? "-", $0.guest ?? "-", $0.openBy.isEmpty ? "-" : $0.openBy.map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")]
         })
     }
 }
@@ -130,21 +136,31 @@ extension VF {
             } else {
                 pfs = sysfs.allDevices().filter { $0.sriov != nil }
             }
-            let rows = pfs.flatMap { VFRow.rows(pf: $0.address, sysfs) }
+            let vgpu = try VGPUListing.read(root: root, pfs: pfs)
+            let rows = pfs.flatMap { VFRow.rows(pf: $0.address, sysfs, vgpu: vgpu) }
             if output.json {
-                struct PF: Encodable { var pf: String; var totalVFs: Int; var numVFs: Int; var vfs: [VFRow] }
+                struct PF: Encodable {
+                    var pf: String; var totalVFs: Int; var numVFs: Int; var vfs: [VFRow]
+                    var backend: String?; var freeVFSlots: Int?; var fits: [VGPUListing.Fit]?; var problem: String?
+                }
                 struct Out: Encodable { var pfs: [PF] }
                 try printJSON(Out(pfs: pfs.map { p in
-                    PF(pf: p.address.description, totalVFs: p.sriov!.totalVFs, numVFs: p.sriov!.numVFs,
-                       vfs: rows.filter { $0.pf == p.address.description })
+                    let i = vgpu.pfs[p.address]
+                    return PF(pf: p.address.description, totalVFs: p.sriov?.totalVFs ?? 0, numVFs: p.sriov?.numVFs ?? 0,
+                              vfs: rows.filter { $0.pf == p.address.description },
+                              backend: i?.backend, freeVFSlots: i?.freeVFSlots, fits: i?.fits, problem: i?.problem)
                 }))
                 return
             }
             if rows.isEmpty {
-                print(pfs.isEmpty ? "no SR-IOV PFs" : pfs.map { "\($0.address): 0 of \($0.sriov!.totalVFs) VFs enabled" }.joined(separator: "\n"))
+                print(pfs.isEmpty ? "no SR-IOV PFs" : pfs.map { "\($0.address): 0 of \($0.sriov?.totalVFs ?? 0) VFs enabled" }.joined(separator: "\n"))
             } else {
                 print(VFRow.table(rows))
             }
+            // Free slots and what fits: for the PF named, or every PF with VFs or vGPU types.
+            let summaries = pfs.filter { only != nil || ($0.sriov?.numVFs ?? 0) > 0 || vgpu.pfs[$0.address]?.backend != VGPUBackendKind.generic.rawValue }
+                .compactMap { vgpu.summary($0.address) }
+            if !summaries.isEmpty { print(summaries.joined(separator: "\n")) }
         }
     }
 }
