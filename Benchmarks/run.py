@@ -92,7 +92,7 @@ SIMENV = dict(ENV, VGPUCTL_MODELS=models)
 
 def make_host(model, vfs):
     root = os.path.join(work, f"{model}-{vfs}-{len(os.listdir(work))}")
-    sh([V, "sim", "create", root, "--model", model], env=SIMENV)
+    sh([V, "sim", "create", root, "--model", model, "--vgpu-interface", "none"], env=SIMENV)
     cfg = os.path.join(work, f"vfs{vfs}-handoff.yaml")
     with open(cfg, "w") as f:
         f.write(f"version: 1\nconfigs:\n  default:\n    - select: all\n      mode: vgpu\n      vfs: {vfs}\n      vfioHandoff: true\n")

@@ -43,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cc -O2 -Wall -o "$work/pingpong" "$here/pingpong.c"
-"$bin/vgpuctl" sim create "$work/host" --model h100x8 >/dev/null
+"$bin/vgpuctl" sim create "$work/host" --model h100x8 --vgpu-interface none >/dev/null
 "$bin/vgpuctl" --root "$work/host" gsp boot "$pf" >/dev/null
 client=()
 if [ "$PIN" = same ] || [ "$PIN" = split ]; then

@@ -49,6 +49,18 @@ public enum SimHostBuilder {
         }
     }
 
+    /// The vGPU interface a real host of `model` has (the model's `vgpuInterface`), `.none`
+    /// when it has none.
+    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.directory) throws(VGPUError) -> SimVGPUInterface {
+        let loaded: LoadedHost
+        do { loaded = try Models.loadHost(name, from: modelsDirectory) } catch { throw .invalid(error.message) }
+        guard let text = loaded.host.vgpuInterface else { return .none }
+        guard let iface = SimVGPUInterface(rawValue: text) else {
+            throw .invalid("host model \(name) has vgpuInterface '\(text)'; expected one of \(SimVGPUInterface.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return iface
+    }
+
     static func build(_ loaded: LoadedHost, into root: HostRoot, vgpuInterface: SimVGPUInterface = .none) throws -> SimState {
         let fs = SimFS(root: root)
         let host = loaded.host

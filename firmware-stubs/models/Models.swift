@@ -192,6 +192,9 @@ public struct HostModel: Codable, Sendable {
     public var devices: [Device]
     public var numaNodes: [NUMANode]?
     public var egm: [EGMRegion]?
+    /// How a real host of this model offers vGPU types (`vendor`, `mdev`, `upstream`; absent:
+    /// none): what `vgpuctl sim create` uses unless `--vgpu-interface` says otherwise.
+    public var vgpuInterface: String?
 
     /// One PCI function placed in the host.
     public struct Device: Codable, Sendable {

@@ -22,19 +22,21 @@ struct Sim: ParsableCommand {
         @Flag(name: .long, help: "Replace DIR if it is already a simulated host.")
         var force = false
 
-        @Option(name: .long, help: "How the host offers vGPU types: vendor (NVIDIA vendor sysfs), mdev, upstream (fwctl control channel) or none.")
-        var vgpuInterface: SimVGPUInterface = .none
+        @Option(name: .long, help: "How the host offers vGPU types: vendor (NVIDIA vendor sysfs), mdev, upstream (fwctl control channel) or none (default: what a real host of the model has; vendor for the Hopper and Blackwell models).")
+        var vgpuInterface: SimVGPUInterface?
 
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: vgpuInterface)
+            let iface = try vgpuInterface ?? SimHostBuilder.defaultInterface(model: model)
+            let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: iface)
             let root = HostRoot(dir)
             if output.json {
                 struct Out: Encodable { var root: String; var model: String; var devices: Int }
                 try printJSON(Out(root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count))
             } else {
-                print("created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions); try: vgpuctl --root \(root.path) list")
+                let vgpu = iface == .none ? "" : ", vGPU interface \(iface.rawValue)"
+                print("created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions\(vgpu)); try: vgpuctl --root \(root.path) list")
             }
         }
     }
