@@ -17,34 +17,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scenario import Scenario  # noqa: E402
+from scenario import QMP, Scenario  # noqa: E402
 
 VGPUCTL, ROOT, PF = sys.argv[1], sys.argv[2], sys.argv[3]
 S = Scenario(VGPUCTL, ROOT)
 run, check = S.run, S.check
-
-
-class QMP:
-    def __init__(self, argv):
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.greeting = self.read()
-
-    def read(self):
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("QEMU closed QMP: " + self.p.stderr.read())
-        return json.loads(line)
-
-    def execute(self, cmd, **arguments):
-        msg = {"execute": cmd}
-        if arguments:
-            msg["arguments"] = arguments
-        self.p.stdin.write(json.dumps(msg) + "\n")
-        self.p.stdin.flush()
-        while True:
-            r = self.read()
-            if "return" in r or "error" in r:
-                return r
 
 
 run("vf", "disable", PF, "--force")

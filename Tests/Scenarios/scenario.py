@@ -1,4 +1,5 @@
 """Shared helpers of the scenario scripts: run vgpuctl against a root, record checks."""
+import json
 import subprocess
 import sys
 
@@ -24,3 +25,28 @@ class Scenario:
         """Prints the summary line the tests look for and exits 1 on any failure."""
         print(f"{'FAIL' if self.failures else 'PASS'}: {self.failures} failed")
         sys.exit(1 if self.failures else 0)
+
+
+class QMP:
+    """A QEMU started with `-qmp stdio`, spoken to over its pipes."""
+
+    def __init__(self, argv):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.greeting = self.read()
+
+    def read(self):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("QEMU closed QMP: " + self.p.stderr.read())
+        return json.loads(line)
+
+    def execute(self, cmd, **arguments):
+        msg = {"execute": cmd}
+        if arguments:
+            msg["arguments"] = arguments
+        self.p.stdin.write(json.dumps(msg) + "\n")
+        self.p.stdin.flush()
+        while True:
+            r = self.read()
+            if "return" in r or "error" in r:
+                return r
