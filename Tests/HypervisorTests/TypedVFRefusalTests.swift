@@ -48,6 +48,33 @@ import TestSupport
         #expect(r.status == 2 && r.stderr.contains("without a vGPU") && !r.stderr.contains("passthrough assign"), "\(r.status) \(r.stderr)")
     }
 
+    /// `--guest` names a guest the config and the applied state know, or says which exist.
+    @Test func unknownOrUnappliedGuestsAreOneLineErrors() throws {
+        let dir = TestSupport.tempDir("guests") + "/host"
+        _ = try SimHostBuilder.create(at: dir, model: "h100x8", vgpuInterface: .vendor)
+        let root = HostRoot(dir)
+        let config = TestSupport.repositoryDirectory + "/contrib/examples/h100x8-two-guests.yaml"
+        let before = TestSupport.fingerprint(root.path)
+        let cases: [([String], Int32, [String])] = [
+            (["qemu", "args", "--guest", "vm-a"], 2, ["no guest 'vm-a'", "no host config naming guests has been applied"]),
+            (["qemu", "args", "--guest", "vm-a", "-f", config], 1, ["gives 'vm-a' 2 VFs", "has 0", "vgpuctl apply -f"]),
+            (["libvirt", "xml", "--guest", "vm-z", "-f", config], 2, ["names no guest 'vm-z'", "vm-a, vm-b"]),
+            (["qemu", "args", "-f", config, "0000:18:00.0"], 2, ["-f and -c go with --guest NAME"]),
+        ]
+        for (args, status, words) in cases {
+            let r = try HV.vg(root, args)
+            #expect(r.status == status && HV.lines(r.stderr).count == 1, "\(args): \(r.status) \(r.stderr)")
+            for w in words { #expect(r.stderr.contains(w), "\(args): \(r.stderr)") }
+        }
+        #expect(TestSupport.fingerprint(root.path) == before)
+        // After apply, the state knows vm-b without the config too.
+        #expect(try HV.vg(root, ["apply", "-f", config]).status == 0)
+        let r = try HV.vg(root, ["qemu", "args", "--guest", "vm-b", "--qemu-version", "7.2"])
+        #expect(r.status == 0 && r.stdout.contains("host=0000:18:00.6") && r.stdout.contains("host=0000:18:00.7"), "\(r.stdout) \(r.stderr)")
+        let z = try HV.vg(root, ["qemu", "args", "--guest", "vm-z"])
+        #expect(z.status == 2 && z.stderr.contains("the guests are vm-a, vm-b"), "\(z.stderr)")
+    }
+
     @Test func theSimulatedVFIODriverRefusesAVendorVF() throws {
         let root = try Self.typedHost(.vendor)
         let vf = try #require(PCIAddress("0000:18:00.4"))
