@@ -123,6 +123,23 @@ import TestSupport
         }
     }
 
+    /// `qmp attach` takes a typed VF as it is: QEMU is asked for `vfio-pci` with the VF (vendor)
+    /// or its mdev (sysfsdev=), and stops only at the VFIO device this machine cannot have.
+    @Test(arguments: [backends[0], backends[1]]) func qmpAttachTakesATypedVF(_ b: Backend) throws {
+        try HV.requireTools()
+        let (root, _) = try Self.applied(b)
+        let vm = try RealQEMU(["-device", "pcie-root-port,id=rp1,chassis=1"])
+        let r = try HV.vg(root, ["qmp", "attach", "--socket", vm.socket, "0000:18:00.4", "--bus", "rp1"])
+        #expect(r.status == 1 && r.stderr.contains("GenericError: vfio"), "\(r.stderr)")
+        if b.mdev {
+            #expect(r.stderr.contains("QEMU refused device_add of mdev "), "\(r.stderr)")
+        } else {
+            #expect(r.stderr.contains("QEMU refused device_add of 0000:18:00.4") && r.stderr.contains("/sys/bus/pci/devices/0000:18:00.4"), "\(r.stderr)")
+        }
+        #expect(try vm.peripheralIDs() == ["rp1"])
+        #expect(HV.driver(root, "0000:18:00.4") == "nvidia")
+    }
+
     /// The hook at `prepare begin` / `release end` for a guest's domain XML, per backend: typed
     /// vendor/mdev VFs are ready as they are (nothing is rebound); a generic or upstream VF given
     /// back to the host beforehand is assigned by prepare and released again at release.
