@@ -229,6 +229,9 @@ public struct Planner {
             // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked; with the upstream
             // backend every VF (its type lives in the firmware, not in a host driver).
             if spec.vfioHandoff {
+                if o.backend?.kind == .vendorSysfs && !untyped.isEmpty {
+                    throw .invalid("\(rule.location): 'vfioHandoff: true' would bind \(untyped.count) untyped VF\(untyped.count == 1 ? "" : "s") of \(a) to vfio-pci, which NVIDIA's vendor VFIO does not allow (its VFs stay bound to nvidia); give every VF a type, or drop vfioHandoff")
+                }
                 let handed = o.backend?.kind == .upstream ? vfs.map(\.address) : untyped
                 for vf in handed {
                     let cur = vfs.first { $0.address == vf }

@@ -75,6 +75,21 @@ import TestSupport
         #expect(z.status == 2 && z.stderr.contains("the guests are vm-a, vm-b"), "\(z.stderr)")
     }
 
+    /// A config that would bind untyped VFs of a vendor-VFIO GPU to vfio-pci is refused at plan
+    /// time (exit 2, file:line:column), before anything changes.
+    @Test func vfioHandoffOfUntypedVendorVFsIsRefusedBeforeAnyChange() throws {
+        let dir = TestSupport.tempDir("handoff-vendor") + "/host"
+        _ = try SimHostBuilder.create(at: dir, model: "h100x8", vgpuInterface: .vendor)
+        let root = HostRoot(dir)
+        let config = TestSupport.tempDir("cfg") + "/h.yaml"
+        try "version: 1\nconfigs:\n  default:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      vfs: 3\n      types: {H100XM-20C: 2}\n      vfioHandoff: true\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let before = TestSupport.fingerprint(root.path)
+        let r = try HV.vg(root, ["apply", "-f", config])
+        #expect(r.status == 2 && r.stderr.contains("\(config):4:7") && r.stderr.contains("1 untyped VF of 0000:18:00.0"), "\(r.status) \(r.stderr)")
+        #expect(TestSupport.fingerprint(root.path) == before)
+    }
+
     @Test func theSimulatedVFIODriverRefusesAVendorVF() throws {
         let root = try Self.typedHost(.vendor)
         let vf = try #require(PCIAddress("0000:18:00.4"))
