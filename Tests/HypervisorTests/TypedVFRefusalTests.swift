@@ -73,6 +73,11 @@ import TestSupport
         #expect(r.status == 0 && r.stdout.contains("host=0000:18:00.6") && r.stdout.contains("host=0000:18:00.7"), "\(r.stdout) \(r.stderr)")
         let z = try HV.vg(root, ["qemu", "args", "--guest", "vm-z"])
         #expect(z.status == 2 && z.stderr.contains("the guests are vm-a, vm-b"), "\(z.stderr)")
+        // The config installed for boot (etc/vgpuctl/host.yaml under the root) is read without -f.
+        try FileManager.default.createDirectory(atPath: root.url("etc/vgpuctl"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: config, toPath: root.url("etc/vgpuctl/host.yaml"))
+        let installed = try HV.vg(root, ["qemu", "args", "--guest", "vm-z"])
+        #expect(installed.status == 2 && installed.stderr.contains("\(root.url("etc/vgpuctl/host.yaml")) (config 'default') names no guest 'vm-z'"), "\(installed.stderr)")
     }
 
     /// A config that would bind untyped VFs of a vendor-VFIO GPU to vfio-pci is refused at plan
