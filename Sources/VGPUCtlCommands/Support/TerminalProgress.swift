@@ -11,8 +11,9 @@ final class TerminalProgress: ProgressReporter, @unchecked Sendable {
     /// Open phases, innermost last, with their start.
     private var phases: [(what: String, start: ContinuousClock.Instant)] = []
     private var firstStart: ContinuousClock.Instant?
+    /// Redraws the line while a phase is open; started with the first phase, it lives as long as
+    /// the process (a CLI run).
     private var ticker: Thread?
-    private var stopped = false
 
     init(fd: Int32 = STDERR_FILENO) { self.fd = fd }
 
@@ -29,7 +30,7 @@ final class TerminalProgress: ProgressReporter, @unchecked Sendable {
         phases.append((what, now))
         if firstStart == nil { firstStart = now }
         if ticker == nil {
-            let t = Thread { [weak self] in self?.tick() }
+            let t = Thread { self.tick() }
             t.name = "vgpuctl-progress"
             ticker = t
             t.start()
@@ -45,17 +46,10 @@ final class TerminalProgress: ProgressReporter, @unchecked Sendable {
         lock.unlock()
     }
 
-    deinit {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-    }
-
     private func tick() {
         while true {
             Thread.sleep(forTimeInterval: 0.2)
             lock.lock()
-            if stopped { lock.unlock(); return }
             if !phases.isEmpty { render() }
             lock.unlock()
         }
