@@ -228,6 +228,11 @@ def run_model(vgpuctl, model, tmp):
             domain = f"<domain type='kvm'><name>vm1</name><devices>{''.join(xml.get('hostdevs', []))}</devices></domain>"
             h.json("libvirt-hook", ["libvirt-hook", "vm1", "prepare", "begin", "-"], stdin=domain)
             h.json("libvirt-hook", ["libvirt-hook", "vm1", "release", "end", "-"], stdin=domain)
+        # Nothing to do (no managed <hostdev>, an operation the hook ignores): still JSON.
+        empty = "<domain type='kvm'><name>vm2</name><devices/></domain>"
+        h.json("libvirt-hook", ["libvirt-hook", "vm2", "prepare", "begin", "-"], stdin=empty)
+        h.json("libvirt-hook", ["libvirt-hook", "vm2", "started", "begin", "-"], stdin=empty)
+        h.json("libvirt-hook", ["libvirt-hook", "vm2", "release", "end", "-"], stdin=empty)
         if not gpu.get("grace"):      # Grace GPUs cannot be hot-plugged (exit 2, tested elsewhere)
             qmp_model(h, g, tmp)
         if assigned and assigned.get("alreadyAssigned"):
