@@ -2,7 +2,7 @@ import Foundation
 import HostKit
 
 /// Boot-time readiness: waits until the devices a config selects exist and are bound to a
-/// driver, with kernel uevents as the wake-up: no sleeps.
+/// driver, with kernel uevents as the wake-up on a real host: no sleeps.
 public struct Readiness {
     public let root: HostRoot
     public let planner: Planner
@@ -32,8 +32,25 @@ public struct Readiness {
     }
 
     /// Waits until nothing is pending or `timeout` passes (then throws naming what is missing).
-    public func wait(_ config: HostConfig, timeout: Duration) throws(VGPUError) {
-        if pending(config).isEmpty { return }
+    /// On a simulated host (no uevents) it re-reads the tree every 50 ms. `progress` shows what
+    /// is still pending and for how long.
+    public func wait(_ config: HostConfig, timeout: Duration, progress: any ProgressReporter = SilentProgress()) throws(VGPUError) {
+        var waiting = pending(config)
+        if waiting.isEmpty { return }
+        progress.begin("waiting for devices to be ready: \(waiting.joined(separator: "; "))")
+        defer { progress.end() }
+        if root.isSimulated {
+            let deadline = ContinuousClock.now + timeout
+            while !waiting.isEmpty && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+                let now = pending(config)
+                if now != waiting && !now.isEmpty {
+                    progress.end()
+                    progress.begin("waiting for devices to be ready: \(now.joined(separator: "; "))")
+                }
+                waiting = now
+            }
+        }
         #if os(Linux)
         if !root.isSimulated {
             let listener = try UeventListener()

@@ -7,6 +7,8 @@ public struct Reconciler {
     public let root: HostRoot
     public let planner: Planner
     public let executor: Executor
+    /// Says which step of an apply or a recovery runs (on a terminal; silent by default).
+    public var progress: any ProgressReporter = SilentProgress()
 
     public init(root: HostRoot, planner: Planner, executor: Executor) {
         self.root = root
@@ -39,6 +41,8 @@ public struct Reconciler {
         guard var j = try Journal.load(root) else { return nil }
         var done: [String] = []
         while j.next < j.steps.count {
+            progress.begin("recovering an interrupted apply: step \(j.next + 1)/\(j.steps.count): \(j.steps[j.next])")
+            defer { progress.end() }
             try executor.run(j.steps[j.next])
             done.append(j.steps[j.next].description)
             j.next += 1
@@ -70,6 +74,8 @@ public struct Reconciler {
         let crashAfter = ProcessInfo.processInfo.environment[Self.crashSwitch].flatMap(Int.init)
         var done: [String] = []
         while j.next < j.steps.count {
+            progress.begin("apply '\(config.name)': step \(j.next + 1)/\(j.steps.count): \(j.steps[j.next])")
+            defer { progress.end() }
             try executor.run(j.steps[j.next])
             done.append(j.steps[j.next].description)
             if let crashAfter, crashAfter == j.next + 1 { _exit(86) }

@@ -32,7 +32,7 @@ struct LibvirtHookCommand: ParsableCommand {
         // libvirt writes the XML for every operation; read it all so it never blocks on a pipe.
         let xml = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let op = LibvirtHook.Operation(operation, subop)
-        guard op != .other else { return }
+        guard op != .other else { return try printNothing() }
         guard !guest.isEmpty else { throw VGPUError.invalid("the guest name (first argument) is empty") }
         let ctx = try HostContext(host)
         switch op {
@@ -48,16 +48,22 @@ struct LibvirtHookCommand: ParsableCommand {
             if !missing.isEmpty {
                 printNote("the host config gives '\(guest)' \(missing.map(\.description).joined(separator: ", ")), which its domain XML does not name; 'vgpuctl libvirt xml --guest \(guest)' writes the <hostdev>s")
             }
-            if managed.isEmpty { return }
+            if managed.isEmpty { return try printNothing() }
             let outcome = try ctx.mutate("libvirt-hook \(guest) prepare begin", lock: lock) { try hook.prepare(guest: guest, devices: managed) }
             if output.json { try printJSON(outcome) }
         case .releaseEnd:
-            guard FileManager.default.fileExists(atPath: ctx.root.url(LibvirtHook.recordFile(guest))) else { return }
+            guard FileManager.default.fileExists(atPath: ctx.root.url(LibvirtHook.recordFile(guest))) else { return try printNothing() }
             let hook = LibvirtHook(root: ctx.root, kernel: ctx.kernel)
             let outcome = try ctx.mutate("libvirt-hook \(guest) release end", lock: lock) { try hook.release(guest: guest) }
             if output.json { try printJSON(outcome) }
         case .other:
             return
         }
+    }
+
+    /// With --json, a call that does nothing still prints its (empty) outcome.
+    func printNothing() throws {
+        struct Nothing: Encodable { var guest: String; var assigned: [String] = []; var ready: [String] = []; var released: [String] = [] }
+        if output.json { try printJSON(Nothing(guest: guest)) }
     }
 }

@@ -59,10 +59,11 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let cfg = try config.load()
-        let ctx = try HostContext(host)
+        var ctx = try HostContext(host)
+        ctx.progress = TerminalProgress.forStderr(json: output.json)
         if let w = waitReady {
             guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
-            try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)))
+            try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }
         let outcome = try ctx.mutate(commandLineText, lock: lock) { try ctx.reconciler.apply(cfg, force: force, command: commandLineText) }
         if output.json { try printJSON(outcome); return }

@@ -7,6 +7,8 @@ import HostSim
 struct HostContext {
     let root: HostRoot
     let kernel: any Kernel
+    /// Where waits and long applies report progress (``TerminalProgress/forStderr(json:)``).
+    var progress: any ProgressReporter = SilentProgress()
 
     init(_ options: HostOptions) throws(VGPUError) {
         root = try options.hostRoot()
@@ -22,11 +24,12 @@ struct HostContext {
 
     /// How VF creation is awaited: uevents on a real host, a sysfs check on a simulated one.
     var vfWaiterFactory: @Sendable () throws(VGPUError) -> any VFWaiter {
-        if root.isSimulated { return { SysfsVFWaiter() } }
+        let progress = self.progress
+        if root.isSimulated { return { ProgressVFWaiter(SysfsVFWaiter(), progress: progress) } }
         #if os(Linux)
-        return { () throws(VGPUError) -> any VFWaiter in try UeventVFWaiter() }
+        return { () throws(VGPUError) -> any VFWaiter in ProgressVFWaiter(try UeventVFWaiter(), progress: progress) }
         #else
-        return { SysfsVFWaiter() }
+        return { ProgressVFWaiter(SysfsVFWaiter(), progress: progress) }
         #endif
     }
 }

@@ -21,7 +21,11 @@ extension HostContext {
 
     var executor: Executor { Executor(root: root, kernel: kernel, backends: backends, vfWaiter: vfWaiterFactory) }
     var planner: Planner { Planner(root: root, backends: backends) }
-    var reconciler: Reconciler { Reconciler(root: root, planner: planner, executor: executor) }
+    var reconciler: Reconciler {
+        var r = Reconciler(root: root, planner: planner, executor: executor)
+        r.progress = progress
+        return r
+    }
 
     /// Checks, before anything changes, that this process may change the host: the PCI control
     /// files and vgpuctl's state directory must be writable.

@@ -69,7 +69,8 @@ extension VF {
         func run() throws {
             let pfAddr = try address(pf, what: "PF address")
             guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)") }
-            let ctx = try HostContext(host)
+            var ctx = try HostContext(host)
+            ctx.progress = TerminalProgress.forStderr(json: output.json)
             let c = VFController(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory)
             // A count above TotalVFs is refused before any other check (the kernel's ERANGE sentence).
             if let total = try c.pf(pfAddr).sriov?.totalVFs, count > total {

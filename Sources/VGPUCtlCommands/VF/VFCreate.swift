@@ -45,7 +45,8 @@ extension VF {
             let chosen = try vfs.map { s throws(VGPUError) in try address(s, what: "VF address") }
             let requests = try Self.requests(types: type, counts: count)
             guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)") }
-            let ctx = try HostContext(host)
+            var ctx = try HostContext(host)
+            ctx.progress = TerminalProgress.forStderr(json: output.json)
             var creator = VFCreator(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory, channels: ctx.vgpuChannels)
             creator.timeout = .milliseconds(Int(timeout * 1000))
             _ = try creator.plan(pf: pfAddr, requests, vfs: chosen.isEmpty ? nil : chosen)    // refusals before the lock
