@@ -47,6 +47,7 @@ extension VF {
             guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)") }
             let ctx = try HostContext(host)
             var creator = VFCreator(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory, channels: ctx.vgpuChannels)
+            creator.scrubbers = ctx.scrubbers
             creator.timeout = .milliseconds(Int(timeout * 1000))
             _ = try creator.plan(pf: pfAddr, requests, vfs: chosen.isEmpty ? nil : chosen)    // refusals before the lock
             let out = try ctx.mutate(commandLineText, lock: lock) {
