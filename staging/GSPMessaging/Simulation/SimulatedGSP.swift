@@ -24,6 +24,8 @@ public struct GSPStubStatus: Codable, Sendable {
     public var booted: Bool
     public var sharedFile: String
     public var log: String
+    /// The firmware's vGPU mode (FSP PRC knob 0x29), filled by the command that shows it.
+    public var vgpuMode: String?
 }
 
 /// The simulated-host side of stage 1: the run directory of one PF's firmware stub, and boot,
