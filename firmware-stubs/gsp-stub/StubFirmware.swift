@@ -174,6 +174,10 @@ final class StubFirmware {
                 for case let .rpcError(f, status) in options.faults where f == m.function { r = status }
                 try send(m.function, payload, sequence: m.sequence, rpcResult: r)
             }
+            if state.unloading {
+                // What the driver runs next on real hardware: Booter Unloader, then FWSEC-SB.
+                exitNow(0, "Booter Unloader and FWSEC-SB (simulated): GSP-RM unloaded; exiting")
+            }
         }
     }
 
