@@ -13,6 +13,7 @@ public enum FuzzTargets {
         "egm-retired": egmRetiredPages,
         "gsp-element": gspElement,
         "gsp-decode": gspDecode,
+        "gmc-decode": gmcDecode,
         "creatable-types": creatableTypes,
         "mdev-type": mdevType,
         "profile": profile,

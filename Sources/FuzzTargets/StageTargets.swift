@@ -25,6 +25,16 @@ extension FuzzTargets {
         }
     }
 
+    /// `gsp decode --firmware r000_00` input: a ring dump of MCTP/NVDM elements. A rejection
+    /// must name its byte offset.
+    static func gmcDecode(_ bytes: [UInt8]) {
+        do {
+            for (_, e) in try GMCQueueDump.decode(bytes) { _ = e.summary }
+        } catch {
+            precondition(error.offset >= 0 && error.offset < max(bytes.count, 1), "rejection outside the input: \(error)")
+        }
+    }
+
     /// NVIDIA vendor sysfs: `creatable_vgpu_types` and `current_vgpu_type` as the driver prints them.
     static func creatableTypes(_ bytes: [UInt8]) {
         let t = String(decoding: bytes, as: UTF8.self)

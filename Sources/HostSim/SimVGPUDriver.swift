@@ -51,6 +51,8 @@ public struct SimVGPUDriver {
             /// Types taught with `ADD_TYPE` (upstream firmware); nil for vendor/mdev drivers,
             /// whose table is built in.
             public var addedTypes: [VGPUCatalog.VGPUType]?
+            /// Regions released by a removed vGPU and not scrubbed yet (SimVGPUDriver+Scrub).
+            public var scrubPending: [PendingScrub]?
         }
     }
 

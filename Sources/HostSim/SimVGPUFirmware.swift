@@ -88,9 +88,9 @@ public struct SimVGPUFirmware {
 
     /// `DEASSIGN_TYPE`.
     public func deassignType(vf: Int) throws(SimVGPUError) {
-        _ = try sim()
+        let sim = try sim()
         var s = try state()
-        s.pfs[pf.description]?.devices.removeAll { $0.vf == vf }
+        driver.release(vf: vf, pf: pf, sim: sim, state: &s)
         try save(s)
     }
 

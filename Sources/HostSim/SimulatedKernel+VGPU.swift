@@ -28,7 +28,7 @@ extension SimulatedKernel {
         case .currentVGPUType(let vf):
             guard let (pf, i) = vfPosition(vf), let n = UInt32(v) else { throw Errno.invalidArgument }
             if n == 0 {
-                st.pfs[pf.description]?.devices.removeAll { $0.vf == i }
+                vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
             } else {
                 if st.pfs[pf.description]?.devices.contains(where: { $0.vf == i }) == true { throw Errno.resourceBusy }
                 let wanted = VendorFiles.number(fs.read(HostRoot.deviceFile(vf, "nvidia/placement_id")))
@@ -59,7 +59,7 @@ extension SimulatedKernel {
             guard let (pfText, rec) = st.pfs.first(where: { $0.value.devices.contains { $0.mdevUUID == uuid } }),
                   let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid }) else { throw Errno.noSuchDevice }
             try removeMdevDevice(d)
-            st.pfs[pfText]?.devices.removeAll { $0.mdevUUID == uuid }
+            vgpuDriver.release(vf: d.vf, pf: pf, sim: state, state: &st)
             try vgpuDriver.save(st)
             try renderVGPU(pf: pf, state: state)
         default:
@@ -106,8 +106,10 @@ extension SimulatedKernel {
         var st = try vgpuDriver.load()
         let mine = st.pfs[pf.description]?.devices.filter { $0.vf == i } ?? []
         for d in mine { try removeMdevDevice(d) }
-        st.pfs[pf.description]?.devices.removeAll { $0.vf == i }
+        vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
         try vgpuDriver.save(st)
+        // The driver scrubs the region itself when it tears a VF's vGPU down with the VF.
+        _ = try vgpuDriver.scrub(pf: pf, vf: i)
         try fs.remove("\(dir)/nvidia")
         try fs.remove("\(dir)/mdev_supported_types")
         try fs.remove("\(HostRoot.mdevBus)/\(a)")

@@ -46,6 +46,14 @@ struct StubDispatcher {
             f.status = state.objects.free(f)
             return .reply(payload: f.encoded, rpcResult: NVStatus.ok)
         }
+        d.functions[.unloadingGuestDriver] = { state, m in
+            guard let u = try? UnloadingGuestDriver(decoding: m.payload) else {
+                return .reply(payload: m.payload, rpcResult: NVStatus.rpcInvalidMessageFormat)
+            }
+            state.note("UNLOADING_GUEST_DRIVER (bInPMTransition \(u.inPMTransition ? 1 : 0), newLevel \(u.newLevel)): unloading")
+            state.unloading = true
+            return .reply(payload: m.payload, rpcResult: NVStatus.ok)
+        }
         d.functions[.gspSetSystemInfo] = { state, _ in
             state.note("GSP_SET_SYSTEM_INFO after boot ignored")
             return .none

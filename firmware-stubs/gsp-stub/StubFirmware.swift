@@ -1,6 +1,9 @@
+import ControlChannel
 import Foundation
 import GPUModels
 import GSPMessaging
+import HostKit
+import HostSim
 
 /// The stub's GSP-RM: links the status queue, checks the boot commands as firmware would,
 /// emits the boot events (log prints, the CPU sequencer request, `GSP_INIT_DONE`), then serves
@@ -133,6 +136,12 @@ final class StubFirmware {
             try sendErrorLog(0, "registry key \(e.key)=\(e.value) is unknown to this GSP-RM; ignored")
         }
         if state.sriovMode {
+            // The FSP's vGPU-mode knob (PRC knob 0x29): firmware booted for SR-IOV mode with it
+            // disabled refuses, whatever the driver asked.
+            if let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf), let pf = PCIAddress(options.pf),
+               (try? SimFSP(root: HostRoot(link.hostRoot)).vgpuMode(pf)) == false {
+                throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) is disabled")
+            }
             guard info.vfInfo.totalVFs > 0 else {
                 throw Halt(code: NVStatus.errInvalidState, text: "RMSetSriovMode=1 but GSP_VF_INFO reports no VFs")
             }
@@ -164,6 +173,10 @@ final class StubFirmware {
                 var r = result
                 for case let .rpcError(f, status) in options.faults where f == m.function { r = status }
                 try send(m.function, payload, sequence: m.sequence, rpcResult: r)
+            }
+            if state.unloading {
+                // What the driver runs next on real hardware: Booter Unloader, then FWSEC-SB.
+                exitNow(0, "Booter Unloader and FWSEC-SB (simulated): GSP-RM unloaded; exiting")
             }
         }
     }

@@ -4,8 +4,10 @@ import GSPMessaging
 ///
 /// ```
 /// gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE]
-///          [--fault SPEC]... [--sequencer-timeout SECONDS]
+///          [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]
 /// ```
+/// `--firmware` names the wire format played: r570.144 (mainline) only so far; r000_00 (the
+/// development firmware's GMC API) is refused with a clear message.
 /// `--fault` takes ``StubFault`` specs. The stub is started by `vgpuctl gsp boot`; running it by
 /// hand against a file prepared by vgpuctl works too.
 struct StubOptions {
@@ -15,8 +17,9 @@ struct StubOptions {
     var reportFile: String?
     var faults: [StubFault] = []
     var sequencerTimeout: Duration = .seconds(30)
+    var firmware = GSPWireFormat.r570_144
 
-    static let usage = "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS]"
+    static let usage = "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]"
 
     static func parse(_ args: [String]) throws(StubUsageError) -> StubOptions {
         var o = StubOptions()
@@ -40,6 +43,15 @@ struct StubOptions {
                 let v = try value("--sequencer-timeout")
                 guard let s = Double(v), s > 0 else { throw StubUsageError("--sequencer-timeout needs seconds, got '\(v)'") }
                 o.sequencerTimeout = .milliseconds(Int64(s * 1000))
+            case "--firmware":
+                let v = try value("--firmware")
+                guard let f = GSPWireFormat(rawValue: v) else {
+                    throw StubUsageError("--firmware takes \(GSPWireFormat.allCases.map(\.rawValue).joined(separator: " or ")), not '\(v)'")
+                }
+                guard f == .r570_144 else {
+                    throw StubUsageError("--firmware \(v): this gsp-stub plays r570.144 only; the r000_00 wire format (GMC API) is decoded by 'vgpuctl gsp decode --firmware r000_00' but not served yet")
+                }
+                o.firmware = f
             case "-h", "--help": throw StubUsageError(usage)
             default: throw StubUsageError("unknown argument '\(args[i])'")
             }

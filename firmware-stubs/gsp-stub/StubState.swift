@@ -17,6 +17,8 @@ struct StubState {
     var log: [String] = []
     var halt: String?
     var commandsReceived = 0
+    /// Set by UNLOADING_GUEST_DRIVER: after the reply the firmware goes away (the unloader).
+    var unloading = false
 
     init(model: String, spec: DeviceSpec, pf: String) {
         self.model = model

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlChannel
 import Foundation
+import GSPMessaging
 import HostKit
 
 extension Control {
@@ -28,6 +29,10 @@ extension Control {
             var deviceDataLength: Int
             var deviceData: String
             var novaCore: NovaCoreInfo?
+            /// The wire format between the driver and the firmware behind this channel.
+            var wireFormat: String = GSPWireFormat.r570_144.rawValue
+            /// The command-id set vgpuctl's requests carry (both published sets are named).
+            var commandIDs: String = NovaCoreTable.spokenIDSet.rawValue
         }
 
         func run() throws {
@@ -46,7 +51,9 @@ extension Control {
             if output.json { try printJSON(out); return }
             var lines = ["\(out.device): \(out.fwctl) (\(out.node))",
                          "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
-                         "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional" : "")",
+                         "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional (published: \(NovaCoreTable.deviceTypeCandidates.map { "\($0.value)" }.joined(separator: " or ")))" : "")",
+                         "  wire format   \(GSPWireFormat.r570_144.summary)",
+                         "  command ids   \(NovaCoreTable.spokenIDSet.rawValue) (\(NovaCoreTable.spokenIDSet.source)); the other published set: \(NovaCoreTable.CommandIDSet.r000_00.rawValue) (\(NovaCoreTable.CommandIDSet.r000_00.source))",
                          "  device data   \(info.deviceDataLength) bytes\(info.deviceData.isEmpty ? "" : ": " + out.deviceData)"]
             if let n = nova {
                 lines.append("  PCI ids       \(hex(n.vendorID, 4)):\(hex(n.deviceID, 4)), subsystem \(hex(n.subsystemVendorID, 4)):\(hex(n.subsystemID, 4))")

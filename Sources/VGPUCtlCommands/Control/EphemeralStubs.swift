@@ -2,6 +2,7 @@ import ControlChannel
 import Foundation
 import GSPMessaging
 import HostKit
+import HostSim
 
 /// gsp-stubs vgpuctl boots for one command on a simulated host (see ``ControlChannels``): each
 /// in its own run directory under the temporary directory, with a ``StubHostLink`` naming the
@@ -19,7 +20,8 @@ enum EphemeralStubs {
         let model = try SimulatedModel.gpuModel(root: root, pf: pf)
         let config = try PFConfig.read(root: root, address: pf)
         let plan = try VGPUBootPlan.make(pf: pf, config: config.config, sriovOffset: config.sriovOffset, mode: .auto,
-                                         frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20)
+                                         frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
+                                         fspVGPUMode: try SimFSP(root: root).vgpuMode(pf))
         let executable = try StubProcess.locate()
         let base = registry.newDirectory()
         let sim = SimulatedGSP(root: HostRoot(base), pf: pf)

@@ -17,7 +17,7 @@ extension GSP {
         @OptionGroup var host: HostOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(name: .long, help: "vGPU support: auto (when the PF has SR-IOV), on, off.")
+        @Option(name: .long, help: "vGPU: auto (upstream's rule: the chip allows it, TotalVFs >= 2, the FSP vGPU mode is enabled; a PF without SR-IOV boots without vGPU), on, off.")
         var vgpu: VGPUMode = .auto
 
         @Option(name: .long, help: ArgumentHelp("Extra registry key for GSP-RM (repeatable).", valueName: "KEY=VALUE"))
@@ -48,7 +48,7 @@ extension GSP {
             let pfConfig = try PFConfig.read(root: root, address: address)
             let plan = try VGPUBootPlan.make(pf: address, config: pfConfig.config, sriovOffset: pfConfig.sriovOffset,
                                              mode: vgpu, frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
-                                             extraRegistry: extra)
+                                             extraRegistry: extra, fspVGPUMode: try SimFSP(root: root).vgpuMode(address))
             let stub = try StubProcess.locate()
             let report = try SimulatedGSP(root: root, pf: address).boot(
                 plan: plan, model: model.name, stubExecutable: stub,

@@ -6,6 +6,7 @@ enum GSPText {
     static func boot(_ r: VGPUBootReport) -> String {
         var out: [String] = []
         out.append("GSP-RM \(r.firmware) booted for \(r.pf) with vGPU \(r.vgpu ? "enabled" : "disabled") (gsp-stub pid \(r.stubPid.map(String.init) ?? "?"); stop it with 'vgpuctl gsp stop \(r.pf)')")
+        out.append("Wire format: \(GSPWireFormat.r570_144.summary)")
         out.append("")
         out.append("Transcript:")
         out.append(renderTable(["DIR", "FUNCTION", "SEQNUM", "LENGTH", "PAGES", "NOTE"], r.transcript.map { e in
@@ -15,6 +16,9 @@ enum GSPText {
         out.append("")
         let v = r.vfInfo
         out.append("GSP_VF_INFO sent: totalVFs \(v.totalVFs), firstVFOffset \(v.firstVFOffset), BAR0 \(hex0x(v.firstVFBar0Address))\(v.b64bitBar0 ? " (64-bit)" : ""), BAR1 \(hex0x(v.firstVFBar1Address))\(v.b64bitBar1 ? " (64-bit)" : ""), BAR2 \(hex0x(v.firstVFBar2Address))\(v.b64bitBar2 ? " (64-bit)" : "")")
+        if let g = r.gate {
+            out.append("vGPU gate: \(g.architecture.title) chip (\(g.architecture.vgpuGate.source)), TotalVFs \(g.totalVFs) >= \(VGPUGate.minimumTotalVFs), FSP vGPU mode (PRC knob 0x29) \(g.fspVGPUMode.map { $0 ? "enabled" : "disabled" } ?? "not read")")
+        }
         out.append("Registry: \(r.registry.map(\.description).joined(separator: ", "))")
         out.append("WPR2 heap: \(r.wprHeapMiB) MiB\(r.scrubberRequired ? " (a real boot runs the scrubber on SEC2 first)" : "")")
         if !r.logs.isEmpty {

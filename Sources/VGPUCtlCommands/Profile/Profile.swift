@@ -50,6 +50,9 @@ struct Profile: ParsableCommand {
             var backend: VGPUBackendKind
             var usage: GPUBook.Usage
             var types: [TypeRow]
+            /// The firmware's vGPU mode (FSP PRC knob 0x29): `enabled`, `disabled`, or `unknown`
+            /// on a real host (gpu-admin-tools `--query-vgpu-mode` reads it).
+            var vgpuMode: String = "unknown"
         }
 
         func run() throws {
@@ -93,13 +96,15 @@ struct Profile: ParsableCommand {
                                      placementUnits: t.placementSize, channels: t.channels, copyEngines: t.copyEngines,
                                      backing: t.mig.map { "MIG \($0.profile)" } ?? "time-sliced", refusal: refusal))
             }
-            return GPURow(pf: d.address.description, gpu: catalog.gpu.name, catalog: catalog.name, catalogFile: catalog.file,
-                          backend: kind, usage: book.usage, types: types)
+            var out = GPURow(pf: d.address.description, gpu: catalog.gpu.name, catalog: catalog.name, catalogFile: catalog.file,
+                             backend: kind, usage: book.usage, types: types)
+            out.vgpuMode = VGPUModeText.of(root: ctx.root, pf: d.address)
+            return out
         }
 
         func text(_ g: GPURow) -> String {
             let u = g.usage
-            var lines = ["\(g.pf)  \(g.gpu)  catalog \(g.catalog)  backend \(g.backend.rawValue)  mode \(u.mode)",
+            var lines = ["\(g.pf)  \(g.gpu)  catalog \(g.catalog)  backend \(g.backend.rawValue)  mode \(u.mode)  firmware vGPU mode \(g.vgpuMode)",
                          "frame buffer: \(u.framebufferUsedMiB) MiB in use, \(u.framebufferFreeMiB) MiB free (\(u.units - u.unitsUsed) of \(u.units) units of \(u.unitMiB) MiB); channels \(u.channelsUsed) of \(u.channels); vGPUs \(u.vgpus) of \(u.vfSlots) VF slots"]
             if g.types.isEmpty {
                 lines.append(creatable ? "no type fits now" : "no types")

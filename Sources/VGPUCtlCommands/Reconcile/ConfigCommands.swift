@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HostKit
 import Reconcile
+import VirtualFunctions
 
 /// `-f FILE [-c NAME]`.
 struct ConfigOptions: ParsableArguments {
@@ -113,14 +114,18 @@ struct RecoverCommand: ParsableCommand {
         try ctx.requireMutationPrivileges()
         let held = try HostLock(root: ctx.root, command: commandLineText, wait: try lock.duration())
         let r = try ctx.reconciler.recover()
+        let scrubbed = try ctx.finishScrubs()
         withExtendedLifetime(held) {}
         if output.json {
-            struct Out: Encodable { var recovered: Reconciler.Recovery? }
-            try printJSON(Out(recovered: r))
-        } else if let r {
+            struct Out: Encodable { var recovered: Reconciler.Recovery?; var scrubbed: [ScrubReport] }
+            try printJSON(Out(recovered: r, scrubbed: scrubbed))
+            return
+        }
+        for s in scrubbed { print("finished an interrupted frame-buffer scrub: \(s.text)") }
+        if let r {
             print("completed \(r.completedSteps.count) remaining steps of the apply interrupted in pid \(r.interruptedPID) ('\(r.command)')")
             for s in r.completedSteps { print("  \(s)") }
-        } else {
+        } else if scrubbed.isEmpty {
             print("nothing to recover: no interrupted apply")
         }
     }

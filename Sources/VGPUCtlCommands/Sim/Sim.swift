@@ -8,7 +8,7 @@ import HostSim
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and inspect simulated hosts (sysfs trees that real tools can read).",
-        subcommands: [Create.self, Models.self])
+        subcommands: [Create.self, Models.self, VGPUModeCommand.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a simulated host tree to DIR.")

@@ -15,12 +15,12 @@ extension HostContext {
 
     /// The vGPU backend of a PF (generic SR-IOV when the host offers no types for it).
     func vgpuBackend(_ pf: PCIAddress) throws(VGPUError) -> any VGPUBackend {
-        try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: vgpuChannels)
+        try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: vgpuChannels, scrubbers: scrubbers)
     }
 
     /// The reconciler's provider (nil for PFs without vGPU types).
     var vgpuBackendProvider: (PCIAddress) throws(VGPUError) -> (any VGPUBackend)? {
-        VGPUBackends.provider(root: root, kernel: kernel, channels: vgpuChannels)
+        VGPUBackends.provider(root: root, kernel: kernel, channels: vgpuChannels, scrubbers: scrubbers)
     }
 
     /// The PF of a VF named on the command line (invalid input when it is not a VF).

@@ -20,7 +20,13 @@ extension VF {
             let pf = try ctx.pfOf(vfAddr)
             let backend = try ctx.vgpuBackend(pf)
             var cleared: String?
+            var scrubs: [ScrubReport] = []
             if let typed = backend as? TypedVFBackend {
+                if !output.json {
+                    typed.scrubProgress = { p in
+                        if p.done < p.total { printProgress("scrubbing VF \(p.vf): \(p.done >> 20) of \(p.total >> 20) MiB") }
+                    }
+                }
                 let r = try typed.ref(vfAddr)
                 if let cur = try typed.view().assignments[r.index] {
                     if let h = try typed.holders(vfAddr).first {
@@ -28,13 +34,15 @@ extension VF {
                     }
                     try ctx.mutate(commandLineText, lock: lock) { try typed.clear(vf: vfAddr) }
                     cleared = cur.typeName
+                    scrubs = typed.lastScrubs
                 }
             }
             if output.json {
-                struct Out: Encodable { var vf: String; var pf: String; var cleared: String?; var backend: VGPUBackendKind }
-                try printJSON(Out(vf: vfAddr.description, pf: pf.description, cleared: cleared, backend: backend.kind))
+                struct Out: Encodable { var vf: String; var pf: String; var cleared: String?; var backend: VGPUBackendKind; var scrubbed: [ScrubReport] }
+                try printJSON(Out(vf: vfAddr.description, pf: pf.description, cleared: cleared, backend: backend.kind, scrubbed: scrubs))
             } else if let cleared {
                 print("cleared \(cleared) from \(vfAddr)")
+                for s in scrubs { print("\(s.text): \(s.bytesZeroed) bytes holding data zeroed") }
             } else {
                 print("\(vfAddr) has no vGPU type; nothing changed")
             }

@@ -48,6 +48,7 @@ extension VF {
             var ctx = try HostContext(host)
             ctx.progress = TerminalProgress.forStderr(json: output.json)
             var creator = VFCreator(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory, channels: ctx.vgpuChannels)
+            creator.scrubbers = ctx.scrubbers
             creator.timeout = .milliseconds(Int(timeout * 1000))
             _ = try creator.plan(pf: pfAddr, requests, vfs: chosen.isEmpty ? nil : chosen)    // refusals before the lock
             let out = try ctx.mutate(commandLineText, lock: lock) {

@@ -19,9 +19,47 @@
 /// - `reference`: the project's kernel-abi.md §4 (device type 8).
 /// - `vgpuctl`: no public layout exists; vgpuctl defines it (ROADMAP.md, stage 2).
 public enum NovaCoreTable {
-    /// `FWCTL_DEVICE_TYPE_NOVA_CORE` (`reference`; one version of NVIDIA's tool documentation
-    /// says 5; the number is not in a released kernel).
-    public static let deviceType: UInt32 = 8
+    /// `FWCTL_DEVICE_TYPE_NOVA_CORE`: unsettled, so a table entry (``deviceTypeCandidates``);
+    /// vgpuctl uses the first.
+    public static let deviceType: UInt32 = deviceTypeCandidates[0].value
+    /// The numbers published for nova-core's fwctl device type, with who says so. Mainline has
+    /// ERROR 0, MLX5 1, CXL 2, BNXT 3, PDS 4 and no nova-core entry.
+    public static let deviceTypeCandidates: [(value: UInt32, source: String)] = [
+        (8, "alokk-nv/vgpu-tools fwctl/include/fwctl.h (the RFC author's tree gives 8 to a Rust test type)"),
+        (5, "alokk-nv/vgpu-tools README"),
+    ]
+
+    /// The two published numberings of the seven vGPU management commands. A tool must say
+    /// which one it speaks; vgpuctl speaks ``gmcapiCategory`` on the fwctl path and names both.
+    public enum CommandIDSet: String, Sendable, CaseIterable, Codable {
+        /// `GMCAPI_ID(VGPU_MGMT = 0x02, n)` = 0x00020001..7: NVIDIA's GMC API table as its
+        /// userspace fwctl tools mirror it (`gmcapi`).
+        case gmcapiCategory = "0x0002000N"
+        /// `GMCAPI_CMD_*` of the development firmware r000_00 = 0x10000001..7 (the RFC author's
+        /// `gsp/fw/r000_00/bindings.rs`).
+        case r000_00 = "0x1000000N"
+
+        /// The id of the `n`th command (1-based) in this set.
+        public func id(_ n: Int) -> UInt32 {
+            (self == .gmcapiCategory ? 0x0002_0000 : 0x1000_0000) + UInt32(n)
+        }
+
+        public var source: String {
+            self == .gmcapiCategory ? "NVIDIA GMC API table (category VGPU_MGMT 0x02), as NVIDIA's fwctl tools mirror it"
+                : "development firmware r000_00 (GMCAPI_COMMANDS in the vGPU series author's bindings)"
+        }
+    }
+
+    /// The command set vgpuctl's requests carry.
+    public static let spokenIDSet = CommandIDSet.gmcapiCategory
+
+    /// The command `id` names in either set, with the set it came from.
+    public static func command(anySet id: UInt32) -> (Command, CommandIDSet)? {
+        for set in CommandIDSet.allCases {
+            if let i = (1...all.count).first(where: { set.id($0) == id }) { return (all[i - 1], set) }
+        }
+        return nil
+    }
     /// `sizeof(struct fwctl_rpc_nova_core)` (`uapi`).
     public static let headerSize = 8
     /// nova-core's `GSP_GMC_MAX_RESPONSE_SIZE` (`uapi`).

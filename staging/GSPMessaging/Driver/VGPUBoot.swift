@@ -1,6 +1,8 @@
 import HostKit
 
-/// Whether to boot with vGPU (nova-core RFC's `vgpu_support`: 1 = auto when the PF has SR-IOV).
+/// Whether to boot with vGPU. `auto` and `on` follow upstream's rule (``VGPUGate``) and
+/// refuse when one of its conditions fails; `auto` boots without vGPU a PF that has no SR-IOV
+/// capability at all. (The RFC's `vgpu_support` parameter this mirrored is gone upstream.)
 public enum VGPUMode: String, Sendable, Codable, CaseIterable {
     case auto, on, off
 }
@@ -12,11 +14,14 @@ public struct VGPUBootPlan: Codable, Sendable {
     public var systemInfo: GSPSystemInfo
     public var registry: RegistryTable
     public var wprMeta: WPRMeta
+    /// The gate's inputs (nil when booting without vGPU).
+    public var gate: VGPUGate?
 
     /// Builds the plan from the PF's config space (read through libpci). `sriovOffset` is
     /// where libpci found the SR-IOV capability, nil when the PF has none.
     public static func make(pf: PCIAddress, config: ConfigSpace, sriovOffset: Int?, mode: VGPUMode,
-                            frameBufferBytes: UInt64, extraRegistry: [RegistryEntry] = []) throws(VGPUError) -> VGPUBootPlan {
+                            frameBufferBytes: UInt64, extraRegistry: [RegistryEntry] = [],
+                            fspVGPUMode: Bool? = nil) throws(VGPUError) -> VGPUBootPlan {
         let vgpu: Bool
         switch mode {
         case .off: vgpu = false
@@ -28,12 +33,20 @@ public struct VGPUBootPlan: Codable, Sendable {
             vgpu = true
         }
         let info = GSPSystemInfo(address: pf, config: config, sriovOffset: sriovOffset, vgpu: vgpu)
-        if vgpu && info.vfInfo.totalVFs == 0 {
-            throw .invalid("\(pf): the SR-IOV capability at \(hex0x(sriovOffset ?? 0)) reports TotalVFs 0 or is cut short; nothing to boot vGPU for")
+        var gate: VGPUGate?
+        if vgpu {
+            let id = config.deviceID ?? 0
+            let g = VGPUGate(architecture: .of(deviceID: id), deviceID: id, totalVFs: Int(info.vfInfo.totalVFs), fspVGPUMode: fspVGPUMode)
+            let failures = g.failures(pf: pf)
+            if !failures.isEmpty {
+                throw .failed("refusing to boot GSP-RM with vGPU: " + failures.joined(separator: "; ") + (mode == .auto ? " (--vgpu off boots without vGPU)" : ""),
+                              cause: "vGPU gate")
+            }
+            gate = g
         }
         return VGPUBootPlan(pf: pf, vgpu: vgpu, systemInfo: info,
                             registry: .standard(vgpu: vgpu, extra: extraRegistry),
-                            wprMeta: .layout(fbSize: frameBufferBytes, vgpu: vgpu))
+                            wprMeta: .layout(fbSize: frameBufferBytes, vgpu: vgpu), gate: gate)
     }
 }
 
@@ -53,6 +66,8 @@ public struct VGPUBootReport: Codable, Sendable {
     public var staticInfo: GSPStaticInfo
     public var stubPid: Int32?
     public var sharedFile: String?
+    /// What upstream's vGPU gate saw (nil when booted without vGPU).
+    public var gate: VGPUGate?
 }
 
 /// The vGPU-enabled boot sequence as nova-core runs it (`gsp/boot.rs` with the RFC "gpu:
@@ -112,6 +127,6 @@ public enum VGPUBoot {
             wprHeapMiB: plan.wprMeta.gspFwHeapSize >> 20,
             scrubberRequired: plan.wprMeta.gspFwHeapSize > WPRMeta.scrubberThreshold,
             transcript: client.transcript, logs: client.logs, staticInfo: info,
-            stubPid: nil, sharedFile: endpoint.mapping.path)
+            stubPid: nil, sharedFile: endpoint.mapping.path, gate: plan.gate)
     }
 }

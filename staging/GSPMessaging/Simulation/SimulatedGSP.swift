@@ -24,6 +24,8 @@ public struct GSPStubStatus: Codable, Sendable {
     public var booted: Bool
     public var sharedFile: String
     public var log: String
+    /// The firmware's vGPU mode (FSP PRC knob 0x29), filled by the command that shows it.
+    public var vgpuMode: String?
 }
 
 /// The simulated-host side of stage 1: the run directory of one PF's firmware stub, and boot,
@@ -130,6 +132,43 @@ public struct SimulatedGSP {
         defer { try? FileManager.default.removeItem(atPath: stateFile) }
         guard StubProcess.isStub(r.pid, serving: r.sharedFile) else { return nil }
         return (r.pid, StubProcess.stop(r.pid, grace: grace))
+    }
+
+    /// The unload path, then the stop: sends `UNLOADING_GUEST_DRIVER` (47) to a booted stub and
+    /// waits for it to go (it runs the unloaders and exits), falling back to ``stop(grace:)``.
+    /// Returns the pid, how it ended, and what the unload did (nil: no unload was possible,
+    /// with the reason in `skipped`).
+    public func unloadAndStop(timeout: Duration = .seconds(5)) -> (pid: Int32, ending: StubProcess.Ending, unloaded: Bool, skipped: String?)? {
+        guard let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) else {
+            try? FileManager.default.removeItem(atPath: stateFile)
+            return nil
+        }
+        var skipped: String?
+        if r.booted {
+            do {
+                let client = try connect(receiveTimeout: timeout)
+                let reply = try client.call(.unloadingGuestDriver, UnloadingGuestDriver().encoded)
+                if reply.rpcResult != NVStatus.ok { skipped = "UNLOADING_GUEST_DRIVER answered \(NVStatus.describe(reply.rpcResult))" }
+                client.endpoint.mapping.unlock()
+            } catch {
+                skipped = "UNLOADING_GUEST_DRIVER failed: \(error)"
+            }
+            if skipped == nil {
+                let deadline = ContinuousClock.now + timeout
+                while ContinuousClock.now < deadline {
+                    if !StubProcess.isStub(r.pid, serving: r.sharedFile) {
+                        try? FileManager.default.removeItem(atPath: stateFile)
+                        return (r.pid, StubProcess.ending(of: r.pid) ?? .gone, true, nil)
+                    }
+                    usleep(10_000)
+                }
+                skipped = "GSP-RM acknowledged UNLOADING_GUEST_DRIVER but did not go within \(timeout)"
+            }
+        } else {
+            skipped = "the stub never finished booting"
+        }
+        guard let s = stop() else { return nil }
+        return (s.pid, s.ending, false, skipped)
     }
 
     /// Opens a client on the running stub's queues (for RM calls after boot), holding the

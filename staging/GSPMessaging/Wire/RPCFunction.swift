@@ -16,6 +16,7 @@ public struct RPCFunction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let allocObject = RPCFunction(9)
     public static let free = RPCFunction(10)
     public static let log = RPCFunction(11)
+    public static let unloadingGuestDriver = RPCFunction(47)
     public static let getGspStaticInfo = RPCFunction(65)
     public static let continuationRecord = RPCFunction(71)
     public static let gspSetSystemInfo = RPCFunction(72)

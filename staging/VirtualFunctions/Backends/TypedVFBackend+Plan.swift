@@ -11,6 +11,10 @@ extension TypedVFBackend {
         } else {
             book = try view().book
             for i in clearing { book.release(vf: i) }
+            let unscrubbed = try scrubber?.pending(pf: pf) ?? []
+            if let p = unscrubbed.first(where: { u in adding.contains { $0.vf == u.vf } }) {
+                throw .failed("\(pf): VF \(p.vf) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub; nothing was changed")
+            }
         }
         var requests: [(type: VGPUCatalog.VGPUType, vf: Int)] = []
         for a in adding {

@@ -15,6 +15,12 @@ public final class TypedVFBackend: VGPUBackend {
     public let interface: any VGPUInterface
     let store: VGPUBookStore
     var prepared = false
+    /// Who scrubs a VF's frame buffer after its vGPU goes (nil: the driver does it unseen).
+    public var scrubber: (any FrameBufferScrubber)?
+    /// Told each step of a scrub.
+    public var scrubProgress: (ScrubProgress) -> Void = { _ in }
+    /// The scrubs this backend ran, oldest first.
+    public internal(set) var lastScrubs: [ScrubReport] = []
 
     public init(root: HostRoot, pf: PCIAddress, catalog: VGPUCatalog, profiles: VGPUProfiles, interface: any VGPUInterface) {
         self.root = root
@@ -118,6 +124,7 @@ public final class TypedVFBackend: VGPUBackend {
             throw .refused("\(vf) already carries \(cur.typeName); clear it first ('vgpuctl vf clear \(vf)')")
         }
         if let why = interface.unusable(r) { throw .failed(why) }
+        if let refusal = try scrubRefusal(r) { throw refusal }
         try prepare()
         let entry: GPUBook.Entry
         do { entry = try v.book.place(t, vf: r.index) } catch { throw Self.capacity(error, pf: pf) }
@@ -150,6 +157,7 @@ public final class TypedVFBackend: VGPUBackend {
         }
         v.book.release(vf: r.index)
         try store.save(pf: pf, book: v.book)
+        try scrubAfterClear(r)
     }
 
     /// A book refusal as an operator error (exit 1: the GPU cannot hold it), naming the GPU.

@@ -42,7 +42,7 @@ public enum VGPUBackends {
     /// there is none); the upstream one needs a control channel from `channels` (the stage-2
     /// module, or a simulated host's firmware).
     public static func detect(root: HostRoot, kernel: any Kernel, pf: PCIAddress, profiles given: VGPUProfiles? = nil,
-                              channels: ControlChannelFactory? = nil) throws(VGPUError) -> any VGPUBackend {
+                              channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil) throws(VGPUError) -> any VGPUBackend {
         let kind = try interfaceKind(root: root, pf: pf)
         if kind == .generic { return GenericBackend(root: root, pf: pf) }
         guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed("\(pf) disappeared") }
@@ -61,12 +61,14 @@ public enum VGPUBackends {
             interface = UpstreamInterface(channel: ch, catalog: catalog)
         case .generic: return GenericBackend(root: root, pf: pf)
         }
-        return TypedVFBackend(root: root, pf: pf, catalog: catalog, profiles: profiles, interface: interface)
+        let typed = TypedVFBackend(root: root, pf: pf, catalog: catalog, profiles: profiles, interface: interface)
+        typed.scrubber = scrubbers?(pf)
+        return typed
     }
 
     /// A provider for the reconciler: the backend of a PF, nil when the host offers no vGPU types
     /// for it (generic SR-IOV, or an NVIDIA GPU no catalog covers). Profile files are read once.
-    public static func provider(root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil)
+    public static func provider(root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil)
         -> (PCIAddress) throws(VGPUError) -> (any VGPUBackend)? {
         var loaded: VGPUProfiles?
         return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in
@@ -74,7 +76,7 @@ public enum VGPUBackends {
             if kind == .generic { return nil }
             if loaded == nil { loaded = try VGPUProfiles.load(root: root) }
             guard let gpu = SysfsReader(root: root).device(pf), loaded?.catalog(for: gpu) != nil else { return nil }
-            return try detect(root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels)
+            return try detect(root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels, scrubbers: scrubbers)
         }
     }
 }

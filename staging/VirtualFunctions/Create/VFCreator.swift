@@ -13,6 +13,8 @@ public struct VFCreator {
     public let waiterFactory: @Sendable () throws(VGPUError) -> any VFWaiter
     public let channels: ControlChannelFactory?
     public var timeout: Duration = .seconds(30)
+    /// Scrubbers of the GPUs' frame buffers (VFs whose scrub is pending are not free).
+    public var scrubbers: ScrubberFactory?
 
     public init(root: HostRoot, kernel: any Kernel, waiterFactory: @escaping @Sendable () throws(VGPUError) -> any VFWaiter,
                 channels: ControlChannelFactory? = nil) {
@@ -70,7 +72,7 @@ public struct VFCreator {
             for vf in chosen { idx.append(try TypedVFBackend.ref(vf, pf: pf, sysfs: sysfs).index) }
             chosenIndices = idx
         }
-        let backend = try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: channels)
+        let backend = try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: channels, scrubbers: scrubbers)
         guard let typed = backend as? TypedVFBackend else {
             if let t = requests.compactMap(\.type).first { throw GenericBackend.noTypes(pf: pf, type: t) }
             let free = sr.numVFs == 0 ? Array(0..<sr.totalVFs) : sr.vfs.indices.filter { i in
@@ -95,13 +97,14 @@ public struct VFCreator {
             resolved += Array(repeating: t, count: r.count)
         }
         let view = try typed.view()
+        let unscrubbed = Set(try typed.scrubber?.pending(pf: pf).map(\.vf) ?? [])
         var free: [Int]
         if sr.numVFs == 0 {
             free = Array(0..<view.book.vfSlots)
         } else {
             free = sr.vfs.indices.filter { i in
                 let r = VFRef(pf: pf, index: i, address: sr.vfs[i])
-                return view.assignments[i] == nil && view.foreign[i] == nil && i < view.book.vfSlots
+                return view.assignments[i] == nil && view.foreign[i] == nil && i < view.book.vfSlots && !unscrubbed.contains(i)
                     && typed.interface.unusable(r) == nil && sysfs.vfioHolders(sr.vfs[i]).isEmpty
             }
         }
@@ -110,6 +113,7 @@ public struct VFCreator {
                 let r = VFRef(pf: pf, index: i, address: sr.vfs[i])
                 if let a = view.assignments[i] { throw .refused("\(r.address) already carries \(a.typeName); clear it first ('vgpuctl vf clear \(r.address)')") }
                 if let why = typed.interface.unusable(r) { throw .failed(why) }
+                if let refusal = try typed.scrubRefusal(r) { throw refusal }
                 throw .refused("\(r.address) is open by a process; it is not free")
             }
             free = chosenIndices
