@@ -266,6 +266,8 @@ def gsp_model(vgpuctl, model, tmp, gpus):
     if not pfs:
         return
     pf = pfs[0]
+    h.json("sim vgpu-mode", ["sim", "vgpu-mode", pf])
+    h.json("sim vgpu-mode", ["sim", "vgpu-mode", pf, "enable"])
     boot = h.json("gsp boot", ["gsp", "boot", pf])
     if boot is None:
         return
