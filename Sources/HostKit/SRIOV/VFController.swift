@@ -98,12 +98,12 @@ public struct VFController {
         return vfs
     }
 
-    /// Throws exit 4 naming the first VF that a process holds open.
+    /// Throws exit 4 naming every VF a process or the kernel uses (`DeviceUsage`: VFIO files,
+    /// nodes, mapped BARs, mounts, interfaces), with each user.
     public func refuseIfOpen(_ vfs: [PCIAddress], action: String) throws(VGPUError) {
+        let users = DeviceUsage(sysfs).users(of: vfs)
         for vf in vfs {
-            if let h = sysfs.vfioHolders(vf).first {
-                throw .refused("\(vf) is open by pid \(h.pid) (\(h.command)) through \(h.file); \(action) would pull it from under that process; stop it first or pass --force")
-            }
+            if let e = DeviceUser.refusal(vf.description, users[vf] ?? [], doing: action) { throw e }
         }
     }
 
