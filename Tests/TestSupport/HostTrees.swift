@@ -53,9 +53,11 @@ public enum HostTrees {
     /// A real process (`sleep`) holding each of `files` open for reading, made visible under the
     /// root as `proc/<pid>` (a link to the real `/proc/<pid>`, so its `fd`, `comm` and `maps`
     /// are the kernel's). `executableName` copies `sleep` under that name first (its `comm`).
+    /// Spawned and reaped with posix_spawn/waitpid (Foundation's Process was seen to hang in
+    /// waitUntilExit when many tests run in parallel).
     public final class Holder: @unchecked Sendable {
-        public let process: Process
-        public var pid: Int { Int(process.processIdentifier) }
+        public let pid: Int
+        private var reaped = false
 
         public init(root: HostRoot, files: [String], executableName: String? = nil) throws {
             var exe = "/bin/sleep"
@@ -66,15 +68,24 @@ public enum HostTrees {
             var script = ""
             for (i, f) in files.enumerated() { script += "exec \(i + 3)<'\(f)'; " }
             script += "exec '\(exe)' 600"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", script]
-            try p.run()
-            process = p
+            var attr = posix_spawnattr_t()
+            posix_spawnattr_init(&attr)
+            defer { posix_spawnattr_destroy(&attr) }
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            posix_spawnattr_setsigmask(&attr, &empty)
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+            let args: [String] = ["/bin/sh", "-c", script]
+            let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+            defer { for a in argv { free(a) } }
+            var child: pid_t = 0
+            let rc = posix_spawn(&child, "/bin/sh", nil, &attr, argv, environ)
+            guard rc == 0 else { throw Failure("posix_spawn /bin/sh failed: errno \(rc)") }
+            pid = Int(child)
             // Wait until the shell has become the holder (its fds opened, comm changed).
             let want = String((executableName ?? "sleep").prefix(15))
-            for _ in 0..<200 {
-                let comm = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/comm", encoding: .utf8))?
+            for _ in 0..<300 {
+                let comm = (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8))?
                     .trimmingCharacters(in: .whitespacesAndNewlines)
                 if comm == want { break }
                 usleep(10_000)
@@ -83,11 +94,13 @@ public enum HostTrees {
             try FileManager.default.createSymbolicLink(atPath: root.url("proc/\(pid)"), withDestinationPath: "/proc/\(pid)")
         }
 
-        /// Ends the process and waits for it.
+        /// Ends the process (SIGKILL) and reaps it.
         public func stop() {
-            // SIGKILL: a child spawned from a test thread may inherit a mask blocking SIGTERM.
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            guard !reaped else { return }
+            reaped = true
+            kill(pid_t(pid), SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid_t(pid), &status, 0) < 0 && errno == EINTR {}
         }
 
         deinit { stop() }

@@ -67,7 +67,8 @@ public struct VFController {
             guard force else {
                 throw .refused("\(pfAddress) already has \(sr.numVFs) VFs; changing the count to \(count) removes them and they may be in use; pass --force to do it anyway")
             }
-            try refuseIfOpen(sr.vfs, action: "changing the VF count of \(pfAddress)")
+            // --force was needed to change a nonzero count at all; a VF in use still stops it.
+            try refuseIfOpen(sr.vfs, action: "changing the VF count of \(pfAddress)", forceOverrides: false)
         }
         let want = autoprobe ? "1" : "0"
         if SysfsParse.int(sysfs.text(HostRoot.deviceFile(pfAddress, "sriov_drivers_autoprobe"))).map(String.init) != want {
@@ -100,10 +101,10 @@ public struct VFController {
 
     /// Throws exit 4 naming every VF a process or the kernel uses (`DeviceUsage`: VFIO files,
     /// nodes, mapped BARs, mounts, interfaces), with each user.
-    public func refuseIfOpen(_ vfs: [PCIAddress], action: String) throws(VGPUError) {
+    public func refuseIfOpen(_ vfs: [PCIAddress], action: String, forceOverrides: Bool = true) throws(VGPUError) {
         let users = DeviceUsage(sysfs).users(of: vfs)
         for vf in vfs {
-            if let e = DeviceUser.refusal(vf.description, users[vf] ?? [], doing: action) { throw e }
+            if let e = DeviceUser.refusal(vf.description, users[vf] ?? [], doing: action, forceOverrides: forceOverrides) { throw e }
         }
     }
 
