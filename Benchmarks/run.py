@@ -115,6 +115,20 @@ for model, label in (("h100x8", "8x32"), ("h100x64", "64x32")):
         record("memory: peak RSS of list --all --json, 64x32 host", rss / 1024, "MiB", "lspci -D -vmm -k peak RSS", rss_ref / 1024,
                "reported (no goal)", True)
 
+# ---------------------------------------------------------------- 1b. in-use scan cost
+# list looks for the users of every listed device (DeviceUsage: one pass over proc/*/fd, and
+# proc/*/maps). The same 8x32 host with and without `proc` pointing at this machine's /proc
+# (every process and fd of the machine scanned; fds outside the root are matched by path only).
+log("in-use scan cost on 8x32 ...")
+root, cfg = make_host("h100x8", 32)
+sh([V, "--root", root, "apply", "-f", cfg], env=SIMENV)
+bare = timed([V, "--root", root, "list", "--all", "--json"])
+os.symlink("/proc", os.path.join(root, "proc"))
+nproc = sum(1 for n in os.listdir("/proc") if n.isdigit())
+scanned = timed([V, "--root", root, "list", "--all", "--json"])
+record(f"in-use scan: list --all --json, 8x32 host, {nproc} processes in proc", scanned, "ms",
+       "the same list with no proc to scan", bare, "at most 25% slower (ratio <= 1.25)", scanned <= bare * 1.25)
+
 # ---------------------------------------------------------------- 2./3. apply
 log("apply from scratch and converged on 8x32 ...")
 root, cfg = make_host("h100x8", 32)

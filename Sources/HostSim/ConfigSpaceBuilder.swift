@@ -45,6 +45,7 @@ struct ConfigSpaceBuilder {
 
     /// The full 4096-byte config space of a function.
     static func build(_ p: Inputs) -> [UInt8] {
+        if let base = p.spec.configSpaceBytes, base.count == 4096, !p.isVF { return fromCapture(base, p) }
         var b = ConfigSpaceBuilder()
         let s = p.spec
         let isBridge = (s.classCode.value >> 8) == 0x0604

@@ -98,9 +98,21 @@ public struct PassthroughManager {
     }
 
     /// Assigns `address` to its VFIO driver. Idempotent: an assigned device is left as it is.
-    public func assign(_ address: PCIAddress, includeGroup: Bool, now: Date = Date()) throws(VGPUError) -> Assignment {
+    /// Refused (exit 4, before any change) while a process or the kernel uses a device whose
+    /// driver would change, unless `force`.
+    /// `forceOverrides`: whether the caller offers --force (the libvirt hook does not).
+    public func assign(_ address: PCIAddress, includeGroup: Bool, force: Bool = false, forceOverrides: Bool = true,
+                       now: Date = Date()) throws(VGPUError) -> Assignment {
         let plan = try plan(address, includeGroup: includeGroup)
         if plan.alreadyAssigned { return plan }
+        if !force {
+            let users = DeviceUsage(sysfs).users(of: plan.steps.map(\.address))
+            for s in plan.steps {
+                if let e = DeviceUser.refusal(s.address.description, users[s.address] ?? [],
+                                              doing: "binding it to \(s.toDriver) (unbinding \(s.fromDriver ?? "no driver"))",
+                                              forceOverrides: forceOverrides) { throw e }
+            }
+        }
         // Drivers must be loaded: vgpuctl loads nothing behind the operator's back.
         for drv in Set(plan.steps.map(\.toDriver)) where !sysfs.exists(HostRoot.driver(drv)) {
             let module = PCIIDs.VFIODriver(rawValue: drv)?.module ?? drv

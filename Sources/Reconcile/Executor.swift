@@ -37,7 +37,8 @@ public struct Executor {
             guard try PassthroughState.load(root).devices[a.description] != nil else { return }
             _ = try passthrough.release(a)
         case .assignPassthrough(let a):
-            _ = try passthrough.assign(a, includeGroup: false)
+            // apply checked every device's users before its first step (refused unless --force).
+            _ = try passthrough.assign(a, includeGroup: false, force: true)
         case .bindHostDriver(let a):
             guard let d = sysfs.device(a) else { throw .failed("\(a) disappeared") }
             if d.driverOverride != nil { try write("", .driverOverride(a), d) }

@@ -26,18 +26,30 @@ public struct Planner {
         public var touchesVMs: [VFIOHolder]
         /// VF -> guest, as the config assigns them (for the libvirt hook).
         public var guests: [String: String]
+        /// The functions the steps unbind, rebind or remove (whose users are looked for).
+        public var disturbs: [PCIAddress] = []
+        /// Who uses the device and the functions its steps disturb now (`DeviceUsage`).
+        public var inUseBy: [DeviceUser] = []
+        /// The users of the disturbed functions only: apply refuses (exit 4) for a certain one
+        /// unless --force.
+        public var disturbedUsers: [DeviceUser] = []
+        /// Why a step cannot be done on this host, by step index (apply refuses, exit 1).
+        public var cannot: [Int: String] = [:]
 
-        enum CodingKeys: String, CodingKey { case device, rule, mode, steps, touchesVMs, guests }
+        enum CodingKeys: String, CodingKey { case device, rule, mode, steps, touchesVMs, inUseBy, guests }
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(device, forKey: .device)
             try c.encode(rule, forKey: .rule)
             try c.encode(mode, forKey: .mode)
-            try c.encode(steps.map { StepJSON(phase: $0.phase, action: $0.description, device: $0.device.description) }, forKey: .steps)
+            try c.encode(steps.enumerated().map { i, s in
+                StepJSON(phase: s.phase, action: s.description, device: s.device.description, cannot: cannot[i])
+            }, forKey: .steps)
             try c.encode(touchesVMs, forKey: .touchesVMs)
+            try c.encode(inUseBy, forKey: .inUseBy)
             try c.encode(guests, forKey: .guests)
         }
-        struct StepJSON: Encodable { var phase: String; var action: String; var device: String }
+        struct StepJSON: Encodable { var phase: String; var action: String; var device: String; var cannot: String? }
     }
 
     /// The whole plan.
@@ -50,6 +62,11 @@ public struct Planner {
         public var converged: Bool { steps.isEmpty }
         /// VF -> guest for every VF the config assigns to a named guest.
         public var guests: [String: String] { devices.reduce(into: [:]) { $0.merge($1.guests) { a, _ in a } } }
+        /// The first step this host cannot do, with its reason.
+        public var firstImpossible: (device: String, step: Action, reason: String)? {
+            for d in devices { for (i, s) in d.steps.enumerated() { if let r = d.cannot[i] { return (d.device, s, r) } } }
+            return nil
+        }
     }
 
     /// Which device each rule selects (first rule wins), in address order.
@@ -112,7 +129,21 @@ public struct Planner {
         let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
         for (d, rule) in try resolve(config, all: all) {
             let o = try observe(d, devices: byAddress, state: state, guests: guests)
-            out.append(try planDevice(o, rule: rule))
+            var dp = try planDevice(o, rule: rule)
+            dp.disturbs = disturbed(dp.steps, observed: o)
+            dp.cannot = Feasibility(sysfs: sysfs).check(dp.steps, pf: d)
+            out.append(dp)
+        }
+        // One pass over proc for every function the plan disturbs.
+        let asked = Set(out.flatMap(\.disturbs) + out.compactMap { PCIAddress($0.device) })
+        let users = DeviceUsage(sysfs).users(of: asked.sorted())
+        for i in out.indices {
+            func collect(_ list: [PCIAddress]) -> [DeviceUser] {
+                var seen = Set<DeviceUser>()
+                return list.flatMap { users[$0] ?? [] }.filter { seen.insert($0).inserted }
+            }
+            out[i].disturbedUsers = collect(out[i].disturbs)
+            out[i].inUseBy = collect((PCIAddress(out[i].device).map { [$0] } ?? []) + out[i].disturbs)
         }
         return Plan(config: config.name, file: config.file, devices: out)
     }
@@ -244,6 +275,26 @@ public struct Planner {
         return DevicePlan(device: a.description, rule: rule.location, mode: modeName, steps: steps, touchesVMs: uniqueTouched, guests: guests)
     }
 
+}
+
+extension Planner {
+    /// The functions `steps` take a driver from or remove: what a user of would lose.
+    func disturbed(_ steps: [Action], observed o: ObservedGPU) -> [PCIAddress] {
+        var out: [PCIAddress] = []
+        for s in steps {
+            switch s {
+            case .releasePassthrough(let a), .bindHostDriver(let a), .clearType(let a, _): out.append(a)
+            case .assignPassthrough(let a):
+                // The function and the companions its assignment binds too.
+                let m = PassthroughManager(root: root, kernel: SysfsKernel(root: root))
+                out += (try? m.plan(a, includeGroup: false).steps.map(\.address)) ?? [a]
+            case .disableVFs: out += o.vfs.map(\.address)
+            case .enableVFs, .assignType: break
+            }
+        }
+        var seen = Set<PCIAddress>()
+        return out.filter { seen.insert($0).inserted }
+    }
 }
 
 extension VFIOHolder {

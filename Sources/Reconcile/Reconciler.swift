@@ -54,7 +54,8 @@ public struct Reconciler {
     }
 
     /// Applies `config`. Call with the lock held. Refuses (exit 4, before any change) when a
-    /// step touches a device a VM holds, unless `force`. On a host that matches it writes nothing.
+    /// step touches a device a VM, a process or the kernel uses, unless `force`; fails (exit 1,
+    /// before any change) when a step cannot be done on this host (`Feasibility`). On a host that matches it writes nothing.
     public func apply(_ config: HostConfig, force: Bool, command: String) throws(VGPUError) -> Outcome {
         let recovered = try recover()
         let plan = try planner.plan(config)
@@ -63,6 +64,17 @@ public struct Reconciler {
         if plan.converged {
             if !wantGuests.isEmpty && wantGuests != guestsNow { try saveGuests(wantGuests, config: config.file) }
             return Outcome(config: config.name, converged: true, actions: [], recovered: recovered)
+        }
+        // What this host cannot do stops the apply before its first write, even with --force.
+        if let (dev, step, reason) = plan.firstImpossible {
+            throw .failed("\(config.file): cannot \(step) (device \(dev)): \(reason); nothing was changed")
+        }
+        if !force {
+            for d in plan.devices where !d.steps.isEmpty {
+                if let e = DeviceUser.refusal(d.device, d.disturbedUsers, doing: "the plan (\(d.steps.count) steps: \(d.steps.map(\.description).joined(separator: "; ")))") {
+                    throw .refused(e.message + " (\(plan.steps.count) steps were not carried out)")
+                }
+            }
         }
         if !force, let h = plan.touchesVMs.first {
             let dev = plan.devices.first { $0.touchesVMs.contains(h) }?.device ?? "?"

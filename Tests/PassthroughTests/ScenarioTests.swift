@@ -16,6 +16,14 @@ import TestSupport
         #expect(!r.stdout.contains("not ok"), "\(r.stdout)")
     }
 
+    @Test func inUseScenarioOnTheSimulatedGuest() throws {
+        let root = try TestSupport.simHost("qemu-nvme")
+        let script = TestSupport.repositoryDirectory + "/Tests/Scenarios/in_use.py"
+        let r = try TestSupport.run("/usr/bin/python3", [script, TestSupport.vgpuctl, root.path, "0000:00:03.0"])
+        #expect(r.status == 0, "scenario failed:\n\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("PASS: 0 failed") && !r.stdout.contains("not ok"), "\(r.stdout)")
+    }
+
     @Test func reconcileScenarioOnTheSimulatedGuest() throws {
         let root = try TestSupport.simHost("qemu-nvme")
         let script = TestSupport.repositoryDirectory + "/Tests/Scenarios/reconcile.py"

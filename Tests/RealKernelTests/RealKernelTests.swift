@@ -44,12 +44,14 @@ import TestSupport
         /usr/bin/python3 "$REPO/Tests/Scenarios/qemu_vfio_e2e.py" "$V" / 0000:00:03.0 || rc=1
         echo "== scenario: plan, apply, assert"
         mkdir -p /tmp/reconcile && /usr/bin/python3 "$REPO/Tests/Scenarios/reconcile.py" "$V" / 0000:00:03.0 /tmp/reconcile || rc=1
+        echo "== scenario: a process holds /dev/nvme0, passthrough assign is refused"
+        /usr/bin/python3 "$REPO/Tests/Scenarios/in_use.py" "$V" / 0000:00:03.0 || rc=1
         echo "== end to end: config, apply, qemu args --guest, nested QEMU"
         /usr/bin/python3 "$REPO/Tests/Scenarios/guest_handoff_e2e.py" "$V" / 0000:00:03.0 /tmp/reconcile || rc=1
         exit $rc
         """, timeout: 900)
         #expect(r.status == 0, "guest run failed (exit \(r.status)):\n\(r.stdout)\n\(r.stderr)")
-        #expect(r.stdout.components(separatedBy: "PASS: 0 failed").count == 5, "all four suites must report PASS:\n\(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "PASS: 0 failed").count == 6, "all five suites must report PASS:\n\(r.stdout)")
         #expect(!r.stdout.contains("not ok"), "\(r.stdout)")
 
         // The simulated copy of this guest (model qemu-nvme) must list the same devices.

@@ -15,6 +15,11 @@ import Yams
         var args: [String]
         var stdin: String?
         var files: [String: String]?
+        /// Files written under the host root before the command (path relative to the root).
+        var rootFiles: [String: String]?
+        /// Files under the root a real process (`sleep`) holds open during the command; `{pid}`
+        /// in `contains` is its pid.
+        var holds: [String]?
         var exit: Int32
         var contains: [String]
         var testDescription: String { "\(command): \(name)" }
@@ -52,7 +57,16 @@ import Yams
         for (name, content) in c.files ?? [:] {
             try content.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
         }
-        func fill(_ s: String) -> String { s.replacingOccurrences(of: "{root}", with: root.path).replacingOccurrences(of: "{dir}", with: dir) }
+        for (rel, content) in c.rootFiles ?? [:] {
+            try FileManager.default.createDirectory(atPath: (root.url(rel) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try content.write(toFile: root.url(rel), atomically: true, encoding: .utf8)
+        }
+        let holder = try c.holds.map { files in try HostTrees.Holder(root: root, files: files.map { root.url($0) }) }
+        defer { holder?.stop() }
+        func fill(_ s: String) -> String {
+            s.replacingOccurrences(of: "{root}", with: root.path).replacingOccurrences(of: "{dir}", with: dir)
+                .replacingOccurrences(of: "{pid}", with: holder.map { String($0.pid) } ?? "{pid}")
+        }
         let args = c.args.map(fill)
         let before = TestSupport.fingerprint(root.path)
         let started = Date()

@@ -52,7 +52,7 @@ public enum Models {
                 guard gpuNames(in: dir).contains(m) else {
                     throw ModelError(message: "hosts/\(name).yaml: device \(dev.address) names GPU model '\(m)', which has no file gpus/\(m).yaml")
                 }
-                gpus[m] = try decode(dir.appendingPathComponent("gpus/\(m).yaml"))
+                gpus[m] = try loadGPU(m, from: dir)
             }
             if dev.model == nil && dev.spec == nil {
                 throw ModelError(message: "hosts/\(name).yaml: device \(dev.address) has neither 'model' nor 'spec'")
@@ -66,7 +66,29 @@ public enum Models {
         guard gpuNames(in: dir).contains(name) else {
             throw ModelError(message: "unknown GPU model '\(name)'; known: \(gpuNames(in: dir).joined(separator: ", "))")
         }
-        return try decode(dir.appendingPathComponent("gpus/\(name).yaml"))
+        var spec: DeviceSpec = try decode(dir.appendingPathComponent("gpus/\(name).yaml"))
+        if let file = spec.configSpace {
+            spec.configSpaceBytes = try configSpace(dir.appendingPathComponent("gpus/\(file)"), model: name)
+        }
+        return spec
+    }
+
+    /// A captured config space in hex text (`#` comment lines, then hex digits): 4096 bytes.
+    static func configSpace(_ url: URL, model: String) throws(ModelError) -> [UInt8] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ModelError(message: "gpus/\(model).yaml: cannot read its config space \(url.path)")
+        }
+        var out: [UInt8] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let hex = Array(line.filter { !$0.isWhitespace })
+            guard hex.count % 2 == 0 else { throw ModelError(message: "\(url.path): a line has an odd number of hex digits") }
+            for i in stride(from: 0, to: hex.count, by: 2) {
+                guard let b = UInt8(String(hex[i...i + 1]), radix: 16) else { throw ModelError(message: "\(url.path): '\(String(hex[i...i + 1]))' is not hex") }
+                out.append(b)
+            }
+        }
+        guard out.count == 4096 else { throw ModelError(message: "\(url.path): \(out.count) bytes, want 4096") }
+        return out
     }
 
     static func decode<T: Decodable>(_ url: URL) throws(ModelError) -> T {
@@ -153,6 +175,11 @@ public struct DeviceSpec: Codable, Sendable {
     public var nvidiaDVSECBitmap: Num?
     /// Frame buffer (HBM/GDDR) in MiB.
     public var memoryMiB: Num?
+    /// A file beside the GPU model with a real function's config space (hex): the simulator
+    /// starts from those bytes instead of building a header and capability lists.
+    public var configSpace: String?
+    /// The bytes of `configSpace`, filled in when the model is loaded.
+    public var configSpaceBytes: [UInt8]?
     /// Where the numbers come from.
     public var sources: [String]?
 

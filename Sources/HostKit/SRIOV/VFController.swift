@@ -67,7 +67,8 @@ public struct VFController {
             guard force else {
                 throw .refused("\(pfAddress) already has \(sr.numVFs) VFs; changing the count to \(count) removes them and they may be in use; pass --force to do it anyway")
             }
-            try refuseIfOpen(sr.vfs, action: "changing the VF count of \(pfAddress)")
+            // --force was needed to change a nonzero count at all; a VF in use still stops it.
+            try refuseIfOpen(sr.vfs, action: "changing the VF count of \(pfAddress)", forceOverrides: false)
         }
         let want = autoprobe ? "1" : "0"
         if SysfsParse.int(sysfs.text(HostRoot.deviceFile(pfAddress, "sriov_drivers_autoprobe"))).map(String.init) != want {
@@ -98,12 +99,12 @@ public struct VFController {
         return vfs
     }
 
-    /// Throws exit 4 naming the first VF that a process holds open.
-    public func refuseIfOpen(_ vfs: [PCIAddress], action: String) throws(VGPUError) {
+    /// Throws exit 4 naming every VF a process or the kernel uses (`DeviceUsage`: VFIO files,
+    /// nodes, mapped BARs, mounts, interfaces), with each user.
+    public func refuseIfOpen(_ vfs: [PCIAddress], action: String, forceOverrides: Bool = true) throws(VGPUError) {
+        let users = DeviceUsage(sysfs).users(of: vfs)
         for vf in vfs {
-            if let h = sysfs.vfioHolders(vf).first {
-                throw .refused("\(vf) is open by pid \(h.pid) (\(h.command)) through \(h.file); \(action) would pull it from under that process; stop it first or pass --force")
-            }
+            if let e = DeviceUser.refusal(vf.description, users[vf] ?? [], doing: action, forceOverrides: forceOverrides) { throw e }
         }
     }
 

@@ -12,10 +12,13 @@ public struct Inventory: Sendable {
         public var vendorName: String?
         /// For Grace GPUs and every GPU: the VFIO driver its passthrough needs.
         public var vfioDriver: PCIIDs.VFIODriver?
+        /// Who uses the device (`DeviceUsage`), when the caller looked (`list` does).
+        public var inUseBy: [DeviceUser] = []
 
         enum Keys: String, CodingKey {
             case address, vendorID, deviceID, `class`, name, vendorName, driver, driverOverride, iommuGroup, numaNode
             case sriov, physfn, isGPU, grace, vfioDriver, subsystemVendorID, subsystemDeviceID
+            case inUse, inUseBy
         }
         enum SRIOVKeys: String, CodingKey { case totalVFs, numVFs, vfs, driversAutoprobe }
 
@@ -47,6 +50,8 @@ public struct Inventory: Sendable {
             try c.encode(d.isNVIDIAGPU, forKey: .isGPU)
             try c.encode(d.isGrace, forKey: .grace)
             try c.encode(vfioDriver, forKey: .vfioDriver)
+            try c.encode(!DeviceUser.certain(inUseBy).isEmpty, forKey: .inUse)
+            try c.encode(inUseBy, forKey: .inUseBy)
         }
     }
 

@@ -154,7 +154,8 @@ public struct LibvirtHook {
                 } else if DeviceResolver.isReady(d) {
                     outcome.ready.append(a.description)
                 } else {
-                    let r = try manager.assign(a, includeGroup: false)
+                    // Refused (exit 4) while a process or the kernel uses the device; the hook has no --force.
+                    let r = try manager.assign(a, includeGroup: false, forceOverrides: false)
                     if !r.alreadyAssigned {
                         outcome.assigned.append(a.description)
                         record.assigned.append(a.description)

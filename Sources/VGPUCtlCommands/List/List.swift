@@ -28,6 +28,9 @@ struct List: ParsableCommand {
         if let only {
             inv.devices = inv.devices.filter { $0.device.address == only || $0.device.physfn == only }
         }
+        // One pass over proc for every listed device (DeviceUsage: its cost is in the benchmark).
+        let users = DeviceUsage(root: root).users(of: inv.devices.map(\.device.address))
+        for i in inv.devices.indices { inv.devices[i].inUseBy = users[inv.devices[i].device.address] ?? [] }
         let listed = try ListedDevice.read(inv, root: root)
         if output.json {
             struct Out: Encodable { var devices: [ListedDevice]; var egm: [Inventory.EGMRegion] }
@@ -49,9 +52,9 @@ struct List: ParsableCommand {
             if let o = d.driverOverride { notes.append("override=\(o)") }
             notes += extra[d.address] ?? []
             return [d.address.description, d.id, d.driver ?? "-", d.iommuGroup.map(String.init) ?? "-",
-                    d.numaNode >= 0 ? String(d.numaNode) : "-", e.name, notes.joined(separator: "; ")]
+                    d.numaNode >= 0 ? String(d.numaNode) : "-", e.name, notes.joined(separator: "; "), inUseColumn(e.inUseBy)]
         }
-        var out = renderTable(["ADDRESS", "ID", "DRIVER", "GROUP", "NUMA", "NAME", "NOTES"], rows)
+        var out = renderTable(["ADDRESS", "ID", "DRIVER", "GROUP", "NUMA", "NAME", "NOTES", "IN USE BY"], rows)
         if !inv.egm.isEmpty {
             out += "\n\nEGM regions:\n" + renderTable(["DEVICE", "PXM", "SIZE", "GPUS"], inv.egm.map {
                 [$0.device, String($0.pxm), formatBytes($0.size), $0.gpus.joined(separator: ",")]
@@ -59,6 +62,15 @@ struct List: ParsableCommand {
         }
         return out
     }
+}
+
+/// `987 python3, mount /dev/nvme0n1p1, maybe 12 nvidia-smi`, or `-`.
+func inUseColumn(_ users: [DeviceUser]) -> String {
+    if users.isEmpty { return "-" }
+    var seen = Set<String>()
+    return users.map { u in
+        (u.certainty == .possible ? "maybe " : "") + (u.pid.map { "\($0) \(u.command)" } ?? "\(u.command) \(u.file)")
+    }.filter { seen.insert($0).inserted }.joined(separator: ", ")
 }
 
 /// `1073741824` -> `1 GiB` (binary units, at most one decimal).

@@ -20,15 +20,18 @@ struct ListedDevice: Encodable {
         try c.encode(openBy, forKey: .openBy)
     }
 
-    /// The entries of `inv` with their VFs' vGPU facts.
+    /// The entries of `inv` with their VFs' vGPU facts (`inUseBy` already filled in).
     static func read(_ inv: Inventory, root: HostRoot) throws(VGPUError) -> [ListedDevice] {
-        let sysfs = SysfsReader(root: root)
         let pfs = inv.devices.map(\.device).filter { $0.sriov?.numVFs ?? 0 > 0 }
         let vgpu = try VGPUListing.read(root: root, pfs: pfs, fits: false)
         return inv.devices.map { e in
             let a = e.device.address
             guard e.device.physfn != nil else { return ListedDevice(entry: e, vgpuType: nil, guest: nil, openBy: []) }
-            return ListedDevice(entry: e, vgpuType: vgpu.types[a], guest: vgpu.guests[a], openBy: sysfs.vfioHolders(a))
+            // The VMs holding it: its users (one proc pass in `list`) that hold a VFIO file.
+            let openBy = e.inUseBy.compactMap { u in
+                u.pid.map { VFIOHolder(pid: $0, command: u.command, file: u.file) }
+            }.filter { $0.file.hasPrefix("/dev/vfio/") }
+            return ListedDevice(entry: e, vgpuType: vgpu.types[a], guest: vgpu.guests[a], openBy: openBy)
         }
     }
 

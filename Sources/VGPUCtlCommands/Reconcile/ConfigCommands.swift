@@ -29,6 +29,8 @@ func printPlan(_ plan: Planner.Plan) {
             print("  \(n). [\(s.phase)] \(s)")
         }
         for h in d.touchesVMs { print("  ! touches a running VM: pid \(h.pid) (\(h.command)) holds \(h.file)") }
+        for u in d.inUseBy { print("  ! in use: \(u)") }
+        for (i, s) in d.steps.enumerated() { if let r = d.cannot[i] { print("  ! cannot \(s): \(r)") } }
     }
 }
 
@@ -97,6 +99,7 @@ struct AssertCommand: ParsableCommand {
             print("the host does not match config '\(cfg.name)' of \(cfg.file):")
             for d in plan.devices where !d.steps.isEmpty {
                 print("  \(d.device) (rule at \(d.rule)): \(d.steps.map(\.description).joined(separator: "; "))")
+                for u in d.inUseBy { print("    in use: \(u)") }
             }
         }
         if !plan.converged { throw ExitCode(ExitStatus.failed.rawValue) }

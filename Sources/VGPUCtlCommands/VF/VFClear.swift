@@ -7,9 +7,10 @@ extension VF {
     struct Clear: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove the vGPU type of a VF (refused while a VM holds the VF).",
-            discussion: "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, open.")
+            discussion: "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, or any other file of the VF open, unless --force.")
 
         @Argument(help: "The VF's PCI address.") var vf: String
+        @Flag(name: .long, help: "Clear the type even while a process or VM uses the VF.") var force = false
         @OptionGroup var host: HostOptions
         @OptionGroup var lock: LockOptions
         @OptionGroup var output: OutputOptions
@@ -29,8 +30,10 @@ extension VF {
                 }
                 let r = try typed.ref(vfAddr)
                 if let cur = try typed.view().assignments[r.index] {
-                    if let h = try typed.holders(vfAddr).first {
-                        throw VGPUError.refused("\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first")
+                    if !force, let e = DeviceUser.refusal(vfAddr.description, DeviceUsage(root: ctx.root).users(of: vfAddr),
+                                                          doing: "clearing its type (\(cur.typeName))") { throw e }
+                    if !force, let h = try typed.holders(vfAddr).first {
+                        throw VGPUError.refused("\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first or pass --force")
                     }
                     try ctx.mutate(commandLineText, lock: lock) { try typed.clear(vf: vfAddr) }
                     cleared = cur.typeName
