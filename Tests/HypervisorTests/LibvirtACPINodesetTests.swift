@@ -68,7 +68,7 @@ import TestSupport
             let op = try LibvirtXMLTests.pieces(old)
             #expect(!old.stdout.contains("acpi nodeset"), "\(older): \(old.stdout)")
             let q = op["qemuCommandline"] as? String ?? ""
-            #expect(q.contains("acpi-generic-initiator,id=gi15,pci-dev=ua-hostdev-0019-01-00.0,node=16"), "\(older): \(q)")
+            #expect(q.contains("acpi-generic-initiator,id=gi15,pci-dev=ua-hostdev-0019-01-00-0,node=16"), "\(older): \(q)")
             let v = try Self.validate(Self.domain(op), schemas: sid)
             #expect(v.status == 0, "\(older): \(v.stderr)")
         }

@@ -53,9 +53,13 @@ public struct LibvirtDomainPieces: Sendable, Encodable {
 public enum LibvirtXML {
     public static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
 
-    /// libvirt's user alias for a device (`ua-` + vgpuctl's QEMU id); libvirt passes it to QEMU
-    /// as the device id, so `acpi-generic-initiator` objects can name the device.
-    public static func alias(_ qemuID: String) -> String { "ua-" + qemuID }
+    /// libvirt's user alias for a device (`ua-` + vgpuctl's QEMU id, `.` written as `-`); libvirt
+    /// passes it to QEMU as the device id, so `acpi-generic-initiator` objects can name the device.
+    /// libvirt keeps a user alias only when it is made of letters, digits, `_` and `-`: a real
+    /// libvirtd 11.3 silently replaced `ua-hostdev-0000-00-03.1` with `hostdev0`
+    /// (Tests/Scenarios/libvirtd_hook_e2e.py), which would leave the generic initiators naming
+    /// no device.
+    public static func alias(_ qemuID: String) -> String { "ua-" + qemuID.replacingOccurrences(of: ".", with: "-") }
 
     public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(VGPUError) -> LibvirtDomainPieces {
         guard !r.devices.isEmpty else { throw .invalid("name at least one device") }

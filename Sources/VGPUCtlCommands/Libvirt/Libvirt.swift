@@ -14,7 +14,7 @@ struct Libvirt: ParsableCommand {
             commandName: "xml",
             abstract: "Print <hostdev> elements (and, for Grace GPUs, a <qemu:commandline>) for assigned devices.",
             discussion: """
-            PCI devices: <hostdev mode='subsystem' type='pci' managed='yes'> with the alias ua-hostdev-BDF; \
+            PCI devices: <hostdev mode='subsystem' type='pci' managed='yes'> with the alias ua-hostdev-BDF (only letters, digits, '-': libvirt drops other user aliases); \
             mdevs: <hostdev type='mdev' model='vfio-pci'> with the UUID. Grace GPUs' eight guest NUMA nodes: \
             for libvirt >= 11.8 an <acpi nodeset='...'/> in the GPU's <hostdev> plus memoryless <cell>s for \
             <cpu><numa> (libvirt creates the acpi-generic-initiator objects); for older libvirt the nodes and \
