@@ -88,7 +88,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit $NO_RC' INT TERM HUP
 
-APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT vgtest.keep=$REPO"
+APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT vgtest.keep=$REPO"
 [ -n "${VGTEST_TMPFS:-}" ] && APPEND="$APPEND vgtest.tmpfs=$VGTEST_TMPFS"
 [ -n "${VGTEST_APPEND:-}" ] && APPEND="$APPEND $VGTEST_APPEND"
 
