@@ -92,6 +92,7 @@ extension SimulatedKernel {
             if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
             let n = nextVFIODeviceNumber()
             try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
+            try fs.write("\(dir)/vfio-dev/vfio\(n)/dev", "\(Self.vfioCdevMajor):\(n)\n")
             try fs.write("dev/vfio/devices/vfio\(n)", "")
         }
         try renderVGPU(pf: pf, state: state, only: a)

@@ -17,6 +17,15 @@ import SystemPackage
 public struct SimulatedKernel: Kernel {
     public let root: HostRoot
 
+    /// Which real kernel behaviour the simulator models (`vgpuctl sim create` says it).
+    /// The generic SR-IOV/VFIO answers were checked against Debian's 6.1, 6.12 and 7.2 kernels
+    /// (Tests/RealKernel/OBSERVED.md), which agree on them. One thing those kernels lack is
+    /// modelled anyway so the iommufd hand-off can be exercised: the VFIO device cdev.
+    public static let modelledKernel = "Linux 6.1-7.2 generic SR-IOV/VFIO as observed on Debian's 6.1, 6.12 and 7.2 kernels, plus the VFIO device cdev (vfio-dev/vfioN/dev, /dev/vfio/devices/vfioN; CONFIG_VFIO_DEVICE_CDEV, which Debian leaves off); no /dev/iommu unless one is created"
+
+    /// The major of the simulated VFIO device cdevs (dynamic on a real kernel).
+    static let vfioCdevMajor = 237
+
     public init(root: HostRoot) { self.root = root }
 
     var fs: SimFS { SimFS(root: root) }
@@ -126,6 +135,7 @@ public struct SimulatedKernel: Kernel {
             if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
             let n = nextVFIODeviceNumber()
             try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
+            try fs.write("\(dir)/vfio-dev/vfio\(n)/dev", "\(Self.vfioCdevMajor):\(n)\n")
             try fs.write("dev/vfio/devices/vfio\(n)", "")
         }
         try vgpuAttached(a, driver: driver, state: state)

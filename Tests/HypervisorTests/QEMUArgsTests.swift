@@ -133,14 +133,16 @@ import TestSupport
         #expect(noDev.status == 1 && noDev.stderr.contains("dev/iommu"), "\(noDev.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
         // A kernel with /dev/iommu: the simulated kernel gives vfio-pci devices their VFIO device
-        // file (vfio-dev/vfio0) as Linux 6.6+ does.
+        // file (vfio-dev/vfio0/dev, /dev/vfio/devices/vfio0) as Linux 6.6+ with the cdev does.
         _ = FileManager.default.createFile(atPath: root.url("dev/iommu"), contents: nil)
         let ok = try HV.vg(root, ["qemu", "args", "0000:18:00.0", "--iommufd", "--qemu-version", "9.2"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(HV.lines(ok.stdout) == ["-object", "iommufd,id=iommufd0", "-device", "vfio-pci,host=0000:18:00.0,iommufd=iommufd0,id=hostdev-0000-18-00.0"])
-        // Without it (Linux 6.2-6.5): refused.
+        // Without the cdev (Debian's 6.12 and 7.2: vfio-dev/vfioN is there, its `dev` is not): refused.
         let dev = SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)!
-        try FileManager.default.removeItem(atPath: root.url(dev.canonicalPath! + "/vfio-dev"))
+        let vfioDev = root.url(dev.canonicalPath! + "/vfio-dev")
+        let n = try #require(try FileManager.default.contentsOfDirectory(atPath: vfioDev).first)
+        try FileManager.default.removeItem(atPath: vfioDev + "/" + n + "/dev")
         let noCdev = try HV.vg(root, ["qemu", "args", "0000:18:00.0", "--iommufd", "--qemu-version", "9.2"])
         #expect(noCdev.status == 1 && noCdev.stderr.contains("CONFIG_VFIO_DEVICE_CDEV"), "\(noCdev.stderr)")
     }

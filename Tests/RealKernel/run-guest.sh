@@ -11,7 +11,10 @@
 # whatever output exists plus the full console log, and exits 125.
 #
 # Environment:
-#   VM_CACHE          cache folder (default <repo>/.vm-cache)
+#   VM_CACHE          cache folder (default /var/cache/vgpuctl-tests)
+#   VGTEST_SUITE      which prepared kernel to boot: bookworm (default, 6.1),
+#                     trixie (6.12) or sid (newest); prepare.sh with the same
+#                     VGTEST_SUITE must have run
 #   VGTEST_OUT_DIR    use this (empty or new) host directory as the guest's /out
 #                     and keep it afterwards; default: a temporary directory
 #                     that is removed at the end
@@ -28,7 +31,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-VM_CACHE=${VM_CACHE:-$REPO/.vm-cache}
+VM_CACHE=${VM_CACHE:-/var/cache/vgpuctl-tests}
+ENV_FILE=$VM_CACHE/vm-${VGTEST_SUITE:-bookworm}.env
 NO_RC=125
 
 note() { [ "${VGTEST_QUIET:-0}" = 1 ] || printf 'run-guest: %s\n' "$*" >&2; }
@@ -49,9 +53,9 @@ case "$TIMEOUT" in
     ''|*[!0-9]*) fail "TIMEOUT_SECONDS must be a positive integer: $TIMEOUT" ;;
 esac
 [ "$TIMEOUT" -gt 0 ] || fail "TIMEOUT_SECONDS must be > 0"
-[ -f "$VM_CACHE/vm.env" ] || fail "$VM_CACHE/vm.env missing: run $HERE/prepare.sh first"
-# shellcheck disable=SC1091
-. "$VM_CACHE/vm.env"
+[ -f "$ENV_FILE" ] || fail "$ENV_FILE missing: run VGTEST_SUITE=${VGTEST_SUITE:-bookworm} $HERE/prepare.sh first"
+# shellcheck disable=SC1090
+. "$ENV_FILE"
 [ -f "$VGTEST_KERNEL" ] && [ -f "$VGTEST_INITRD" ] || fail "kernel/initramfs missing: run $HERE/prepare.sh"
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing: run $HERE/prepare.sh"
 
@@ -84,7 +88,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit $NO_RC' INT TERM HUP
 
-APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT vgtest.keep=$REPO"
+APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT vgtest.keep=$REPO"
 [ -n "${VGTEST_TMPFS:-}" ] && APPEND="$APPEND vgtest.tmpfs=$VGTEST_TMPFS"
 [ -n "${VGTEST_APPEND:-}" ] && APPEND="$APPEND $VGTEST_APPEND"
 

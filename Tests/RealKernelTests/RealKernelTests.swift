@@ -10,16 +10,17 @@ import TestSupport
 @Suite(.serialized) struct RealKernelTests {
     static let repo = TestSupport.repositoryDirectory
 
-    /// Installs QEMU, the kernel and busybox when missing, and builds the initramfs.
-    static func prepare() throws {
-        let r = try TestSupport.run("/bin/bash", [repo + "/Tests/RealKernel/prepare.sh"])
-        try #require(r.status == 0, "Tests/RealKernel/prepare.sh failed (exit \(r.status)):\n\(r.stdout)\n\(r.stderr)")
+    /// Installs QEMU, the kernel of `suite` (bookworm, trixie, sid) and busybox when missing,
+    /// and builds the initramfs. A failed download fails the test.
+    static func prepare(suite: String = "bookworm") throws {
+        let r = try TestSupport.run("/bin/bash", [repo + "/Tests/RealKernel/prepare.sh"], environment: ["VGTEST_SUITE": suite])
+        try #require(r.status == 0, "Tests/RealKernel/prepare.sh (\(suite)) failed (exit \(r.status)):\n\(r.stdout)\n\(r.stderr)")
     }
 
     /// Boots the guest and runs `body` (shell) inside it with `V` set to the vgpuctl built for
     /// this test run. Returns the guest's output; fails with the console log on a bad boot.
-    static func runInGuest(_ body: String, timeout: Int = 600) throws -> TestSupport.Result {
-        try prepare()
+    static func runInGuest(_ body: String, suite: String = "bookworm", timeout: Int = 600) throws -> TestSupport.Result {
+        try prepare(suite: suite)
         // The guest sees the host's files but mounts its own /tmp: put the script in the build folder.
         let script = TestSupport.productsDirectory + "/realkernel-guest-\(UUID().uuidString.prefix(8)).sh"
         let text = """
@@ -30,7 +31,8 @@ import TestSupport
         """
         try text.write(toFile: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: script) }
-        return try TestSupport.run("/bin/bash", [repo + "/Tests/RealKernel/run-guest.sh", script, String(timeout)])
+        return try TestSupport.run("/bin/bash", [repo + "/Tests/RealKernel/run-guest.sh", script, String(timeout)],
+                                   environment: ["VGTEST_SUITE": suite])
     }
 
     @Test func scenarioSuiteAndNestedQEMUOnARealKernel() throws {

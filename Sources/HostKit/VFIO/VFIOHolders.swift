@@ -8,6 +8,12 @@ public struct VFIOHolder: Sendable, Equatable, Encodable, CustomStringConvertibl
     /// The file it holds (`/dev/vfio/12` or `/dev/vfio/devices/vfio0`).
     public var file: String
 
+    public init(pid: Int, command: String, file: String) {
+        self.pid = pid
+        self.command = command
+        self.file = file
+    }
+
     public var description: String { "pid \(pid) (\(command)) holds \(file)" }
 }
 

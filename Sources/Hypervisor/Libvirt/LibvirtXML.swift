@@ -11,13 +11,18 @@ public struct LibvirtXMLRequest: Sendable {
     public var rombar: Int?
     /// The first guest NUMA node vgpuctl may use (the domain's `<cell>`s are below it).
     public var firstNode: Int
+    /// libvirt >= 11.8: Grace GPUs' nodes as `<acpi nodeset>` in the `<hostdev>` plus memoryless
+    /// `<cell>`s (libvirt creates the generic initiators); else a `<qemu:commandline>`.
+    public var acpiNodeset: Bool
 
-    public init(devices: [AssignedDevice], managed: Bool = true, firstSlot: UInt8? = nil, rombar: Int? = nil, firstNode: Int = 1) {
+    public init(devices: [AssignedDevice], managed: Bool = true, firstSlot: UInt8? = nil, rombar: Int? = nil, firstNode: Int = 1,
+                acpiNodeset: Bool = false) {
         self.devices = devices
         self.managed = managed
         self.firstSlot = firstSlot
         self.rombar = rombar
         self.firstNode = firstNode
+        self.acpiNodeset = acpiNodeset
     }
 }
 
@@ -28,6 +33,9 @@ public struct LibvirtDomainPieces: Sendable, Encodable {
     public var hostdevs: [String]
     /// The `<qemu:commandline>` element (with its own `xmlns:qemu`), or nil.
     public var qemuCommandline: String?
+    /// With `<acpi nodeset>` (libvirt >= 11.8): the memoryless `<cell>`s of the Grace GPUs'
+    /// nodes, for the domain's `<cpu><numa>`.
+    public var numaCells: [String] = []
     /// What the rest of the domain must agree with.
     public var notes: [String]
 
@@ -35,6 +43,7 @@ public struct LibvirtDomainPieces: Sendable, Encodable {
     public var text: String {
         var out = ["<!-- vgpuctl: in <devices> -->"] + hostdevs
         if let q = qemuCommandline { out += ["<!-- vgpuctl: in <domain> -->", q] }
+        if !numaCells.isEmpty { out += ["<!-- vgpuctl: in <cpu><numa>, after the domain's own cells -->"] + numaCells }
         return out.joined(separator: "\n")
     }
 }
@@ -44,9 +53,13 @@ public struct LibvirtDomainPieces: Sendable, Encodable {
 public enum LibvirtXML {
     public static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
 
-    /// libvirt's user alias for a device (`ua-` + vgpuctl's QEMU id); libvirt passes it to QEMU
-    /// as the device id, so `acpi-generic-initiator` objects can name the device.
-    public static func alias(_ qemuID: String) -> String { "ua-" + qemuID }
+    /// libvirt's user alias for a device (`ua-` + vgpuctl's QEMU id, `.` written as `-`); libvirt
+    /// passes it to QEMU as the device id, so `acpi-generic-initiator` objects can name the device.
+    /// libvirt keeps a user alias only when it is made of letters, digits, `_` and `-`: a real
+    /// libvirtd 11.3 silently replaced `ua-hostdev-0000-00-03.1` with `hostdev0`
+    /// (Tests/Scenarios/libvirtd_hook_e2e.py), which would leave the generic initiators naming
+    /// no device.
+    public static func alias(_ qemuID: String) -> String { "ua-" + qemuID.replacingOccurrences(of: ".", with: "-") }
 
     public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(VGPUError) -> LibvirtDomainPieces {
         guard !r.devices.isEmpty else { throw .invalid("name at least one device") }
@@ -66,6 +79,7 @@ public enum LibvirtXML {
         var slot = r.firstSlot.map(Int.init)
         var node = r.firstNode
         var gi = 0
+        var cells: [String] = []
         for d in r.devices {
             let functions: [AssignedDevice.Source] = [d.source] + d.companions.map { .pci($0) }
             for (fn, f) in functions.enumerated() {
@@ -86,6 +100,9 @@ public enum LibvirtXML {
                     lines.append("  </source>")
                     lines.append("  <alias name='\(escape(alias(QEMUDeviceID.hostdev(mdev: uuid))))'/>")
                 }
+                if r.acpiNodeset && d.grace && primary {
+                    lines.append("  <acpi nodeset='\(node)-\(node + QEMUArgsBuilder.nodesPerGraceGPU - 1)'/>")
+                }
                 if let rb = r.rombar ?? (d.grace && primary ? 0 : nil) { lines.append("  <rom bar='\(rb == 0 ? "off" : "on")'/>") }
                 if let slot {
                     let multi = functions.count > 1 && primary ? " multifunction='on'" : ""
@@ -101,8 +118,9 @@ public enum LibvirtXML {
             guard d.grace else { continue }
             let id = alias(d.qemuID)
             let nodes = node..<(node + QEMUArgsBuilder.nodesPerGraceGPU)
-            for n in nodes { args += ["-numa", "node,nodeid=\(n)"] }
-            for n in nodes {
+            if r.acpiNodeset { cells += nodes.map { "<cell id='\($0)' memory='0' unit='KiB'/>" } }
+            if !r.acpiNodeset { for n in nodes { args += ["-numa", "node,nodeid=\(n)"] } }
+            for n in nodes where !r.acpiNodeset {
                 args += ["-object", QEMUOption("-object", "acpi-generic-initiator", [.init("id", .string("gi\(gi)")), .init("pci-dev", .string(id)), .init("node", .int(Int64(n)))]).keyvalText]
                 gi += 1
             }
@@ -120,7 +138,15 @@ public enum LibvirtXML {
                 notes.append("managed='yes' makes libvirt bind each GPU itself; a libvirt that does not know VFIO variant drivers binds vfio-pci, which a Grace GPU cannot use: then pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind nvgrace_gpu_vfio_pci")
             }
         }
-        return LibvirtDomainPieces(hostdevs: hostdevs, qemuCommandline: qemu, notes: notes)
+        if !cells.isEmpty {
+            notes.append("libvirt (>= 11.8) creates one acpi-generic-initiator per node of each <acpi nodeset>: the domain's <cpu><numa> must hold its own cells 0-\(r.firstNode - 1) (with the vCPUs and memory) and the memoryless cells \(r.firstNode)-\(node - 1) printed here")
+            if r.managed {
+                notes.append("managed='yes' makes libvirt bind each GPU itself; if the libvirt in use binds vfio-pci rather than nvgrace_gpu_vfio_pci, pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind it")
+            }
+        }
+        var pieces = LibvirtDomainPieces(hostdevs: hostdevs, qemuCommandline: qemu, notes: notes)
+        pieces.numaCells = cells
+        return pieces
     }
 
     /// Escapes text for an XML attribute value (either quote).

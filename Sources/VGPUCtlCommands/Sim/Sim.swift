@@ -32,11 +32,13 @@ struct Sim: ParsableCommand {
             let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: iface)
             let root = HostRoot(dir)
             if output.json {
-                struct Out: Encodable { var root: String; var model: String; var devices: Int }
-                try printJSON(Out(root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count))
+                struct Out: Encodable { var root: String; var model: String; var devices: Int; var kernel: String }
+                try printJSON(Out(root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count,
+                                  kernel: SimulatedKernel.modelledKernel))
             } else {
                 let vgpu = iface == .none ? "" : ", vGPU interface \(iface.rawValue)"
                 print("created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions\(vgpu)); try: vgpuctl --root \(root.path) list")
+                print("simulated kernel: \(SimulatedKernel.modelledKernel)")
             }
         }
     }
