@@ -100,10 +100,13 @@ let package = Package(
             path: "firmware-stubs/gsp-stub"
         ),
 
+        // What fleet engines (the kubelet, Nova) see of a host: devices, resource names, settings.
+        .target(name: "Fleet", dependencies: ["HostKit", "Reconcile"]),
+
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
+                "Fleet", "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,7 +117,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "Fleet", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "VirtualFunctionsTests", dependencies: [
