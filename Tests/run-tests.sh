@@ -7,3 +7,5 @@ export PATH=/opt/swift/usr/bin:$PATH
 bash .ci/install-deps.sh
 swift build --build-tests
 swift test --skip-build
+# The device plugin against a fake kubelet (Python grpcio, the kubelet's own api.proto).
+bash Tests/DevicePlugin/run.sh

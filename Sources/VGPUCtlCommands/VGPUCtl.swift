@@ -16,7 +16,7 @@ public struct VGPUCtl: ParsableCommand {
         command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
         """,
         version: version,
-        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self, Export.self]
+        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self, Export.self, DevicePluginCommand.self]
     )
 
     public init() {}
