@@ -21,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // gRPC for the Kubernetes device plugin (one target: DevicePlugin).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -100,10 +105,25 @@ let package = Package(
             path: "firmware-stubs/gsp-stub"
         ),
 
+        // What fleet engines (the kubelet, Nova) see of a host: devices, resource names, settings.
+        .target(name: "Fleet", dependencies: ["HostKit", "Reconcile"]),
+        // The kubelet device plugin (gRPC). Generated code in Generated/ (contrib/devel/generate-deviceplugin-proto.sh).
+        .target(
+            name: "DevicePlugin",
+            dependencies: [
+                "Fleet", "HostKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Proto"]
+        ),
+
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
+                "Fleet", "DevicePlugin", "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,7 +134,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "Fleet", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "VirtualFunctionsTests", dependencies: [

@@ -174,7 +174,8 @@ else:
     record("start-up: libvirt hook, domain with nothing managed", 0, "ms", "/bin/true", true_ms, "under 50 ms (hook missing)", False)
 
 # ---------------------------------------------------------------- 4./5. stage benchmarks
-for name, script in (("gsp", "Benchmarks/gsp/run.sh"), ("bookkeeping", "Benchmarks/bookkeeping/run.sh")):
+for name, script in (("gsp", "Benchmarks/gsp/run.sh"), ("bookkeeping", "Benchmarks/bookkeeping/run.sh"),
+                     ("device plugin", "Benchmarks/deviceplugin/run.sh")):
     path = os.path.join(REPO, script)
     if not os.path.exists(path):
         log(f"{script} missing: skipped (reported as not met)")

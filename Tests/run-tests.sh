@@ -11,3 +11,5 @@ swift build --build-tests
 swift test --skip-build
 bash Tests/Schemas/run.sh
 bash Tests/Package/run.sh
+# The device plugin against a fake kubelet (Python grpcio, the kubelet's own api.proto).
+bash Tests/DevicePlugin/run.sh

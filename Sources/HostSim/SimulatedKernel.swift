@@ -32,6 +32,9 @@ public struct SimulatedKernel: Kernel {
     var sysfs: SysfsReader { SysfsReader(root: root) }
 
     public func write(_ value: String, to file: ControlFile) throws(KernelError) {
+        // Whatever the outcome, tell watchers (the device plugin) that the simulated kernel was
+        // written to: on a real host the kernel's uevents do this.
+        defer { HostChanges.notify(root, reason: "simulated kernel: \(file.path)") }
         func fail(_ e: Errno) -> KernelError { KernelError(errno: e, path: file.path, value: value) }
         // Opening a control file that does not exist fails as open(2) would.
         guard sysfs.exists(file.path) else { throw fail(.noSuchFileOrDirectory) }

@@ -12,9 +12,11 @@ public struct VGPUCtl: ParsableCommand {
         discussion: """
         Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
         4 refused because it would harm something in use (--force overrides where it makes sense).
+        'vgpuctl vgpu-dm' (or vgpuctl invoked as nvidia-vgpu-dm) answers NVIDIA vgpu-device-manager's
+        command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
         """,
         version: version,
-        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self]
+        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self, Export.self, DevicePluginCommand.self]
     )
 
     public init() {}
@@ -23,9 +25,15 @@ public struct VGPUCtl: ParsableCommand {
     ///
     /// Argument errors print one line on stderr and exit 2; help and `--version` exit 0.
     public static func run(arguments: [String]? = nil) -> Never {
+        let args = hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
+        // NVIDIA vgpu-device-manager's command line: under its name, or as `vgpuctl vgpu-dm`.
+        if arguments == nil, let argv0 = CommandLine.arguments.first, VGPUDMCommand.invokedUnderOwnName(argv0) {
+            VGPUDMCommand.run(arguments: args)
+        }
+        if args.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(args.dropFirst())) }
         let command: ParsableCommand
         do {
-            command = try parseAsRoot(hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(args)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

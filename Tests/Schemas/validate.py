@@ -246,6 +246,8 @@ def run_model(vgpuctl, model, tmp):
     h.json("apply", ["apply", "-f", cfg])
     h.json("assert", ["assert", "-f", cfg])
     h.json("recover", ["recover"])
+    h.json("export nova", ["export", "nova"])
+    h.json("device-plugin", ["device-plugin", "--print-kubevirt-config"])
     gsp_model(vgpuctl, model, tmp, gpus)
     vgpu_model(vgpuctl, model, tmp)
 
@@ -308,6 +310,8 @@ def vgpu_model(vgpuctl, model, tmp):
             h.json("control info", ["control", "info", pf])
         h.json("vf assign", ["vf", "assign", vfs[2], "--type", t])
         h.json("vf clear", ["vf", "clear", vfs[2]])
+        h.json("export nova", ["export", "nova"])
+        h.json("device-plugin", ["device-plugin", "--print-kubevirt-config"])
         booted.append((h, pf))      # the upstream interface may have started a stub
 
 

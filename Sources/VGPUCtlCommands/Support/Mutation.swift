@@ -44,7 +44,12 @@ extension HostContext {
     func mutate<T>(_ command: String, lock: LockOptions, _ body: () throws -> T) throws -> T {
         try requireMutationPrivileges()
         let held = try HostLock(root: root, command: command, wait: try lock.duration())
-        defer { withExtendedLifetime(held) {} }
+        // Watchers (the device plugin) learn that the host is changing, and that it changed.
+        HostChanges.notify(root, reason: "start: \(command)")
+        defer {
+            HostChanges.notify(root, reason: "end: \(command)")
+            withExtendedLifetime(held) {}
+        }
         if let r = try reconciler.recover() {
             printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
         }

@@ -1,0 +1,82 @@
+import Foundation
+import Glibc
+import HostKit
+
+/// What wakes the plugin: a change on the host, one of its sockets removed, the kubelet's
+/// socket created (a kubelet (re)start).
+public enum WatchEvent: Sendable, Equatable {
+    case hostChanged(String)
+    case socketRemoved(String)
+    case kubeletStarted
+}
+
+/// Turns kernel uevents and inotify events into one stream of ``WatchEvent``s, from two
+/// threads that block in the kernel (no polling): inotify on `run/vgpuctl` (vgpuctl's change
+/// notice, ``HostChanges``; on a simulated host the simulated kernel writes it too) and on the
+/// device-plugin directory; a netlink uevent socket for PCI, mdev and VFIO events.
+public enum HostWatcher {
+    static let inotifyMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE)
+
+    /// Starts the threads. `uevents`: listen to the kernel too (a real host).
+    public static func start(root: HostRoot, pluginDir: String, uevents: Bool, log: @escaping @Sendable (String) -> Void) throws(VGPUError) -> AsyncStream<WatchEvent> {
+        let (stream, continuation) = AsyncStream<WatchEvent>.makeStream()
+        let changes = root.url(HostChanges.directory)
+        try? FileManager.default.createDirectory(atPath: changes, withIntermediateDirectories: true)
+        let watch = try InotifyWatch()
+        try watch.add(changes, mask: inotifyMask)
+        try watch.add(pluginDir, mask: inotifyMask)
+        let box = WatchBox(watch)
+        let notices = Thread {
+            while true {
+                let events: [InotifyWatch.Event]
+                do { events = try box.watch.next(timeoutMilliseconds: -1) } catch {
+                    log("inotify failed: \(error); no more change notices")
+                    return
+                }
+                for e in events {
+                    if e.directory == changes && e.name == HostChanges.file && e.mask & UInt32(IN_DELETE) == 0 {
+                        continuation.yield(.hostChanged("vgpuctl change notice"))
+                    } else if e.directory == pluginDir && e.mask & UInt32(IN_DELETE) != 0 {
+                        continuation.yield(.socketRemoved(e.name))
+                    } else if e.directory == pluginDir && e.name == "kubelet.sock" && e.mask & UInt32(IN_CREATE) != 0 {
+                        continuation.yield(.kubeletStarted)
+                    }
+                }
+            }
+        }
+        notices.name = "vgpuctl-inotify"
+        notices.start()
+        if uevents {
+            let listener = try UeventListener()
+            let ubox = ListenerBox(listener)
+            let kernel = Thread {
+                while true {
+                    do {
+                        guard let e = try ubox.listener.next(deadline: .now + .seconds(86400)) else { continue }
+                        if ["pci", "mdev", "vfio", "vfio-dev", "egm"].contains(e.subsystem) {
+                            continuation.yield(.hostChanged("uevent \(e.action) \(e.subsystem) \(e.devpath)"))
+                        }
+                    } catch {
+                        log("uevent listener failed: \(error); no more kernel events")
+                        return
+                    }
+                }
+            }
+            kernel.name = "vgpuctl-uevents"
+            kernel.start()
+        }
+        return stream
+    }
+}
+
+/// Hands a watch to its thread (used by that thread only).
+final class WatchBox: @unchecked Sendable {
+    let watch: InotifyWatch
+    init(_ w: InotifyWatch) { watch = w }
+}
+
+/// Hands a uevent listener to its thread (used by that thread only).
+final class ListenerBox: @unchecked Sendable {
+    let listener: UeventListener
+    init(_ l: UeventListener) { listener = l }
+}
