@@ -37,15 +37,28 @@ extension HostContext {
 
     /// Runs `body` as a host mutation: privileges checked, the host lock held, an interrupted
     /// apply rolled forward first.
-    func mutate<T>(_ command: String, lock: LockOptions, _ body: () throws -> T) throws -> T {
+    /// With `abandonInterrupted`, the interrupted apply is dropped instead (what it leaves is
+    /// printed on stderr).
+    func mutate<T>(_ command: String, lock: LockOptions, abandonInterrupted: Bool = false, _ body: () throws -> T) throws -> T {
         try requireMutationPrivileges()
         let held = try HostLock(root: root, command: command, wait: try lock.duration())
         defer { withExtendedLifetime(held) {} }
-        if let r = try reconciler.recover() {
+        if abandonInterrupted {
+            if let a = try reconciler.abandon() { printWarning(abandonedText(a)) }
+        } else if let r = try reconciler.recover() {
             printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
         }
         return try body()
     }
+}
+
+/// What dropping an interrupted apply leaves, for people.
+func abandonedText(_ a: Reconciler.Abandoned) -> String {
+    var lines = ["dropped the apply interrupted in pid \(a.interruptedPID) ('\(a.command)', config \(a.config)): \(a.doneSteps.count) steps were done, \(a.leftSteps.count) are left undone:"]
+    lines += a.leftSteps.map { "  not done: \($0)" }
+    lines += a.hostShows.map { "  host shows: \($0)" }
+    lines.append("the next apply plans from the host as it is")
+    return lines.joined(separator: "\n")
 }
 
 /// This process's command line, for the lock file and the journal.
