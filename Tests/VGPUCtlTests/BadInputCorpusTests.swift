@@ -55,6 +55,7 @@ import Yams
         func fill(_ s: String) -> String { s.replacingOccurrences(of: "{root}", with: root.path).replacingOccurrences(of: "{dir}", with: dir) }
         let args = c.args.map(fill)
         let before = TestSupport.fingerprint(root.path)
+        let dirBefore = TestSupport.fingerprint(dir)
         let started = Date()
         let r = try TestSupport.vgpuctl(args, environment: ["VGPUCTL_ROOT": root.path], stdin: c.stdin, timeout: 30)
         #expect(Date().timeIntervalSince(started) < 30, "\(c.name): ran past its deadline")
@@ -64,5 +65,7 @@ import Yams
         #expect(lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "), "\(c.name): want one error line on stderr, got: \(r.stderr)")
         for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
         #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
+        #expect(TestSupport.fingerprint(dir) == dirBefore, "\(c.name): the files it was given (or their directory) changed")
+        #expect(r.stdout.isEmpty, "\(c.name): a refused command printed on stdout: \(r.stdout)")
     }
 }

@@ -15,6 +15,7 @@ struct ConfigOptions: ParsableArguments {
 }
 
 func printPlan(_ plan: Planner.Plan) {
+    for r in plan.unmatchedRules { print("rule at \(r) matched no device on this host") }
     if plan.converged {
         print("the host matches config '\(plan.config)' of \(plan.file); nothing to do")
         return

@@ -55,7 +55,8 @@ extension HostContext {
 /// What dropping an interrupted apply leaves, for people.
 func abandonedText(_ a: Reconciler.Abandoned) -> String {
     var lines = ["dropped the apply interrupted in pid \(a.interruptedPID) ('\(a.command)', config \(a.config)): \(a.doneSteps.count) steps were done, \(a.leftSteps.count) are left undone:"]
-    lines += a.leftSteps.map { "  not done: \($0)" }
+    // The first step left was in progress: it may have partly happened.
+    lines += a.leftSteps.enumerated().map { i, s in i == 0 ? "  in progress (may have partly happened): \(s)" : "  not done: \(s)" }
     lines += a.hostShows.map { "  host shows: \($0)" }
     lines.append("the next apply plans from the host as it is")
     return lines.joined(separator: "\n")
