@@ -69,6 +69,12 @@ public enum HostConfigParser {
         switch e {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return "\(file):\(mark.line):\(mark.column): YAML syntax error: \(problem)"
+        case .reader(let problem, let offset, _, let yaml):
+            // The reader reports a byte offset (libyaml counts bytes): line and column from it.
+            let bytes = Array(yaml.utf8.prefix(max(0, offset ?? 0)))
+            let line = bytes.filter { $0 == UInt8(ascii: "\n") }.count + 1
+            let column = bytes.count - (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            return "\(file):\(line):\(column): YAML error: \(problem)"
         case .duplicatedKeysInMapping(let keys, let context):
             // Yams marks the first of the duplicates; the second is the one to fix.
             let key = keys.sorted().first ?? "?"

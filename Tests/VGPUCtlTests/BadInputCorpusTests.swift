@@ -34,6 +34,12 @@ import Yams
         for c in ["list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan", "assert"] {
             #expect(commands.contains(c), "no bad-input case for \(c)")
         }
+        // Each case checks the reason, not only that the message echoes its argument.
+        for c in Self.cases {
+            let args = c.args.joined(separator: " ")
+            let reason = c.contains.contains { w in !args.contains(w) && !args.contains(w.trimmingCharacters(in: CharacterSet(charactersIn: "'"))) }
+            #expect(reason, "\(c.command): \(c.name): its words \(c.contains) only echo the arguments; name the reason")
+        }
     }
 
     @Test(arguments: cases)

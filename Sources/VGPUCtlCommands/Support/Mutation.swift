@@ -6,7 +6,7 @@ import VirtualFunctions
 
 /// `--wait` for commands that change the host.
 struct LockOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
     var wait: Double = 10
 
     func duration() throws(VGPUError) -> Duration {
