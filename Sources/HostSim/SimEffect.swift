@@ -33,8 +33,8 @@ enum SimEffect: Codable, Sendable {
 }
 
 extension SimulatedKernel {
-    /// Runs `effects` in order. `dieAt` (tests) counts effects across this process and ends it
-    /// with SIGKILL before the effect with that number (1-based) runs.
+    /// Runs `effects` in order; the test hook (``SimEffectHook``), when set, may end the process
+    /// with SIGKILL before one of them.
     func run(_ effects: [SimEffect], state: SimState) throws {
         for e in effects {
             if let hook = effectHook { hook.tick() }
@@ -67,20 +67,5 @@ extension SimulatedKernel {
         case .removeMdev(let d):
             try removeMdevDevice(d)
         }
-    }
-}
-
-/// Counts the effects a process runs and ends it with SIGKILL at a chosen one: how the crash
-/// tests kill a writer inside a simulated kernel write, at a point they can name.
-public final class SimEffectHook: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    public let killAt: Int
-
-    public init(killAt: Int) { self.killAt = killAt }
-
-    func tick() {
-        let n = lock.withLock { count += 1; return count }
-        if n == killAt { kill(getpid(), SIGKILL) }
     }
 }

@@ -34,26 +34,6 @@ struct SimPendingWrite: Codable, Sendable {
     }
 }
 
-/// `flock(2)` on `<root>/.vgpuctl-sim.lock`: one simulated kernel write (or settle) at a time
-/// per host, across processes. The kernel drops it when its holder dies.
-struct SimKernelLock {
-    let fd: Int32
-    static let name = ".vgpuctl-sim.lock"
-
-    init(root: HostRoot) throws {
-        let path = root.url(Self.name)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw VGPUError.failed("cannot open \(path): errno \(errno)") }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
-            close(fd)
-            throw VGPUError.failed("cannot lock \(path): errno \(errno)")
-        }
-    }
-
-    func release() { close(fd) }
-}
-
 extension SimulatedKernel {
     /// Completes a write whose writer died (see ``SimPendingWrite``). Every vgpuctl command on a
     /// simulated root calls it before it reads the tree; every write calls it first.
