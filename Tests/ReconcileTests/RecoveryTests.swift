@@ -105,4 +105,28 @@ import TestSupport
         let pending = Readiness(root: root, planner: planner).pending(cfg)
         #expect(pending == ["r.yaml:4:24: no device has serial number 0000000000000001 (read from the config-space DSN capability; run as root on a real host)"], "\(pending)")
     }
+
+    /// A passthrough with a companion (GPU + audio) killed before every change a simulated write
+    /// makes: the next apply always ends with both on vfio-pci (found by the crash campaign: a
+    /// companion left unbound between its unbind and its bind was taken as "viable" and never bound).
+    @Test func passthroughKilledAtEveryChangeFinishesTheCompanion() throws {
+        let cfg = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:03:00.0\"}\n      mode: passthrough\n")
+        let template = try TestSupport.simHost("mixed")
+        var k = 1
+        while k < 100 {
+            let root = TestSupport.tempDir("pt-kill") + "/host"
+            #expect(try TestSupport.run("/bin/cp", ["-a", template.path, root]).status == 0)
+            let r = try vg(HostRoot(root), ["apply", "-f", cfg], env: ["VGPUCTL_TEST_SIM_KILL_AT_EFFECT": String(k)])
+            let next = try vg(HostRoot(root), ["apply", "-f", cfg])
+            #expect(next.status == 0, "k=\(k): \(next.stderr)")
+            let s = SysfsReader(root: HostRoot(root))
+            #expect(s.device(PCIAddress("0000:03:00.0")!)?.driver == "vfio-pci", "k=\(k)")
+            #expect(s.device(PCIAddress("0000:03:00.1")!)?.driver == "vfio-pci", "k=\(k): the companion is left \(s.device(PCIAddress("0000:03:00.1")!)?.driver ?? "unbound")")
+            try? FileManager.default.removeItem(atPath: root)
+            if r.status == 0 { break }
+            #expect(r.status == SIGKILL, "k=\(k): \(r.status)")
+            k += 1
+        }
+        #expect(k > 3 && k < 100, "\(k)")
+    }
 }
