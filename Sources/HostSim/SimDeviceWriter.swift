@@ -73,8 +73,8 @@ struct SimDeviceWriter {
 
     /// Removes a function: its directory, its bus link and its group membership (and the group
     /// when it becomes empty).
-    func remove(_ a: PCIAddress, dir: String) throws {
-        if let group = SysfsReader(root: fs.root).linkName("\(dir)/iommu_group").flatMap(Int.init) {
+    func remove(_ a: PCIAddress, dir: String, group known: Int? = nil) throws {
+        if let group = known ?? SysfsReader(root: fs.root).linkName("\(dir)/iommu_group").flatMap(Int.init) {
             let g = "\(HostRoot.iommuGroups)/\(group)"
             try fs.remove("\(g)/devices/\(a)")
             if fs.list("\(g)/devices").isEmpty { try fs.remove(g) }

@@ -210,6 +210,9 @@ public enum SimHostBuilder {
         if !retired.isEmpty { state.egmRetiredPages = retired }
         try SimVGPUHost.writeEvidence(vgpuInterface, fs: fs, state: state)
         try state.save(fs)
+        // The simulated kernel's lock file exists from the start, so that a write (even a
+        // refused one) leaves the tree as it was.
+        try fs.write(SimKernelLock.name, "")
         return state
     }
 

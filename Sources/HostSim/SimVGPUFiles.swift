@@ -89,9 +89,9 @@ extension SimulatedKernel {
 
     /// Creates the sysfs of an mdev device: `<parent>/<uuid>/` with `remove` and `mdev_type`, the
     /// bus link `sys/bus/mdev/devices/<uuid>`, the type's `devices/<uuid>` link, and an IOMMU
-    /// group of its own with its `/dev/vfio/<group>` (as vfio-mdev gives each device). Returns
-    /// the group.
-    func createMdevDevice(_ uuid: String, parent: PCIAddress, typeDir: String, state: SimState) throws -> Int {
+    /// group of its own (`g`, chosen when the write was decided) with its `/dev/vfio/<group>`
+    /// (as vfio-mdev gives each device).
+    func createMdevDevice(_ uuid: String, parent: PCIAddress, typeDir: String, group g: Int) throws {
         guard let dir = sysfs.device(parent)?.canonicalPath else { throw Errno.noSuchDevice }
         let dev = "\(dir)/\(uuid)"
         let td = "\(dir)/mdev_supported_types/\(typeDir)"
@@ -100,12 +100,10 @@ extension SimulatedKernel {
         try fs.link("\(dev)/mdev_type", to: td)
         try fs.link("\(td)/devices/\(uuid)", to: dev)
         try fs.link("sys/bus/mdev/devices/\(uuid)", to: dev)
-        let g = lowestFreeGroup(from: state.firstDynamicGroup)
         try fs.write("\(HostRoot.iommuGroups)/\(g)/type", "DMA\n")
         try fs.link("\(HostRoot.iommuGroups)/\(g)/devices/\(uuid)", to: dev)
         try fs.link("\(dev)/iommu_group", to: "\(HostRoot.iommuGroups)/\(g)")
         try fs.write("\(HostRoot.vfioDev)/\(g)", "")
-        return g
     }
 
     /// Removes what ``createMdevDevice`` made (nothing for a device without an mdev).

@@ -22,7 +22,9 @@ extension SimulatedKernel {
         return (pf, i)
     }
 
-    func writeVGPU(_ file: ControlFile, _ v: String, state: SimState) throws {
+    /// What a write to `current_vgpu_type` or mdev `create`/`remove` does: the driver's new
+    /// book, the device files, and the VF files rendered from the book.
+    func decideVGPU(_ file: ControlFile, _ v: String, state: SimState) throws -> [SimEffect] {
         var st = try vgpuDriver.load()
         switch file {
         case .currentVGPUType(let vf):
@@ -36,32 +38,25 @@ extension SimulatedKernel {
                     throw e.errno
                 }
             }
-            try vgpuDriver.save(st)
-            try renderVGPU(pf: pf, state: state)
+            return [.vgpuBook(st), .renderVGPU(pf)]
         case .mdevCreate(let parent, let typeDir):
             let uuid = v.lowercased()
             guard let (pf, i) = vfPosition(parent), Self.isUUID(uuid), typeDir.hasPrefix("nvidia-"),
                   let id = Int(typeDir.dropFirst(7)) else { throw Errno.invalidArgument }
             if st.pfs.values.contains(where: { $0.devices.contains { $0.mdevUUID == uuid } }) { throw Errno.fileExists }
-            switch vgpuDriver.add(typeID: id, vf: i, pf: pf, sim: state, state: &st) {
-            case .failure(let e): throw e.errno
-            case .success:
-                let group = try createMdevDevice(uuid, parent: parent, typeDir: typeDir, state: state)
-                if let k = st.pfs[pf.description]?.devices.firstIndex(where: { $0.vf == i }) {
-                    st.pfs[pf.description]?.devices[k].mdevUUID = uuid
-                    st.pfs[pf.description]?.devices[k].mdevGroup = group
-                }
+            if case .failure(let e) = vgpuDriver.add(typeID: id, vf: i, pf: pf, sim: state, state: &st) { throw e.errno }
+            let group = lowestFreeGroup(from: state.firstDynamicGroup)
+            if let k = st.pfs[pf.description]?.devices.firstIndex(where: { $0.vf == i }) {
+                st.pfs[pf.description]?.devices[k].mdevUUID = uuid
+                st.pfs[pf.description]?.devices[k].mdevGroup = group
             }
-            try vgpuDriver.save(st)
-            try renderVGPU(pf: pf, state: state)
+            return [.createMdev(uuid: uuid, parent: parent, typeDir: typeDir, group: group), .vgpuBook(st), .renderVGPU(pf)]
         case .mdevRemove(let uuid):
             guard Self.kstrtobool(v) == true else { throw Errno.invalidArgument }
             guard let (pfText, rec) = st.pfs.first(where: { $0.value.devices.contains { $0.mdevUUID == uuid } }),
                   let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid }) else { throw Errno.noSuchDevice }
-            try removeMdevDevice(d)
             vgpuDriver.release(vf: d.vf, pf: pf, sim: state, state: &st)
-            try vgpuDriver.save(st)
-            try renderVGPU(pf: pf, state: state)
+            return [.removeMdev(d), .vgpuBook(st), .renderVGPU(pf)]
         default:
             throw Errno.invalidArgument
         }
@@ -88,22 +83,15 @@ extension SimulatedKernel {
         let iface = vgpuInterface(state)
         guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, _) = vfPosition(a),
               let dev = sysfs.device(a), let dir = dev.canonicalPath else { return }
-        if iface == .vendor, let g = dev.iommuGroup {
-            if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
-            let n = nextVFIODeviceNumber()
-            try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
-            try fs.write("\(dir)/vfio-dev/vfio\(n)/dev", "\(Self.vfioCdevMajor):\(n)\n")
-            try fs.write("dev/vfio/devices/vfio\(n)", "")
-        }
+        if iface == .vendor, let g = dev.iommuGroup { try ensureVFIODevice(dir: dir, group: g) }
         try renderVGPU(pf: pf, state: state, only: a)
     }
 
     /// Called before `a` is unbound from `driver`: its vGPU goes (the driver destroys it), and
     /// so do its vGPU files.
-    func vgpuDetaching(_ a: PCIAddress, driver: String, state: SimState) throws {
+    func vgpuDetaching(_ a: PCIAddress, driver: String, dir: String, group: Int?, state: SimState) throws {
         let iface = vgpuInterface(state)
-        guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, i) = vfPosition(a),
-              let dev = sysfs.device(a), let dir = dev.canonicalPath else { return }
+        guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, i) = vfPosition(a) else { return }
         var st = try vgpuDriver.load()
         let mine = st.pfs[pf.description]?.devices.filter { $0.vf == i } ?? []
         for d in mine { try removeMdevDevice(d) }
@@ -117,7 +105,7 @@ extension SimulatedKernel {
         if iface == .vendor {
             for n in fs.list("\(dir)/vfio-dev") { try fs.remove("dev/vfio/devices/\(n)") }
             try fs.remove("\(dir)/vfio-dev")
-            if let g = dev.iommuGroup, sysfs.iommuGroupMembers(g) == [a] { try fs.remove("\(HostRoot.vfioDev)/\(g)") }
+            if let g = group, sysfs.iommuGroupMembers(g) == [a] { try fs.remove("\(HostRoot.vfioDev)/\(g)") }
         }
         if !mine.isEmpty { try renderVGPU(pf: pf, state: state, except: a) }
     }

@@ -16,6 +16,8 @@ import SystemPackage
 /// real-kernel scenario suite.
 public struct SimulatedKernel: Kernel {
     public let root: HostRoot
+    /// Tests: ends the process with SIGKILL at a chosen effect of a write.
+    public let effectHook: SimEffectHook?
 
     /// Which real kernel behaviour the simulator models (`vgpuctl sim create` says it).
     /// The generic SR-IOV/VFIO answers were checked against Debian's 6.1, 6.12 and 7.2 kernels
@@ -26,55 +28,84 @@ public struct SimulatedKernel: Kernel {
     /// The major of the simulated VFIO device cdevs (dynamic on a real kernel).
     static let vfioCdevMajor = 237
 
-    public init(root: HostRoot) { self.root = root }
+    public init(root: HostRoot, effectHook: SimEffectHook? = nil) {
+        self.root = root
+        self.effectHook = effectHook
+    }
 
     var fs: SimFS { SimFS(root: root) }
     var sysfs: SysfsReader { SysfsReader(root: root) }
 
+    /// Applies a write as the kernel does: whole or not at all, whatever happens to the writer.
+    ///
+    /// The write is decided first (reads only; a refusal changes nothing), its effects are
+    /// recorded in `.vgpuctl-sim-pending.json` (one rename), carried out, and the record
+    /// removed, all under `.vgpuctl-sim.lock`. A writer that dies in between leaves the record;
+    /// the next access (``settle()``, every write, every vgpuctl command on the root) carries the
+    /// effects out again: each one is idempotent, so the write completes as a real kernel's would.
     public func write(_ value: String, to file: ControlFile) throws(KernelError) {
         // Whatever the outcome, tell watchers (the device plugin) that the simulated kernel was
         // written to: on a real host the kernel's uevents do this.
         defer { HostChanges.notify(root, reason: "simulated kernel: \(file.path)") }
         func fail(_ e: Errno) -> KernelError { KernelError(errno: e, path: file.path, value: value) }
+        let lock: SimKernelLock
+        do { lock = try SimKernelLock(root: root) } catch { throw fail(.ioError) }
+        defer { lock.release() }
+        do { try settleLocked() } catch { throw fail(.ioError) }
         // Opening a control file that does not exist fails as open(2) would.
         guard sysfs.exists(file.path) else { throw fail(.noSuchFileOrDirectory) }
         let state: SimState
         do { state = try SimState.load(root) } catch { throw fail(.ioError) }
         let v = value.hasSuffix("\n") ? String(value.dropLast()) : value
+        let effects: [SimEffect]
         do {
-            switch file {
-            case .sriovNumVFs(let pf):
-                try setNumVFs(pf, v, state: state)
-            case .sriovDriversAutoprobe:
-                guard let b = Self.kstrtobool(v) else { throw Errno.invalidArgument }
-                try fs.write(file.path, b ? "1\n" : "0\n")
-            case .driverOverride:
-                guard v.utf8.count < 4095 else { throw Errno.invalidArgument }
-                try fs.write(file.path, v.isEmpty ? "(null)\n" : v + "\n")
-            case .unbind(let drv):
-                guard let a = Self.deviceName(v), let dev = sysfs.device(a) else { throw Errno.noSuchDevice }
-                guard dev.driver == drv else { throw Errno.noSuchDevice }
-                try detach(a, state: state)
-            case .bind(let drv):
-                guard let a = Self.deviceName(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
-                guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
-                guard dev.driver == nil else { throw Errno.resourceBusy }
-                guard canProbe(dev) else { throw Errno.noSuchDevice }
-                if refusesVFIO(dev, driver: drv, state: state) { throw Errno.invalidArgument }
-                try attach(a, driver: drv, state: state)
-            case .driversProbe:
-                guard let a = Self.deviceName(v), sysfs.device(a) != nil else { throw Errno.noSuchDevice }
-                try probe(a, state: state)
-            case .currentVGPUType, .mdevCreate, .mdevRemove:
-                // NVIDIA's vGPU driver, simulated (SimulatedKernel+VGPU.swift).
-                try writeVGPU(file, v, state: state)
-            }
+            effects = try decide(file, v, state: state)
         } catch let e as Errno {
             throw fail(e)
-        } catch let e as KernelError {
-            throw e
         } catch {
             throw fail(.ioError)
+        }
+        guard !effects.isEmpty else { return }
+        do {
+            try SimPendingWrite(file: file.path, value: v, effects: effects).save(fs)
+            try run(effects, state: state)
+            try SimPendingWrite.remove(fs)
+        } catch {
+            try? SimPendingWrite.remove(fs)
+            throw fail(.ioError)
+        }
+    }
+
+    /// What a write does, decided from the tree as it is (reads only).
+    func decide(_ file: ControlFile, _ v: String, state: SimState) throws -> [SimEffect] {
+        switch file {
+        case .sriovNumVFs(let pf):
+            return try decideNumVFs(pf, v, state: state)
+        case .sriovDriversAutoprobe:
+            guard let b = Self.kstrtobool(v) else { throw Errno.invalidArgument }
+            return [.writeFile(path: file.path, text: b ? "1\n" : "0\n")]
+        case .driverOverride:
+            guard v.utf8.count < 4095 else { throw Errno.invalidArgument }
+            return [.writeFile(path: file.path, text: v.isEmpty ? "(null)\n" : v + "\n")]
+        case .unbind(let drv):
+            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let dir = dev.canonicalPath else { throw Errno.noSuchDevice }
+            guard dev.driver == drv else { throw Errno.noSuchDevice }
+            // The siblings' creatable lists grow when a vGPU goes with its VF's driver.
+            let render: [SimEffect] = drv == "nvidia" ? (dev.physfn.map { [.renderVGPU($0)] } ?? []) : []
+            return [.detach(a, driver: drv, dir: dir, group: dev.iommuGroup)] + render
+        case .bind(let drv):
+            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
+            guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
+            guard dev.driver == nil else { throw Errno.resourceBusy }
+            guard canProbe(dev) else { throw Errno.noSuchDevice }
+            if refusesVFIO(dev, driver: drv, state: state) { throw Errno.invalidArgument }
+            return [.attach(a, driver: drv)]
+        case .driversProbe:
+            guard let a = Self.deviceName(v), let dev = sysfs.device(a) else { throw Errno.noSuchDevice }
+            return probeTarget(dev, state: state).map { [.attach(a, driver: $0)] } ?? []
+        case .currentVGPUType, .mdevCreate, .mdevRemove:
+            // NVIDIA's vGPU driver, simulated (SimulatedKernel+VGPU.swift).
+            return try decideVGPU(file, v, state: state)
         }
     }
 
@@ -124,7 +155,7 @@ public struct SimulatedKernel: Kernel {
         return (drv.match ?? []).contains { $0.matches(vendor: dev.vendorID, device: dev.deviceID, classCode: dev.classCode) }
     }
 
-    // MARK: Binding
+    // MARK: Binding (each idempotent: carried out again after a dying writer, it completes)
 
     /// Binds `a` to `driver` (the effect of a successful probe).
     func attach(_ a: PCIAddress, driver: String, state: SimState) throws {
@@ -135,26 +166,40 @@ public struct SimulatedKernel: Kernel {
         if state.driver(driver)?.vfio == true, let g = dev.iommuGroup {
             // The VFIO group char device appears with the first VFIO-bound device of the group;
             // the cdev model adds vfio-dev/vfioN to the device.
-            if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
-            let n = nextVFIODeviceNumber()
-            try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
-            try fs.write("\(dir)/vfio-dev/vfio\(n)/dev", "\(Self.vfioCdevMajor):\(n)\n")
-            try fs.write("dev/vfio/devices/vfio\(n)", "")
+            try ensureVFIODevice(dir: dir, group: g)
         }
         try vgpuAttached(a, driver: driver, state: state)
     }
 
-    /// Unbinds `a` from its driver.
-    func detach(_ a: PCIAddress, state: SimState) throws {
-        guard let dev = sysfs.device(a), let dir = dev.canonicalPath, let driver = dev.driver else { return }
-        try vgpuDetaching(a, driver: driver, state: state)
+    /// `/dev/vfio/<group>` and the device's `vfio-dev/vfioN` with `/dev/vfio/devices/vfioN`,
+    /// made once (a second call finds them).
+    func ensureVFIODevice(dir: String, group g: Int) throws {
+        if !fs.exists("\(HostRoot.vfioDev)/\(g)") { try fs.write("\(HostRoot.vfioDev)/\(g)", "") }
+        if let name = fs.list("\(dir)/vfio-dev").first {
+            if let n = Int(name.dropFirst("vfio".count)), !fs.exists("\(dir)/vfio-dev/\(name)/dev") {
+                try fs.write("\(dir)/vfio-dev/\(name)/dev", "\(Self.vfioCdevMajor):\(n)\n")
+            }
+            if !fs.exists("dev/vfio/devices/\(name)") { try fs.write("dev/vfio/devices/\(name)", "") }
+            return
+        }
+        let n = nextVFIODeviceNumber()
+        try fs.mkdir("\(dir)/vfio-dev/vfio\(n)")
+        try fs.write("\(dir)/vfio-dev/vfio\(n)/dev", "\(Self.vfioCdevMajor):\(n)\n")
+        try fs.write("dev/vfio/devices/vfio\(n)", "")
+    }
+
+    /// Unbinds `a` from `driver`; `dir` and `group` were read when the write was decided, so a
+    /// second run after a half-done one completes it.
+    func detach(_ a: PCIAddress, driver: String, dir: String, group: Int?, state: SimState) throws {
+        guard fs.exists(dir) else { return }
+        try vgpuDetaching(a, driver: driver, dir: dir, group: group, state: state)
         try fs.remove("\(dir)/driver")
         try fs.remove("\(HostRoot.driver(driver))/\(a)")
         try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\(driver)\n", with: "DRIVER=\n"))
         if state.driver(driver)?.vfio == true {
             for n in fs.list("\(dir)/vfio-dev") { try fs.remove("dev/vfio/devices/\(n)") }
             try fs.remove("\(dir)/vfio-dev")
-            if let g = dev.iommuGroup {
+            if let g = group {
                 let stillVFIO = sysfs.iommuGroupMembers(g).contains { m in
                     m != a && (sysfs.device(m)?.driver).flatMap { state.driver($0)?.vfio } == true
                 }
@@ -170,53 +215,68 @@ public struct SimulatedKernel: Kernel {
         return n
     }
 
-    /// `drivers_probe` / autoprobe: bind to the first matching loaded driver, if unbound.
-    func probe(_ a: PCIAddress, state: SimState) throws {
-        guard let dev = sysfs.device(a), dev.driver == nil, canProbe(dev) else { return }
+    /// `drivers_probe` / autoprobe: the first matching loaded driver of an unbound device.
+    func probeTarget(_ dev: PCIDevice, state: SimState) -> String? {
+        guard dev.driver == nil, canProbe(dev) else { return nil }
         let loaded = Set(sysfs.pciDrivers())
         if let o = dev.driverOverride {
-            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev), !refusesVFIO(dev, driver: o, state: state) {
-                try attach(a, driver: o, state: state)
-            }
-            return
+            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev), !refusesVFIO(dev, driver: o, state: state) { return o }
+            return nil
         }
-        for d in state.drivers where loaded.contains(d.name) && Self.matches(d, dev) {
-            try attach(a, driver: d.name, state: state)
-            return
-        }
+        return state.drivers.first { loaded.contains($0.name) && Self.matches($0, dev) }?.name
     }
 
     // MARK: SR-IOV
 
-    func setNumVFs(_ pf: PCIAddress, _ value: String, state: SimState) throws {
+    func decideNumVFs(_ pf: PCIAddress, _ value: String, state: SimState) throws -> [SimEffect] {
         guard let n = Self.kstrtou16(value) else { throw Errno.invalidArgument }
         guard let dev = sysfs.device(pf), let sr = dev.sriov, let dir = dev.canonicalPath,
               let hw = state.pfs[pf.description], let cap = hw.spec.sriov else { throw Errno.noSuchFileOrDirectory }
         if Int(n) > sr.totalVFs { throw Errno.outOfRange }
-        if Int(n) == sr.numVFs { return }
+        if Int(n) == sr.numVFs { return [] }
         guard let drv = dev.driver else { throw Errno.noSuchFileOrDirectory }
         guard state.driver(drv)?.sriovConfigure == true else { throw Errno.noSuchFileOrDirectory }
+        var out: [SimEffect] = []
         if n == 0 {
-            for vf in sr.vfs.reversed() { try removeVF(vf, state: state) }
-            for name in fs.list(dir) where name.hasPrefix("virtfn") { try fs.remove("\(dir)/\(name)") }
+            for vf in sr.vfs.reversed() {
+                guard let d = sysfs.device(vf), let vdir = d.canonicalPath else { continue }
+                out.append(.removeVF(vf, dir: vdir, driver: d.driver, group: d.iommuGroup))
+            }
+            for name in fs.list(dir) where name.hasPrefix("virtfn") { out.append(.removeFile(path: "\(dir)/\(name)")) }
         } else {
             if sr.numVFs != 0 { throw Errno.resourceBusy }
             let autoprobe = sr.driversAutoprobe ?? true
-            var created: [PCIAddress] = []
+            let groups = freeGroups(Int(n), from: state.firstDynamicGroup)
+            var probes: [SimEffect] = []
+            let loaded = Set(sysfs.pciDrivers())
+            let vendor = UInt16(truncatingIfNeeded: hw.spec.vendorID.value)
+            let device = UInt16(truncatingIfNeeded: cap.vfDeviceID.value)
+            let cls = UInt32(truncatingIfNeeded: (cap.vfClassCode ?? hw.spec.classCode).value)
+            // A new VF has no driver_override: autoprobe binds the first loaded driver whose id
+            // table matches it (`pci_device_can_probe`, `pci_match_device`).
+            let target = autoprobe ? state.drivers.first { d in
+                loaded.contains(d.name) && (d.match ?? []).contains { $0.matches(vendor: vendor, device: device, classCode: cls) }
+            }?.name : nil
             for i in 0..<Int(n) {
                 let rid = Int(pf.routingID) + Int(cap.vfOffset) + i * Int(cap.vfStride)
                 guard rid <= 0xFFFF else { throw Errno.outOfRange }
                 let vf = PCIAddress(domain: pf.domain, routingID: UInt16(rid))
-                try createVF(vf, index: i, pf: pf, pfDir: dir, hw: hw, state: state)
-                created.append(vf)
+                out.append(.createVF(vf, index: i, pf: pf, group: groups[i]))
+                if let target { probes.append(.attach(vf, driver: target)) }
             }
-            if autoprobe { for vf in created { try probe(vf, state: state) } }
+            out += probes
         }
-        try fs.write("\(dir)/sriov_numvfs", "\(n)\n")
-        try rewritePFConfig(pf, dir: dir, hw: hw, numVFs: n)
+        out.append(.writeFile(path: "\(dir)/sriov_numvfs", text: "\(n)\n"))
+        out.append(.pfConfig(pf, numVFs: Int(n)))
+        return out
     }
 
-    func rewritePFConfig(_ pf: PCIAddress, dir: String, hw: SimState.PF, numVFs: UInt16) throws {
+    func setPFConfig(_ pf: PCIAddress, numVFs: UInt16) throws {
+        guard let dir = sysfs.device(pf)?.canonicalPath else { throw Errno.noSuchDevice }
+        try rewritePFConfig(pf, dir: dir, numVFs: numVFs)
+    }
+
+    func rewritePFConfig(_ pf: PCIAddress, dir: String, numVFs: UInt16) throws {
         guard let old = sysfs.bytes("\(dir)/config"), let sr = ConfigSpace(old).sriov else { return }
         var bytes = old
         let ctrl = UInt16(old[sr.offset + SRIOVCapability.ctrl]) | UInt16(old[sr.offset + SRIOVCapability.ctrl + 1]) << 8
@@ -228,14 +288,22 @@ public struct SimulatedKernel: Kernel {
         try fs.write("\(dir)/config", Data(bytes))
     }
 
-    func lowestFreeGroup(from first: Int) -> Int {
+    func lowestFreeGroup(from first: Int) -> Int { freeGroups(1, from: first)[0] }
+
+    /// The `count` lowest free IOMMU group ids from `first` up (the kernel's ida).
+    func freeGroups(_ count: Int, from first: Int) -> [Int] {
         let used = Set(fs.list(HostRoot.iommuGroups).compactMap(Int.init))
+        var out: [Int] = []
         var g = first
-        while used.contains(g) { g += 1 }
-        return g
+        while out.count < count {
+            if !used.contains(g) { out.append(g) }
+            g += 1
+        }
+        return out
     }
 
-    func createVF(_ vf: PCIAddress, index: Int, pf: PCIAddress, pfDir: String, hw: SimState.PF, state: SimState) throws {
+    func createVF(_ vf: PCIAddress, index: Int, pf: PCIAddress, group: Int, state: SimState) throws {
+        guard let pfDir = sysfs.device(pf)?.canonicalPath, let hw = state.pfs[pf.description] else { throw Errno.noSuchDevice }
         let spec = hw.spec
         guard let cap = spec.sriov else { return }
         let parentDir = (pfDir as NSString).deletingLastPathComponent
@@ -254,7 +322,6 @@ public struct SimulatedKernel: Kernel {
             rs[bar.index] = .init(start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
         }
         let config = ConfigSpaceBuilder.build(.init(spec: vfSpec, isVF: true))
-        let group = lowestFreeGroup(from: state.firstDynamicGroup)
         try SimDeviceWriter(fs: fs).write(.init(
             address: vf, dir: dir,
             vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value), deviceID: UInt16(truncatingIfNeeded: cap.vfDeviceID.value),
@@ -267,9 +334,8 @@ public struct SimulatedKernel: Kernel {
         try fs.link("\(pfDir)/virtfn\(index)", to: dir)
     }
 
-    func removeVF(_ vf: PCIAddress, state: SimState) throws {
-        guard let dev = sysfs.device(vf), let dir = dev.canonicalPath else { return }
-        try detach(vf, state: state)
-        try SimDeviceWriter(fs: fs).remove(vf, dir: dir)
+    func removeVF(_ vf: PCIAddress, dir: String, driver: String?, group: Int?, state: SimState) throws {
+        if let driver { try detach(vf, driver: driver, dir: dir, group: group, state: state) }
+        try SimDeviceWriter(fs: fs).remove(vf, dir: dir, group: group)
     }
 }

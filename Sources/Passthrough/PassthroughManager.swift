@@ -73,13 +73,16 @@ public struct PassthroughManager {
             steps.append(Step(address: address, fromDriver: d.driver, toDriver: target, reason: "requested"))
         }
         var blockers: [PCIDevice] = []
+        let records = try PassthroughState.load(root).devices
         for m in sysfs.iommuGroupMembers(group) where m != address {
             guard let md = sysfs.device(m) else { continue }
             if md.isBridge { continue }                                   // bridges are left alone
             if let drv = md.driver, Self.vfioDrivers.contains(drv) { continue }
             let companion = m.domain == address.domain && m.bus == address.bus && m.device == address.device
             if companion {
-                if md.driver == nil { continue }                          // unbound: viable as it is
+                // Unbound: viable as it is, unless vgpuctl recorded it as a companion to bind (an
+                // assignment interrupted between its unbind and its bind): then it is finished.
+                if md.driver == nil && records[m.description]?.vfioDriver == nil { continue }
                 steps.append(Step(address: m, fromDriver: md.driver, toDriver: "vfio-pci", reason: "companion"))
             } else if md.driver != nil {
                 if includeGroup {

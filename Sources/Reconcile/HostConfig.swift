@@ -116,10 +116,18 @@ public struct HostConfig: Sendable, Equatable {
         public var mode: Mode
         /// `file:line:column` of the rule.
         public var location: String
-        public init(selector: Selector, mode: Mode, location: String) {
+        /// `file:line:column` of the rule's values, so that a wrong one is reported where it is
+        /// written: `select`, `mode`, `vfs`, `types`, `type:NAME`, `index:N` (the Nth index of a
+        /// vgpu-device-manager `devices:` list).
+        public var places: [String: String]
+        public init(selector: Selector, mode: Mode, location: String, places: [String: String] = [:]) {
             self.selector = selector
             self.mode = mode
             self.location = location
+            self.places = places
         }
+
+        /// Where the value `key` is written (the rule's place when it is not).
+        public func at(_ key: String) -> String { places[key] ?? location }
     }
 }

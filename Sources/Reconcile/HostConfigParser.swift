@@ -70,9 +70,49 @@ public enum HostConfigParser {
         switch e {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return "\(file):\(mark.line):\(mark.column): YAML syntax error: \(problem)"
+        case .reader(let problem, let offset, _, let yaml):
+            // The reader reports a byte offset (libyaml counts bytes): line and column from it.
+            let bytes = Array(yaml.utf8.prefix(max(0, offset ?? 0)))
+            let line = bytes.filter { $0 == UInt8(ascii: "\n") }.count + 1
+            let column = bytes.count - (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            return "\(file):\(line):\(column): YAML error: \(problem)"
+        case .duplicatedKeysInMapping(let keys, let context):
+            // Yams marks the first of the duplicates; the second is the one to fix.
+            let key = keys.sorted().first ?? "?"
+            let first = context.mark
+            let second = repeatedKey(key, after: first, in: context.text)
+            let at = second.map { "\($0.line):\($0.column)" } ?? "\(first.line):\(first.column)"
+            return "\(file):\(at): duplicate key '\(key)' in a mapping (first at line \(first.line), column \(first.column)); a key may appear once"
         default:
             return "\(file): YAML error: \(e)"
         }
+    }
+
+    /// Where `key` appears again after its first place `first` (1-based): the next line that
+    /// has it at the same column (block mappings), else later on the same line (flow mappings).
+    static func repeatedKey(_ key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let forms = [key + ":", "\"\(key)\":", "'\(key)':"]
+        let col = first.column - 1
+        for i in first.line..<lines.count {
+            let l = Array(lines[i])
+            guard col < l.count else { continue }
+            let rest = String(l[col...])
+            if forms.contains(where: { rest.hasPrefix($0) }) { return (i + 1, first.column) }
+        }
+        if first.line - 1 < lines.count {
+            let l = lines[first.line - 1]
+            for f in forms {
+                var searchFrom = l.startIndex
+                var seen = 0
+                while let r = l.range(of: f, range: searchFrom..<l.endIndex) {
+                    seen += 1
+                    if seen == 2 { return (first.line, l.distance(from: l.startIndex, to: r.lowerBound) + 1) }
+                    searchFrom = r.upperBound
+                }
+            }
+        }
+        return nil
     }
 
     struct Parser {
@@ -141,7 +181,7 @@ public enum HostConfigParser {
             switch modeNode.string {
             case "passthrough", "host":
                 for k in ["vfs", "types", "guests", "vfioHandoff"] {
-                    if let kn = keyNode(m, k) { throw error(kn, "'\(k)' only goes with 'mode: vgpu', not 'mode: \(modeNode.string!)'") }
+                    if let kn = keyNode(m, k) { throw error(kn, "'\(k)' only goes with 'mode: vgpu', not 'mode: \(modeNode.string ?? "")'") }
                 }
                 mode = modeNode.string == "host" ? .host : .passthrough
             case "vgpu":
@@ -178,15 +218,40 @@ public enum HostConfigParser {
                 var spec = HostConfig.VGPUSpec(vfs: vfs, types: types, vfioHandoff: handoff)
                 spec.guestVFs = guestVFs
                 let asked = spec.types.reduce(0, { $0 + $1.count }) + guestVFs.reduce(0) { $0 + $1.count }
-                if let vfs, asked > vfs {
-                    throw error(m["vfs"]!, "'vfs: \(vfs)' is fewer than the \(asked) VFs the types and guests ask for")
+                if let vfs, let vfsNode = m["vfs"], asked > vfs {
+                    throw error(vfsNode, "'vfs: \(vfs)' is fewer than the \(asked) VFs the types and guests ask for")
                 }
                 if vfs == nil && types.isEmpty && guestVFs.isEmpty { throw error(n, "'mode: vgpu' needs 'vfs', 'types' or 'guests'") }
                 mode = .vgpu(spec)
             default:
                 throw error(modeNode, "unknown mode '\(modeNode.string ?? "?")'; expected passthrough, vgpu or host")
             }
-            return .init(selector: selector, mode: mode, location: loc(n))
+            return .init(selector: selector, mode: mode, location: loc(n), places: places(m))
+        }
+
+        /// Where each value of a rule (or entry) is written.
+        func places(_ m: Node.Mapping) -> [String: String] {
+            var out: [String: String] = [:]
+            for (k, v) in m {
+                guard let key = k.string else { continue }
+                switch key {
+                case "select", "devices":
+                    out["select"] = loc(selectorValue(v))
+                    if let seq = v.sequence { for (i, item) in seq.enumerated() { out["index:\(i)"] = loc(item) } }
+                case "types", "vgpu-devices":
+                    out["types"] = loc(k)
+                    for (tk, _) in v.mapping ?? [:] { if let t = tk.string { out["type:\(t)"] = loc(tk) } }
+                default:
+                    out[key] = loc(v)
+                }
+            }
+            return out
+        }
+
+        /// The value a selector names (`{address: X}`: X), or the selector itself.
+        func selectorValue(_ n: Node) -> Node {
+            if let m = n.mapping, m.count == 1, let v = m.first?.value { return v }
+            return n
         }
 
         func ownSelector(_ n: Node) throws(VGPUError) -> HostConfig.Selector {
@@ -275,7 +340,7 @@ public enum HostConfigParser {
                     else if filter.isEmpty { selector = .all }
                     else { selector = .indices([], filter: filter) }
                     let mode: HostConfig.Mode = types.isEmpty ? .host : .vgpu(.init(vfs: nil, types: types, vfioHandoff: false))
-                    rules.append(.init(selector: selector, mode: mode, location: loc(item)))
+                    rules.append(.init(selector: selector, mode: mode, location: loc(item), places: places(m)))
                 }
                 out.append(HostConfig(file: file, name: name, rules: rules))
             }

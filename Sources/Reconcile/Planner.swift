@@ -57,6 +57,9 @@ public struct Planner {
         public var config: String
         public var file: String
         public var devices: [DevicePlan]
+        /// Rules that matched no device on this host (`file:line:column: selector`): allowed
+        /// for filters that describe a kind of device (`all`, a device id, `device-filter`).
+        public var unmatchedRules: [String] = []
         public var steps: [Action] { devices.flatMap(\.steps) }
         public var touchesVMs: [VFIOHolder] { devices.flatMap(\.touchesVMs) }
         public var converged: Bool { steps.isEmpty }
@@ -71,38 +74,47 @@ public struct Planner {
 
     /// Which device each rule selects (first rule wins), in address order.
     public func resolve(_ config: HostConfig) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
-        try resolve(config, all: sysfs.allDevices())
+        try resolve(config, all: sysfs.allDevices()).selected
     }
 
-    /// `resolve` over devices already read (the plan reads sysfs once and observes from it).
-    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
+    /// `resolve` over devices already read (the plan reads sysfs once and observes from it), with
+    /// the rules that matched nothing. A selector that names one device (an address, a serial,
+    /// a `devices:` index) must find it: otherwise the config is wrong for this host (exit 2,
+    /// at the value's line).
+    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> (selected: [(PCIDevice, HostConfig.Rule)], unmatched: [String]) {
         let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
-        var chosen: [PCIAddress: HostConfig.Rule] = [:]
+        var chosen: [PCIAddress: (PCIDevice, HostConfig.Rule)] = [:]
+        var unmatched: [String] = []
         for rule in config.rules {
             var hits: [PCIDevice]
             switch rule.selector {
             case .address(let a):
                 guard let d = all.first(where: { $0.address == a }) else {
-                    throw .invalid("\(rule.location): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'")
+                    throw .invalid("\(rule.at("select")): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'")
                 }
-                if d.physfn != nil { throw .invalid("\(rule.location): \(a) is a VF; a rule selects a whole device (a GPU or a PF)") }
+                if d.physfn != nil { throw .invalid("\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)") }
                 hits = [d]
             case .deviceID(let v, let dev):
                 hits = all.filter { $0.vendorID == v && $0.deviceID == dev && $0.physfn == nil }
             case .serial(let s):
                 hits = all.filter { $0.physfn == nil && sysfs.configSpace($0.address)?.deviceSerialNumber == s }
                 if hits.isEmpty {
-                    throw .invalid("\(rule.location): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)")
+                    throw .invalid("\(rule.at("select")): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)")
                 }
             case .all:
                 hits = gpus
             case .indices(let idx, let filter):
-                let pool = gpus.enumerated().filter { _, g in filter.isEmpty || filter.contains { $0.vendor == g.vendorID && $0.device == g.deviceID } }
-                hits = pool.filter { idx.isEmpty || idx.contains($0.offset) }.map(\.element)
+                let pool = gpus.filter { g in filter.isEmpty || filter.contains { $0.vendor == g.vendorID && $0.device == g.deviceID } }
+                for (k, i) in idx.enumerated() where i >= pool.count {
+                    let kind = filter.isEmpty ? "NVIDIA GPUs" : "GPUs that match its device-filter"
+                    throw .invalid("\(rule.at("index:\(k)")): GPU index \(i) is not on this host: it has \(pool.count) \(kind)\(pool.isEmpty ? "" : " (indices 0-\(pool.count - 1))"); see 'vgpuctl list'")
+                }
+                hits = pool.enumerated().filter { idx.isEmpty || idx.contains($0.offset) }.map(\.element)
             }
-            for d in hits where chosen[d.address] == nil { chosen[d.address] = rule }
+            if hits.isEmpty { unmatched.append("\(rule.at("select")): \(rule.selector)") }
+            for d in hits where chosen[d.address] == nil { chosen[d.address] = (d, rule) }
         }
-        return chosen.keys.sorted().map { a in (all.first { $0.address == a }!, chosen[a]!) }
+        return (chosen.keys.sorted().compactMap { chosen[$0] }, unmatched)
     }
 
     func observe(_ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String]) throws(VGPUError) -> ObservedGPU {
@@ -127,7 +139,8 @@ public struct Planner {
         var out: [DevicePlan] = []
         let all = sysfs.allDevices()
         let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
-        for (d, rule) in try resolve(config, all: all) {
+        let resolved = try resolve(config, all: all)
+        for (d, rule) in resolved.selected {
             let o = try observe(d, devices: byAddress, state: state, guests: guests)
             var dp = try planDevice(o, rule: rule)
             dp.disturbs = disturbed(dp.steps, observed: o)
@@ -145,7 +158,7 @@ public struct Planner {
             out[i].disturbedUsers = collect(out[i].disturbs)
             out[i].inUseBy = collect((PCIAddress(out[i].device).map { [$0] } ?? []) + out[i].disturbs)
         }
-        return Plan(config: config.name, file: config.file, devices: out)
+        return Plan(config: config.name, file: config.file, devices: out, unmatchedRules: resolved.unmatched)
     }
 
     func planDevice(_ o: ObservedGPU, rule: HostConfig.Rule) throws(VGPUError) -> DevicePlan {
@@ -182,19 +195,19 @@ public struct Planner {
         case .vgpu(let spec):
             modeName = "vgpu"
             guard let sr = d.sriov else {
-                throw .invalid("\(rule.location): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host")
+                throw .invalid("\(rule.at("mode")): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host")
             }
             let want = spec.vfCount
             if want > sr.totalVFs {
-                throw .invalid("\(rule.location): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)")
+                throw .invalid("\(spec.vfs == nil ? rule.at("types") : rule.at("vfs")): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)")
             }
             if !spec.types.isEmpty && o.backend == nil {
-                throw .invalid("\(rule.location): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))")
+                throw .invalid("\(rule.at("types")): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))")
             }
             if let backend = o.backend, !spec.types.isEmpty {
                 let known = Set(try backend.types(pf: a).map(\.name))
                 for t in spec.types where !known.contains(t.type) {
-                    throw .invalid("\(rule.location): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports")
+                    throw .invalid("\(rule.at("type:\(t.type)")): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports")
                 }
             }
             if o.passthroughRecord != nil { steps.append(.releasePassthrough(a)); touched += o.holders }
@@ -254,7 +267,7 @@ public struct Planner {
                 do {
                     try backend.checkPlan(pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
                 } catch {
-                    throw .invalid("\(rule.location): \(error.message)")
+                    throw .invalid("\(rule.at("types")): \(error.message)")
                 }
             }
             // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked; with the upstream

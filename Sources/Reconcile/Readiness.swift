@@ -21,7 +21,13 @@ public struct Readiness {
                 out.append("\(a) does not exist yet")
             }
         }
-        guard let selected = try? planner.resolve(config) else { return out }
+        let selected: [(PCIDevice, HostConfig.Rule)]
+        do { selected = try planner.resolve(config) } catch {
+            // A config that does not resolve is not ready: say why (an absent address was
+            // named above already).
+            if out.isEmpty { out.append(error.message) }
+            return out
+        }
         // A bound driver is the readiness that matters (udev writes a database entry only for
         // devices its rules touch, so its absence proves nothing). A device left unbound on
         // purpose carries a driver_override.

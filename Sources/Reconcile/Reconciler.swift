@@ -37,14 +37,19 @@ public struct Reconciler {
     }
 
     /// Rolls an interrupted apply forward, if its journal exists. Call with the lock held.
+    /// A step that cannot complete stops recovery with an error naming the step, what the host
+    /// shows instead, and the ways out (fix and `recover` again, or `recover --abandon`).
     public func recover() throws(VGPUError) -> Recovery? {
         guard var j = try Journal.load(root) else { return nil }
         var done: [String] = []
         while j.next < j.steps.count {
-            progress.begin("recovering an interrupted apply: step \(j.next + 1)/\(j.steps.count): \(j.steps[j.next])")
+            let step = j.steps[j.next]
+            progress.begin("recovering an interrupted apply: step \(j.next + 1)/\(j.steps.count): \(step)")
             defer { progress.end() }
-            try executor.run(j.steps[j.next])
-            done.append(j.steps[j.next].description)
+            do { try executor.run(step) } catch {
+                throw VGPUError(error.status == .refused ? .refused : .failed, recoveryStopped(j, step: step, error), cause: error.cause)
+            }
+            done.append(step.description)
             j.next += 1
             try j.save(root)
         }
@@ -56,8 +61,10 @@ public struct Reconciler {
     /// Applies `config`. Call with the lock held. Refuses (exit 4, before any change) when a
     /// step touches a device a VM, a process or the kernel uses, unless `force`; fails (exit 1,
     /// before any change) when a step cannot be done on this host (`Feasibility`). On a host that matches it writes nothing.
-    public func apply(_ config: HostConfig, force: Bool, command: String) throws(VGPUError) -> Outcome {
-        let recovered = try recover()
+    /// With `abandonInterrupted`, an interrupted apply is dropped instead of completed first.
+    public func apply(_ config: HostConfig, force: Bool, command: String, abandonInterrupted: Bool = false) throws(VGPUError) -> Outcome {
+        var recovered: Recovery? = nil
+        if abandonInterrupted { _ = try abandon() } else { recovered = try recover() }
         let plan = try planner.plan(config)
         let guestsNow = try GuestAssignments.load(root).vfs
         let wantGuests = plan.guests

@@ -15,6 +15,22 @@ BIN=$(swift build -c release --scratch-path "$HERE/.build-fuzz" --show-bin-path)
 [ -x "$BIN" ] || { echo "fuzz: $BIN missing" >&2; exit 1; }
 targets=${1:-$(ls "$HERE/corpus")}
 status=0
+# Every saved finding replays under ASan first (the unit suite replays them without it).
+for d in "$HERE"/regressions/*/; do
+    [ -d "$d" ] || continue
+    t=$(basename "$d")
+    files=("$d"*)
+    [ -e "${files[0]}" ] || continue
+    rlog=$(mktemp)
+    if VGPUCTL_FUZZ_TARGET=$t "$BIN" "${files[@]}" >"$rlog" 2>&1; then
+        echo "fuzz: $t: ${#files[@]} regressions replayed under ASan, no finding"
+    else
+        status=1
+        echo "fuzz: $t: a regression fails under ASan again:" >&2
+        tail -30 "$rlog" >&2
+    fi
+    rm -f "$rlog"
+done
 for t in $targets; do
     [ -d "$HERE/corpus/$t" ] || { echo "fuzz: no corpus/$t" >&2; exit 1; }
     work=$(mktemp -d)

@@ -57,11 +57,15 @@ import TestSupport
             let r = try HV.vg(mixed, ["libvirt", "xml", "--json"] + c)
             #expect(r.status == 0, "\(c): \(r.stderr)")
             let p = try Self.pieces(r)
+            // A domain without the hostdevs would validate too: require them first.
+            let hostdevs = try #require(p["hostdevs"] as? [String], "\(c): no 'hostdevs' list in \(r.stdout)")
+            let named = c.filter { $0.hasPrefix("0000:") }
+            #expect(!hostdevs.isEmpty && hostdevs.count >= named.count && hostdevs.allSatisfy { $0.contains("<hostdev") && $0.contains("<source") }, "\(c): \(hostdevs)")
             let v = try Self.validate(Self.domain(p))
             #expect(v.status == 0, "\(c): \(v.stdout)\(v.stderr)\n\(r.stdout)")
             // The text form is the same elements under comments.
             let text = try HV.vg(mixed, ["libvirt", "xml"] + c).stdout
-            for h in p["hostdevs"] as? [String] ?? [] { #expect(text.contains(h)) }
+            for h in hostdevs { #expect(text.contains(h)) }
         }
         // An mdev, on a host with vGPU instances.
         let h100 = try TestSupport.simHost("h100x8")
@@ -69,12 +73,15 @@ import TestSupport
         try HV.makeMdev(h100, parent: "0000:18:00.0", uuid: uuid)
         let m = try HV.vg(h100, ["libvirt", "xml", "--json", uuid, "--addr", "3"])
         #expect(m.status == 0, "\(m.stderr)")
-        let mv = try Self.validate(Self.domain(try Self.pieces(m)))
+        let mp = try Self.pieces(m)
+        #expect((mp["hostdevs"] as? [String])?.count == 1 && (mp["hostdevs"] as? [String])?.first?.contains(uuid) == true, "\(m.stdout)")
+        let mv = try Self.validate(Self.domain(mp))
         #expect(mv.status == 0, "\(mv.stdout)\(mv.stderr)\n\(m.stdout)")
         let grace = try HV.host("gh200x4", assigned: ["0009:01:00.0", "0019:01:00.0"])
         let g = try HV.vg(grace, ["libvirt", "xml", "--json", "0009:01:00.0", "0019:01:00.0", "--first-node", "2", "--qemu-version", "9.2"])
         #expect(g.status == 0, "\(g.stderr)")
         let gp = try Self.pieces(g)
+        #expect((gp["hostdevs"] as? [String])?.count == 2, "\(g.stdout)")
         let v = try Self.validate(Self.domain(gp, arch: "aarch64", machine: "virt"))
         #expect(v.status == 0, "\(v.stdout)\(v.stderr)\n\(g.stdout)")
         let q = gp["qemuCommandline"] as? String ?? ""

@@ -60,7 +60,7 @@ APT_UPDATED=0
 apt_update_once() {
     if [ "$APT_UPDATED" = 0 ]; then
         log "apt-get update"
-        apt-get update -q >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
         APT_UPDATED=1
     fi
 }
@@ -72,8 +72,10 @@ pkg_installed() {
 # qemu-system-x86: the VM; busybox-static: the initramfs userland;
 # kmod: modprobe/depmod for the unpacked kernel; cpio+gzip: the initramfs;
 # pciutils: lspci (used by guest scripts through the shared host root);
-# perl-base: used by the guest scripts to report exact errno values.
-PKGS="qemu-system-x86 busybox-static kmod cpio gzip xz-utils zstd pciutils perl-base coreutils"
+# perl-base: used by the guest scripts to report exact errno values;
+# xz-utils, zstd: newer kernels' compressed modules;
+# python3: the scenario scripts and fake QMP peers the real-kernel tests run.
+PKGS="qemu-system-x86 busybox-static kmod cpio gzip xz-utils zstd pciutils perl-base coreutils python3"
 missing=""
 for p in $PKGS; do
     pkg_installed "$p" || missing="$missing $p"
@@ -81,7 +83,12 @@ done
 if [ -n "$missing" ]; then
     apt_update_once
     log "apt-get install$missing"
-    apt-get install -y -q --no-install-recommends $missing >/dev/null
+    # One apt at a time among the repo's installers; wait up to 10 minutes for other holders.
+    mkdir -p /var/lock
+    exec 8>/var/lock/vgpuctl-apt.lock
+    flock -w 600 8
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing >/dev/null
+    exec 8>&-
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing after install"
 BUSYBOX=/bin/busybox

@@ -88,6 +88,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit $NO_RC' INT TERM HUP
 
+# no_timer_check: under TCG on a loaded machine the IO-APIC timer check can miss its window and
+# the kernel panics ("timer doesn't work through Interrupt-remapped IO-APIC"; seen once in .ci/run).
 APPEND="console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check vgtest.script=$SCRIPT vgtest.modroot=$VGTEST_MODROOT vgtest.keep=$REPO"
 [ -n "${VGTEST_TMPFS:-}" ] && APPEND="$APPEND vgtest.tmpfs=$VGTEST_TMPFS"
 [ -n "${VGTEST_APPEND:-}" ] && APPEND="$APPEND $VGTEST_APPEND"

@@ -105,10 +105,10 @@ import TestSupport
         let bad = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 99\n")
         let r = try vg(root, ["apply", "-f", bad])
         #expect(r.status == 2)
-        #expect(r.stderr.contains(bad + ":4:7") && r.stderr.contains("at most 32 VFs"), "\(r.stderr)")
+        #expect(r.stderr.contains(bad + ":6:12") && r.stderr.contains("at most 32 VFs"), "\(r.stderr)")
         let unknown = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:7f:00.0\"}\n      mode: host\n")
         let u = try vg(root, ["apply", "-f", unknown])
-        #expect(u.status == 2 && u.stderr.contains("0000:7f:00.0") && u.stderr.contains(":4:7"), "\(u.stderr)")
+        #expect(u.status == 2 && u.stderr.contains("0000:7f:00.0") && u.stderr.contains(":4:25"), "\(u.stderr)")
         let missing = try vg(root, ["apply", "-f", "/nonexistent/host.yaml"])
         #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/host.yaml"))
         let types = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      types: {H100-10C: 2}\n")
@@ -229,7 +229,7 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let refused = try vg(root, ["apply", "-f", tooMuch])
         #expect(refused.status == 2, "\(refused.stderr)")
-        #expect(refused.stderr.contains("H100XM-40C") && refused.stderr.contains("MiB") && refused.stderr.contains(":4:7"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("H100XM-40C") && refused.stderr.contains("MiB") && refused.stderr.contains(":7:7"), "\(refused.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
     }
 }

@@ -39,6 +39,12 @@ import Yams
         for c in ["list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan", "assert"] {
             #expect(commands.contains(c), "no bad-input case for \(c)")
         }
+        // Each case checks the reason, not only that the message echoes its argument.
+        for c in Self.cases {
+            let args = c.args.joined(separator: " ")
+            let reason = c.contains.contains { w in !args.contains(w) && !args.contains(w.trimmingCharacters(in: CharacterSet(charactersIn: "'"))) }
+            #expect(reason, "\(c.command): \(c.name): its words \(c.contains) only echo the arguments; name the reason")
+        }
     }
 
     @Test(arguments: cases)
@@ -69,6 +75,7 @@ import Yams
         }
         let args = c.args.map(fill)
         let before = TestSupport.fingerprint(root.path)
+        let dirBefore = TestSupport.fingerprint(dir)
         let started = Date()
         let r = try TestSupport.vgpuctl(args, environment: ["VGPUCTL_ROOT": root.path], stdin: c.stdin, timeout: 30)
         #expect(Date().timeIntervalSince(started) < 30, "\(c.name): ran past its deadline")
@@ -78,5 +85,7 @@ import Yams
         #expect(lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "), "\(c.name): want one error line on stderr, got: \(r.stderr)")
         for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
         #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
+        #expect(TestSupport.fingerprint(dir) == dirBefore, "\(c.name): the files it was given (or their directory) changed")
+        #expect(r.stdout.isEmpty, "\(c.name): a refused command printed on stdout: \(r.stdout)")
     }
 }

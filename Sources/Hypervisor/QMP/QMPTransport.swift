@@ -29,9 +29,10 @@ public final class UnixSocketTransport: QMPTransport {
     private var fd: Int32
     private var buffer: [UInt8] = []
 
-    /// Connects to the socket at `path`. Exit 2 when the path is not a socket; exit 1 when
-    /// nothing listens there or access is denied.
-    public init(path: String) throws(VGPUError) {
+    /// Connects to the socket at `path`, retrying a refused connect until `connectDeadline`.
+    /// Exit 2 when the path is not a socket; exit 1 when nothing listens there (by the
+    /// deadline) or access is denied.
+    public init(path: String, connectDeadline: Duration = .seconds(3)) throws(VGPUError) {
         peer = path
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -54,17 +55,26 @@ public final class UnixSocketTransport: QMPTransport {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (k, b) in bytes.enumerated() { raw[k] = b }
         }
-        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw .failed("socket(AF_UNIX) failed: \(String(cString: strerror(errno)))") }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
+        // QEMU binds its socket a moment before it listens: a refused connect is retried until
+        // `connectDeadline` (a socket nothing will ever listen on is reported after it).
+        let deadline = ContinuousClock.now + connectDeadline
+        var s: Int32 = -1
+        while true {
+            s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard s >= 0 else { throw .failed("socket(AF_UNIX) failed: \(String(cString: strerror(errno)))") }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if rc == 0 { break }
             let e = errno
             Glibc.close(s)
+            if (e == ECONNREFUSED || e == EAGAIN) && ContinuousClock.now < deadline {
+                usleep(20_000)
+                continue
+            }
             switch e {
             case ECONNREFUSED:
-                throw .failed("nothing listens on \(path) (connection refused): the VM is not running or its QMP socket is stale")
+                throw .failed("nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale")
             case EACCES, EPERM:
                 throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user")
             default:

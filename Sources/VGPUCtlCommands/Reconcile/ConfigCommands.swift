@@ -16,6 +16,7 @@ struct ConfigOptions: ParsableArguments {
 }
 
 func printPlan(_ plan: Planner.Plan) {
+    for r in plan.unmatchedRules { print("rule at \(r) matched no device on this host") }
     if plan.converged {
         print("the host matches config '\(plan.config)' of \(plan.file); nothing to do")
         return
@@ -44,6 +45,10 @@ struct PlanCommand: ParsableCommand {
         let cfg = try config.load()
         let ctx = try HostContext(host)
         let plan = try ctx.planner.plan(cfg)
+        // Read-only: an interrupted apply is reported, never waited on or completed.
+        if let a = try ctx.reconciler.interrupted() {
+            printWarning("an apply interrupted in pid \(a.interruptedPID) ('\(a.command)') has \(a.leftSteps.count) steps left; the next apply or 'vgpuctl recover' completes them first ('vgpuctl recover --abandon' drops them); this plan is from the host as it is now")
+        }
         if output.json { try printJSON(plan) } else { printPlan(plan) }
     }
 }
@@ -57,6 +62,8 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
     @Flag(name: .long, help: "Carry out steps that touch devices a running VM holds.") var force = false
+    @Flag(name: .long, help: "Drop an interrupted apply (printing what it leaves) instead of completing it, and plan from the host as it is.")
+    var abandonInterrupted = false
     @Option(name: .long, help: ArgumentHelp("At boot: first wait up to S seconds (woken by kernel uevents) until the selected devices exist and have their driver.", valueName: "S"))
     var waitReady: Double?
 
@@ -68,7 +75,9 @@ struct ApplyCommand: ParsableCommand {
             guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
             try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }
-        let outcome = try ctx.mutate(commandLineText, lock: lock) { try ctx.reconciler.apply(cfg, force: force, command: commandLineText) }
+        let outcome = try ctx.mutate(commandLineText, lock: lock, abandonInterrupted: abandonInterrupted) {
+            try ctx.reconciler.apply(cfg, force: force, command: commandLineText, abandonInterrupted: abandonInterrupted)
+        }
         if output.json { try printJSON(outcome); return }
         if let r = outcome.recovered { print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))") }
         if outcome.converged {
@@ -107,18 +116,32 @@ struct AssertCommand: ParsableCommand {
 }
 
 struct RecoverCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "recover", abstract: "Complete an apply that was interrupted (crash, power loss).")
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Complete an apply that was interrupted (crash, power loss), or drop it with --abandon.")
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
+    @Flag(name: .long, help: "Drop the interrupted apply instead of completing it: print what it leaves undone, change nothing on the host; the next apply plans from the host as it is.")
+    var abandon = false
 
     func run() throws {
         let ctx = try HostContext(host)
         try ctx.requireMutationPrivileges()
         let held = try HostLock(root: ctx.root, command: commandLineText, wait: try lock.duration())
+        defer { withExtendedLifetime(held) {} }
+        if abandon {
+            let a = try ctx.reconciler.abandon()
+            if output.json {
+                struct Out: Encodable { var abandoned: Reconciler.Abandoned? }
+                try printJSON(Out(abandoned: a))
+            } else {
+                print(a.map(abandonedText) ?? "nothing to abandon: no interrupted apply")
+            }
+            return
+        }
         let r = try ctx.reconciler.recover()
         let scrubbed = try ctx.finishScrubs()
-        withExtendedLifetime(held) {}
         if output.json {
             struct Out: Encodable { var recovered: Reconciler.Recovery?; var scrubbed: [ScrubReport] }
             try printJSON(Out(recovered: r, scrubbed: scrubbed))

@@ -12,7 +12,10 @@ struct HostContext {
 
     init(_ options: HostOptions) throws(VGPUError) {
         root = try options.hostRoot()
-        let base: any Kernel = root.isSimulated ? SimulatedKernel(root: root) : SysfsKernel(root: root)
+        // Tests: VGPUCTL_TEST_SIM_KILL_AT_EFFECT=N ends this process with SIGKILL before the Nth
+        // change a simulated kernel write makes (inside the write).
+        let hook = ProcessInfo.processInfo.environment[Self.simKillSwitch].flatMap(Int.init).map(SimEffectHook.init(killAt:))
+        let base: any Kernel = root.isSimulated ? SimulatedKernel(root: root, effectHook: hook) : SysfsKernel(root: root)
         if let log = ProcessInfo.processInfo.environment["VGPUCTL_WRITE_LOG"], !log.isEmpty {
             kernel = LoggingKernel(forwardingTo: base, logPath: log)
         } else {
@@ -21,6 +24,8 @@ struct HostContext {
     }
 
     var sysfs: SysfsReader { SysfsReader(root: root) }
+
+    static let simKillSwitch = "VGPUCTL_TEST_SIM_KILL_AT_EFFECT"
 
     /// How VF creation is awaited: uevents on a real host, a sysfs check on a simulated one.
     var vfWaiterFactory: @Sendable () throws(VGPUError) -> any VFWaiter {

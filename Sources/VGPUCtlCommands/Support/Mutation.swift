@@ -6,7 +6,7 @@ import VirtualFunctions
 
 /// `--wait` for commands that change the host.
 struct LockOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
     var wait: Double = 10
 
     func duration() throws(VGPUError) -> Duration {
@@ -41,7 +41,9 @@ extension HostContext {
 
     /// Runs `body` as a host mutation: privileges checked, the host lock held, an interrupted
     /// apply rolled forward first.
-    func mutate<T>(_ command: String, lock: LockOptions, _ body: () throws -> T) throws -> T {
+    /// With `abandonInterrupted`, the interrupted apply is dropped instead (what it leaves is
+    /// printed on stderr).
+    func mutate<T>(_ command: String, lock: LockOptions, abandonInterrupted: Bool = false, _ body: () throws -> T) throws -> T {
         try requireMutationPrivileges()
         let held = try HostLock(root: root, command: command, wait: try lock.duration())
         // Watchers (the device plugin) learn that the host is changing, and that it changed.
@@ -50,11 +52,23 @@ extension HostContext {
             HostChanges.notify(root, reason: "end: \(command)")
             withExtendedLifetime(held) {}
         }
-        if let r = try reconciler.recover() {
+        if abandonInterrupted {
+            if let a = try reconciler.abandon() { printWarning(abandonedText(a)) }
+        } else if let r = try reconciler.recover() {
             printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
         }
         return try body()
     }
+}
+
+/// What dropping an interrupted apply leaves, for people.
+func abandonedText(_ a: Reconciler.Abandoned) -> String {
+    var lines = ["dropped the apply interrupted in pid \(a.interruptedPID) ('\(a.command)', config \(a.config)): \(a.doneSteps.count) steps were done, \(a.leftSteps.count) are left undone:"]
+    // The first step left was in progress: it may have partly happened.
+    lines += a.leftSteps.enumerated().map { i, s in i == 0 ? "  in progress (may have partly happened): \(s)" : "  not done: \(s)" }
+    lines += a.hostShows.map { "  host shows: \($0)" }
+    lines.append("the next apply plans from the host as it is")
+    return lines.joined(separator: "\n")
 }
 
 /// This process's command line, for the lock file and the journal.

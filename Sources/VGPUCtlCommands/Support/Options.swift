@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostKit
+import HostSim
 
 /// Options every command that looks at a host takes.
 struct HostOptions: ParsableArguments {
@@ -11,6 +12,9 @@ struct HostOptions: ParsableArguments {
     func hostRoot() throws(VGPUError) -> HostRoot {
         let r = HostRoot.resolve(option: root)
         try r.validate()
+        // A simulated kernel write whose writer died is completed before anything reads the
+        // tree, as a real kernel would have finished it (an unwritable root is left as it is).
+        if r.isSimulated { try? SimulatedKernel(root: r).settle() }
         return r
     }
 }

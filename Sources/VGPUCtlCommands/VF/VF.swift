@@ -58,8 +58,10 @@ extension VF {
             discussion: "Sets sriov_drivers_autoprobe to 0 (new VFs stay unbound) unless --autoprobe. Changing a nonzero count needs --force.")
 
         @Argument(help: "The PF's PCI address.") var pf: String
-        @Option(name: .long, help: "Number of VFs.") var count: Int
-        @Option(name: .long, help: "Seconds to wait for the VFs to appear.") var timeout: Double = 30
+        // `.unconditional`: a negative value is the value (and is refused as out of range), not
+        // a missing one.
+        @Option(name: .long, parsing: .unconditional, help: "Number of VFs.") var count: Int
+        @Option(name: .long, parsing: .unconditional, help: "Seconds to wait for the VFs to appear.") var timeout: Double = 30
         @Flag(name: .long, help: "Let drivers bind the new VFs (sriov_drivers_autoprobe=1).") var autoprobe = false
         @Flag(name: .long, help: "Change a nonzero VF count (removes the existing VFs).") var force = false
         @OptionGroup var host: HostOptions
@@ -69,6 +71,7 @@ extension VF {
         func run() throws {
             let pfAddr = try address(pf, what: "PF address")
             guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)") }
+            guard count >= 0 else { throw VGPUError.invalid("--count must be 0 or more, not \(count)") }
             var ctx = try HostContext(host)
             ctx.progress = TerminalProgress.forStderr(json: output.json)
             let c = VFController(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory)

@@ -29,6 +29,7 @@ public struct VendorSysfsInterface: VGPUInterface {
     public func unusable(_ vf: VFRef) -> String? {
         if sysfs.exists(Self.file(vf.address, "current_vgpu_type")) { return nil }
         let drv = sysfs.device(vf.address)?.driver
+        if drv == "nvidia" { return Self.probeDidNotCreate(vf) }
         return "\(vf.address) has no nvidia/current_vgpu_type: it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's vendor VFIO needs the VF bound to nvidia (enable the VFs with the nvidia driver probing them, e.g. 'vgpuctl vf enable \(vf.pf) --count N --autoprobe')"
     }
 
@@ -77,19 +78,25 @@ public struct VendorSysfsInterface: VGPUInterface {
 
     func write(_ value: String, _ vf: VFRef) throws(VGPUError) {
         do { try kernel.write(value, to: .currentVGPUType(vf.address)) } catch {
-            throw Self.explain(error, vf: vf)
+            throw explain(error, vf: vf)
         }
     }
 
     /// The driver's errnos as sentences (EINVAL: not creatable now; EBUSY: the vGPU is in use or
     /// the VF already has one; ENOENT: not bound to nvidia).
-    static func explain(_ e: KernelError, vf: VFRef) -> VGPUError {
+    /// A VF bound to `nvidia` without `nvidia/`: the driver's probe did not create its files.
+    static func probeDidNotCreate(_ vf: VFRef) -> String {
+        "\(vf.address) is bound to nvidia but has no nvidia/ directory: the nvidia driver's probe did not create its vGPU files (see 'dmesg'); disable and re-enable the VFs of \(vf.pf) ('vgpuctl vf disable \(vf.pf)', then apply again)"
+    }
+
+    func explain(_ e: KernelError, vf: VFRef) -> VGPUError {
         switch e.errno {
         case .invalidArgument:
             return .failed("the nvidia driver refused type id \(e.value) on \(vf.address) (EINVAL): it is not creatable there now; see 'vgpuctl profile list \(vf.pf) --creatable'", cause: e.description)
         case .resourceBusy:
             return .refused("the nvidia driver reports \(vf.address) busy (EBUSY): its vGPU is in use by a VM, or it already has one", cause: e.description)
         case .noSuchFileOrDirectory:
+            if sysfs.device(vf.address)?.driver == "nvidia" { return .failed(Self.probeDidNotCreate(vf), cause: e.description) }
             return .failed("\(vf.address) has no nvidia/current_vgpu_type: the VF is not bound to the nvidia driver", cause: e.description)
         default:
             return e.explained(device: nil)
