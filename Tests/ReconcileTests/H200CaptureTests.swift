@@ -67,9 +67,11 @@ import TestSupport
         #expect(apply.status == 1, "\(apply.stderr)")
         #expect(apply.stderr.contains("the IOMMU is off") && apply.stderr.contains("intel_iommu=on") && apply.stderr.contains("nothing was changed"), "\(apply.stderr)")
         #expect(apply.stderr.split(separator: "\n").count == 1)
-        // The only new file is the host-wide lock every mutating command takes (/run/vgpuctl.lock).
+        // The only new files are vgpuctl's own run state: the host-wide lock every mutating
+        // command takes (/run/vgpuctl.lock) and the change notice watchers read (/run/vgpuctl/changed).
         var after = TestSupport.fingerprint(root.path)
         after.removeValue(forKey: "run/vgpuctl.lock")
+        for k in after.keys where k == "run/vgpuctl" || k.hasPrefix("run/vgpuctl/") { after.removeValue(forKey: k) }
         if before["run"] == nil { after.removeValue(forKey: "run") }
         #expect(Set(after.keys).symmetricDifference(before.keys).isEmpty, "files added or removed: \(Set(after.keys).symmetricDifference(before.keys).sorted())")
         #expect(after == before, "apply wrote to the host")
