@@ -12,7 +12,7 @@ public struct VGPUCtl: ParsableCommand {
         discussion: """
         Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
         4 refused because it would harm something in use (--force overrides where it makes sense).
-        'vgpuctl vgpu-dm' (or vgpuctl invoked as nvidia-vgpu-dm) answers NVIDIA vgpu-device-manager's
+        As 'vgpuctl vgpu-dm' (or invoked as nvidia-vgpu-dm) it answers NVIDIA vgpu-device-manager's
         command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
         """,
         version: version,
