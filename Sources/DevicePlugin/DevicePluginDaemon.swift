@@ -45,6 +45,20 @@ public final class DevicePluginDaemon: Sendable {
         let events = try HostWatcher.start(root: root, pluginDir: pluginDir, uevents: !root.isSimulated, log: log)
         state.update(scan())
         var running: [String: Running] = [:]
+        do {
+            try await serve(events: events, stop: stop, running: &running)
+        } catch {
+            // Whatever stops the plugin early, the sockets it made go with it.
+            for (r, run) in running { await stopServer(r, run) }
+            throw error
+        }
+        for (r, run) in running { await stopServer(r, run) }
+        log("stopped; sockets removed")
+    }
+
+    /// Serves until `stop` yields; throws when a server cannot start or a watcher fails (the
+    /// lists would go stale: the process exits so its supervisor restarts it).
+    func serve(events: AsyncStream<WatchEvent>, stop: AsyncStream<Void>, running: inout [String: Running]) async throws {
         for r in state.resources { running[r] = try await start(r) }
         log("serving \(running.count) resources: \(running.keys.sorted().joined(separator: ", "))")
 
@@ -69,6 +83,8 @@ public final class DevicePluginDaemon: Sendable {
                 log("\(r): socket \(name) was removed (kubelet restart?); serving again")
                 await stopServer(r, run, removeSocket: false)
                 running[r] = try await start(r)
+            case .event(.watcherFailed(let why)):
+                throw VGPUError.failed("vgpuctl device-plugin: \(why); stopping so the lists cannot go stale (systemd or the DaemonSet restarts it)")
             case .event(.kubeletStarted):
                 log("the kubelet (re)created \(kubeletSocket); registering again")
                 for (r, var run) in running {
@@ -78,8 +94,6 @@ public final class DevicePluginDaemon: Sendable {
                 }
             }
         }
-        for (r, run) in running { await stopServer(r, run) }
-        log("stopped; sockets removed")
     }
 
     func start(_ resource: String) async throws -> Running {

@@ -8,6 +8,8 @@ public enum WatchEvent: Sendable, Equatable {
     case hostChanged(String)
     case socketRemoved(String)
     case kubeletStarted
+    /// A watcher stopped (its kernel interface failed): the lists would go stale.
+    case watcherFailed(String)
 }
 
 /// Turns kernel uevents and inotify events into one stream of ``WatchEvent``s, from two
@@ -30,7 +32,7 @@ public enum HostWatcher {
             while true {
                 let events: [InotifyWatch.Event]
                 do { events = try box.watch.next(timeoutMilliseconds: -1) } catch {
-                    log("inotify failed: \(error); no more change notices")
+                    continuation.yield(.watcherFailed("inotify on \(changes) and \(pluginDir) failed: \(error)"))
                     return
                 }
                 for e in events {
@@ -57,7 +59,7 @@ public enum HostWatcher {
                             continuation.yield(.hostChanged("uevent \(e.action) \(e.subsystem) \(e.devpath)"))
                         }
                     } catch {
-                        log("uevent listener failed: \(error); no more kernel events")
+                        continuation.yield(.watcherFailed("the kernel uevent listener failed: \(error)"))
                         return
                     }
                 }

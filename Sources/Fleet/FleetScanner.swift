@@ -49,7 +49,7 @@ public struct FleetScanner {
         var out: [FleetDevice] = []
         for gpu in all where gpu.isNVIDIAGPU && !gpu.isVF {
             let numa = gpu.numaNode >= 0 ? gpu.numaNode : nil
-            let changing = busy.contains(gpu.address) ? "vgpuctl is reconfiguring \(gpu.address)" : nil
+            let changing = busy.unreadable ?? (busy.gpus.contains(gpu.address) ? "vgpuctl is reconfiguring \(gpu.address)" : nil)
             if let drv = gpu.driver, Self.vfioDrivers.contains(drv) {
                 out.append(passthrough(gpu, sysfs: sysfs, byAddress: byAddress, numa: numa, changing: changing))
             }
@@ -110,14 +110,17 @@ public struct FleetScanner {
                            numaNode: numa, iommuGroup: vf?.iommuGroup, vfioCdevs: cdevs(t.vf, sysfs), unhealthy: problem)
     }
 
-    /// `vfioN` under the function's `vfio-dev/` (the iommufd character device).
-    func cdevs(_ a: PCIAddress, _ sysfs: SysfsReader) -> [String] {
-        sysfs.list(HostRoot.deviceFile(a, "vfio-dev")).filter { $0.hasPrefix("vfio") }.sorted()
-    }
+    /// The function's VFIO cdevs that exist as nodes (`vfioN`, for iommufd).
+    func cdevs(_ a: PCIAddress, _ sysfs: SysfsReader) -> [String] { sysfs.vfioCdevs(a) }
 
-    /// The GPUs an interrupted or running apply is changing (from its journal).
-    func reconfiguring(_ byAddress: [PCIAddress: PCIDevice]) -> Set<PCIAddress> {
-        guard let j = try? Journal.load(root) else { return [] }
-        return Set(j.steps.map { byAddress[$0.device]?.physfn ?? $0.device })
+    /// The GPUs an interrupted or running apply is changing (from its journal); when the
+    /// journal cannot be read, why every GPU must be taken as changing.
+    func reconfiguring(_ byAddress: [PCIAddress: PCIDevice]) -> (gpus: Set<PCIAddress>, unreadable: String?) {
+        do {
+            guard let j = try Journal.load(root) else { return ([], nil) }
+            return (Set(j.steps.map { byAddress[$0.device]?.physfn ?? $0.device }), nil)
+        } catch {
+            return ([], "vgpuctl's apply journal cannot be read (\(error.message)); run 'vgpuctl recover'")
+        }
     }
 }

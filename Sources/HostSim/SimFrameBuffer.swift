@@ -73,11 +73,16 @@ public struct SimFrameBuffer {
         var zeroed: UInt64 = 0
         while at < end {
             let data = lseek(fd, off_t(at), Self.seekData)
-            if data < 0 { break }  // ENXIO: no data after `at`
+            if data < 0 {
+                // ENXIO: no data after `at`; any other error leaves the region unscrubbed.
+                guard errno == ENXIO else { throw .failed("cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(errno); the region is not scrubbed") }
+                break
+            }
             let dataStart = UInt64(data)
             if dataStart >= end { break }
             let hole = lseek(fd, off_t(dataStart), Self.seekHole)
-            let dataEnd = min(hole < 0 ? end : UInt64(hole), end)
+            guard hole >= 0 else { throw .failed("cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE): errno \(errno); the region is not scrubbed") }
+            let dataEnd = min(UInt64(hole), end)
             var p = dataStart
             while p < dataEnd {
                 let n = Int(min(UInt64(Self.chunk), dataEnd - p))

@@ -33,15 +33,16 @@ extension SimVGPUDriver {
 
     /// Removes the vGPU of VF `vf` from `state`, recording each removed region as pending
     /// scrub (called by every path that destroys a vGPU).
-    func release(vf: Int, pf: PCIAddress, sim: SimState, state: inout State) {
+    /// A region the driver cannot place (no catalog for the PF, an unknown type id) is an error:
+    /// a guessed offset or size would scrub another VF's memory or nothing at all.
+    func release(vf: Int, pf: PCIAddress, sim: SimState, state: inout State) throws(SimVGPUError) {
         guard var rec = state.pfs[pf.description] else { return }
-        let unit = builtInCatalog(pf, sim: sim)?.gpu.unitMiB ?? 0
-        let all = types(pf, sim: sim, state: state)
         var pending = rec.scrubPending ?? []
         for d in rec.devices where d.vf == vf {
-            let t = all.first { $0.id == d.typeID }
-            pending.append(PendingScrub(vf: vf, typeName: t?.name ?? "type id \(d.typeID)", offsetMiB: d.placement * unit,
-                                        sizeMiB: t?.framebufferMiB ?? 0))
+            guard let c = context(pf, sim: sim, state: state), let t = c.type(d) else {
+                throw SimVGPUError(errno: .ioError, message: "the simulated driver cannot tell where VF \(vf) of \(pf) (type id \(d.typeID)) has its frame buffer, so it cannot scrub it")
+            }
+            pending.append(PendingScrub(vf: vf, typeName: t.name, offsetMiB: d.placement * c.gpu.unitMiB, sizeMiB: t.framebufferMiB))
         }
         rec.scrubPending = pending.isEmpty ? nil : pending
         rec.devices.removeAll { $0.vf == vf }
@@ -77,8 +78,7 @@ extension SimVGPUDriver {
         let sim = try SimState.load(root)
         let s = try load()
         guard let d = s.pfs[pf.description]?.devices.first(where: { $0.vf == vf }),
-              let t = types(pf, sim: sim, state: s).first(where: { $0.id == d.typeID }),
-              let unit = builtInCatalog(pf, sim: sim)?.gpu.unitMiB else { return nil }
-        return (d.placement * unit, t.framebufferMiB)
+              let c = context(pf, sim: sim, state: s), let t = c.type(d) else { return nil }
+        return (d.placement * c.gpu.unitMiB, t.framebufferMiB)
     }
 }

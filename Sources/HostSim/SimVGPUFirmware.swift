@@ -90,7 +90,7 @@ public struct SimVGPUFirmware {
     public func deassignType(vf: Int) throws(SimVGPUError) {
         let sim = try sim()
         var s = try state()
-        driver.release(vf: vf, pf: pf, sim: sim, state: &s)
+        try driver.release(vf: vf, pf: pf, sim: sim, state: &s)
         try save(s)
     }
 

@@ -30,7 +30,7 @@ extension SimulatedKernel {
         case .currentVGPUType(let vf):
             guard let (pf, i) = vfPosition(vf), let n = UInt32(v) else { throw Errno.invalidArgument }
             if n == 0 {
-                vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
+                try vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
             } else {
                 if st.pfs[pf.description]?.devices.contains(where: { $0.vf == i }) == true { throw Errno.resourceBusy }
                 let wanted = VendorFiles.number(fs.read(HostRoot.deviceFile(vf, "nvidia/placement_id")))
@@ -55,7 +55,7 @@ extension SimulatedKernel {
             guard Self.kstrtobool(v) == true else { throw Errno.invalidArgument }
             guard let (pfText, rec) = st.pfs.first(where: { $0.value.devices.contains { $0.mdevUUID == uuid } }),
                   let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid }) else { throw Errno.noSuchDevice }
-            vgpuDriver.release(vf: d.vf, pf: pf, sim: state, state: &st)
+            try vgpuDriver.release(vf: d.vf, pf: pf, sim: state, state: &st)
             return [.removeMdev(d), .vgpuBook(st), .renderVGPU(pf)]
         default:
             throw Errno.invalidArgument
@@ -95,7 +95,7 @@ extension SimulatedKernel {
         var st = try vgpuDriver.load()
         let mine = st.pfs[pf.description]?.devices.filter { $0.vf == i } ?? []
         for d in mine { try removeMdevDevice(d) }
-        vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
+        try vgpuDriver.release(vf: i, pf: pf, sim: state, state: &st)
         try vgpuDriver.save(st)
         // The driver scrubs the region itself when it tears a VF's vGPU down with the VF.
         _ = try vgpuDriver.scrub(pf: pf, vf: i)

@@ -71,7 +71,8 @@ public struct SimulatedKernel: Kernel {
             try run(effects, state: state)
             try SimPendingWrite.remove(fs)
         } catch {
-            try? SimPendingWrite.remove(fs)
+            // The record stays: the next access carries the rest of the write out, as the
+            // kernel would have finished it.
             throw fail(.ioError)
         }
     }

@@ -117,7 +117,18 @@ public struct Planner {
         return (chosen.keys.sorted().compactMap { chosen[$0] }, unmatched)
     }
 
-    func observe(_ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String]) throws(VGPUError) -> ObservedGPU {
+    /// The processes holding each of `addresses` through VFIO, from one pass over `proc`.
+    func vfioHolders(of addresses: [PCIAddress]) -> [PCIAddress: [VFIOHolder]] {
+        let files = Dictionary(addresses.map { ($0, sysfs.vfioFiles($0)) }, uniquingKeysWith: { a, _ in a })
+        let all = Set(files.values.joined())
+        guard !all.isEmpty else { return [:] }
+        let holders = sysfs.holders(of: all.sorted())
+        guard !holders.isEmpty else { return [:] }
+        return files.mapValues { mine in holders.filter { mine.contains($0.file) } }
+    }
+
+    func observe(_ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String],
+                 holders: [PCIAddress: [VFIOHolder]]) throws(VGPUError) -> ObservedGPU {
         let backend = d.sriov != nil ? try backends(d.address) : nil
         var types: [PCIAddress: String] = [:]
         if let backend, (d.sriov?.numVFs ?? 0) > 0 {
@@ -125,31 +136,35 @@ public struct Planner {
         }
         let vfs = (d.sriov?.vfs ?? []).map { vf in
             ObservedGPU.ObservedVF(address: vf, type: types[vf], driver: devices[vf]?.driver,
-                                   record: state.devices[vf.description], holders: sysfs.vfioHolders(vf),
+                                   record: state.devices[vf.description], holders: holders[vf] ?? [],
                                    guest: guests[vf.description])
         }
         return ObservedGPU(device: d, vfs: vfs, passthroughRecord: state.devices[d.address.description],
-                           holders: sysfs.vfioHolders(d.address), backend: backend)
+                           holders: holders[d.address] ?? [], backend: backend)
     }
 
     /// Plans `config` against the host as it is now. Changes nothing.
-    public func plan(_ config: HostConfig) throws(VGPUError) -> Plan {
+    /// `usersOfEveryDevice`: fill `inUseBy` for every selected device (what `plan` and `assert`
+    /// show); without it only the functions the steps disturb are looked up (what `apply`
+    /// checks), so a converged apply scans no process.
+    public func plan(_ config: HostConfig, usersOfEveryDevice: Bool = true) throws(VGPUError) -> Plan {
         let state = try PassthroughState.load(root)
         let guests = try GuestAssignments.load(root).vfs
         var out: [DevicePlan] = []
         let all = sysfs.allDevices()
         let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
         let resolved = try resolve(config, all: all)
+        let holders = vfioHolders(of: resolved.selected.flatMap { d, _ in [d.address] + (d.sriov?.vfs ?? []) })
         for (d, rule) in resolved.selected {
-            let o = try observe(d, devices: byAddress, state: state, guests: guests)
+            let o = try observe(d, devices: byAddress, state: state, guests: guests, holders: holders)
             var dp = try planDevice(o, rule: rule)
-            dp.disturbs = disturbed(dp.steps, observed: o)
+            dp.disturbs = disturbed(dp.steps) { _ in o.vfs.map(\.address) }
             dp.cannot = Feasibility(sysfs: sysfs).check(dp.steps, pf: d)
             out.append(dp)
         }
         // One pass over proc for every function the plan disturbs.
-        let asked = Set(out.flatMap(\.disturbs) + out.compactMap { PCIAddress($0.device) })
-        let users = DeviceUsage(sysfs).users(of: asked.sorted())
+        let asked = Set(out.flatMap(\.disturbs) + (usersOfEveryDevice ? out.compactMap { PCIAddress($0.device) } : []))
+        let users = asked.isEmpty ? [:] : DeviceUsage(sysfs).users(of: asked.sorted())
         for i in out.indices {
             func collect(_ list: [PCIAddress]) -> [DeviceUser] {
                 var seen = Set<DeviceUser>()
@@ -292,7 +307,8 @@ public struct Planner {
 
 extension Planner {
     /// The functions `steps` take a driver from or remove: what a user of would lose.
-    func disturbed(_ steps: [Action], observed o: ObservedGPU) -> [PCIAddress] {
+    /// `vfs(pf)`: the VFs a `disableVFs` step of `pf` removes.
+    func disturbed(_ steps: [Action], vfs: (PCIAddress) -> [PCIAddress]) -> [PCIAddress] {
         var out: [PCIAddress] = []
         for s in steps {
             switch s {
@@ -301,7 +317,7 @@ extension Planner {
                 // The function and the companions its assignment binds too.
                 let m = PassthroughManager(root: root, kernel: SysfsKernel(root: root))
                 out += (try? m.plan(a, includeGroup: false).steps.map(\.address)) ?? [a]
-            case .disableVFs: out += o.vfs.map(\.address)
+            case .disableVFs(let pf, _): out += vfs(pf)
             case .enableVFs, .assignType: break
             }
         }

@@ -26,6 +26,8 @@ public struct Reconciler {
         public var converged: Bool
         public var actions: [String]
         public var recovered: Recovery?
+        /// Rules whose kind-of-device filter matched nothing here (`file:line:column: selector`).
+        public var unmatchedRules: [String] = []
     }
 
     /// What a recovery did.
@@ -39,8 +41,34 @@ public struct Reconciler {
     /// Rolls an interrupted apply forward, if its journal exists. Call with the lock held.
     /// A step that cannot complete stops recovery with an error naming the step, what the host
     /// shows instead, and the ways out (fix and `recover` again, or `recover --abandon`).
-    public func recover() throws(VGPUError) -> Recovery? {
+    ///
+    /// The remaining steps were checked against the users of their devices when the apply
+    /// planned them; a VM or process may have started since. Unless `force`, recovery refuses
+    /// (exit 4, before any step) when one now holds a function a remaining step disturbs.
+    public func recover(force: Bool = false) throws(VGPUError) -> Recovery? {
         guard var j = try Journal.load(root) else { return nil }
+        if !force {
+            let remaining = Array(j.steps[min(j.next, j.steps.count)...])
+            let sysfs = SysfsReader(root: root)
+            // Only what a step would still change: a step that already took effect is a no-op.
+            let onVFIO = { (a: PCIAddress) in sysfs.device(a)?.driver.map(PassthroughManager.vfioDrivers.contains) ?? false }
+            var disturbed: [PCIAddress] = []
+            for step in remaining {
+                let functions = planner.disturbed([step]) { pf in sysfs.device(pf)?.sriov?.vfs ?? [] }
+                switch step {
+                case .assignPassthrough: disturbed += functions.filter { !onVFIO($0) }
+                case .releasePassthrough, .bindHostDriver: disturbed += functions.filter(onVFIO)
+                default: disturbed += functions
+                }
+            }
+            let users = DeviceUsage(sysfs).users(of: disturbed)
+            for a in disturbed {
+                let doing = "completing the apply interrupted in pid \(j.pid) ('\(j.command)')"
+                if let e = DeviceUser.refusal(a.description, users[a] ?? [], doing: doing, forceOverrides: false) {
+                    throw .refused(e.message + "; stop it and run 'vgpuctl recover' again, or 'vgpuctl recover --force' to take it, or 'vgpuctl recover --abandon' to drop the interrupted apply")
+                }
+            }
+        }
         var done: [String] = []
         while j.next < j.steps.count {
             let step = j.steps[j.next]
@@ -61,16 +89,15 @@ public struct Reconciler {
     /// Applies `config`. Call with the lock held. Refuses (exit 4, before any change) when a
     /// step touches a device a VM, a process or the kernel uses, unless `force`; fails (exit 1,
     /// before any change) when a step cannot be done on this host (`Feasibility`). On a host that matches it writes nothing.
-    /// With `abandonInterrupted`, an interrupted apply is dropped instead of completed first.
-    public func apply(_ config: HostConfig, force: Bool, command: String, abandonInterrupted: Bool = false) throws(VGPUError) -> Outcome {
-        var recovered: Recovery? = nil
-        if abandonInterrupted { _ = try abandon() } else { recovered = try recover() }
-        let plan = try planner.plan(config)
+    /// An interrupted apply is completed first (with `force`, also over users of its devices).
+    public func apply(_ config: HostConfig, force: Bool, command: String) throws(VGPUError) -> Outcome {
+        let recovered = try recover(force: force)
+        let plan = try planner.plan(config, usersOfEveryDevice: false)
         let guestsNow = try GuestAssignments.load(root).vfs
         let wantGuests = plan.guests
         if plan.converged {
             if !wantGuests.isEmpty && wantGuests != guestsNow { try saveGuests(wantGuests, config: config.file) }
-            return Outcome(config: config.name, converged: true, actions: [], recovered: recovered)
+            return Outcome(config: config.name, converged: true, actions: [], recovered: recovered, unmatchedRules: plan.unmatchedRules)
         }
         // What this host cannot do stops the apply before its first write, even with --force.
         if let (dev, step, reason) = plan.firstImpossible {
@@ -103,7 +130,7 @@ public struct Reconciler {
         }
         try saveGuests(wantGuests, config: config.file)
         try Journal.remove(root)
-        return Outcome(config: config.name, converged: false, actions: done, recovered: recovered)
+        return Outcome(config: config.name, converged: false, actions: done, recovered: recovered, unmatchedRules: plan.unmatchedRules)
     }
 
     func saveGuests(_ guests: [String: String], config: String) throws(VGPUError) {

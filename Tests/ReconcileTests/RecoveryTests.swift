@@ -129,4 +129,36 @@ import TestSupport
         }
         #expect(k > 3 && k < 100, "\(k)")
     }
+
+    /// A process that started using a device after the apply died is not disturbed by the
+    /// recovery: `recover` refuses with exit 4 naming it and changes nothing; `recover --force`
+    /// completes the apply.
+    @Test func recoveryRefusesToTakeADeviceSomeoneNowUses() throws {
+        let root = try vendorHost()
+        let cfg = try write(Self.config)
+        let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "1"])
+        #expect(crashed.status == 86, "\(crashed.stderr)")
+        // After the crash a CUDA-like process opens the GPU the remaining steps hand to VFIO.
+        let gpu = try #require(PCIAddress("0000:3a:00.0"))
+        try FileManager.default.createDirectory(atPath: root.url("proc/driver/nvidia/gpus/\(gpu)"), withIntermediateDirectories: true)
+        try "Device Minor: \t 0\n".write(toFile: root.url("proc/driver/nvidia/gpus/\(gpu)/information"), atomically: true, encoding: .utf8)
+        try "".write(toFile: root.url("dev/nvidia0"), atomically: true, encoding: .utf8)
+        let holder = try HostTrees.Holder(root: root, files: [root.url("dev/nvidia0")])
+        defer { holder.stop() }
+        func tree() -> [String: String] { TestSupport.fingerprint(root.path).filter { !$0.key.hasPrefix("run/") } }
+        let before = tree()
+
+        let r = try vg(root, ["recover"])
+        #expect(r.status == 4, "\(r.stderr)")
+        #expect(r.stderr.contains("\(gpu) is in use: pid \(holder.pid) (sleep) holds /dev/nvidia0 open"), "\(r.stderr)")
+        #expect(r.stderr.contains("completing the apply interrupted in pid"), "\(r.stderr)")
+        #expect(r.stderr.contains("'vgpuctl recover --force'") && r.stderr.contains("'vgpuctl recover --abandon'"), "\(r.stderr)")
+        #expect(tree() == before, "a refused recovery changed the host")
+        #expect(SysfsReader(root: root).device(gpu)?.driver == "nvidia")
+
+        let forced = try vg(root, ["recover", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(SysfsReader(root: root).device(gpu)?.driver == "vfio-pci")
+        #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
+    }
 }

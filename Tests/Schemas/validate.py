@@ -304,6 +304,7 @@ def vgpu_model(vgpuctl, model, tmp):
         listed = h.json("vf list", ["vf", "list", pf]) or {"pfs": []}
         vfs = [v["address"] for p in listed.get("pfs", []) for v in p.get("vfs", [])]
         if created is None or len(vfs) < 3:
+            failures.append(f"{model}/{interface}: vf create --count 2 on {pf} left {len(vfs)} VFs (3 needed for vf assign/clear): {json.dumps(listed)[:200]}")
             continue
         if interface == "upstream":      # the firmware knows types once one was assigned
             h.json("control types", ["control", "types", pf])

@@ -84,11 +84,16 @@ public enum HostTrees {
             pid = Int(child)
             // Wait until the shell has become the holder (its fds opened, comm changed).
             let want = String((executableName ?? "sleep").prefix(15))
-            for _ in 0..<300 {
+            var ready = false
+            for _ in 0..<1000 where !ready {
                 let comm = (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8))?
                     .trimmingCharacters(in: .whitespacesAndNewlines)
-                if comm == want { break }
-                usleep(10_000)
+                ready = comm == want
+                if !ready { usleep(10_000) }
+            }
+            guard ready else {
+                stop()
+                throw Failure("the holder process \(child) did not become '\(want)' with \(files) open within 10 s")
             }
             try FileManager.default.createDirectory(atPath: root.url("proc"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: root.url("proc/\(pid)"), withDestinationPath: "/proc/\(pid)")

@@ -113,4 +113,23 @@ import TestSupport
         #expect(ResourceNames.environmentName("nvidia.com/GH100_H100_SXM5_80GB", mdev: true) == "MDEV_PCI_RESOURCE_NVIDIA_COM_GH100_H100_SXM5_80GB")
         #expect(ResourceNames.deviceName(nil, deviceID: 0x2330) == "2330")
     }
+
+    /// A journal that cannot be read means an apply may be changing any GPU: nothing is
+    /// exported as ready, in the text and in `--json` alike, and each device says why.
+    @Test func anUnreadableJournalLeavesEveryDeviceOut() throws {
+        let dir = try Self.host("vendor")
+        let cfg = TestSupport.tempDir("nova-cfg") + "/host.yaml"
+        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      types: {H100XM-20C: 2}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try TestSupport.vgpuctl(["--root", dir, "apply", "-f", cfg]).status == 0)
+        try "{not json".write(toFile: HostRoot(dir).url("var/lib/vgpuctl/journal.json"), atomically: true, encoding: .utf8)
+        let r = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdout.contains("device_spec"), "\(r.stdout)")
+        #expect(r.stderr.contains("is left out: vgpuctl's apply journal cannot be read"), "\(r.stderr)")
+        let j = try TestSupport.vgpuctl(["--root", dir, "export", "nova", "--json"])
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any], "\(j.stdout)")
+        let devices = try #require(out["devices"] as? [[String: Any]])
+        #expect(devices.count == 2 && devices.allSatisfy { ($0["unhealthy"] as? String)?.contains("journal cannot be read") == true }, "\(devices)")
+        #expect(!((out["novaConf"] as? String) ?? "device_spec").contains("device_spec"), "\(j.stdout)")
+    }
 }

@@ -138,9 +138,14 @@ final class StubFirmware {
         if state.sriovMode {
             // The FSP's vGPU-mode knob (PRC knob 0x29): firmware booted for SR-IOV mode with it
             // disabled refuses, whatever the driver asked.
-            if let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf), let pf = PCIAddress(options.pf),
-               (try? SimFSP(root: HostRoot(link.hostRoot)).vgpuMode(pf)) == false {
-                throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) is disabled")
+            if let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf), let pf = PCIAddress(options.pf) {
+                let enabled: Bool
+                do { enabled = try SimFSP(root: HostRoot(link.hostRoot)).vgpuMode(pf) } catch {
+                    throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) cannot be read: \(error)")
+                }
+                guard enabled else {
+                    throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) is disabled")
+                }
             }
             guard info.vfInfo.totalVFs > 0 else {
                 throw Halt(code: NVStatus.errInvalidState, text: "RMSetSriovMode=1 but GSP_VF_INFO reports no VFs")

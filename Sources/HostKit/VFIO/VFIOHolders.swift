@@ -24,8 +24,17 @@ extension SysfsReader {
     public func vfioFiles(_ a: PCIAddress) -> [String] {
         var files: [String] = []
         if let g = linkName(HostRoot.deviceFile(a, "iommu_group")) { files.append("/dev/vfio/\(g)") }
-        for n in list(HostRoot.deviceFile(a, "vfio-dev")) { files.append("/dev/vfio/devices/\(n)") }
+        for n in vfioCdevs(a) { files.append("/dev/vfio/devices/\(n)") }
         return files
+    }
+
+    /// The device's VFIO cdevs (`vfioN`, opened as `/dev/vfio/devices/vfioN` with iommufd).
+    /// Every VFIO device has `vfio-dev/vfioN` in sysfs; only a kernel with
+    /// CONFIG_VFIO_DEVICE_CDEV gives it a `dev` attribute and the node (seen on Debian's 6.12
+    /// and 7.2, which lack the cdev: Tests/RealKernel/OBSERVED.md).
+    public func vfioCdevs(_ a: PCIAddress) -> [String] {
+        let dir = HostRoot.deviceFile(a, "vfio-dev")
+        return list(dir).filter { $0.hasPrefix("vfio") && exists("\(dir)/\($0)/dev") }.sorted()
     }
 
     /// Processes holding any of `files` open, found through `proc/*/fd` under the root.

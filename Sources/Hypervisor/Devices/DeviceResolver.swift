@@ -56,11 +56,6 @@ public struct DeviceResolver {
         return drv == want || (!d.isGrace && PassthroughManager.vfioDrivers.contains(drv))
     }
 
-    /// As ``isReady(_:)``, and a VF that carries a vGPU is ready as it is (``TypedVF``).
-    public static func isReady(_ d: PCIDevice, _ sysfs: SysfsReader) -> Bool {
-        isReady(d) || TypedVF.read(d, sysfs) != nil
-    }
-
     func pci(_ a: PCIAddress, plan: Bool, includeGroup: Bool) throws(VGPUError) -> AssignedDevice {
         guard let d = sysfs.device(a) else {
             throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")

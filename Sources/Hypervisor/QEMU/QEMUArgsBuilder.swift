@@ -173,11 +173,8 @@ public enum QEMUArgsBuilder {
         }
         for d in devices where !d.isPlanned {
             guard let a = d.address else { continue }
-            // Every VFIO device has vfio-dev/vfioN in sysfs (seen on Debian's 6.12 and 7.2, which
-            // lack the cdev); only a kernel with the cdev gives it a `dev` attribute and a node
-            // /dev/vfio/devices/vfioN, which QEMU opens (Tests/RealKernel/OBSERVED.md).
             let dir = HostRoot.deviceFile(a, "vfio-dev")
-            if !sysfs.list(dir).contains(where: { sysfs.exists("\(dir)/\($0)/dev") }) {
+            if sysfs.vfioCdevs(a).isEmpty {
                 throw .failed("--iommufd needs the VFIO device file of \(a) (\(root.url(dir))/vfioN/dev and /dev/vfio/devices/vfioN), which this kernel does not create (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+); leave out --iommufd")
             }
         }

@@ -26,14 +26,15 @@ extension Export {
         func run() throws {
             let ctx = try HostContext(host)
             let snapshot = ctx.fleetScanner().scan()
+            // Unhealthy devices (being reconfigured, driver lost, unusable group) get no
+            // device_spec in either form; `--json` lists them with their reason.
+            let ready = FleetSnapshot(devices: snapshot.devices.filter(\.healthy), egm: snapshot.egm, hasIOMMUFD: snapshot.hasIOMMUFD)
             if output.json {
                 struct Out: Encodable { var devices: [FleetDevice]; var novaConf: String }
-                try printJSON(Out(devices: snapshot.devices, novaConf: NovaConfig.render(snapshot, names: Self.aliasName)))
+                try printJSON(Out(devices: snapshot.devices, novaConf: NovaConfig.render(ready, names: Self.aliasName)))
                 return
             }
-            let unhealthy = snapshot.devices.filter { !$0.healthy }
-            for d in unhealthy { printWarning("\(d.id) is left out: \(d.unhealthy ?? "")") }
-            let ready = FleetSnapshot(devices: snapshot.devices.filter(\.healthy), egm: snapshot.egm, hasIOMMUFD: snapshot.hasIOMMUFD)
+            for d in snapshot.devices where !d.healthy { printWarning("\(d.id) is left out: \(d.unhealthy ?? "")") }
             print(NovaConfig.render(ready, names: Self.aliasName), terminator: "")
         }
 

@@ -75,9 +75,10 @@ struct ApplyCommand: ParsableCommand {
             guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
             try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }
-        let outcome = try ctx.mutate(commandLineText, lock: lock, abandonInterrupted: abandonInterrupted) {
-            try ctx.reconciler.apply(cfg, force: force, command: commandLineText, abandonInterrupted: abandonInterrupted)
+        let outcome = try ctx.mutate(commandLineText, lock: lock, abandonInterrupted: abandonInterrupted, forceRecovery: force) {
+            try ctx.reconciler.apply(cfg, force: force, command: commandLineText)
         }
+        for r in outcome.unmatchedRules { printWarning("rule at \(r) matched no device on this host") }
         if output.json { try printJSON(outcome); return }
         if let r = outcome.recovered { print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))") }
         if outcome.converged {
@@ -124,12 +125,19 @@ struct RecoverCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Flag(name: .long, help: "Drop the interrupted apply instead of completing it: print what it leaves undone, change nothing on the host; the next apply plans from the host as it is.")
     var abandon = false
+    @Flag(name: .long, help: "Complete the interrupted apply even when a VM or process now uses a function its remaining steps would take.")
+    var force = false
 
     func run() throws {
         let ctx = try HostContext(host)
         try ctx.requireMutationPrivileges()
         let held = try HostLock(root: ctx.root, command: commandLineText, wait: try lock.duration())
-        defer { withExtendedLifetime(held) {} }
+        // Watchers (the device plugin) learn that the host is changing, and that it changed.
+        HostChanges.notify(ctx.root, reason: "start: \(commandLineText)")
+        defer {
+            HostChanges.notify(ctx.root, reason: "end: \(commandLineText)")
+            withExtendedLifetime(held) {}
+        }
         if abandon {
             let a = try ctx.reconciler.abandon()
             if output.json {
@@ -140,7 +148,7 @@ struct RecoverCommand: ParsableCommand {
             }
             return
         }
-        let r = try ctx.reconciler.recover()
+        let r = try ctx.reconciler.recover(force: force)
         let scrubbed = try ctx.finishScrubs()
         if output.json {
             struct Out: Encodable { var recovered: Reconciler.Recovery?; var scrubbed: [ScrubReport] }

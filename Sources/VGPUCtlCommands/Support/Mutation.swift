@@ -43,7 +43,9 @@ extension HostContext {
     /// apply rolled forward first.
     /// With `abandonInterrupted`, the interrupted apply is dropped instead (what it leaves is
     /// printed on stderr).
-    func mutate<T>(_ command: String, lock: LockOptions, abandonInterrupted: Bool = false, _ body: () throws -> T) throws -> T {
+    /// `forceRecovery`: complete it even over users of its devices (apply's --force).
+    func mutate<T>(_ command: String, lock: LockOptions, abandonInterrupted: Bool = false, forceRecovery: Bool = false,
+                   _ body: () throws -> T) throws -> T {
         try requireMutationPrivileges()
         let held = try HostLock(root: root, command: command, wait: try lock.duration())
         // Watchers (the device plugin) learn that the host is changing, and that it changed.
@@ -54,7 +56,7 @@ extension HostContext {
         }
         if abandonInterrupted {
             if let a = try reconciler.abandon() { printWarning(abandonedText(a)) }
-        } else if let r = try reconciler.recover() {
+        } else if let r = try reconciler.recover(force: forceRecovery) {
             printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
         }
         return try body()

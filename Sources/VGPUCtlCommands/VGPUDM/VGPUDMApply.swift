@@ -18,18 +18,14 @@ struct VGPUDMApply: ParsableCommand {
         let cfg = try config.load()
         let ctx = try HostContext(host)
         let debug = environmentFlag("VGPU_DM_DEBUG")
-        let before = try ctx.planner.plan(cfg)
-        if before.converged {
+        let command = "nvidia-vgpu-dm apply -c \(cfg.name)"
+        // Planned under the host lock, after an interrupted apply is completed: a plan made
+        // outside it could call the host converged while another apply is changing it.
+        let outcome = try ctx.mutate(command, lock: lock) { try ctx.reconciler.apply(cfg, force: false, command: command) }
+        if outcome.converged {
             dmInfo("selected vGPU device configuration '\(cfg.name)' is already applied")
             return
         }
-        if debug {
-            for d in before.devices where !d.steps.isEmpty {
-                for s in d.steps { dmInfo("\(d.device): \(s)") }
-            }
-        }
-        let command = "nvidia-vgpu-dm apply -c \(cfg.name)"
-        let outcome = try ctx.mutate(command, lock: lock) { try ctx.reconciler.apply(cfg, force: false, command: command) }
         if debug { for a in outcome.actions { dmInfo("done: \(a)") } }
         dmInfo("selected vGPU device configuration '\(cfg.name)' successfully applied (\(outcome.actions.count) steps)")
     }

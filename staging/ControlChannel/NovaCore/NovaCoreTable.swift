@@ -53,13 +53,6 @@ public enum NovaCoreTable {
     /// The command set vgpuctl's requests carry.
     public static let spokenIDSet = CommandIDSet.gmcapiCategory
 
-    /// The command `id` names in either set, with the set it came from.
-    public static func command(anySet id: UInt32) -> (Command, CommandIDSet)? {
-        for set in CommandIDSet.allCases {
-            if let i = (1...all.count).first(where: { set.id($0) == id }) { return (all[i - 1], set) }
-        }
-        return nil
-    }
     /// `sizeof(struct fwctl_rpc_nova_core)` (`uapi`).
     public static let headerSize = 8
     /// nova-core's `GSP_GMC_MAX_RESPONSE_SIZE` (`uapi`).

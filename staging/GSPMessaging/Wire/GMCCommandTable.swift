@@ -26,9 +26,6 @@ public enum GMCCommandTable {
         (0xFFFF_FFFF, "INVALID"),
     ]
 
-    /// The first of the seven vGPU management ids.
-    public static let vgpuManagementBase: UInt32 = 0x1000_0001
-
     /// `GMCAPI_CMD_ASSIGN_VGPU_TYPE`, or `GMCAPI 0x...` for an id the table lacks.
     public static func name(of id: UInt32) -> String {
         commands.first { $0.id == id }.map { "GMCAPI_CMD_" + $0.name } ?? "GMCAPI \(hex0x(id))"
