@@ -9,8 +9,10 @@ struct ListedDevice: Encodable {
     var vgpuType: String?
     var guest: String?
     var openBy: [VFIOHolder]
+    /// For a PF: why its VFs' vGPU types could not be read (nil when they could, or not a PF).
+    var vgpuProblem: String? = nil
 
-    enum Keys: String, CodingKey { case vgpuType, guest, openBy }
+    enum Keys: String, CodingKey { case vgpuType, guest, openBy, vgpuProblem }
 
     func encode(to encoder: any Encoder) throws {
         try entry.encode(to: encoder)
@@ -18,6 +20,7 @@ struct ListedDevice: Encodable {
         try c.encode(vgpuType, forKey: .vgpuType)
         try c.encode(guest, forKey: .guest)
         try c.encode(openBy, forKey: .openBy)
+        try c.encodeIfPresent(vgpuProblem, forKey: .vgpuProblem)
     }
 
     /// The entries of `inv` with their VFs' vGPU facts (`inUseBy` already filled in).
@@ -26,7 +29,9 @@ struct ListedDevice: Encodable {
         let vgpu = try VGPUListing.read(root: root, pfs: pfs, fits: false)
         return inv.devices.map { e in
             let a = e.device.address
-            guard e.device.physfn != nil else { return ListedDevice(entry: e, vgpuType: nil, guest: nil, openBy: []) }
+            guard e.device.physfn != nil else {
+                return ListedDevice(entry: e, vgpuType: nil, guest: nil, openBy: [], vgpuProblem: vgpu.pfs[a]?.problem)
+            }
             // The VMs holding it: its users (one proc pass in `list`) that hold a VFIO file.
             let openBy = e.inUseBy.compactMap { u in
                 u.pid.map { VFIOHolder(pid: $0, command: u.command, file: u.file) }
@@ -40,6 +45,7 @@ struct ListedDevice: Encodable {
         var out: [String] = []
         if let t = vgpuType { out.append("vGPU \(t)") }
         if let g = guest { out.append("guest \(g)") }
+        if let p = vgpuProblem { out.append("vGPU types not readable: \(p)") }
         if !openBy.isEmpty { out.append("held by " + openBy.map { "pid \($0.pid) (\($0.command))" }.joined(separator: ", ")) }
         return out
     }

@@ -37,7 +37,10 @@ struct VGPUListing {
         for p in pfs {
             guard let sr = p.sriov else { continue }
             let kind: VGPUBackendKind
-            do { kind = try VGPUBackends.interfaceKind(root: root, pf: p.address) } catch { continue }
+            do { kind = try VGPUBackends.interfaceKind(root: root, pf: p.address) } catch {
+                out.pfs[p.address] = PFInfo(backend: "unknown", freeVFSlots: sr.totalVFs, fits: [], problem: error.message)
+                continue
+            }
             var info = PFInfo(backend: kind.rawValue, freeVFSlots: sr.totalVFs, fits: [], problem: nil)
             if kind != .generic && (fits || sr.numVFs > 0) {
                 do {
