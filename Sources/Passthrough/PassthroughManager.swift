@@ -203,15 +203,16 @@ public struct PassthroughManager {
     }
 
     /// Releases `address` (and the devices assigned with it), restoring the recorded drivers.
-    /// Refused (exit 4) while a process holds one of their VFIO files.
-    public func release(_ address: PCIAddress) throws(VGPUError) -> Release {
+    /// Refused (exit 4) while a process holds one of their VFIO files, unless `force` (an apply
+    /// or recovery that has already checked the users of every function it disturbs).
+    public func release(_ address: PCIAddress, force: Bool = false) throws(VGPUError) -> Release {
         _ = try device(address)
         var state = try PassthroughState.load(root)
         guard let rec = state.devices[address.description] else {
             throw .invalid("\(address) was not assigned by vgpuctl (nothing in \(root.url(PassthroughState.file))); see 'vgpuctl passthrough list'")
         }
         let members = state.group(of: PCIAddress(rec.assignedWith) ?? address)
-        for (a, _) in members {
+        for (a, _) in members where !force {
             if let h = sysfs.vfioHolders(a).first {
                 throw .refused("\(a) is open by pid \(h.pid) (\(h.command)) through \(h.file); stop that VM or process before releasing it")
             }

@@ -35,7 +35,8 @@ public struct Executor {
         switch step {
         case .releasePassthrough(let a):
             guard try PassthroughState.load(root).devices[a.description] != nil else { return }
-            _ = try passthrough.release(a)
+            // apply and recovery checked every disturbed function's users (refused unless --force).
+            _ = try passthrough.release(a, force: true)
         case .assignPassthrough(let a):
             // apply checked every device's users before its first step (refused unless --force).
             _ = try passthrough.assign(a, includeGroup: false, force: true)

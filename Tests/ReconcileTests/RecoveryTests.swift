@@ -161,4 +161,24 @@ import TestSupport
         #expect(SysfsReader(root: root).device(gpu)?.driver == "vfio-pci")
         #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
     }
+
+    /// `apply --force` over a device a VM holds goes through to the end (it once stopped half-way:
+    /// the release step refused on its own after apply had been told to go ahead).
+    @Test func applyForceReleasesADeviceAVMHoldsAndFinishes() throws {
+        let root = try vendorHost()
+        let gpu = try #require(PCIAddress("0000:3a:00.0"))
+        let pass = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"\(gpu)\"}\n      mode: passthrough\n")
+        let host = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"\(gpu)\"}\n      mode: host\n")
+        #expect(try vg(root, ["apply", "-f", pass]).status == 0)
+        let group = try #require(SysfsReader(root: root).device(gpu)?.iommuGroup)
+        let vm = try HostTrees.Holder(root: root, files: [root.url("dev/vfio/\(group)")], executableName: "qemu-system-x86")
+        defer { vm.stop() }
+        let refused = try vg(root, ["apply", "-f", host])
+        #expect(refused.status == 4, "\(refused.stderr)")
+        #expect(SysfsReader(root: root).device(gpu)?.driver == "vfio-pci")
+        let forced = try vg(root, ["apply", "-f", host, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(SysfsReader(root: root).device(gpu)?.driver == "nvidia")
+        #expect(!FileManager.default.fileExists(atPath: root.url(Journal.file)), "the apply left its journal: it stopped half-way")
+    }
 }

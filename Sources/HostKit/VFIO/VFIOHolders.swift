@@ -50,7 +50,10 @@ extension SysfsReader {
             guard let pid = Int(entry) else { continue }
             let fdDir = "proc/\(entry)/fd"
             for fd in list(fdDir) {
-                guard let target = link("\(fdDir)/\(fd)"), wanted.contains(target) else { continue }
+                guard let raw = link("\(fdDir)/\(fd)") else { continue }
+                // A file under the root is the host's file of that path (as DeviceUsage sees it).
+                let target = root.path != "/" && raw.hasPrefix(root.path + "/") ? String(raw.dropFirst(root.path.count)) : raw
+                guard wanted.contains(target) else { continue }
                 let comm = text("proc/\(entry)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
                 let h = VFIOHolder(pid: pid, command: comm, file: target)
                 if !out.contains(h) { out.append(h) }
