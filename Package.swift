@@ -69,8 +69,10 @@ let package = Package(
 
         .target(
             name: "Reconcile",
-            dependencies: ["HostKit", "Passthrough", "VirtualFunctions", .product(name: "Yams", package: "Yams"),
-                           .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "HostKit", "Passthrough", "VirtualFunctions", .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
 
         // Staging: modules that follow the upstream vGPU plan (see ROADMAP.md).
@@ -83,18 +85,26 @@ let package = Package(
 
         .target(
             name: "VirtualFunctions",
-            dependencies: ["HostKit", "GPUModels", "GSPMessaging", "ControlChannel", .product(name: "Yams", package: "Yams"),
-                           .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "HostKit", "GPUModels", "GSPMessaging", "ControlChannel", .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "staging/VirtualFunctions"
         ),
 
         // The parsers of untrusted input, as fuzz targets (Tests/Fuzz) and regression tests.
-        .target(name: "FuzzTargets", dependencies: ["HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels", "Hypervisor", "ControlChannel"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels", "Hypervisor", "ControlChannel",
+            ]),
 
         .target(name: "CControlChannel", path: "staging/CControlChannel"),
         .target(
             name: "ControlChannel",
-            dependencies: ["HostKit", "GSPMessaging", "CControlChannel", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "HostKit", "GSPMessaging", "CControlChannel", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "staging/ControlChannel"
         ),
 
@@ -123,7 +133,8 @@ let package = Package(
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "Fleet", "DevicePlugin", "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging", "ControlChannel", "VirtualFunctions", "Reconcile",
+                "Fleet", "DevicePlugin", "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging",
+                "ControlChannel", "VirtualFunctions", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -134,17 +145,33 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "Fleet", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(
+            name: "VGPUCtlTests",
+            dependencies: [
+                "vgpuctl", "Fleet", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
-        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
-        .testTarget(name: "VirtualFunctionsTests", dependencies: [
-            "VirtualFunctions", "ControlChannel", "GSPMessaging", "HostKit", "HostSim", "GPUModels", "TestSupport", "vgpuctl",
-            .product(name: "PropertyBased", package: "swift-property-based"),
-        ]),
-        .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(
+            name: "HypervisorTests",
+            dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(
+            name: "VirtualFunctionsTests",
+            dependencies: [
+                "VirtualFunctions", "ControlChannel", "GSPMessaging", "HostKit", "HostSim", "GPUModels", "TestSupport",
+                "vgpuctl",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "ReconcileTests",
+            dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
-        .testTarget(name: "ControlChannelTests", dependencies: ["ControlChannel", "GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(
+            name: "ControlChannelTests",
+            dependencies: [
+                "ControlChannel", "GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport", "vgpuctl",
+            ]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
-        .testTarget(name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
+        .testTarget(
+            name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
     ]
 )

@@ -7,6 +7,7 @@ let package = Package(
     name: "bookkeeping-bench",
     dependencies: [.package(name: "vgpuctl", path: "../..")],
     targets: [
-        .executableTarget(name: "bookkeeping-bench", dependencies: [.product(name: "VGPUBookkeeping", package: "vgpuctl")]),
+        .executableTarget(
+            name: "bookkeeping-bench", dependencies: [.product(name: "VGPUBookkeeping", package: "vgpuctl")])
     ]
 )

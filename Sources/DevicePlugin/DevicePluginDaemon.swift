@@ -20,7 +20,10 @@ public final class DevicePluginDaemon: Sendable {
     public let state = PluginState()
     let log: @Sendable (String) -> Void
 
-    public init(root: HostRoot, pluginDir: String, scan: @escaping @Sendable () -> FleetSnapshot, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        root: HostRoot, pluginDir: String, scan: @escaping @Sendable () -> FleetSnapshot,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.root = root
         self.pluginDir = pluginDir
         self.scan = scan
@@ -40,7 +43,9 @@ public final class DevicePluginDaemon: Sendable {
     /// Runs until `stop` yields (SIGTERM): then stops every server and removes its socket.
     public func run(stop: AsyncStream<Void>) async throws {
         guard FileManager.default.fileExists(atPath: pluginDir) else {
-            throw VGPUError.invalid("the device-plugin directory \(pluginDir) does not exist (is the kubelet's directory mounted? see --plugin-dir)")
+            throw VGPUError.invalid(
+                "the device-plugin directory \(pluginDir) does not exist (is the kubelet's directory mounted? see --plugin-dir)"
+            )
         }
         let events = try HostWatcher.start(root: root, pluginDir: pluginDir, uevents: !root.isSimulated, log: log)
         state.update(scan())
@@ -58,16 +63,28 @@ public final class DevicePluginDaemon: Sendable {
 
     /// Serves until `stop` yields; throws when a server cannot start or a watcher fails (the
     /// lists would go stale: the process exits so its supervisor restarts it).
-    func serve(events: AsyncStream<WatchEvent>, stop: AsyncStream<Void>, running: inout [String: Running]) async throws {
+    func serve(events: AsyncStream<WatchEvent>, stop: AsyncStream<Void>, running: inout [String: Running]) async throws
+    {
         for r in state.resources { running[r] = try await start(r) }
         log("serving \(running.count) resources: \(running.keys.sorted().joined(separator: ", "))")
 
         // One loop owns `running`: events and the stop request are merged into one stream.
-        enum Input: Sendable { case event(WatchEvent), stop }
+        enum Input: Sendable {
+            case event(WatchEvent)
+            case stop
+        }
         let (inputs, cont) = AsyncStream<Input>.makeStream()
         let pumpEvents = Task { for await e in events { cont.yield(.event(e)) } }
-        let pumpStop = Task { for await _ in stop { cont.yield(.stop); return } }
-        defer { pumpEvents.cancel(); pumpStop.cancel() }
+        let pumpStop = Task {
+            for await _ in stop {
+                cont.yield(.stop)
+                return
+            }
+        }
+        defer {
+            pumpEvents.cancel()
+            pumpStop.cancel()
+        }
 
         loop: for await input in inputs {
             switch input {
@@ -78,13 +95,17 @@ public final class DevicePluginDaemon: Sendable {
                 if !changed.isEmpty { log("host changed (\(why)): new lists for \(changed.joined(separator: ", "))") }
                 for r in state.resources where running[r] == nil { running[r] = try await start(r) }
             case .event(.socketRemoved(let name)):
-                guard let hit = running.first(where: { ($0.value.socket as NSString).lastPathComponent == name }) else { continue }
+                guard let hit = running.first(where: { ($0.value.socket as NSString).lastPathComponent == name }) else {
+                    continue
+                }
                 let (r, run) = (hit.key, hit.value)
                 log("\(r): socket \(name) was removed (kubelet restart?); serving again")
                 await stopServer(r, run, removeSocket: false)
                 running[r] = try await start(r)
             case .event(.watcherFailed(let why)):
-                throw VGPUError.failed("vgpuctl device-plugin: \(why); stopping so the lists cannot go stale (systemd or the DaemonSet restarts it)")
+                throw VGPUError.failed(
+                    "vgpuctl device-plugin: \(why); stopping so the lists cannot go stale (systemd or the DaemonSet restarts it)"
+                )
             case .event(.kubeletStarted):
                 log("the kubelet (re)created \(kubeletSocket); registering again")
                 for (r, var run) in running {
@@ -100,7 +121,8 @@ public final class DevicePluginDaemon: Sendable {
         let socket = pluginDir + "/" + ResourceNames.socketName(resource)
         // A socket left by an earlier run that died (its removal shows up as one extra restart).
         if FileManager.default.fileExists(atPath: socket) { unlink(socket) }
-        let transport = HTTP2ServerTransport.Posix(address: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
+        let transport = HTTP2ServerTransport.Posix(
+            address: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
         let service = DevicePluginService(resource: resource, state: state, rescan: scan, log: log)
         let server = GRPCServer(transport: transport, services: [service])
         let log = self.log
@@ -110,13 +132,18 @@ public final class DevicePluginDaemon: Sendable {
         do { _ = try await transport.listeningAddress } catch {
             throw VGPUError.failed("cannot listen on \(socket): \(error)")
         }
-        return Running(server: server, serving: serving, registering: registration(resource, socket: socket), socket: socket)
+        return Running(
+            server: server, serving: serving, registering: registration(resource, socket: socket), socket: socket)
     }
 
     func registration(_ resource: String, socket: String) -> Task<Void, Never> {
-        let kubelet = kubeletSocket, log = self.log
+        let kubelet = kubeletSocket
+        let log = self.log
         let endpoint = (socket as NSString).lastPathComponent
-        return Task { await Registration.registerRetrying(kubeletSocket: kubelet, endpoint: endpoint, resource: resource, log: log) }
+        return Task {
+            await Registration.registerRetrying(
+                kubeletSocket: kubelet, endpoint: endpoint, resource: resource, log: log)
+        }
     }
 
     /// Stops a resource's server; `removeSocket` when the socket is still ours to remove (not

@@ -11,14 +11,18 @@ struct DevicePluginService: V1beta1_DevicePlugin.SimpleServiceProtocol {
     let rescan: @Sendable () -> FleetSnapshot
     let log: @Sendable (String) -> Void
 
-    func getDevicePluginOptions(request: V1beta1_Empty, context: ServerContext) async throws -> V1beta1_DevicePluginOptions {
+    func getDevicePluginOptions(request: V1beta1_Empty, context: ServerContext) async throws
+        -> V1beta1_DevicePluginOptions
+    {
         .with {
             $0.preStartRequired = false
             $0.getPreferredAllocationAvailable = true
         }
     }
 
-    func listAndWatch(request: V1beta1_Empty, response: RPCWriter<V1beta1_ListAndWatchResponse>, context: ServerContext) async throws {
+    func listAndWatch(request: V1beta1_Empty, response: RPCWriter<V1beta1_ListAndWatchResponse>, context: ServerContext)
+        async throws
+    {
         let (id, stream) = state.subscribe(resource)
         defer { state.unsubscribe(id) }
         for await list in stream {
@@ -39,13 +43,16 @@ struct DevicePluginService: V1beta1_DevicePlugin.SimpleServiceProtocol {
         }
     }
 
-    func getPreferredAllocation(request: V1beta1_PreferredAllocationRequest, context: ServerContext) async throws -> V1beta1_PreferredAllocationResponse {
+    func getPreferredAllocation(request: V1beta1_PreferredAllocationRequest, context: ServerContext) async throws
+        -> V1beta1_PreferredAllocationResponse
+    {
         let snapshot = state.snapshot
         return .with { r in
             r.containerResponses = request.containerRequests.map { c in
                 .with {
-                    $0.deviceIds = Allocation.preferred(snapshot, resource: resource, available: c.availableDeviceIds,
-                                                        mustInclude: c.mustIncludeDeviceIds, size: Int(c.allocationSize))
+                    $0.deviceIds = Allocation.preferred(
+                        snapshot, resource: resource, available: c.availableDeviceIds,
+                        mustInclude: c.mustIncludeDeviceIds, size: Int(c.allocationSize))
                 }
             }
         }
@@ -59,24 +66,29 @@ struct DevicePluginService: V1beta1_DevicePlugin.SimpleServiceProtocol {
             let a: Allocation
             do { a = try Allocation.make(snapshot, resource: resource, ids: c.devicesIds) } catch {
                 log("\(resource): refused Allocate \(c.devicesIds): \(error.message)")
-                throw RPCError(code: error.status == .invalidInput ? .invalidArgument : .failedPrecondition, message: error.message)
+                throw RPCError(
+                    code: error.status == .invalidInput ? .invalidArgument : .failedPrecondition, message: error.message
+                )
             }
             log("\(resource): allocated \(c.devicesIds.joined(separator: ","))")
-            out.append(.with { r in
-                r.envs = a.envs
-                r.devices = a.devices.map { n in
-                    .with {
-                        $0.containerPath = n.containerPath
-                        $0.hostPath = n.hostPath
-                        $0.permissions = n.permissions
+            out.append(
+                .with { r in
+                    r.envs = a.envs
+                    r.devices = a.devices.map { n in
+                        .with {
+                            $0.containerPath = n.containerPath
+                            $0.hostPath = n.hostPath
+                            $0.permissions = n.permissions
+                        }
                     }
-                }
-            })
+                })
         }
         return .with { $0.containerResponses = out }
     }
 
-    func preStartContainer(request: V1beta1_PreStartContainerRequest, context: ServerContext) async throws -> V1beta1_PreStartContainerResponse {
+    func preStartContainer(request: V1beta1_PreStartContainerRequest, context: ServerContext) async throws
+        -> V1beta1_PreStartContainerResponse
+    {
         V1beta1_PreStartContainerResponse()
     }
 }

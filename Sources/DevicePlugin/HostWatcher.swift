@@ -20,7 +20,9 @@ public enum HostWatcher {
     static let inotifyMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE)
 
     /// Starts the threads. `uevents`: listen to the kernel too (a real host).
-    public static func start(root: HostRoot, pluginDir: String, uevents: Bool, log: @escaping @Sendable (String) -> Void) throws(VGPUError) -> AsyncStream<WatchEvent> {
+    public static func start(
+        root: HostRoot, pluginDir: String, uevents: Bool, log: @escaping @Sendable (String) -> Void
+    ) throws(VGPUError) -> AsyncStream<WatchEvent> {
         let (stream, continuation) = AsyncStream<WatchEvent>.makeStream()
         let changes = root.url(HostChanges.directory)
         try? FileManager.default.createDirectory(atPath: changes, withIntermediateDirectories: true)

@@ -42,10 +42,14 @@ public final class PluginState: Sendable {
             i.snapshot = snapshot
             var changed: [String] = []
             for resource in Set(i.lists.keys).union(snapshot.resources).sorted() {
-                let now = snapshot.devices(of: resource).map { Listed(id: $0.id, healthy: $0.healthy, numaNode: $0.numaNode, reason: $0.unhealthy) }
+                let now = snapshot.devices(of: resource).map {
+                    Listed(id: $0.id, healthy: $0.healthy, numaNode: $0.numaNode, reason: $0.unhealthy)
+                }
                 let ids = Set(now.map(\.id))
                 let gone = (i.lists[resource] ?? []).filter { !ids.contains($0.id) }.map {
-                    Listed(id: $0.id, healthy: false, numaNode: $0.numaNode, reason: "no longer on the host as \(resource) (driver, type or device gone)")
+                    Listed(
+                        id: $0.id, healthy: false, numaNode: $0.numaNode,
+                        reason: "no longer on the host as \(resource) (driver, type or device gone)")
                 }
                 let list = now + gone
                 if list != i.lists[resource] {

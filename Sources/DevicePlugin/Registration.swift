@@ -8,25 +8,30 @@ enum Registration {
     static let version = "v1beta1"
 
     static func register(kubeletSocket: String, endpoint: String, resource: String) async throws {
-        try await withGRPCClient(transport: try .http2NIOPosix(target: .unixDomainSocket(path: kubeletSocket), transportSecurity: .plaintext)) { client in
+        try await withGRPCClient(
+            transport: try .http2NIOPosix(target: .unixDomainSocket(path: kubeletSocket), transportSecurity: .plaintext)
+        ) { client in
             let registration = V1beta1_Registration.Client(wrapping: client)
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
-            _ = try await registration.register(.with {
-                $0.version = version
-                $0.endpoint = endpoint
-                $0.resourceName = resource
-                $0.options = .with {
-                    $0.preStartRequired = false
-                    $0.getPreferredAllocationAvailable = true
-                }
-            }, options: options)
+            _ = try await registration.register(
+                .with {
+                    $0.version = version
+                    $0.endpoint = endpoint
+                    $0.resourceName = resource
+                    $0.options = .with {
+                        $0.preStartRequired = false
+                        $0.getPreferredAllocationAvailable = true
+                    }
+                }, options: options)
         }
     }
 
     /// Registers, retrying while no kubelet answers (backoff from 0.2 s to 5 s) until it
     /// succeeds or the task is cancelled.
-    static func registerRetrying(kubeletSocket: String, endpoint: String, resource: String, log: @Sendable (String) -> Void) async {
+    static func registerRetrying(
+        kubeletSocket: String, endpoint: String, resource: String, log: @Sendable (String) -> Void
+    ) async {
         var delay = 0.2
         var said = false
         while !Task.isCancelled {

@@ -21,7 +21,8 @@ public struct Allocation: Sendable, Equatable {
     /// `/dev/iommu` and `/dev/vfio/devices/vfioN`; `/dev/egmN` when every GPU of that EGM
     /// region is in the allocation. An id the resource does not have, or an unhealthy one, is
     /// an error naming it.
-    public static func make(_ snapshot: FleetSnapshot, resource: String, ids: [String]) throws(VGPUError) -> Allocation {
+    public static func make(_ snapshot: FleetSnapshot, resource: String, ids: [String]) throws(VGPUError) -> Allocation
+    {
         let mine = snapshot.devices(of: resource)
         var chosen: [FleetDevice] = []
         for id in ids {
@@ -32,7 +33,8 @@ public struct Allocation: Sendable, Equatable {
             chosen.append(d)
         }
         let mdev = chosen.contains { $0.kind == .mdev }
-        let value = chosen.flatMap { d in d.kind == .mdev ? [d.mdevUUID ?? d.id] : d.functions.map(\.description) }.joined(separator: ",")
+        let value = chosen.flatMap { d in d.kind == .mdev ? [d.mdevUUID ?? d.id] : d.functions.map(\.description) }
+            .joined(separator: ",")
         var nodes: [DeviceNode] = [node("/dev/vfio/vfio")]
         var groups: [Int] = []
         for g in chosen.compactMap(\.iommuGroup) where !groups.contains(g) { groups.append(g) }
@@ -49,13 +51,17 @@ public struct Allocation: Sendable, Equatable {
         return Allocation(envs: [ResourceNames.environmentName(resource, mdev: mdev): value], devices: nodes)
     }
 
-    static func node(_ path: String) -> DeviceNode { DeviceNode(containerPath: path, hostPath: path, permissions: "rwm") }
+    static func node(_ path: String) -> DeviceNode {
+        DeviceNode(containerPath: path, hostPath: path, permissions: "rwm")
+    }
 
     /// The ids the plugin prefers for `size` devices out of `available`, `mustInclude` first:
     /// devices on the NUMA node of the ones already chosen (or the node with most available)
     /// first, then devices sharing an IOMMU group or a GPU with the chosen ones, then address
     /// order.
-    public static func preferred(_ snapshot: FleetSnapshot, resource: String, available: [String], mustInclude: [String], size: Int) -> [String] {
+    public static func preferred(
+        _ snapshot: FleetSnapshot, resource: String, available: [String], mustInclude: [String], size: Int
+    ) -> [String] {
         let byID = Dictionary(snapshot.devices(of: resource).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var chosen = mustInclude.filter { byID[$0] != nil }
         var pool = available.filter { !chosen.contains($0) && byID[$0]?.healthy == true }
@@ -77,7 +83,8 @@ public struct Allocation: Sendable, Equatable {
                 return s
             }
             let best = pool.enumerated().max { a, b in
-                let sa = score(a.element), sb = score(b.element)
+                let sa = score(a.element)
+                let sb = score(b.element)
                 return sa != sb ? sa < sb : a.offset > b.offset
             }
             guard let pick = best else { break }

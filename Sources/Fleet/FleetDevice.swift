@@ -41,9 +41,12 @@ public struct FleetDevice: Sendable, Equatable, Codable {
     /// Nil when the device can be handed out; else why not (driver lost, being reconfigured).
     public var unhealthy: String?
 
-    public init(kind: Kind, id: String, resource: String, functions: [PCIAddress], mdevUUID: String? = nil,
-                mdevType: String? = nil, vgpuType: String? = nil, gpu: PCIAddress, vendorID: UInt16, deviceID: UInt16, numaNode: Int?,
-                iommuGroup: Int?, vfioCdevs: [String] = [], unhealthy: String? = nil) {
+    public init(
+        kind: Kind, id: String, resource: String, functions: [PCIAddress], mdevUUID: String? = nil,
+        mdevType: String? = nil, vgpuType: String? = nil, gpu: PCIAddress, vendorID: UInt16, deviceID: UInt16,
+        numaNode: Int?,
+        iommuGroup: Int?, vfioCdevs: [String] = [], unhealthy: String? = nil
+    ) {
         self.kind = kind
         self.id = id
         self.resource = resource

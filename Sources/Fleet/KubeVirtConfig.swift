@@ -10,14 +10,20 @@ public enum KubeVirtConfig {
         for r in snapshot.resources {
             guard let d = snapshot.devices(of: r).first else { continue }
             if d.kind == .mdev {
-                mdev.append("        - mdevNameSelector: \"\(VGPUName.driver(d.vgpuType ?? r))\"\n          resourceName: \(r)\n          externalResourceProvider: true")
+                mdev.append(
+                    "        - mdevNameSelector: \"\(VGPUName.driver(d.vgpuType ?? r))\"\n          resourceName: \(r)\n          externalResourceProvider: true"
+                )
             } else {
                 let selector = (hex(d.vendorID, 4) + ":" + hex(d.deviceID, 4)).uppercased()
-                pci.append("        - pciVendorSelector: \"\(selector)\"\n          resourceName: \(r)\n          externalResourceProvider: true")
+                pci.append(
+                    "        - pciVendorSelector: \"\(selector)\"\n          resourceName: \(r)\n          externalResourceProvider: true"
+                )
             }
         }
-        var out = ["# KubeVirt CR (kubectl edit kubevirt -n kubevirt): the resources vgpuctl device-plugin serves on this host",
-                   "spec:", "  configuration:", "    permittedHostDevices:"]
+        var out = [
+            "# KubeVirt CR (kubectl edit kubevirt -n kubevirt): the resources vgpuctl device-plugin serves on this host",
+            "spec:", "  configuration:", "    permittedHostDevices:",
+        ]
         out.append("      pciHostDevices:" + (pci.isEmpty ? " []" : ""))
         out += pci
         out.append("      mediatedDevices:" + (mdev.isEmpty ? " []" : ""))

@@ -25,8 +25,11 @@ public enum NovaConfig {
         for d in typed {
             guard let type = d.vgpuType, let vf = d.functions.first else { continue }
             let rc = resourceClass(type)
-            pciSpecs.append(json([("vendor_id", hex(d.vendorID, 4)), ("product_id", hex(d.deviceID, 4)), ("address", vf.description),
-                                  ("resource_class", rc), ("managed", "no")]))
+            pciSpecs.append(
+                json([
+                    ("vendor_id", hex(d.vendorID, 4)), ("product_id", hex(d.deviceID, 4)), ("address", vf.description),
+                    ("resource_class", rc), ("managed", "no"),
+                ]))
             if seenAlias.insert(type).inserted {
                 aliases.append(json([("device_type", "type-VF"), ("resource_class", rc), ("name", type)]))
             }
@@ -35,11 +38,19 @@ public enum NovaConfig {
             let name = names(d)
             let rc = resourceClass(name)
             for f in d.functions.prefix(1) {
-                pciSpecs.append(json([("vendor_id", hex(d.vendorID, 4)), ("product_id", hex(d.deviceID, 4)), ("address", f.description),
-                                      ("resource_class", rc), ("managed", "no")]))
+                pciSpecs.append(
+                    json([
+                        ("vendor_id", hex(d.vendorID, 4)), ("product_id", hex(d.deviceID, 4)),
+                        ("address", f.description),
+                        ("resource_class", rc), ("managed", "no"),
+                    ]))
             }
             if seenAlias.insert(name).inserted {
-                aliases.append(json([("device_type", d.kind == .genericVF ? "type-VF" : "type-PCI"), ("resource_class", rc), ("name", name)]))
+                aliases.append(
+                    json([
+                        ("device_type", d.kind == .genericVF ? "type-VF" : "type-PCI"), ("resource_class", rc),
+                        ("name", name),
+                    ]))
             }
         }
         var out: [String] = ["# nova.conf settings for this host, written by vgpuctl export nova"]

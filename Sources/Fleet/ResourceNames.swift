@@ -18,7 +18,10 @@ public enum ResourceNames {
                 continue
             }
             inSpace = false
-            if ch == "/" || ch == "." { out.append("_"); continue }
+            if ch == "/" || ch == "." {
+                out.append("_")
+                continue
+            }
             if ch.isASCII && (ch.isLetter || ch.isNumber || ch == "_") { out.append(ch) }
         }
         return out.isEmpty ? hex(deviceID, 4).uppercased() : out
@@ -47,7 +50,9 @@ public enum ResourceNames {
     /// The plugin's socket file for a resource (`kubevirt-<name>.sock`, NVIDIA's pattern), in the
     /// kubelet's device-plugin directory.
     public static func socketName(_ resource: String) -> String {
-        let name = resource.hasPrefix(vendorDomain + "/") ? String(resource.dropFirst(vendorDomain.count + 1)) : resource
-        return "kubevirt-" + name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? String($0) : "_" }.joined() + ".sock"
+        let name =
+            resource.hasPrefix(vendorDomain + "/") ? String(resource.dropFirst(vendorDomain.count + 1)) : resource
+        return "kubevirt-"
+            + name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? String($0) : "_" }.joined() + ".sock"
     }
 }

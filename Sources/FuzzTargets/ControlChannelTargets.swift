@@ -7,14 +7,15 @@ extension FuzzTargets {
     static func controlReply(_ bytes: [UInt8]) {
         for command in NovaCoreTable.all {
             let room = max(command.replyRoom, bytes.count)
-            guard let reply = try? ManagementReply(decoding: bytes, length: bytes.count, room: room, for: command) else { continue }
+            guard let reply = try? ManagementReply(decoding: bytes, length: bytes.count, room: room, for: command)
+            else { continue }
             switch reply {
-            case let .typeIDs(ids):
+            case .typeIDs(let ids):
                 precondition(ids.count <= NovaCoreTable.typeListMax && !ids.contains(0), "type id list \(ids)")
-            case let .properties(r):
+            case .properties(let r):
                 // What decodes re-encodes to the same record.
                 precondition((try? VGPUTypeRecord(nvkv: r.nvkv)) == r, "record does not round-trip: \(r)")
-            case let .assigned(a):
+            case .assigned(let a):
                 precondition(a.map { $0.typeID != 0 } ?? true)
             case .done:
                 precondition(bytes.count == NovaCoreTable.headerSize)
@@ -22,7 +23,10 @@ extension FuzzTargets {
         }
         // A reply claiming more than its room is refused, whatever it holds.
         if bytes.count >= NovaCoreTable.headerSize {
-            precondition((try? ManagementReply(decoding: bytes, length: bytes.count + 1, room: bytes.count, for: NovaCoreTable.querySupported)) == nil)
+            precondition(
+                (try? ManagementReply(
+                    decoding: bytes, length: bytes.count + 1, room: bytes.count, for: NovaCoreTable.querySupported))
+                    == nil)
         }
         if let entries = try? NVKV.decode(bytes) { precondition(entries.count <= bytes.count / 8 * 2 + 1) }
         _ = try? VGPUTypeRecord(nvkv: bytes)

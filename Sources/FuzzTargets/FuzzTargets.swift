@@ -30,7 +30,9 @@ public enum FuzzTargets {
     /// Runs target `name` on `bytes`. An unknown name is a setup error: it stops the run.
     public static func run(_ name: String, _ bytes: [UInt8]) {
         guard let f = all[name] else {
-            fatalError("VGPUCTL_FUZZ_TARGET='\(name)' is not a fuzz target; known: \(all.keys.sorted().joined(separator: ", "))")
+            fatalError(
+                "VGPUCTL_FUZZ_TARGET='\(name)' is not a fuzz target; known: \(all.keys.sorted().joined(separator: ", "))"
+            )
         }
         f(bytes)
     }

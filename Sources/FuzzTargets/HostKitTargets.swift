@@ -53,7 +53,9 @@ extension FuzzTargets {
     static func hostConfig(_ bytes: [UInt8]) {
         let t = String(decoding: bytes, as: UTF8.self)
         do { _ = try HostConfigParser.parse(t, file: "fuzz.yaml") } catch {
-            precondition(error.status == .invalidInput && error.message.hasPrefix("fuzz.yaml"), "error without its file: \(error.message)")
+            precondition(
+                error.status == .invalidInput && error.message.hasPrefix("fuzz.yaml"),
+                "error without its file: \(error.message)")
         }
     }
 }

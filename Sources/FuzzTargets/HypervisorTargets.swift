@@ -1,5 +1,5 @@
-import Hypervisor
 import HostKit
+import Hypervisor
 
 extension FuzzTargets {
     /// A QMP peer that says whatever the fuzzer gives it, one line per input line.
@@ -19,8 +19,9 @@ extension FuzzTargets {
     static func qmp(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = JSONValue.parse(text)
-        let client = QMPClient(transport: FuzzQMPPeer(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)),
-                               greetingTimeout: .milliseconds(1), replyTimeout: .milliseconds(1))
+        let client = QMPClient(
+            transport: FuzzQMPPeer(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)),
+            greetingTimeout: .milliseconds(1), replyTimeout: .milliseconds(1))
         do {
             try client.connect()
             _ = try client.execute("query-pci")
@@ -35,7 +36,8 @@ extension FuzzTargets {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = try? XMLTree.parse(text)
         do { _ = try DomainXML.parse(text) } catch {
-            precondition(error.status == .invalidInput, "domain XML error with status \(error.status): \(error.message)")
+            precondition(
+                error.status == .invalidInput, "domain XML error with status \(error.status): \(error.message)")
         }
     }
 }

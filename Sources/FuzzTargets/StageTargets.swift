@@ -31,7 +31,8 @@ extension FuzzTargets {
         do {
             for (_, e) in try GMCQueueDump.decode(bytes) { _ = e.summary }
         } catch {
-            precondition(error.offset >= 0 && error.offset < max(bytes.count, 1), "rejection outside the input: \(error)")
+            precondition(
+                error.offset >= 0 && error.offset < max(bytes.count, 1), "rejection outside the input: \(error)")
         }
     }
 

@@ -76,18 +76,24 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     public func validate() throws(VGPUError) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw .invalid("host root \(path) does not exist; pass an existing directory to --root (or VGPUCTL_ROOT), or create a simulated host with 'vgpuctl sim create \(path) --model NAME'")
+            throw .invalid(
+                "host root \(path) does not exist; pass an existing directory to --root (or VGPUCTL_ROOT), or create a simulated host with 'vgpuctl sim create \(path) --model NAME'"
+            )
         }
         guard isDir.boolValue else {
             throw .invalid("host root \(path) is not a directory")
         }
         guard FileManager.default.fileExists(atPath: url(Self.pciDevices), isDirectory: &isDir), isDir.boolValue else {
-            throw .invalid("\(path) is not a host tree: \(url(Self.pciDevices)) is missing; point --root at a host's root directory or at a tree made by 'vgpuctl sim create'")
+            throw .invalid(
+                "\(path) is not a host tree: \(url(Self.pciDevices)) is missing; point --root at a host's root directory or at a tree made by 'vgpuctl sim create'"
+            )
         }
     }
 
     /// The root chosen by `--root` (if given), else `VGPUCTL_ROOT`, else `/`.
-    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> HostRoot {
+    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> HostRoot
+    {
         if let option, !option.isEmpty { return HostRoot(option) }
         if let env = environment["VGPUCTL_ROOT"], !env.isEmpty { return HostRoot(env) }
         return .system

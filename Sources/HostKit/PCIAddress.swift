@@ -21,7 +21,8 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         // One pass over the bytes (this runs for every name under sys/bus/pci/devices).
         var fields: [UInt32] = []
         var widths: [Int] = []
-        var value: UInt32 = 0, width = 0
+        var value: UInt32 = 0
+        var width = 0
         var seps: [UInt8] = []
         for c in text.utf8 {
             let d: UInt32
@@ -31,8 +32,11 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
             case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
             case UInt8(ascii: ":"), UInt8(ascii: "."):
                 guard width > 0, fields.count < 3 else { return nil }
-                fields.append(value); widths.append(width); seps.append(c)
-                value = 0; width = 0
+                fields.append(value)
+                widths.append(width)
+                seps.append(c)
+                value = 0
+                width = 0
                 continue
             default: return nil
             }
@@ -41,20 +45,28 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
             value = value << 4 | d
         }
         guard width > 0 else { return nil }
-        fields.append(value); widths.append(width)
-        let colon = UInt8(ascii: ":"), dot = UInt8(ascii: ".")
-        let domain: UInt32, bus: UInt32, dev: UInt32, fn: UInt32
+        fields.append(value)
+        widths.append(width)
+        let colon = UInt8(ascii: ":")
+        let dot = UInt8(ascii: ".")
+        let domain: UInt32
+        let bus: UInt32
+        let dev: UInt32
+        let fn: UInt32
         let w: [Int]
         switch (fields.count, seps) {
         case (4, [colon, colon, dot]):
-            (domain, bus, dev, fn) = (fields[0], fields[1], fields[2], fields[3]); w = widths
+            (domain, bus, dev, fn) = (fields[0], fields[1], fields[2], fields[3])
+            w = widths
         case (3, [colon, dot]):
-            (domain, bus, dev, fn) = (0, fields[0], fields[1], fields[2]); w = [4] + widths
+            (domain, bus, dev, fn) = (0, fields[0], fields[1], fields[2])
+            w = [4] + widths
         default:
             return nil
         }
         guard (1...8).contains(w[0]), (1...2).contains(w[1]), (1...2).contains(w[2]), w[3] == 1,
-              bus <= 0xFF, dev < 32, fn < 8 else { return nil }
+            bus <= 0xFF, dev < 32, fn < 8
+        else { return nil }
         self.init(domain: domain, bus: UInt8(bus), device: UInt8(dev), function: UInt8(fn))
     }
 
@@ -63,7 +75,9 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// The address in `domain` with the given routing id.
     public init(domain: UInt32, routingID: UInt16) {
-        self.init(domain: domain, bus: UInt8(routingID >> 8), device: UInt8((routingID >> 3) & 0x1f), function: UInt8(routingID & 7))
+        self.init(
+            domain: domain, bus: UInt8(routingID >> 8), device: UInt8((routingID >> 3) & 0x1f),
+            function: UInt8(routingID & 7))
     }
 
     public var description: String {
@@ -77,7 +91,9 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let a = PCIAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a PCI address (DDDD:BB:DD.F)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a PCI address (DDDD:BB:DD.F)")
+            )
         }
         self = a
     }

@@ -1,5 +1,5 @@
-import SystemPackage
 import Glibc
+import SystemPackage
 
 /// The outcome classes every vgpuctl command maps to an exit status.
 ///

@@ -21,11 +21,14 @@ extension ConfigSpaceBuilder {
         var off = 0x100
         var seen = Set<Int>()
         while off >= 0x100, off + 4 <= b.bytes.count, seen.insert(off).inserted {
-            let header = UInt32(b.bytes[off]) | UInt32(b.bytes[off + 1]) << 8 | UInt32(b.bytes[off + 2]) << 16 | UInt32(b.bytes[off + 3]) << 24
+            let header =
+                UInt32(b.bytes[off]) | UInt32(b.bytes[off + 1]) << 8 | UInt32(b.bytes[off + 2]) << 16 | UInt32(
+                    b.bytes[off + 3]) << 24
             let id = UInt16(header & 0xffff)
             let next = Int(header >> 20)
             if id == CapabilityID.extDSN, s.serialNumber == true, let serial = p.serial {
-                b.put32(off + 4, UInt32(truncatingIfNeeded: serial)); b.put32(off + 8, UInt32(truncatingIfNeeded: serial >> 32))
+                b.put32(off + 4, UInt32(truncatingIfNeeded: serial))
+                b.put32(off + 8, UInt32(truncatingIfNeeded: serial >> 32))
             }
             if let sr = s.sriov, off == srAt, id == 0 {
                 for i in 4..<SRIOVCapability.size { b.bytes[off + i] = 0 }
@@ -37,7 +40,7 @@ extension ConfigSpaceBuilder {
                 b.put16(off + SRIOVCapability.vfOffset, UInt16(sr.vfOffset))
                 b.put16(off + SRIOVCapability.vfStride, UInt16(sr.vfStride))
                 b.put16(off + SRIOVCapability.vfDID, UInt16(truncatingIfNeeded: sr.vfDeviceID.value))
-                b.put32(off + SRIOVCapability.supPgSize, 0x573)     // as the L20 capture
+                b.put32(off + SRIOVCapability.supPgSize, 0x573)  // as the L20 capture
                 b.put32(off + SRIOVCapability.sysPgSize, 0x1)
                 for bar in sr.vfBars ?? [] {
                     let r = barRegister(p.vfBarAddresses[bar.index] ?? 0, bar)

@@ -52,12 +52,18 @@ struct SimDeviceWriter {
         try fs.write("\(d)/enable", "1\n")
         try fs.write("\(d)/driver_override", "(null)\n")
         try fs.write("\(d)/local_cpulist", "\n")
-        try fs.write("\(d)/modalias", String(format: "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
-                                             UInt32(f.vendorID), UInt32(f.deviceID), UInt32(f.subsystemVendorID), UInt32(f.subsystemDeviceID),
-                                             (f.classCode >> 16) & 0xff, (f.classCode >> 8) & 0xff, f.classCode & 0xff))
+        try fs.write(
+            "\(d)/modalias",
+            String(
+                format: "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
+                UInt32(f.vendorID), UInt32(f.deviceID), UInt32(f.subsystemVendorID), UInt32(f.subsystemDeviceID),
+                (f.classCode >> 16) & 0xff, (f.classCode >> 8) & 0xff, f.classCode & 0xff))
         try fs.write("\(d)/config", Data(f.config))
         try fs.write("\(d)/resource", Self.resourceText(f.resources))
-        try fs.write("\(d)/uevent", "DRIVER=\nPCI_CLASS=\(String(f.classCode, radix: 16, uppercase: true))\nPCI_ID=\(hex(f.vendorID, 4).uppercased()):\(hex(f.deviceID, 4).uppercased())\nPCI_SLOT_NAME=\(f.address)\n")
+        try fs.write(
+            "\(d)/uevent",
+            "DRIVER=\nPCI_CLASS=\(String(f.classCode, radix: 16, uppercase: true))\nPCI_ID=\(hex(f.vendorID, 4).uppercased()):\(hex(f.deviceID, 4).uppercased())\nPCI_SLOT_NAME=\(f.address)\n"
+        )
         try fs.link(HostRoot.device(f.address), to: d)
         try fs.link("\(d)/subsystem", to: "sys/bus/pci")
         try joinGroup(f.address, dir: d, group: f.iommuGroup)

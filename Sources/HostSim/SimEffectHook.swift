@@ -11,7 +11,10 @@ public final class SimEffectHook: @unchecked Sendable {
     public init(killAt: Int) { self.killAt = killAt }
 
     func tick() {
-        let n = lock.withLock { count += 1; return count }
+        let n = lock.withLock {
+            count += 1
+            return count
+        }
         if n == killAt { kill(getpid(), SIGKILL) }
     }
 }

@@ -31,7 +31,10 @@ struct SimFS {
         let tmp = path + ".tmp.\(getpid())"
         guard fm.createFile(atPath: tmp, contents: data) else { throw VGPUError.failed("cannot write \(tmp)") }
         let fd = open(tmp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
         guard rename(tmp, path) == 0 else {
             unlink(tmp)
             throw VGPUError.failed("cannot rename \(tmp) to \(path): errno \(errno)")
@@ -52,7 +55,9 @@ struct SimFS {
         let path = abs(rel)
         if isLink(rel) || exists(rel) { try fm.removeItem(atPath: path) }
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try fm.createSymbolicLink(atPath: path, withDestinationPath: Self.relativePath(from: (rel as NSString).deletingLastPathComponent, to: target))
+        try fm.createSymbolicLink(
+            atPath: path,
+            withDestinationPath: Self.relativePath(from: (rel as NSString).deletingLastPathComponent, to: target))
     }
 
     func remove(_ rel: String) throws {

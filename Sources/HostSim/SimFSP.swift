@@ -31,7 +31,9 @@ public struct SimFSP {
         s.vgpuMode[pf.description] = enabled
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try SimFS(root: root).writeAtomically(Self.file, try enc.encode(s)) } catch let e as VGPUError { throw e } catch {
+        do { try SimFS(root: root).writeAtomically(Self.file, try enc.encode(s)) } catch let e as VGPUError {
+            throw e
+        } catch {
             throw .failed("cannot write \(root.url(Self.file)): \(error)")
         }
     }

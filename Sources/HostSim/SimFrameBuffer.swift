@@ -27,14 +27,18 @@ public struct SimFrameBuffer {
 
     /// Writes `bytes` at frame-buffer offset `offset` (what a guest's stores through BAR1 do).
     public func write(_ bytes: [UInt8], at offset: UInt64) throws(VGPUError) {
-        do { try FileManager.default.createDirectory(atPath: root.url(Self.directory), withIntermediateDirectories: true) } catch {
+        do {
+            try FileManager.default.createDirectory(atPath: root.url(Self.directory), withIntermediateDirectories: true)
+        } catch {
             throw .failed("cannot create \(root.url(Self.directory)): \(error)")
         }
         let fd = open(path, O_WRONLY | O_CREAT, 0o644)
         guard fd >= 0 else { throw .failed("cannot open \(path): errno \(errno)") }
         defer { close(fd) }
         let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
-        guard n == bytes.count else { throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): errno \(errno)") }
+        guard n == bytes.count else {
+            throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): errno \(errno)")
+        }
     }
 
     /// `count` bytes at `offset` (zeros where nothing was written).
@@ -58,10 +62,15 @@ public struct SimFrameBuffer {
     /// Fills `[offset, offset + length)` with zeros; returns the bytes that held data and were
     /// zeroed. `progress` gets (bytes done, bytes of the region) after each chunk.
     @discardableResult
-    public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(VGPUError) -> UInt64 {
+    public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(VGPUError)
+        -> UInt64
+    {
         let fd = open(path, O_RDWR)
         if fd < 0 {
-            if errno == ENOENT { progress(length, length); return 0 }
+            if errno == ENOENT {
+                progress(length, length)
+                return 0
+            }
             throw .failed("cannot open \(path): errno \(errno)")
         }
         defer { close(fd) }
@@ -75,13 +84,21 @@ public struct SimFrameBuffer {
             let data = lseek(fd, off_t(at), Self.seekData)
             if data < 0 {
                 // ENXIO: no data after `at`; any other error leaves the region unscrubbed.
-                guard errno == ENXIO else { throw .failed("cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(errno); the region is not scrubbed") }
+                guard errno == ENXIO else {
+                    throw .failed(
+                        "cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(errno); the region is not scrubbed"
+                    )
+                }
                 break
             }
             let dataStart = UInt64(data)
             if dataStart >= end { break }
             let hole = lseek(fd, off_t(dataStart), Self.seekHole)
-            guard hole >= 0 else { throw .failed("cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE): errno \(errno); the region is not scrubbed") }
+            guard hole >= 0 else {
+                throw .failed(
+                    "cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE): errno \(errno); the region is not scrubbed"
+                )
+            }
             let dataEnd = min(UInt64(hole), end)
             var p = dataStart
             while p < dataEnd {

@@ -8,9 +8,11 @@ public enum SimHostBuilder {
     ///
     /// `dir` must not exist, be empty, or (with `replace`) already be a simulated host. A
     /// non-empty directory that is not a simulated host is never touched.
-    public static func create(at dir: String, model name: String, replace: Bool = false,
-                              vgpuInterface: SimVGPUInterface = .none,
-                              modelsDirectory: URL = Models.directory) throws(VGPUError) -> SimState {
+    public static func create(
+        at dir: String, model name: String, replace: Bool = false,
+        vgpuInterface: SimVGPUInterface = .none,
+        modelsDirectory: URL = Models.directory
+    ) throws(VGPUError) -> SimState {
         let root = HostRoot(dir)
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -19,7 +21,8 @@ public enum SimHostBuilder {
             let entries = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
             if !entries.isEmpty {
                 guard root.isSimulated else {
-                    throw .invalid("\(root.path) is not empty and is not a simulated host; choose an empty or new directory")
+                    throw .invalid(
+                        "\(root.path) is not empty and is not a simulated host; choose an empty or new directory")
                 }
                 guard replace else {
                     throw .refused("\(root.path) is already a simulated host; pass --force to replace it")
@@ -51,17 +54,23 @@ public enum SimHostBuilder {
 
     /// The vGPU interface a real host of `model` has (the model's `vgpuInterface`), `.none`
     /// when it has none.
-    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.directory) throws(VGPUError) -> SimVGPUInterface {
+    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.directory) throws(VGPUError)
+        -> SimVGPUInterface
+    {
         let loaded: LoadedHost
         do { loaded = try Models.loadHost(name, from: modelsDirectory) } catch { throw .invalid(error.message) }
         guard let text = loaded.host.vgpuInterface else { return .none }
         guard let iface = SimVGPUInterface(rawValue: text) else {
-            throw .invalid("host model \(name) has vgpuInterface '\(text)'; expected one of \(SimVGPUInterface.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .invalid(
+                "host model \(name) has vgpuInterface '\(text)'; expected one of \(SimVGPUInterface.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         return iface
     }
 
-    static func build(_ loaded: LoadedHost, into root: HostRoot, vgpuInterface: SimVGPUInterface = .none) throws -> SimState {
+    static func build(_ loaded: LoadedHost, into root: HostRoot, vgpuInterface: SimVGPUInterface = .none) throws
+        -> SimState
+    {
         let fs = SimFS(root: root)
         let host = loaded.host
         let writer = SimDeviceWriter(fs: fs)
@@ -69,21 +78,26 @@ public enum SimHostBuilder {
         // Parse and check addresses and parents.
         var byAddress: [PCIAddress: HostModel.Device] = [:]
         for d in host.devices {
-            guard let a = PCIAddress(d.address) else { throw VGPUError.invalid("model \(host.name): '\(d.address)' is not a PCI address") }
+            guard let a = PCIAddress(d.address) else {
+                throw VGPUError.invalid("model \(host.name): '\(d.address)' is not a PCI address")
+            }
             guard byAddress[a] == nil else { throw VGPUError.invalid("model \(host.name): \(a) appears twice") }
             byAddress[a] = d
         }
         func parent(_ d: HostModel.Device) throws -> PCIAddress? {
             guard let p = d.parent else { return nil }
             guard let a = PCIAddress(p), byAddress[a] != nil else {
-                throw VGPUError.invalid("model \(host.name): device \(d.address) names parent \(p), which is not in the model")
+                throw VGPUError.invalid(
+                    "model \(host.name): device \(d.address) names parent \(p), which is not in the model")
             }
             return a
         }
         var dirs: [PCIAddress: String] = [:]
         func dir(_ a: PCIAddress, depth: Int = 0) throws -> String {
             if let d = dirs[a] { return d }
-            guard depth < 32, let d = byAddress[a] else { throw VGPUError.invalid("model \(host.name): parent loop at \(a)") }
+            guard depth < 32, let d = byAddress[a] else {
+                throw VGPUError.invalid("model \(host.name): parent loop at \(a)")
+            }
             let path: String
             if let p = try parent(d) {
                 path = try dir(p, depth: depth + 1) + "/\(a)"
@@ -102,9 +116,11 @@ public enum SimHostBuilder {
         try fs.write("\(HostRoot.vfioDev)/vfio", "")
         try fs.mkdir(HostRoot.stateDir)
         try fs.mkdir(HostRoot.runDir)
-        try fs.write(HostLock.path, "")      // the host lock file, as a real host has it after first use
+        try fs.write(HostLock.path, "")  // the host lock file, as a real host has it after first use
         for drv in loaded.drivers {
-            for f in ["bind", "unbind", "new_id", "remove_id", "uevent"] { try fs.write("\(HostRoot.driver(drv.name))/\(f)", "") }
+            for f in ["bind", "unbind", "new_id", "remove_id", "uevent"] {
+                try fs.write("\(HostRoot.driver(drv.name))/\(f)", "")
+            }
         }
 
         var pfs: [String: SimState.PF] = [:]
@@ -126,8 +142,14 @@ public enum SimHostBuilder {
             var bars: [Int: UInt64] = [:]
             var next = d.barBase?.value ?? 0xe000_0000
             for bar in spec.bars ?? [] {
-                if let explicit = d.barAddresses?[bar.index] { bars[bar.index] = explicit.value; continue }
-                if !(bar.is64Bit ?? false) { bars[bar.index] = alloc32(bar.size.value); continue }
+                if let explicit = d.barAddresses?[bar.index] {
+                    bars[bar.index] = explicit.value
+                    continue
+                }
+                if !(bar.is64Bit ?? false) {
+                    bars[bar.index] = alloc32(bar.size.value)
+                    continue
+                }
                 let size = max(bar.size.value, 16)
                 next = (next + size - 1) / size * size
                 bars[bar.index] = next
@@ -138,7 +160,10 @@ public enum SimHostBuilder {
                 var vnext = d.vfBarBase?.value ?? (next + 0x1000_0000)
                 for bar in sr.vfBars ?? [] {
                     let total = bar.size.value * UInt64(sr.totalVFs)
-                    if !(bar.is64Bit ?? false) { vfBars[bar.index] = alloc32(total); continue }
+                    if !(bar.is64Bit ?? false) {
+                        vfBars[bar.index] = alloc32(total)
+                        continue
+                    }
                     let align = max(bar.size.value, 16)
                     vnext = (vnext + align - 1) / align * align
                     vfBars[bar.index] = vnext
@@ -148,19 +173,24 @@ public enum SimHostBuilder {
             let children = byAddress.filter { (try? parent($0.value)) == a }.keys
             let secondary = children.map(\.bus).min() ?? 0
             let subordinate = try subordinateBus(a, byAddress: byAddress, parent: parent)
-            let multifunction = byAddress.keys.contains { $0 != a && $0.domain == a.domain && $0.bus == a.bus && $0.device == a.device }
-            let config = ConfigSpaceBuilder.build(.init(
-                spec: spec, multifunction: multifunction, barAddresses: bars, vfBarAddresses: vfBars,
-                serial: d.serial?.value, secondaryBus: secondary, subordinateBus: subordinate, primaryBus: a.bus))
+            let multifunction = byAddress.keys.contains {
+                $0 != a && $0.domain == a.domain && $0.bus == a.bus && $0.device == a.device
+            }
+            let config = ConfigSpaceBuilder.build(
+                .init(
+                    spec: spec, multifunction: multifunction, barAddresses: bars, vfBarAddresses: vfBars,
+                    serial: d.serial?.value, secondaryBus: secondary, subordinateBus: subordinate, primaryBus: a.bus))
             let resources = SimHost.resources(spec: spec, bars: bars, vfBars: vfBars)
-            try writer.write(.init(
-                address: a, dir: path,
-                vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value), deviceID: UInt16(truncatingIfNeeded: spec.deviceID.value),
-                classCode: UInt32(truncatingIfNeeded: spec.classCode.value),
-                subsystemVendorID: UInt16(truncatingIfNeeded: spec.subsystemVendorID?.value ?? 0),
-                subsystemDeviceID: UInt16(truncatingIfNeeded: spec.subsystemDeviceID?.value ?? 0),
-                revision: UInt8(truncatingIfNeeded: spec.revision?.value ?? 0),
-                numaNode: d.numaNode ?? -1, iommuGroup: d.iommuGroup, config: config, resources: resources))
+            try writer.write(
+                .init(
+                    address: a, dir: path,
+                    vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value),
+                    deviceID: UInt16(truncatingIfNeeded: spec.deviceID.value),
+                    classCode: UInt32(truncatingIfNeeded: spec.classCode.value),
+                    subsystemVendorID: UInt16(truncatingIfNeeded: spec.subsystemVendorID?.value ?? 0),
+                    subsystemDeviceID: UInt16(truncatingIfNeeded: spec.subsystemDeviceID?.value ?? 0),
+                    revision: UInt8(truncatingIfNeeded: spec.revision?.value ?? 0),
+                    numaNode: d.numaNode ?? -1, iommuGroup: d.iommuGroup, config: config, resources: resources))
             if let sr = spec.sriov {
                 try fs.write("\(path)/sriov_totalvfs", "\(sr.totalVFs)\n")
                 try fs.write("\(path)/sriov_numvfs", "0\n")
@@ -169,8 +199,9 @@ public enum SimHostBuilder {
                 try fs.write("\(path)/sriov_stride", "\(sr.vfStride)\n")
                 try fs.write("\(path)/sriov_vf_device", "\(String(sr.vfDeviceID.value, radix: 16))\n")
                 try fs.write("\(path)/sriov_vf_total_msix", "0\n")
-                pfs[a.description] = .init(spec: spec, serial: d.serial?.value, barAddresses: bars, vfBarAddresses: vfBars,
-                                           multifunction: multifunction, numaNode: d.numaNode ?? -1)
+                pfs[a.description] = .init(
+                    spec: spec, serial: d.serial?.value, barAddresses: bars, vfBarAddresses: vfBars,
+                    multifunction: multifunction, numaNode: d.numaNode ?? -1)
             }
         }
 
@@ -180,7 +211,8 @@ public enum SimHostBuilder {
         for a in byAddress.keys.sorted() {
             guard let drv = byAddress[a]!.driver else { continue }
             guard state.driver(drv) != nil else {
-                throw VGPUError.invalid("model \(host.name): device \(a) is bound to '\(drv)', which is not in the host's driver list")
+                throw VGPUError.invalid(
+                    "model \(host.name): device \(a) is bound to '\(drv)', which is not in the host's driver list")
             }
             try kernel.attach(a, driver: drv, state: state)
         }
@@ -200,7 +232,8 @@ public enum SimHostBuilder {
             try fs.write("\(cd)/egm_size", "0x\(String(r.size.value, radix: 16))\n")
             for g in r.gpus {
                 guard let a = PCIAddress(g), let gdir = dirs[a] else {
-                    throw VGPUError.invalid("model \(host.name): EGM region \(r.pxm) names GPU \(g), which is not in the model")
+                    throw VGPUError.invalid(
+                        "model \(host.name): EGM region \(r.pxm) names GPU \(g), which is not in the model")
                 }
                 try fs.link("\(cd)/\(a)", to: gdir)
             }
@@ -216,8 +249,10 @@ public enum SimHostBuilder {
         return state
     }
 
-    static func subordinateBus(_ a: PCIAddress, byAddress: [PCIAddress: HostModel.Device],
-                               parent: (HostModel.Device) throws -> PCIAddress?) throws -> UInt8 {
+    static func subordinateBus(
+        _ a: PCIAddress, byAddress: [PCIAddress: HostModel.Device],
+        parent: (HostModel.Device) throws -> PCIAddress?
+    ) throws -> UInt8 {
         var maxBus: UInt8 = 0
         for (c, d) in byAddress where try parent(d) == a {
             maxBus = max(maxBus, c.bus, try subordinateBus(c, byAddress: byAddress, parent: parent))
@@ -234,7 +269,8 @@ enum SimHost {
         var rs = Array(repeating: SysfsParse.Resource(start: 0, end: 0, flags: 0), count: 13)
         for bar in spec.bars ?? [] {
             guard let start = bars[bar.index], bar.index < 6 else { continue }
-            rs[bar.index] = .init(start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
+            rs[bar.index] = .init(
+                start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
         }
         if let sr = spec.sriov {
             for bar in sr.vfBars ?? [] {

@@ -20,7 +20,9 @@ struct SimPendingWrite: Codable, Sendable {
         let data = try JSONEncoder().encode(self)
         let path = fs.abs(Self.name)
         let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw VGPUError.failed("cannot write \(tmp)") }
+        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+            throw VGPUError.failed("cannot write \(tmp)")
+        }
         guard rename(tmp, path) == 0 else { throw VGPUError.failed("cannot rename \(tmp) to \(path): errno \(errno)") }
     }
 

@@ -40,9 +40,15 @@ extension SimVGPUDriver {
         var pending = rec.scrubPending ?? []
         for d in rec.devices where d.vf == vf {
             guard let c = context(pf, sim: sim, state: state), let t = c.type(d) else {
-                throw SimVGPUError(errno: .ioError, message: "the simulated driver cannot tell where VF \(vf) of \(pf) (type id \(d.typeID)) has its frame buffer, so it cannot scrub it")
+                throw SimVGPUError(
+                    errno: .ioError,
+                    message:
+                        "the simulated driver cannot tell where VF \(vf) of \(pf) (type id \(d.typeID)) has its frame buffer, so it cannot scrub it"
+                )
             }
-            pending.append(PendingScrub(vf: vf, typeName: t.name, offsetMiB: d.placement * c.gpu.unitMiB, sizeMiB: t.framebufferMiB))
+            pending.append(
+                PendingScrub(
+                    vf: vf, typeName: t.name, offsetMiB: d.placement * c.gpu.unitMiB, sizeMiB: t.framebufferMiB))
         }
         rec.scrubPending = pending.isEmpty ? nil : pending
         rec.devices.removeAll { $0.vf == vf }
@@ -57,17 +63,23 @@ extension SimVGPUDriver {
     /// Scrubs the pending regions of `pf` (only VF `vf`'s when given): zeros each region in the
     /// PF's ``SimFrameBuffer``, then drops it from the pending list. `progress` gets (VF, bytes
     /// done, bytes of the region).
-    public func scrub(pf: PCIAddress, vf: Int? = nil, progress: (Int, UInt64, UInt64) -> Void = { _, _, _ in }) throws -> [ScrubResult] {
+    public func scrub(pf: PCIAddress, vf: Int? = nil, progress: (Int, UInt64, UInt64) -> Void = { _, _, _ in }) throws
+        -> [ScrubResult]
+    {
         let fb = SimFrameBuffer(root: root, pf: pf)
         var results: [ScrubResult] = []
         for p in try pendingScrubs(pf: pf) where vf == nil || p.vf == vf {
             let mib: UInt64 = 1 << 20
-            let zeroed = try fb.zero(offset: UInt64(p.offsetMiB) * mib, length: UInt64(p.sizeMiB) * mib) { progress(p.vf, $0, $1) }
+            let zeroed = try fb.zero(offset: UInt64(p.offsetMiB) * mib, length: UInt64(p.sizeMiB) * mib) {
+                progress(p.vf, $0, $1)
+            }
             var s = try load()
             s.pfs[pf.description]?.scrubPending?.removeAll { $0 == p }
             if s.pfs[pf.description]?.scrubPending?.isEmpty == true { s.pfs[pf.description]?.scrubPending = nil }
             try save(s)
-            results.append(ScrubResult(vf: p.vf, typeName: p.typeName, offsetMiB: p.offsetMiB, sizeMiB: p.sizeMiB, bytesZeroed: zeroed))
+            results.append(
+                ScrubResult(
+                    vf: p.vf, typeName: p.typeName, offsetMiB: p.offsetMiB, sizeMiB: p.sizeMiB, bytesZeroed: zeroed))
         }
         return results
     }
@@ -78,7 +90,8 @@ extension SimVGPUDriver {
         let sim = try SimState.load(root)
         let s = try load()
         guard let d = s.pfs[pf.description]?.devices.first(where: { $0.vf == vf }),
-              let c = context(pf, sim: sim, state: s), let t = c.type(d) else { return nil }
+            let c = context(pf, sim: sim, state: s), let t = c.type(d)
+        else { return nil }
         return (d.placement * c.gpu.unitMiB, t.framebufferMiB)
     }
 }

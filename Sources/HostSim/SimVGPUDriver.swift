@@ -86,7 +86,9 @@ public struct SimVGPUDriver {
     /// The types the driver offers for `pf`: the built-in table (vendor, mdev) or what
     /// `ADD_TYPE` taught it (upstream).
     func types(_ pf: PCIAddress, sim: SimState, state: State) -> [VGPUCatalog.VGPUType] {
-        if sim.vgpuInterface == SimVGPUInterface.upstream.rawValue { return state.pfs[pf.description]?.addedTypes ?? [] }
+        if sim.vgpuInterface == SimVGPUInterface.upstream.rawValue {
+            return state.pfs[pf.description]?.addedTypes ?? []
+        }
         return builtInCatalog(pf, sim: sim)?.types ?? []
     }
 
@@ -101,9 +103,10 @@ public struct SimVGPUDriver {
 
     func context(_ pf: PCIAddress, sim: SimState, state: State) -> Context? {
         guard let gpu = builtInCatalog(pf, sim: sim)?.gpu else { return nil }
-        return Context(gpu: gpu, types: types(pf, sim: sim, state: state),
-                       numVFs: SysfsReader(root: root).device(pf)?.sriov?.vfs.count ?? 0,
-                       devices: state.pfs[pf.description]?.devices ?? [])
+        return Context(
+            gpu: gpu, types: types(pf, sim: sim, state: state),
+            numVFs: SysfsReader(root: root).device(pf)?.sriov?.vfs.count ?? 0,
+            devices: state.pfs[pf.description]?.devices ?? [])
     }
 
     /// Where an instance of `t` would go on VF `vf`, or why not.
@@ -112,8 +115,10 @@ public struct SimVGPUDriver {
         case no(String)
     }
 
-    func decide(_ t: VGPUCatalog.VGPUType, vf: Int, _ c: Context, placement wanted: Int? = nil,
-                channelOffset wantedChannels: Int? = nil) -> Decision {
+    func decide(
+        _ t: VGPUCatalog.VGPUType, vf: Int, _ c: Context, placement wanted: Int? = nil,
+        channelOffset wantedChannels: Int? = nil
+    ) -> Decision {
         let gpu = c.gpu
         guard vf >= 0, vf < c.numVFs, vf < gpu.vfSlots else { return .no("VF \(vf) does not exist") }
         let devs = c.devices
@@ -128,17 +133,27 @@ public struct SimVGPUDriver {
             let used = devs.compactMap { c.type($0)?.mig?.computeSlices }.reduce(0, +)
             if used + mig.computeSlices > geo.computeSlices { return .no("compute slices") }
         }
-        let taken: [Range<Int>] = devs.compactMap { d in c.type(d).map { d.placement..<(d.placement + $0.placementSize) } }
+        let taken: [Range<Int>] = devs.compactMap { d in
+            c.type(d).map { d.placement..<(d.placement + $0.placementSize) }
+        }
         let candidates = wanted.map { [$0] } ?? t.placements
-        guard let p = candidates.first(where: { p in
-            t.placements.contains(p) && p + t.placementSize <= gpu.placementUnits
-                && !taken.contains { $0.overlaps(p..<(p + t.placementSize)) }
-        }) else { return .no("no free placement") }
-        let chans: [Range<Int>] = devs.compactMap { d in c.type(d).map { d.channelOffset..<(d.channelOffset + $0.channels) } }
-        let offsets = wantedChannels.map { [$0] } ?? Array(stride(from: 0, through: gpu.channels - t.channels, by: t.channels))
-        guard let ch = offsets.first(where: { o in
-            o % t.channels == 0 && o + t.channels <= gpu.channels && !chans.contains { $0.overlaps(o..<(o + t.channels)) }
-        }) else { return .no("no free channel range") }
+        guard
+            let p = candidates.first(where: { p in
+                t.placements.contains(p) && p + t.placementSize <= gpu.placementUnits
+                    && !taken.contains { $0.overlaps(p..<(p + t.placementSize)) }
+            })
+        else { return .no("no free placement") }
+        let chans: [Range<Int>] = devs.compactMap { d in
+            c.type(d).map { d.channelOffset..<(d.channelOffset + $0.channels) }
+        }
+        let offsets =
+            wantedChannels.map { [$0] } ?? Array(stride(from: 0, through: gpu.channels - t.channels, by: t.channels))
+        guard
+            let ch = offsets.first(where: { o in
+                o % t.channels == 0 && o + t.channels <= gpu.channels
+                    && !chans.contains { $0.overlaps(o..<(o + t.channels)) }
+            })
+        else { return .no("no free channel range") }
         return .fits(placement: p, channelOffset: ch)
     }
 
@@ -156,8 +171,10 @@ public struct SimVGPUDriver {
     }
 
     /// Adds a vGPU to the state (checked), returning the device.
-    func add(typeID: Int, vf: Int, pf: PCIAddress, sim: SimState, state: inout State,
-             placement: Int? = nil, channelOffset: Int? = nil) -> Result<Device, SimVGPUError> {
+    func add(
+        typeID: Int, vf: Int, pf: PCIAddress, sim: SimState, state: inout State,
+        placement: Int? = nil, channelOffset: Int? = nil
+    ) -> Result<Device, SimVGPUError> {
         guard let t = types(pf, sim: sim, state: state).first(where: { $0.id == typeID }) else {
             return .failure(SimVGPUError(errno: .invalidArgument, message: "unknown vGPU type id \(typeID)"))
         }
@@ -166,7 +183,8 @@ public struct SimVGPUDriver {
         }
         switch decide(t, vf: vf, c, placement: placement, channelOffset: channelOffset) {
         case .no(let why):
-            return .failure(SimVGPUError(errno: .invalidArgument, message: "\(t.name) is not creatable on VF \(vf): \(why)"))
+            return .failure(
+                SimVGPUError(errno: .invalidArgument, message: "\(t.name) is not creatable on VF \(vf): \(why)"))
         case .fits(let p, let c):
             let d = Device(vf: vf, typeID: typeID, placement: p, channelOffset: c)
             state.pfs[pf.description, default: .init()].devices.append(d)

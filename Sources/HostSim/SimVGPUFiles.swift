@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import GPUModels
+import Glibc
 import HostKit
 import SystemPackage
 
@@ -9,10 +9,11 @@ import SystemPackage
 enum VendorFiles {
     /// `creatable_vgpu_types`: the header `ID    : vGPU Name`, then `%-5d : %s` per type.
     static func creatable(_ types: [(id: Int, name: String)]) -> String {
-        "ID    : vGPU Name\n" + types.map { t in
-            let id = String(t.id)
-            return id + String(repeating: " ", count: max(0, 5 - id.count)) + " : NVIDIA " + t.name + "\n"
-        }.joined()
+        "ID    : vGPU Name\n"
+            + types.map { t in
+                let id = String(t.id)
+                return id + String(repeating: " ", count: max(0, 5 - id.count)) + " : NVIDIA " + t.name + "\n"
+            }.joined()
     }
 
     /// An mdev type's `description`, per series as the A2 capture shows them (B: 4 heads,
@@ -26,7 +27,8 @@ enum VendorFiles {
         case "A": (heads, frl, res) = (1, 60, "1280x1024")
         default: (heads, frl, res) = (1, 60, "4096x2400")
         }
-        return "num_heads=\(heads), frl_config=\(frl), framebuffer=\(t.nominalMiB)M, max_resolution=\(res), max_instance=\(t.maxInstances)\n"
+        return
+            "num_heads=\(heads), frl_config=\(frl), framebuffer=\(t.nominalMiB)M, max_resolution=\(res), max_instance=\(t.maxInstances)\n"
     }
 
     static func number(_ text: String?) -> Int? {
@@ -51,13 +53,17 @@ extension SimulatedKernel {
             let dev = st.pfs[pf.description]?.devices.first { $0.vf == i }
             let creatable = dev == nil ? Set(vgpuDriver.creatableIDs(vf: i, ctx)) : []
             if iface == .vendor {
-                let listed = types.filter { creatable.contains($0.id) }.sorted { $0.id < $1.id }.map { (id: $0.id, name: $0.name) }
+                let listed = types.filter { creatable.contains($0.id) }.sorted { $0.id < $1.id }.map {
+                    (id: $0.id, name: $0.name)
+                }
                 try put("\(dir)/nvidia/creatable_vgpu_types", VendorFiles.creatable(listed))
                 try put("\(dir)/nvidia/current_vgpu_type", "\(dev?.typeID ?? 0)\n")
                 try put("\(dir)/nvidia/placement_id", dev.map { "\($0.placement)\n" } ?? "")
                 let gi = dev.flatMap { d in types.first { $0.id == d.typeID }?.mig.map { _ in d.placement } }
                 try put("\(dir)/nvidia/gpu_instance_id", gi.map { "\($0)\n" } ?? "")
-                for f in ["vgpu_params", "warm_update"] where !fs.exists("\(dir)/nvidia/\(f)") { try put("\(dir)/nvidia/\(f)", "") }
+                for f in ["vgpu_params", "warm_update"] where !fs.exists("\(dir)/nvidia/\(f)") {
+                    try put("\(dir)/nvidia/\(f)", "")
+                }
             } else {
                 if !fs.isLink("\(HostRoot.mdevBus)/\(vf)") { try fs.link("\(HostRoot.mdevBus)/\(vf)", to: dir) }
                 for t in types {
@@ -78,7 +84,9 @@ extension SimulatedKernel {
     func writePlain(_ rel: String, _ text: String) throws {
         let path = root.url(rel)
         let dir = (path as NSString).deletingLastPathComponent
-        if !FileManager.default.fileExists(atPath: dir) { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         defer { close(fd) }

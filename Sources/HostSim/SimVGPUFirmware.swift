@@ -29,7 +29,11 @@ public struct SimVGPUFirmware {
         do {
             let s = try SimState.load(root)
             guard s.vgpuInterface == SimVGPUInterface.upstream.rawValue, s.pfs[pf.description] != nil else {
-                throw SimVGPUError(errno: .noSuchDevice, message: "\(pf) has no simulated vGPU firmware (the host was not created with --vgpu-interface upstream)")
+                throw SimVGPUError(
+                    errno: .noSuchDevice,
+                    message:
+                        "\(pf) has no simulated vGPU firmware (the host was not created with --vgpu-interface upstream)"
+                )
             }
             cache.sim = s
             return s
@@ -41,11 +45,15 @@ public struct SimVGPUFirmware {
     }
 
     func state() throws(SimVGPUError) -> SimVGPUDriver.State {
-        do { return try driver.load() } catch { throw SimVGPUError(errno: .ioError, message: "\(root.url(SimVGPUDriver.stateFile)): \(error)") }
+        do { return try driver.load() } catch {
+            throw SimVGPUError(errno: .ioError, message: "\(root.url(SimVGPUDriver.stateFile)): \(error)")
+        }
     }
 
     func save(_ s: SimVGPUDriver.State) throws(SimVGPUError) {
-        do { try driver.save(s) } catch { throw SimVGPUError(errno: .ioError, message: "cannot save the firmware state: \(error)") }
+        do { try driver.save(s) } catch {
+            throw SimVGPUError(errno: .ioError, message: "cannot save the firmware state: \(error)")
+        }
     }
 
     /// `ADD_TYPE`: learns (or replaces) a type. Refused while a VF carries the type.
@@ -54,7 +62,8 @@ public struct SimVGPUFirmware {
         var s = try state()
         var rec = s.pfs[pf.description] ?? .init()
         if rec.devices.contains(where: { $0.typeID == t.id }), rec.addedTypes?.first(where: { $0.id == t.id }) != t {
-            throw SimVGPUError(errno: .resourceBusy, message: "type id \(t.id) is in use by a VF; it cannot be redefined")
+            throw SimVGPUError(
+                errno: .resourceBusy, message: "type id \(t.id) is in use by a VF; it cannot be redefined")
         }
         var types = rec.addedTypes ?? []
         types.removeAll { $0.id == t.id }
@@ -80,7 +89,9 @@ public struct SimVGPUFirmware {
     public func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(SimVGPUError) {
         let sim = try sim()
         var s = try state()
-        if case .failure(let e) = driver.add(typeID: typeID, vf: vf, pf: pf, sim: sim, state: &s, placement: placement, channelOffset: channelOffset) {
+        if case .failure(let e) = driver.add(
+            typeID: typeID, vf: vf, pf: pf, sim: sim, state: &s, placement: placement, channelOffset: channelOffset)
+        {
             throw e
         }
         try save(s)

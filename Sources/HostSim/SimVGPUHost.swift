@@ -20,7 +20,9 @@ enum SimVGPUHost {
             try fs.mkdir(HostRoot.mdevBus)
         case .upstream:
             let sysfs = SysfsReader(root: fs.root)
-            let gpus = state.pfs.keys.compactMap(PCIAddress.init).sorted().filter { sysfs.device($0)?.vendorID == 0x10de }
+            let gpus = state.pfs.keys.compactMap(PCIAddress.init).sorted().filter {
+                sysfs.device($0)?.vendorID == 0x10de
+            }
             for (n, pf) in gpus.enumerated() {
                 guard let dir = sysfs.device(pf)?.canonicalPath else { continue }
                 // Major 234 assumed (fwctl's char major is dynamic).

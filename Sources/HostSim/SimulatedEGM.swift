@@ -17,12 +17,16 @@ public struct SimulatedEGM: EGMRetiredPagesSource {
     public func retiredPages(pxm: Int) throws(VGPUError) -> [EGMRetiredPage] {
         let device = "dev/egm\(pxm)"
         guard FileManager.default.fileExists(atPath: root.url(device)) else {
-            throw .failed("\(root.url(device)) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg")
+            throw .failed(
+                "\(root.url(device)) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg"
+            )
         }
         let state: SimState
         do { state = try SimState.load(root) } catch let e as VGPUError { throw e } catch {
             throw .failed("cannot read the simulated host's state in \(root.url(HostRoot.simulationMarker)): \(error)")
         }
-        return (state.egmRetiredPages?[String(pxm)] ?? []).sorted().map { EGMRetiredPage(offset: $0, size: Self.pageSize) }
+        return (state.egmRetiredPages?[String(pxm)] ?? []).sorted().map {
+            EGMRetiredPage(offset: $0, size: Self.pageSize)
+        }
     }
 }

@@ -18,7 +18,9 @@ extension SimulatedKernel {
 
     /// The PF and VF index of a VF.
     func vfPosition(_ vf: PCIAddress) -> (pf: PCIAddress, index: Int)? {
-        guard let pf = sysfs.device(vf)?.physfn, let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else { return nil }
+        guard let pf = sysfs.device(vf)?.physfn, let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else {
+            return nil
+        }
         return (pf, i)
     }
 
@@ -34,7 +36,9 @@ extension SimulatedKernel {
             } else {
                 if st.pfs[pf.description]?.devices.contains(where: { $0.vf == i }) == true { throw Errno.resourceBusy }
                 let wanted = VendorFiles.number(fs.read(HostRoot.deviceFile(vf, "nvidia/placement_id")))
-                if case .failure(let e) = vgpuDriver.add(typeID: Int(n), vf: i, pf: pf, sim: state, state: &st, placement: wanted) {
+                if case .failure(let e) = vgpuDriver.add(
+                    typeID: Int(n), vf: i, pf: pf, sim: state, state: &st, placement: wanted)
+                {
                     throw e.errno
                 }
             }
@@ -42,19 +46,25 @@ extension SimulatedKernel {
         case .mdevCreate(let parent, let typeDir):
             let uuid = v.lowercased()
             guard let (pf, i) = vfPosition(parent), Self.isUUID(uuid), typeDir.hasPrefix("nvidia-"),
-                  let id = Int(typeDir.dropFirst(7)) else { throw Errno.invalidArgument }
+                let id = Int(typeDir.dropFirst(7))
+            else { throw Errno.invalidArgument }
             if st.pfs.values.contains(where: { $0.devices.contains { $0.mdevUUID == uuid } }) { throw Errno.fileExists }
-            if case .failure(let e) = vgpuDriver.add(typeID: id, vf: i, pf: pf, sim: state, state: &st) { throw e.errno }
+            if case .failure(let e) = vgpuDriver.add(typeID: id, vf: i, pf: pf, sim: state, state: &st) {
+                throw e.errno
+            }
             let group = lowestFreeGroup(from: state.firstDynamicGroup)
             if let k = st.pfs[pf.description]?.devices.firstIndex(where: { $0.vf == i }) {
                 st.pfs[pf.description]?.devices[k].mdevUUID = uuid
                 st.pfs[pf.description]?.devices[k].mdevGroup = group
             }
-            return [.createMdev(uuid: uuid, parent: parent, typeDir: typeDir, group: group), .vgpuBook(st), .renderVGPU(pf)]
+            return [
+                .createMdev(uuid: uuid, parent: parent, typeDir: typeDir, group: group), .vgpuBook(st), .renderVGPU(pf),
+            ]
         case .mdevRemove(let uuid):
             guard Self.kstrtobool(v) == true else { throw Errno.invalidArgument }
             guard let (pfText, rec) = st.pfs.first(where: { $0.value.devices.contains { $0.mdevUUID == uuid } }),
-                  let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid }) else { throw Errno.noSuchDevice }
+                let pf = PCIAddress(pfText), let d = rec.devices.first(where: { $0.mdevUUID == uuid })
+            else { throw Errno.noSuchDevice }
             try vgpuDriver.release(vf: d.vf, pf: pf, sim: state, state: &st)
             return [.removeMdev(d), .vgpuBook(st), .renderVGPU(pf)]
         default:
@@ -82,7 +92,8 @@ extension SimulatedKernel {
     func vgpuAttached(_ a: PCIAddress, driver: String, state: SimState) throws {
         let iface = vgpuInterface(state)
         guard driver == "nvidia", iface == .vendor || iface == .mdev, let (pf, _) = vfPosition(a),
-              let dev = sysfs.device(a), let dir = dev.canonicalPath else { return }
+            let dev = sysfs.device(a), let dir = dev.canonicalPath
+        else { return }
         if iface == .vendor, let g = dev.iommuGroup { try ensureVFIODevice(dir: dir, group: g) }
         try renderVGPU(pf: pf, state: state, only: a)
     }

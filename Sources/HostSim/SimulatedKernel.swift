@@ -23,7 +23,8 @@ public struct SimulatedKernel: Kernel {
     /// The generic SR-IOV/VFIO answers were checked against Debian's 6.1, 6.12 and 7.2 kernels
     /// (Tests/RealKernel/OBSERVED.md), which agree on them. One thing those kernels lack is
     /// modelled anyway so the iommufd hand-off can be exercised: the VFIO device cdev.
-    public static let modelledKernel = "Linux 6.1-7.2 generic SR-IOV/VFIO as observed on Debian's 6.1, 6.12 and 7.2 kernels, plus the VFIO device cdev (vfio-dev/vfioN/dev, /dev/vfio/devices/vfioN; CONFIG_VFIO_DEVICE_CDEV, which Debian leaves off); no /dev/iommu unless one is created"
+    public static let modelledKernel =
+        "Linux 6.1-7.2 generic SR-IOV/VFIO as observed on Debian's 6.1, 6.12 and 7.2 kernels, plus the VFIO device cdev (vfio-dev/vfioN/dev, /dev/vfio/devices/vfioN; CONFIG_VFIO_DEVICE_CDEV, which Debian leaves off); no /dev/iommu unless one is created"
 
     /// The major of the simulated VFIO device cdevs (dynamic on a real kernel).
     static let vfioCdevMajor = 237
@@ -89,13 +90,17 @@ public struct SimulatedKernel: Kernel {
             guard v.utf8.count < 4095 else { throw Errno.invalidArgument }
             return [.writeFile(path: file.path, text: v.isEmpty ? "(null)\n" : v + "\n")]
         case .unbind(let drv):
-            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let dir = dev.canonicalPath else { throw Errno.noSuchDevice }
+            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let dir = dev.canonicalPath else {
+                throw Errno.noSuchDevice
+            }
             guard dev.driver == drv else { throw Errno.noSuchDevice }
             // The siblings' creatable lists grow when a vGPU goes with its VF's driver.
             let render: [SimEffect] = drv == "nvidia" ? (dev.physfn.map { [.renderVGPU($0)] } ?? []) : []
             return [.detach(a, driver: drv, dir: dir, group: dev.iommuGroup)] + render
         case .bind(let drv):
-            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let spec = state.driver(drv) else { throw Errno.noSuchDevice }
+            guard let a = Self.deviceName(v), let dev = sysfs.device(a), let spec = state.driver(drv) else {
+                throw Errno.noSuchDevice
+            }
             guard Self.matches(spec, dev) else { throw Errno.noSuchDevice }
             guard dev.driver == nil else { throw Errno.resourceBusy }
             guard canProbe(dev) else { throw Errno.noSuchDevice }
@@ -153,7 +158,9 @@ public struct SimulatedKernel: Kernel {
     /// override).
     static func matches(_ drv: DriverSpec, _ dev: PCIDevice) -> Bool {
         if let o = dev.driverOverride { if o != drv.name { return false } else { return true } }
-        return (drv.match ?? []).contains { $0.matches(vendor: dev.vendorID, device: dev.deviceID, classCode: dev.classCode) }
+        return (drv.match ?? []).contains {
+            $0.matches(vendor: dev.vendorID, device: dev.deviceID, classCode: dev.classCode)
+        }
     }
 
     // MARK: Binding (each idempotent: carried out again after a dying writer, it completes)
@@ -163,7 +170,9 @@ public struct SimulatedKernel: Kernel {
         guard let dev = sysfs.device(a), let dir = dev.canonicalPath else { throw Errno.noSuchDevice }
         try fs.link("\(dir)/driver", to: HostRoot.driver(driver))
         try fs.link("\(HostRoot.driver(driver))/\(a)", to: dir)
-        try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\n", with: "DRIVER=\(driver)\n"))
+        try fs.write(
+            "\(dir)/uevent",
+            (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\n", with: "DRIVER=\(driver)\n"))
         if state.driver(driver)?.vfio == true, let g = dev.iommuGroup {
             // The VFIO group char device appears with the first VFIO-bound device of the group;
             // the cdev model adds vfio-dev/vfioN to the device.
@@ -196,7 +205,9 @@ public struct SimulatedKernel: Kernel {
         try vgpuDetaching(a, driver: driver, dir: dir, group: group, state: state)
         try fs.remove("\(dir)/driver")
         try fs.remove("\(HostRoot.driver(driver))/\(a)")
-        try fs.write("\(dir)/uevent", (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\(driver)\n", with: "DRIVER=\n"))
+        try fs.write(
+            "\(dir)/uevent",
+            (fs.read("\(dir)/uevent") ?? "").replacingOccurrences(of: "DRIVER=\(driver)\n", with: "DRIVER=\n"))
         if state.driver(driver)?.vfio == true {
             for n in fs.list("\(dir)/vfio-dev") { try fs.remove("dev/vfio/devices/\(n)") }
             try fs.remove("\(dir)/vfio-dev")
@@ -221,7 +232,11 @@ public struct SimulatedKernel: Kernel {
         guard dev.driver == nil, canProbe(dev) else { return nil }
         let loaded = Set(sysfs.pciDrivers())
         if let o = dev.driverOverride {
-            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev), !refusesVFIO(dev, driver: o, state: state) { return o }
+            if loaded.contains(o), let d = state.driver(o), Self.matches(d, dev),
+                !refusesVFIO(dev, driver: o, state: state)
+            {
+                return o
+            }
             return nil
         }
         return state.drivers.first { loaded.contains($0.name) && Self.matches($0, dev) }?.name
@@ -232,7 +247,8 @@ public struct SimulatedKernel: Kernel {
     func decideNumVFs(_ pf: PCIAddress, _ value: String, state: SimState) throws -> [SimEffect] {
         guard let n = Self.kstrtou16(value) else { throw Errno.invalidArgument }
         guard let dev = sysfs.device(pf), let sr = dev.sriov, let dir = dev.canonicalPath,
-              let hw = state.pfs[pf.description], let cap = hw.spec.sriov else { throw Errno.noSuchFileOrDirectory }
+            let hw = state.pfs[pf.description], let cap = hw.spec.sriov
+        else { throw Errno.noSuchFileOrDirectory }
         if Int(n) > sr.totalVFs { throw Errno.outOfRange }
         if Int(n) == sr.numVFs { return [] }
         guard let drv = dev.driver else { throw Errno.noSuchFileOrDirectory }
@@ -255,9 +271,12 @@ public struct SimulatedKernel: Kernel {
             let cls = UInt32(truncatingIfNeeded: (cap.vfClassCode ?? hw.spec.classCode).value)
             // A new VF has no driver_override: autoprobe binds the first loaded driver whose id
             // table matches it (`pci_device_can_probe`, `pci_match_device`).
-            let target = autoprobe ? state.drivers.first { d in
-                loaded.contains(d.name) && (d.match ?? []).contains { $0.matches(vendor: vendor, device: device, classCode: cls) }
-            }?.name : nil
+            let target =
+                autoprobe
+                ? state.drivers.first { d in
+                    loaded.contains(d.name)
+                        && (d.match ?? []).contains { $0.matches(vendor: vendor, device: device, classCode: cls) }
+                }?.name : nil
             for i in 0..<Int(n) {
                 let rid = Int(pf.routingID) + Int(cap.vfOffset) + i * Int(cap.vfStride)
                 guard rid <= 0xFFFF else { throw Errno.outOfRange }
@@ -280,8 +299,9 @@ public struct SimulatedKernel: Kernel {
     func rewritePFConfig(_ pf: PCIAddress, dir: String, numVFs: UInt16) throws {
         guard let old = sysfs.bytes("\(dir)/config"), let sr = ConfigSpace(old).sriov else { return }
         var bytes = old
-        let ctrl = UInt16(old[sr.offset + SRIOVCapability.ctrl]) | UInt16(old[sr.offset + SRIOVCapability.ctrl + 1]) << 8
-        let newCtrl = numVFs > 0 ? ctrl | 0x0009 : ctrl & ~0x0009      // VF Enable | VF MSE
+        let ctrl =
+            UInt16(old[sr.offset + SRIOVCapability.ctrl]) | UInt16(old[sr.offset + SRIOVCapability.ctrl + 1]) << 8
+        let newCtrl = numVFs > 0 ? ctrl | 0x0009 : ctrl & ~0x0009  // VF Enable | VF MSE
         bytes[sr.offset + SRIOVCapability.ctrl] = UInt8(newCtrl & 0xff)
         bytes[sr.offset + SRIOVCapability.ctrl + 1] = UInt8(newCtrl >> 8)
         bytes[sr.offset + SRIOVCapability.numVF] = UInt8(numVFs & 0xff)
@@ -304,7 +324,9 @@ public struct SimulatedKernel: Kernel {
     }
 
     func createVF(_ vf: PCIAddress, index: Int, pf: PCIAddress, group: Int, state: SimState) throws {
-        guard let pfDir = sysfs.device(pf)?.canonicalPath, let hw = state.pfs[pf.description] else { throw Errno.noSuchDevice }
+        guard let pfDir = sysfs.device(pf)?.canonicalPath, let hw = state.pfs[pf.description] else {
+            throw Errno.noSuchDevice
+        }
         let spec = hw.spec
         guard let cap = spec.sriov else { return }
         let parentDir = (pfDir as NSString).deletingLastPathComponent
@@ -320,17 +342,20 @@ public struct SimulatedKernel: Kernel {
         for bar in cap.vfBars ?? [] {
             guard let base = hw.vfBarAddresses[bar.index], bar.index < 6 else { continue }
             let start = base + UInt64(index) * bar.size.value
-            rs[bar.index] = .init(start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
+            rs[bar.index] = .init(
+                start: start, end: start + bar.size.value - 1, flags: SimDeviceWriter.resourceFlags(bar))
         }
         let config = ConfigSpaceBuilder.build(.init(spec: vfSpec, isVF: true))
-        try SimDeviceWriter(fs: fs).write(.init(
-            address: vf, dir: dir,
-            vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value), deviceID: UInt16(truncatingIfNeeded: cap.vfDeviceID.value),
-            classCode: UInt32(truncatingIfNeeded: vfSpec.classCode.value),
-            subsystemVendorID: UInt16(truncatingIfNeeded: spec.subsystemVendorID?.value ?? 0),
-            subsystemDeviceID: UInt16(truncatingIfNeeded: spec.subsystemDeviceID?.value ?? 0),
-            revision: UInt8(truncatingIfNeeded: spec.revision?.value ?? 0),
-            numaNode: hw.numaNode, iommuGroup: group, config: config, resources: rs))
+        try SimDeviceWriter(fs: fs).write(
+            .init(
+                address: vf, dir: dir,
+                vendorID: UInt16(truncatingIfNeeded: spec.vendorID.value),
+                deviceID: UInt16(truncatingIfNeeded: cap.vfDeviceID.value),
+                classCode: UInt32(truncatingIfNeeded: vfSpec.classCode.value),
+                subsystemVendorID: UInt16(truncatingIfNeeded: spec.subsystemVendorID?.value ?? 0),
+                subsystemDeviceID: UInt16(truncatingIfNeeded: spec.subsystemDeviceID?.value ?? 0),
+                revision: UInt8(truncatingIfNeeded: spec.revision?.value ?? 0),
+                numaNode: hw.numaNode, iommuGroup: group, config: config, resources: rs))
         try fs.link("\(dir)/physfn", to: pfDir)
         try fs.link("\(pfDir)/virtfn\(index)", to: dir)
     }

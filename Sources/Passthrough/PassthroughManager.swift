@@ -15,7 +15,9 @@ public struct PassthroughManager {
     public let sysfs: SysfsReader
     /// Drivers that count as VFIO drivers (a group member bound to one is fine).
     /// (`nvidia-vgpu-vfio`: the VF variant driver of the upstream vGPU series, provisional.)
-    public static let vfioDrivers: Set<String> = ["vfio-pci", "nvgrace_gpu_vfio_pci", "nvidia_vgpu_vfio", "nvidia-vgpu-vfio"]
+    public static let vfioDrivers: Set<String> = [
+        "vfio-pci", "nvgrace_gpu_vfio_pci", "nvidia_vgpu_vfio", "nvidia-vgpu-vfio",
+    ]
 
     public init(root: HostRoot, kernel: any Kernel) {
         self.root = root
@@ -34,7 +36,7 @@ public struct PassthroughManager {
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(address, forKey: .address)
-            try c.encode(fromDriver, forKey: .fromDriver)          // null when it was unbound
+            try c.encode(fromDriver, forKey: .fromDriver)  // null when it was unbound
             try c.encode(toDriver, forKey: .toDriver)
             try c.encode(reason, forKey: .reason)
         }
@@ -52,7 +54,9 @@ public struct PassthroughManager {
 
     func device(_ a: PCIAddress) throws(VGPUError) -> PCIDevice {
         guard let d = sysfs.device(a) else {
-            throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+            throw .invalid(
+                "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
         }
         return d
     }
@@ -62,11 +66,15 @@ public struct PassthroughManager {
         let d = try device(address)
         if d.isBridge { throw .invalid("\(address) is a PCI bridge; bridges are not passed through") }
         if let typed = TypedVF.read(d, sysfs) {
-            throw .refused("\(address) carries a vGPU and is not rebound (unbinding it from nvidia would destroy the vGPU; vfio-pci cannot take it); \(typed.handoffAdvice(address))")
+            throw .refused(
+                "\(address) carries a vGPU and is not rebound (unbinding it from nvidia would destroy the vGPU; vfio-pci cannot take it); \(typed.handoffAdvice(address))"
+            )
         }
         let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
         guard let group = d.iommuGroup else {
-            throw .failed("\(address) has no IOMMU group: the IOMMU is off; enable it (intel_iommu=on or amd_iommu=on on the kernel command line) and reboot")
+            throw .failed(
+                "\(address) has no IOMMU group: the IOMMU is off; enable it (intel_iommu=on or amd_iommu=on on the kernel command line) and reboot"
+            )
         }
         var steps: [Step] = []
         if d.driver != target {
@@ -76,7 +84,7 @@ public struct PassthroughManager {
         let records = try PassthroughState.load(root).devices
         for m in sysfs.iommuGroupMembers(group) where m != address {
             guard let md = sysfs.device(m) else { continue }
-            if md.isBridge { continue }                                   // bridges are left alone
+            if md.isBridge { continue }  // bridges are left alone
             if let drv = md.driver, Self.vfioDrivers.contains(drv) { continue }
             let companion = m.domain == address.domain && m.bus == address.bus && m.device == address.device
             if companion {
@@ -94,26 +102,35 @@ public struct PassthroughManager {
         }
         if let b = blockers.first {
             let list = blockers.map { "\($0.address) (\($0.driver ?? "-"))" }.joined(separator: ", ")
-            throw .refused("IOMMU group \(group) of \(address) also holds \(list), bound to a host driver; VFIO needs the whole group, so \(b.address) would lose its driver; pass --include-group to bind it to vfio-pci too")
+            throw .refused(
+                "IOMMU group \(group) of \(address) also holds \(list), bound to a host driver; VFIO needs the whole group, so \(b.address) would lose its driver; pass --include-group to bind it to vfio-pci too"
+            )
         }
-        return Assignment(device: address, vfioDriver: target, iommuGroup: group, groupFile: "/dev/vfio/\(group)",
-                          steps: steps, alreadyAssigned: steps.isEmpty)
+        return Assignment(
+            device: address, vfioDriver: target, iommuGroup: group, groupFile: "/dev/vfio/\(group)",
+            steps: steps, alreadyAssigned: steps.isEmpty)
     }
 
     /// Assigns `address` to its VFIO driver. Idempotent: an assigned device is left as it is.
     /// Refused (exit 4, before any change) while a process or the kernel uses a device whose
     /// driver would change, unless `force`.
     /// `forceOverrides`: whether the caller offers --force (the libvirt hook does not).
-    public func assign(_ address: PCIAddress, includeGroup: Bool, force: Bool = false, forceOverrides: Bool = true,
-                       now: Date = Date()) throws(VGPUError) -> Assignment {
+    public func assign(
+        _ address: PCIAddress, includeGroup: Bool, force: Bool = false, forceOverrides: Bool = true,
+        now: Date = Date()
+    ) throws(VGPUError) -> Assignment {
         let plan = try plan(address, includeGroup: includeGroup)
         if plan.alreadyAssigned { return plan }
         if !force {
             let users = DeviceUsage(sysfs).users(of: plan.steps.map(\.address))
             for s in plan.steps {
-                if let e = DeviceUser.refusal(s.address.description, users[s.address] ?? [],
-                                              doing: "binding it to \(s.toDriver) (unbinding \(s.fromDriver ?? "no driver"))",
-                                              forceOverrides: forceOverrides) { throw e }
+                if let e = DeviceUser.refusal(
+                    s.address.description, users[s.address] ?? [],
+                    doing: "binding it to \(s.toDriver) (unbinding \(s.fromDriver ?? "no driver"))",
+                    forceOverrides: forceOverrides)
+                {
+                    throw e
+                }
             }
         }
         // Drivers must be loaded: vgpuctl loads nothing behind the operator's back.
@@ -128,9 +145,10 @@ public struct PassthroughManager {
         var state = try PassthroughState.load(root)
         let stamp = ISO8601DateFormatter().string(from: now)
         for s in plan.steps where state.devices[s.address.description] == nil {
-            state.devices[s.address.description] = .init(assignedWith: address.description, previousDriver: s.fromDriver,
-                                                         vfioDriver: s.toDriver, iommuGroup: plan.iommuGroup,
-                                                         since: stamp, reason: s.reason)
+            state.devices[s.address.description] = .init(
+                assignedWith: address.description, previousDriver: s.fromDriver,
+                vfioDriver: s.toDriver, iommuGroup: plan.iommuGroup,
+                since: stamp, reason: s.reason)
         }
         try state.save(root)
 
@@ -152,15 +170,20 @@ public struct PassthroughManager {
             }
             for s in plan.steps where stuck[s.address] == nil { state.devices[s.address.description] = nil }
             var message = error.message
-            do { try state.save(root) } catch { message += "; and the state file could not be updated: \(error.message)" }
+            do { try state.save(root) } catch {
+                message += "; and the state file could not be updated: \(error.message)"
+            }
             if !stuck.isEmpty {
                 let list = stuck.keys.sorted().map { "\($0) (\(stuck[$0]!))" }.joined(separator: ", ")
-                message += "; rolling back also failed for \(list): their previous drivers stay recorded, run 'vgpuctl passthrough release' on them"
+                message +=
+                    "; rolling back also failed for \(list): their previous drivers stay recorded, run 'vgpuctl passthrough release' on them"
             }
             throw VGPUError(error.status, message, cause: error.cause)
         }
         guard sysfs.exists("dev/vfio/\(plan.iommuGroup)") else {
-            throw .failed("\(address) is bound to \(plan.vfioDriver) but \(root.url("dev/vfio/\(plan.iommuGroup)")) did not appear; check 'dmesg' for VFIO errors")
+            throw .failed(
+                "\(address) is bound to \(plan.vfioDriver) but \(root.url("dev/vfio/\(plan.iommuGroup)")) did not appear; check 'dmesg' for VFIO errors"
+            )
         }
         return plan
     }
@@ -173,7 +196,8 @@ public struct PassthroughManager {
         try write(a.description, .driversProbe, d)
         let now = sysfs.device(a)?.driver
         guard now == driver else {
-            throw .failed("\(a) did not bind to \(driver) (it is \(now.map { "bound to \($0)" } ?? "unbound")); check 'dmesg'")
+            throw .failed(
+                "\(a) did not bind to \(driver) (it is \(now.map { "bound to \($0)" } ?? "unbound")); check 'dmesg'")
         }
     }
 
@@ -192,7 +216,9 @@ public struct PassthroughManager {
         }
         let now = sysfs.device(a)?.driver
         guard now == prev else {
-            throw .failed("\(a) was released but did not bind back to \(prev) (it is \(now.map { "bound to \($0)" } ?? "unbound")); bind it by hand: echo \(a) > /sys/bus/pci/drivers/\(prev)/bind")
+            throw .failed(
+                "\(a) was released but did not bind back to \(prev) (it is \(now.map { "bound to \($0)" } ?? "unbound")); bind it by hand: echo \(a) > /sys/bus/pci/drivers/\(prev)/bind"
+            )
         }
     }
 
@@ -209,19 +235,24 @@ public struct PassthroughManager {
         _ = try device(address)
         var state = try PassthroughState.load(root)
         guard let rec = state.devices[address.description] else {
-            throw .invalid("\(address) was not assigned by vgpuctl (nothing in \(root.url(PassthroughState.file))); see 'vgpuctl passthrough list'")
+            throw .invalid(
+                "\(address) was not assigned by vgpuctl (nothing in \(root.url(PassthroughState.file))); see 'vgpuctl passthrough list'"
+            )
         }
         let members = state.group(of: PCIAddress(rec.assignedWith) ?? address)
         for (a, _) in members where !force {
             if let h = sysfs.vfioHolders(a).first {
-                throw .refused("\(a) is open by pid \(h.pid) (\(h.command)) through \(h.file); stop that VM or process before releasing it")
+                throw .refused(
+                    "\(a) is open by pid \(h.pid) (\(h.command)) through \(h.file); stop that VM or process before releasing it"
+                )
             }
         }
         for (a, _) in members { try Privileges.requireWritable(root: root, .driverOverride(a)) }
         var restored: [Step] = []
         for (a, r) in members {
             try restore(a, previousDriver: r.previousDriver)
-            restored.append(Step(address: a, fromDriver: r.vfioDriver, toDriver: r.previousDriver ?? "(none)", reason: r.reason))
+            restored.append(
+                Step(address: a, fromDriver: r.vfioDriver, toDriver: r.previousDriver ?? "(none)", reason: r.reason))
             state.devices[a.description] = nil
             try state.save(root)
         }
@@ -249,7 +280,7 @@ public struct PassthroughManager {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(address, forKey: .address)
             try c.encode(assignedWith, forKey: .assignedWith)
-            try c.encode(driver, forKey: .driver)                  // null when unbound
+            try c.encode(driver, forKey: .driver)  // null when unbound
             try c.encode(vfioDriver, forKey: .vfioDriver)
             try c.encode(previousDriver, forKey: .previousDriver)  // null when it was unbound
             try c.encode(iommuGroup, forKey: .iommuGroup)
@@ -265,9 +296,10 @@ public struct PassthroughManager {
         return state.devices.keys.sorted().compactMap { k in
             guard let r = state.devices[k], let a = PCIAddress(k) else { return nil }
             let drv = sysfs.device(a)?.driver
-            return Listed(address: k, assignedWith: r.assignedWith, driver: drv, vfioDriver: r.vfioDriver,
-                          previousDriver: r.previousDriver, iommuGroup: r.iommuGroup, since: r.since, reason: r.reason,
-                          openBy: sysfs.vfioHolders(a), intact: drv == r.vfioDriver)
+            return Listed(
+                address: k, assignedWith: r.assignedWith, driver: drv, vfioDriver: r.vfioDriver,
+                previousDriver: r.previousDriver, iommuGroup: r.iommuGroup, since: r.since, reason: r.reason,
+                openBy: sysfs.vfioHolders(a), intact: drv == r.vfioDriver)
         }
     }
 

@@ -82,6 +82,9 @@ public enum AtomicFile {
             throw .failed("cannot write \(path): \(e)")
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
     }
 }

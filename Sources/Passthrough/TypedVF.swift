@@ -24,12 +24,15 @@ public enum TypedVF: Sendable, Equatable {
         guard d.physfn != nil, d.driver == "nvidia" else { return nil }
         let a = d.address
         if let text = sysfs.text(HostRoot.deviceFile(a, "nvidia/current_vgpu_type")),
-           let id = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), id != 0 {
+            let id = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), id != 0
+        {
             return .vendor(typeID: id)
         }
         let types = "\(HostRoot.mdevBus)/\(a)/mdev_supported_types"
         for t in sysfs.list(types).sorted() {
-            if let uuid = sysfs.list("\(types)/\(t)/devices").sorted().first { return .mdev(uuid: uuid, typeDirectory: t) }
+            if let uuid = sysfs.list("\(types)/\(t)/devices").sorted().first {
+                return .mdev(uuid: uuid, typeDirectory: t)
+            }
         }
         return nil
     }

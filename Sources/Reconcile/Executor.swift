@@ -11,8 +11,10 @@ public struct Executor {
     public let vfWaiter: @Sendable () throws(VGPUError) -> any VFWaiter
     public var timeout: Duration = .seconds(30)
 
-    public init(root: HostRoot, kernel: any Kernel, backends: @escaping BackendProvider,
-                vfWaiter: @escaping @Sendable () throws(VGPUError) -> any VFWaiter) {
+    public init(
+        root: HostRoot, kernel: any Kernel, backends: @escaping BackendProvider,
+        vfWaiter: @escaping @Sendable () throws(VGPUError) -> any VFWaiter
+    ) {
         self.root = root
         self.kernel = kernel
         self.backends = backends
@@ -43,15 +45,20 @@ public struct Executor {
         case .bindHostDriver(let a):
             guard let d = sysfs.device(a) else { throw .failed("\(a) disappeared") }
             if d.driverOverride != nil { try write("", .driverOverride(a), d) }
-            if let drv = d.driver, PassthroughManager.vfioDrivers.contains(drv) { try write(a.description, .unbind(driver: drv), d) }
+            if let drv = d.driver, PassthroughManager.vfioDrivers.contains(drv) {
+                try write(a.description, .unbind(driver: drv), d)
+            }
             if sysfs.device(a)?.driver == nil { try write(a.description, .driversProbe, d) }
             if sysfs.device(a)?.driver == nil {
-                throw .failed("\(a) did not bind to a host driver after drivers_probe; is its driver loaded? (check 'dmesg')")
+                throw .failed(
+                    "\(a) did not bind to a host driver after drivers_probe; is its driver loaded? (check 'dmesg')")
             }
         case .clearType(let vf, _):
             guard sysfs.device(vf) != nil else { return }
             let b = try backend(for: vf)
-            guard let pf = sysfs.device(vf)?.physfn, try b.assignedTypes(pf: pf).contains(where: { $0.vf == vf && $0.type != nil }) else { return }
+            guard let pf = sysfs.device(vf)?.physfn,
+                try b.assignedTypes(pf: pf).contains(where: { $0.vf == vf && $0.type != nil })
+            else { return }
             try b.clear(vf: vf)
         case .disableVFs(let pf, _):
             _ = try vfs.disable(pf, force: true)

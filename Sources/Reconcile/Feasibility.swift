@@ -27,7 +27,8 @@ struct Feasibility {
                 if let r = vfio(a, pf: pf) { out[i] = r }
             case .enableVFs(let p, _, _), .disableVFs(let p, _):
                 if !sysfs.exists(HostRoot.deviceFile(p, "sriov_totalvfs")) {
-                    out[i] = "\(p) shows no SR-IOV (no sriov_totalvfs: the kernel lacks CONFIG_PCI_IOV or the hypervisor hides the capability)"
+                    out[i] =
+                        "\(p) shows no SR-IOV (no sriov_totalvfs: the kernel lacks CONFIG_PCI_IOV or the hypervisor hides the capability)"
                 }
             case .releasePassthrough, .bindHostDriver, .clearType, .assignType:
                 break
@@ -39,21 +40,25 @@ struct Feasibility {
     /// Why `a` cannot be handed to its VFIO driver, or nil.
     func vfio(_ a: PCIAddress, pf: PCIDevice) -> String? {
         let d = sysfs.device(a)
-        let group = d.map(\.iommuGroup) ?? pf.iommuGroup     // a VF still to be created: its PF's
+        let group = d.map(\.iommuGroup) ?? pf.iommuGroup  // a VF still to be created: its PF's
         guard group != nil else {
-            return "the IOMMU is off: \(a) has no IOMMU group (no iommu_group link); enable it (intel_iommu=on or amd_iommu=on on the kernel command line, or a virtual IOMMU for a VM) and reboot"
+            return
+                "the IOMMU is off: \(a) has no IOMMU group (no iommu_group link); enable it (intel_iommu=on or amd_iommu=on on the kernel command line, or a virtual IOMMU for a VM) and reboot"
         }
         let ids = d ?? pf
         let drv = PCIIDs.vfioDriver(vendor: ids.vendorID, device: ids.deviceID)
         if sysfs.exists(HostRoot.driver(drv.rawValue)) { return nil }
         let release = kernelRelease()
         guard let release else {
-            return "the \(drv.rawValue) driver is not loaded and the running kernel's release is unknown (no proc/sys/kernel/osrelease); load it with 'modprobe \(drv.module)'"
+            return
+                "the \(drv.rawValue) driver is not loaded and the running kernel's release is unknown (no proc/sys/kernel/osrelease); load it with 'modprobe \(drv.module)'"
         }
         if hasModule(drv.module, release: release) {
-            return "the \(drv.rawValue) driver is not loaded; load it with 'modprobe \(drv.module)' (kernel \(release) has the module)"
+            return
+                "the \(drv.rawValue) driver is not loaded; load it with 'modprobe \(drv.module)' (kernel \(release) has the module)"
         }
-        return "the \(drv.rawValue) driver is not loaded and kernel \(release) has no \(drv.module) module (none in lib/modules/\(release)/modules.dep); boot a kernel built with it (CONFIG_VFIO_PCI)"
+        return
+            "the \(drv.rawValue) driver is not loaded and kernel \(release) has no \(drv.module) module (none in lib/modules/\(release)/modules.dep); boot a kernel built with it (CONFIG_VFIO_PCI)"
     }
 
     func kernelRelease() -> String? {

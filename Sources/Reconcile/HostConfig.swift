@@ -41,7 +41,10 @@ public struct HostConfig: Sendable, Equatable {
             case .serial(let s): "serial \(hex(s, 16))"
             case .all: "all"
             case .indices(let i, let f):
-                "devices \(i.map(String.init).joined(separator: ","))" + (f.isEmpty ? "" : " filtered by " + f.map { "\(hex($0.vendor, 4)):\(hex($0.device, 4))" }.joined(separator: ","))
+                "devices \(i.map(String.init).joined(separator: ","))"
+                    + (f.isEmpty
+                        ? ""
+                        : " filtered by " + f.map { "\(hex($0.vendor, 4)):\(hex($0.device, 4))" }.joined(separator: ","))
             }
         }
     }

@@ -25,7 +25,9 @@ public enum HostConfigParser {
     /// The configs a file defines, by name, in file order.
     public static func load(path: String) throws(VGPUError) -> [HostConfig] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw .invalid("cannot read host config \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw .invalid(
+                "cannot read host config \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else { throw .invalid("\(path):1:1: not UTF-8 text") }
         return try parse(text, file: path)
@@ -42,13 +44,16 @@ public enum HostConfigParser {
         }
         if all.count == 1 { return all[0] }
         if let d = all.first(where: { $0.name == "default" }) { return d }
-        throw .invalid("\(path) has several configs (\(all.map(\.name).joined(separator: ", "))); choose one with -c NAME")
+        throw .invalid(
+            "\(path) has several configs (\(all.map(\.name).joined(separator: ", "))); choose one with -c NAME")
     }
 
     public static func parse(_ text: String, file: String) throws(VGPUError) -> [HostConfig] {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else { throw VGPUError.invalid("\(file):1:1: the file is empty") }
+            guard let n = try Yams.compose(yaml: text) else {
+                throw VGPUError.invalid("\(file):1:1: the file is empty")
+            }
             root = n
         } catch let e as VGPUError {
             throw e
@@ -58,7 +63,9 @@ public enum HostConfigParser {
             throw .invalid("\(file): \(error)")
         }
         let p = Parser(file: file)
-        guard let top = root.mapping else { throw p.error(root, "the top level must be a mapping with 'version' and 'configs' (or 'vgpu-configs')") }
+        guard let top = root.mapping else {
+            throw p.error(root, "the top level must be a mapping with 'version' and 'configs' (or 'vgpu-configs')")
+        }
         let version = top["version"]
         if version?.string == "v1" || top["vgpu-configs"] != nil {
             return try p.deviceManagerFile(top, root)
@@ -68,7 +75,8 @@ public enum HostConfigParser {
 
     static func describe(_ e: YamlError, file: String) -> String {
         switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return "\(file):\(mark.line):\(mark.column): YAML syntax error: \(problem)"
         case .reader(let problem, let offset, _, let yaml):
             // The reader reports a byte offset (libyaml counts bytes): line and column from it.
@@ -82,7 +90,8 @@ public enum HostConfigParser {
             let first = context.mark
             let second = repeatedKey(key, after: first, in: context.text)
             let at = second.map { "\($0.line):\($0.column)" } ?? "\(first.line):\(first.column)"
-            return "\(file):\(at): duplicate key '\(key)' in a mapping (first at line \(first.line), column \(first.column)); a key may appear once"
+            return
+                "\(file):\(at): duplicate key '\(key)' in a mapping (first at line \(first.line), column \(first.column)); a key may appear once"
         default:
             return "\(file): YAML error: \(e)"
         }
@@ -131,14 +140,20 @@ public enum HostConfigParser {
         func checkKeys(_ m: Node.Mapping, allowed: Set<String>, context: String) throws(VGPUError) {
             for k in m.keys {
                 guard let s = k.string, allowed.contains(s) else {
-                    throw error(k, "unknown key '\(k.string ?? "?")' in \(context); expected one of: \(allowed.sorted().joined(separator: ", "))")
+                    throw error(
+                        k,
+                        "unknown key '\(k.string ?? "?")' in \(context); expected one of: \(allowed.sorted().joined(separator: ", "))"
+                    )
                 }
             }
         }
 
         func int(_ n: Node, _ what: String, min: Int = 0) throws(VGPUError) -> Int {
             guard let s = n.scalar?.string, let v = Int(s), v >= min else {
-                throw error(n, "'\(what)' must be a whole number\(min > 0 ? " of at least \(min)" : " (0 or more)"), not '\(n.scalar?.string ?? "a \(kind(n))")'")
+                throw error(
+                    n,
+                    "'\(what)' must be a whole number\(min > 0 ? " of at least \(min)" : " (0 or more)"), not '\(n.scalar?.string ?? "a \(kind(n))")'"
+                )
             }
             return v
         }
@@ -156,14 +171,26 @@ public enum HostConfigParser {
 
         func ownFile(_ top: Node.Mapping, _ root: Node) throws(VGPUError) -> [HostConfig] {
             try checkKeys(top, allowed: ["version", "configs"], context: "the top level")
-            guard let v = top["version"] else { throw error(root, "missing key 'version' (use 'version: 1', or 'version: v1' for a vgpu-device-manager file)") }
-            guard v.string == "1" else { throw error(v, "unsupported version '\(v.string ?? "?")'; this vgpuctl reads version 1 (and vgpu-device-manager's v1)") }
+            guard let v = top["version"] else {
+                throw error(
+                    root, "missing key 'version' (use 'version: 1', or 'version: v1' for a vgpu-device-manager file)")
+            }
+            guard v.string == "1" else {
+                throw error(
+                    v,
+                    "unsupported version '\(v.string ?? "?")'; this vgpuctl reads version 1 (and vgpu-device-manager's v1)"
+                )
+            }
             guard let configs = top["configs"] else { throw error(root, "missing key 'configs'") }
-            guard let cm = configs.mapping, !cm.isEmpty else { throw error(configs, "'configs' must be a mapping of config names to lists of rules") }
+            guard let cm = configs.mapping, !cm.isEmpty else {
+                throw error(configs, "'configs' must be a mapping of config names to lists of rules")
+            }
             var out: [HostConfig] = []
             for (k, v) in cm {
                 guard let name = k.string, !name.isEmpty else { throw error(k, "a config name must be a string") }
-                guard let seq = v.sequence else { throw error(v, "config '\(name)' must be a list of rules (- select: ..., mode: ...)") }
+                guard let seq = v.sequence else {
+                    throw error(v, "config '\(name)' must be a list of rules (- select: ..., mode: ...)")
+                }
                 var rules: [HostConfig.Rule] = []
                 for item in seq { rules.append(try ownRule(item)) }
                 out.append(HostConfig(file: file, name: name, rules: rules))
@@ -175,26 +202,37 @@ public enum HostConfigParser {
             guard let m = n.mapping else { throw error(n, "a rule must be a mapping with 'select' and 'mode'") }
             try checkKeys(m, allowed: ["select", "mode", "vfs", "types", "guests", "vfioHandoff"], context: "a rule")
             guard let sel = m["select"] else { throw error(n, "missing key 'select' in a rule") }
-            guard let modeNode = m["mode"] else { throw error(n, "missing key 'mode' in a rule (passthrough, vgpu or host)") }
+            guard let modeNode = m["mode"] else {
+                throw error(n, "missing key 'mode' in a rule (passthrough, vgpu or host)")
+            }
             let selector = try ownSelector(sel)
             let mode: HostConfig.Mode
             switch modeNode.string {
             case "passthrough", "host":
                 for k in ["vfs", "types", "guests", "vfioHandoff"] {
-                    if let kn = keyNode(m, k) { throw error(kn, "'\(k)' only goes with 'mode: vgpu', not 'mode: \(modeNode.string ?? "")'") }
+                    if let kn = keyNode(m, k) {
+                        throw error(kn, "'\(k)' only goes with 'mode: vgpu', not 'mode: \(modeNode.string ?? "")'")
+                    }
                 }
                 mode = modeNode.string == "host" ? .host : .passthrough
             case "vgpu":
                 let vfs = try m["vfs"].map { n throws(VGPUError) in try int(n, "vfs") }
                 var types: [HostConfig.TypeRequest] = []
                 if let t = m["types"] {
-                    guard let tm = t.mapping else { throw error(t, "'types' must map type names to counts, e.g. {H100XM-10C: 8}") }
+                    guard let tm = t.mapping else {
+                        throw error(t, "'types' must map type names to counts, e.g. {H100XM-10C: 8}")
+                    }
                     for (tk, tv) in tm {
-                        guard let name = tk.string, !name.isEmpty else { throw error(tk, "a type name must be a string") }
+                        guard let name = tk.string, !name.isEmpty else {
+                            throw error(tk, "a type name must be a string")
+                        }
                         if let per = tv.mapping {
                             for (gk, gv) in per {
-                                guard let guest = gk.string, !guest.isEmpty else { throw error(gk, "a guest name must be a string") }
-                                types.append(.init(type: name, count: try int(gv, "\(name).\(guest)", min: 1), guest: guest))
+                                guard let guest = gk.string, !guest.isEmpty else {
+                                    throw error(gk, "a guest name must be a string")
+                                }
+                                types.append(
+                                    .init(type: name, count: try int(gv, "\(name).\(guest)", min: 1), guest: guest))
                             }
                         } else {
                             types.append(.init(type: name, count: try int(tv, name, min: 1)))
@@ -205,13 +243,19 @@ public enum HostConfigParser {
                 if let h = m["vfioHandoff"] {
                     guard let b = h.bool else { throw error(h, "'vfioHandoff' must be true or false") }
                     handoff = b
-                } else { handoff = false }
+                } else {
+                    handoff = false
+                }
                 // Untyped VFs for named guests (generic SR-IOV hand-off): {vm-a: 1, vm-b: 2}.
                 var guestVFs: [HostConfig.GuestVFs] = []
                 if let g = m["guests"] {
-                    guard let gm = g.mapping else { throw error(g, "'guests' must map guest names to VF counts, e.g. {vm-a: 1, vm-b: 2}") }
+                    guard let gm = g.mapping else {
+                        throw error(g, "'guests' must map guest names to VF counts, e.g. {vm-a: 1, vm-b: 2}")
+                    }
                     for (gk, gv) in gm {
-                        guard let guest = gk.string, !guest.isEmpty else { throw error(gk, "a guest name must be a string") }
+                        guard let guest = gk.string, !guest.isEmpty else {
+                            throw error(gk, "a guest name must be a string")
+                        }
                         guestVFs.append(.init(guest: guest, count: try int(gv, "guests.\(guest)", min: 1)))
                     }
                 }
@@ -221,7 +265,9 @@ public enum HostConfigParser {
                 if let vfs, let vfsNode = m["vfs"], asked > vfs {
                     throw error(vfsNode, "'vfs: \(vfs)' is fewer than the \(asked) VFs the types and guests ask for")
                 }
-                if vfs == nil && types.isEmpty && guestVFs.isEmpty { throw error(n, "'mode: vgpu' needs 'vfs', 'types' or 'guests'") }
+                if vfs == nil && types.isEmpty && guestVFs.isEmpty {
+                    throw error(n, "'mode: vgpu' needs 'vfs', 'types' or 'guests'")
+                }
                 mode = .vgpu(spec)
             default:
                 throw error(modeNode, "unknown mode '\(modeNode.string ?? "?")'; expected passthrough, vgpu or host")
@@ -265,12 +311,15 @@ public enum HostConfigParser {
                 guard let a = PCIAddress(s) else { throw error(v, "'\(s)' is not a PCI address (DDDD:BB:DD.F)") }
                 return .address(a)
             case "deviceID":
-                guard let id = Self.parseID(s) else { throw error(v, "'\(s)' is not a device id; write VVVV:DDDD (e.g. 10de:2330) or 0xDDDDVVVV") }
+                guard let id = Self.parseID(s) else {
+                    throw error(v, "'\(s)' is not a device id; write VVVV:DDDD (e.g. 10de:2330) or 0xDDDDVVVV")
+                }
                 return .deviceID(vendor: id.vendor, device: id.device)
             case "serial":
                 let t = s.replacingOccurrences(of: "-", with: "").lowercased()
                 guard let v64 = UInt64(t.hasPrefix("0x") ? String(t.dropFirst(2)) : t, radix: 16) else {
-                    throw error(v, "'\(s)' is not a serial number (hex, as lspci prints the DSN: 00-1b-21-ff-fe-8a-0b-0c)")
+                    throw error(
+                        v, "'\(s)' is not a serial number (hex, as lspci prints the DSN: 00-1b-21-ff-fe-8a-0b-0c)")
                 }
                 return .serial(v64)
             default:
@@ -281,7 +330,9 @@ public enum HostConfigParser {
         /// `10de:2330` or vgpu-device-manager's `0x233010DE` (device in the high half).
         static func parseID(_ s: String) -> (vendor: UInt16, device: UInt16)? {
             let parts = s.split(separator: ":")
-            if parts.count == 2, parts.allSatisfy({ $0.count == 4 }), let v = UInt16(parts[0], radix: 16), let d = UInt16(parts[1], radix: 16) {
+            if parts.count == 2, parts.allSatisfy({ $0.count == 4 }), let v = UInt16(parts[0], radix: 16),
+                let d = UInt16(parts[1], radix: 16)
+            {
                 return (v, d)
             }
             if s.lowercased().hasPrefix("0x"), s.count == 10, let x = UInt32(s.dropFirst(2), radix: 16) {
@@ -303,15 +354,25 @@ public enum HostConfigParser {
             var out: [HostConfig] = []
             for (k, v) in cm {
                 guard let name = k.string else { throw error(k, "a config name must be a string") }
-                guard let seq = v.sequence else { throw error(v, "config '\(name)' must be a list of entries (- devices: ..., vgpu-devices: ...)") }
+                guard let seq = v.sequence else {
+                    throw error(v, "config '\(name)' must be a list of entries (- devices: ..., vgpu-devices: ...)")
+                }
                 var rules: [HostConfig.Rule] = []
                 for item in seq {
-                    guard let m = item.mapping else { throw error(item, "an entry must be a mapping with 'devices' and 'vgpu-devices'") }
-                    try checkKeys(m, allowed: ["devices", "device-filter", "vgpu-devices"], context: "a vgpu-device-manager entry")
-                    guard let dn = m["devices"] else { throw error(item, "missing key 'devices' (all, or a list of GPU indices)") }
+                    guard let m = item.mapping else {
+                        throw error(item, "an entry must be a mapping with 'devices' and 'vgpu-devices'")
+                    }
+                    try checkKeys(
+                        m, allowed: ["devices", "device-filter", "vgpu-devices"], context: "a vgpu-device-manager entry"
+                    )
+                    guard let dn = m["devices"] else {
+                        throw error(item, "missing key 'devices' (all, or a list of GPU indices)")
+                    }
                     var indices: [Int]? = nil
                     if dn.string != "all" {
-                        guard let s = dn.sequence else { throw error(dn, "'devices' must be 'all' or a list of GPU indices") }
+                        guard let s = dn.sequence else {
+                            throw error(dn, "'devices' must be 'all' or a list of GPU indices")
+                        }
                         var list: [Int] = []
                         for i in s { list.append(try int(i, "devices")) }
                         indices = list
@@ -328,18 +389,26 @@ public enum HostConfigParser {
                     }
                     var types: [HostConfig.TypeRequest] = []
                     if let vd = m["vgpu-devices"] {
-                        guard let vm = vd.mapping else { throw error(vd, "'vgpu-devices' must map type names to counts") }
+                        guard let vm = vd.mapping else {
+                            throw error(vd, "'vgpu-devices' must map type names to counts")
+                        }
                         for (tk, tv) in vm {
                             guard let t = tk.string else { throw error(tk, "a type name must be a string") }
                             types.append(.init(type: t, count: try int(tv, t, min: 1)))
                         }
                     }
                     let selector: HostConfig.Selector
-                    if let indices { selector = .indices(indices, filter: filter) }
-                    else if filter.count == 1 { selector = .deviceID(vendor: filter[0].vendor, device: filter[0].device) }
-                    else if filter.isEmpty { selector = .all }
-                    else { selector = .indices([], filter: filter) }
-                    let mode: HostConfig.Mode = types.isEmpty ? .host : .vgpu(.init(vfs: nil, types: types, vfioHandoff: false))
+                    if let indices {
+                        selector = .indices(indices, filter: filter)
+                    } else if filter.count == 1 {
+                        selector = .deviceID(vendor: filter[0].vendor, device: filter[0].device)
+                    } else if filter.isEmpty {
+                        selector = .all
+                    } else {
+                        selector = .indices([], filter: filter)
+                    }
+                    let mode: HostConfig.Mode =
+                        types.isEmpty ? .host : .vgpu(.init(vfs: nil, types: types, vfioHandoff: false))
                     rules.append(.init(selector: selector, mode: mode, location: loc(item), places: places(m)))
                 }
                 out.append(HostConfig(file: file, name: name, rules: rules))

@@ -27,7 +27,9 @@ public struct Journal: Codable, Sendable, Equatable {
     public static func load(_ root: HostRoot) throws(VGPUError) -> Journal? {
         guard let data = FileManager.default.contents(atPath: root.url(file)) else { return nil }
         do { return try JSONDecoder().decode(Journal.self, from: data) } catch {
-            throw .failed("\(root.url(file)) is damaged (\(error)); an apply was interrupted and its journal cannot be read: check the host with 'vgpuctl assert', then remove the file")
+            throw .failed(
+                "\(root.url(file)) is damaged (\(error)); an apply was interrupted and its journal cannot be read: check the host with 'vgpuctl assert', then remove the file"
+            )
         }
     }
 

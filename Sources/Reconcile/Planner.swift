@@ -42,14 +42,20 @@ public struct Planner {
             try c.encode(device, forKey: .device)
             try c.encode(rule, forKey: .rule)
             try c.encode(mode, forKey: .mode)
-            try c.encode(steps.enumerated().map { i, s in
-                StepJSON(phase: s.phase, action: s.description, device: s.device.description, cannot: cannot[i])
-            }, forKey: .steps)
+            try c.encode(
+                steps.enumerated().map { i, s in
+                    StepJSON(phase: s.phase, action: s.description, device: s.device.description, cannot: cannot[i])
+                }, forKey: .steps)
             try c.encode(touchesVMs, forKey: .touchesVMs)
             try c.encode(inUseBy, forKey: .inUseBy)
             try c.encode(guests, forKey: .guests)
         }
-        struct StepJSON: Encodable { var phase: String; var action: String; var device: String; var cannot: String? }
+        struct StepJSON: Encodable {
+            var phase: String
+            var action: String
+            var device: String
+            var cannot: String?
+        }
     }
 
     /// The whole plan.
@@ -67,7 +73,9 @@ public struct Planner {
         public var guests: [String: String] { devices.reduce(into: [:]) { $0.merge($1.guests) { a, _ in a } } }
         /// The first step this host cannot do, with its reason.
         public var firstImpossible: (device: String, step: Action, reason: String)? {
-            for d in devices { for (i, s) in d.steps.enumerated() { if let r = d.cannot[i] { return (d.device, s, r) } } }
+            for d in devices {
+                for (i, s) in d.steps.enumerated() { if let r = d.cannot[i] { return (d.device, s, r) } }
+            }
             return nil
         }
     }
@@ -81,7 +89,9 @@ public struct Planner {
     /// the rules that matched nothing. A selector that names one device (an address, a serial,
     /// a `devices:` index) must find it: otherwise the config is wrong for this host (exit 2,
     /// at the value's line).
-    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> (selected: [(PCIDevice, HostConfig.Rule)], unmatched: [String]) {
+    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> (
+        selected: [(PCIDevice, HostConfig.Rule)], unmatched: [String]
+    ) {
         let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
         var chosen: [PCIAddress: (PCIDevice, HostConfig.Rule)] = [:]
         var unmatched: [String] = []
@@ -90,24 +100,34 @@ public struct Planner {
             switch rule.selector {
             case .address(let a):
                 guard let d = all.first(where: { $0.address == a }) else {
-                    throw .invalid("\(rule.at("select")): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'")
+                    throw .invalid(
+                        "\(rule.at("select")): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'"
+                    )
                 }
-                if d.physfn != nil { throw .invalid("\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)") }
+                if d.physfn != nil {
+                    throw .invalid("\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)")
+                }
                 hits = [d]
             case .deviceID(let v, let dev):
                 hits = all.filter { $0.vendorID == v && $0.deviceID == dev && $0.physfn == nil }
             case .serial(let s):
                 hits = all.filter { $0.physfn == nil && sysfs.configSpace($0.address)?.deviceSerialNumber == s }
                 if hits.isEmpty {
-                    throw .invalid("\(rule.at("select")): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)")
+                    throw .invalid(
+                        "\(rule.at("select")): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)"
+                    )
                 }
             case .all:
                 hits = gpus
             case .indices(let idx, let filter):
-                let pool = gpus.filter { g in filter.isEmpty || filter.contains { $0.vendor == g.vendorID && $0.device == g.deviceID } }
+                let pool = gpus.filter { g in
+                    filter.isEmpty || filter.contains { $0.vendor == g.vendorID && $0.device == g.deviceID }
+                }
                 for (k, i) in idx.enumerated() where i >= pool.count {
                     let kind = filter.isEmpty ? "NVIDIA GPUs" : "GPUs that match its device-filter"
-                    throw .invalid("\(rule.at("index:\(k)")): GPU index \(i) is not on this host: it has \(pool.count) \(kind)\(pool.isEmpty ? "" : " (indices 0-\(pool.count - 1))"); see 'vgpuctl list'")
+                    throw .invalid(
+                        "\(rule.at("index:\(k)")): GPU index \(i) is not on this host: it has \(pool.count) \(kind)\(pool.isEmpty ? "" : " (indices 0-\(pool.count - 1))"); see 'vgpuctl list'"
+                    )
                 }
                 hits = pool.enumerated().filter { idx.isEmpty || idx.contains($0.offset) }.map(\.element)
             }
@@ -127,20 +147,24 @@ public struct Planner {
         return files.mapValues { mine in holders.filter { mine.contains($0.file) } }
     }
 
-    func observe(_ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String],
-                 holders: [PCIAddress: [VFIOHolder]]) throws(VGPUError) -> ObservedGPU {
+    func observe(
+        _ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String],
+        holders: [PCIAddress: [VFIOHolder]]
+    ) throws(VGPUError) -> ObservedGPU {
         let backend = d.sriov != nil ? try backends(d.address) : nil
         var types: [PCIAddress: String] = [:]
         if let backend, (d.sriov?.numVFs ?? 0) > 0 {
             for (vf, t) in try backend.assignedTypes(pf: d.address) { if let t { types[vf] = t } }
         }
         let vfs = (d.sriov?.vfs ?? []).map { vf in
-            ObservedGPU.ObservedVF(address: vf, type: types[vf], driver: devices[vf]?.driver,
-                                   record: state.devices[vf.description], holders: holders[vf] ?? [],
-                                   guest: guests[vf.description])
+            ObservedGPU.ObservedVF(
+                address: vf, type: types[vf], driver: devices[vf]?.driver,
+                record: state.devices[vf.description], holders: holders[vf] ?? [],
+                guest: guests[vf.description])
         }
-        return ObservedGPU(device: d, vfs: vfs, passthroughRecord: state.devices[d.address.description],
-                           holders: holders[d.address] ?? [], backend: backend)
+        return ObservedGPU(
+            device: d, vfs: vfs, passthroughRecord: state.devices[d.address.description],
+            holders: holders[d.address] ?? [], backend: backend)
     }
 
     /// Plans `config` against the host as it is now. Changes nothing.
@@ -204,29 +228,47 @@ public struct Planner {
             if d.driver != vfioTarget { steps.append(.assignPassthrough(a)) }
         case .host:
             modeName = "host"
-            if o.passthroughRecord != nil { steps.append(.releasePassthrough(a)); touched += o.holders }
-            else if onVFIO || d.driver == nil { steps.append(.bindHostDriver(a)); touched += o.holders }
+            if o.passthroughRecord != nil {
+                steps.append(.releasePassthrough(a))
+                touched += o.holders
+            } else if onVFIO || d.driver == nil {
+                steps.append(.bindHostDriver(a))
+                touched += o.holders
+            }
             removeVFs()
         case .vgpu(let spec):
             modeName = "vgpu"
             guard let sr = d.sriov else {
-                throw .invalid("\(rule.at("mode")): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host")
+                throw .invalid(
+                    "\(rule.at("mode")): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host"
+                )
             }
             let want = spec.vfCount
             if want > sr.totalVFs {
-                throw .invalid("\(spec.vfs == nil ? rule.at("types") : rule.at("vfs")): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)")
+                throw .invalid(
+                    "\(spec.vfs == nil ? rule.at("types") : rule.at("vfs")): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)"
+                )
             }
             if !spec.types.isEmpty && o.backend == nil {
-                throw .invalid("\(rule.at("types")): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))")
+                throw .invalid(
+                    "\(rule.at("types")): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))"
+                )
             }
             if let backend = o.backend, !spec.types.isEmpty {
                 let known = Set(try backend.types(pf: a).map(\.name))
                 for t in spec.types where !known.contains(t.type) {
-                    throw .invalid("\(rule.at("type:\(t.type)")): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports")
+                    throw .invalid(
+                        "\(rule.at("type:\(t.type)")): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports"
+                    )
                 }
             }
-            if o.passthroughRecord != nil { steps.append(.releasePassthrough(a)); touched += o.holders }
-            else if onVFIO { steps.append(.bindHostDriver(a)); touched += o.holders }
+            if o.passthroughRecord != nil {
+                steps.append(.releasePassthrough(a))
+                touched += o.holders
+            } else if onVFIO {
+                steps.append(.bindHostDriver(a))
+                touched += o.holders
+            }
             let autoprobe = o.backend.map { $0.kind == .vendorSysfs || $0.kind == .mdev } ?? false
             var vfs = o.vfs
             if sr.numVFs != want {
@@ -258,7 +300,8 @@ public struct Planner {
                 }
             }
             for (vf, r) in keep { if let g = r.guest { guests[vf.description] = g } }
-            let clearing = vfs.enumerated().filter { $0.element.type != nil && keep[$0.element.address] == nil }.map(\.offset)
+            let clearing = vfs.enumerated().filter { $0.element.type != nil && keep[$0.element.address] == nil }.map(
+                \.offset)
             var adding: [(vf: Int, type: String)] = []
             for r in remaining {
                 guard !untyped.isEmpty else { break }
@@ -280,7 +323,8 @@ public struct Planner {
             // is refused here, not half-way through the apply).
             if let backend = o.backend, !adding.isEmpty {
                 do {
-                    try backend.checkPlan(pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
+                    try backend.checkPlan(
+                        pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
                 } catch {
                     throw .invalid("\(rule.at("types")): \(error.message)")
                 }
@@ -289,7 +333,9 @@ public struct Planner {
             // backend every VF (its type lives in the firmware, not in a host driver).
             if spec.vfioHandoff {
                 if o.backend?.kind == .vendorSysfs && !untyped.isEmpty {
-                    throw .invalid("\(rule.location): 'vfioHandoff: true' would bind \(untyped.count) untyped VF\(untyped.count == 1 ? "" : "s") of \(a) to vfio-pci, which NVIDIA's vendor VFIO does not allow (its VFs stay bound to nvidia); give every VF a type, or drop vfioHandoff")
+                    throw .invalid(
+                        "\(rule.location): 'vfioHandoff: true' would bind \(untyped.count) untyped VF\(untyped.count == 1 ? "" : "s") of \(a) to vfio-pci, which NVIDIA's vendor VFIO does not allow (its VFs stay bound to nvidia); give every VF a type, or drop vfioHandoff"
+                    )
                 }
                 let handed = o.backend?.kind == .upstream ? vfs.map(\.address) : untyped
                 for vf in handed {
@@ -300,7 +346,9 @@ public struct Planner {
         }
         var seen = Set<VFIOHolder.Key>()
         let uniqueTouched = touched.filter { seen.insert($0.key).inserted }
-        return DevicePlan(device: a.description, rule: rule.location, mode: modeName, steps: steps, touchesVMs: uniqueTouched, guests: guests)
+        return DevicePlan(
+            device: a.description, rule: rule.location, mode: modeName, steps: steps, touchesVMs: uniqueTouched,
+            guests: guests)
     }
 
 }
@@ -327,6 +375,9 @@ extension Planner {
 }
 
 extension VFIOHolder {
-    struct Key: Hashable { var pid: Int; var file: String }
+    struct Key: Hashable {
+        var pid: Int
+        var file: String
+    }
     var key: Key { Key(pid: pid, file: file) }
 }

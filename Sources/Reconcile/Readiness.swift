@@ -40,7 +40,9 @@ public struct Readiness {
     /// Waits until nothing is pending or `timeout` passes (then throws naming what is missing).
     /// On a simulated host (no uevents) it re-reads the tree every 50 ms. `progress` shows what
     /// is still pending and for how long.
-    public func wait(_ config: HostConfig, timeout: Duration, progress: any ProgressReporter = SilentProgress()) throws(VGPUError) {
+    public func wait(_ config: HostConfig, timeout: Duration, progress: any ProgressReporter = SilentProgress())
+        throws(VGPUError)
+    {
         var waiting = pending(config)
         if waiting.isEmpty { return }
         progress.begin("waiting for devices to be ready: \(waiting.joined(separator: "; "))")
@@ -58,18 +60,19 @@ public struct Readiness {
             }
         }
         #if os(Linux)
-        if !root.isSimulated {
-            let listener = try UeventListener()
-            let deadline = ContinuousClock.now + timeout
-            while !pending(config).isEmpty {
-                // Any PCI event may be the one; re-check after each (bind, add, change).
-                guard try listener.next(deadline: deadline) != nil else { break }
+            if !root.isSimulated {
+                let listener = try UeventListener()
+                let deadline = ContinuousClock.now + timeout
+                while !pending(config).isEmpty {
+                    // Any PCI event may be the one; re-check after each (bind, add, change).
+                    guard try listener.next(deadline: deadline) != nil else { break }
+                }
             }
-        }
         #endif
         let left = pending(config)
         if !left.isEmpty {
-            throw .failed("devices not ready after \(timeout): \(left.joined(separator: "; ")); is the GPU driver loaded?")
+            throw .failed(
+                "devices not ready after \(timeout): \(left.joined(separator: "; ")); is the GPU driver loaded?")
         }
     }
 }

@@ -23,8 +23,9 @@ extension Reconciler {
         let left = Array(j.steps[min(j.next, j.steps.count)...])
         var seen = Set<PCIAddress>()
         let shows = left.map(\.device).filter { seen.insert($0).inserted }.map(describe)
-        return Abandoned(journalID: j.id, interruptedPID: j.pid, command: j.command, config: "\(j.configName) of \(j.configFile)",
-                         doneSteps: j.steps.prefix(j.next).map(\.description), leftSteps: left.map(\.description), hostShows: shows)
+        return Abandoned(
+            journalID: j.id, interruptedPID: j.pid, command: j.command, config: "\(j.configName) of \(j.configFile)",
+            doneSteps: j.steps.prefix(j.next).map(\.description), leftSteps: left.map(\.description), hostShows: shows)
     }
 
     /// Drops the interrupted apply (if any): its journal goes, nothing on the host changes, and
@@ -54,7 +55,9 @@ extension Reconciler {
             parts.append("sriov_numvfs \(sr.numVFs)" + (present == sr.numVFs ? "" : " but \(present) VF directories"))
         }
         if d.physfn != nil && d.driver == "nvidia" {
-            parts.append(sysfs.exists(HostRoot.deviceFile(a, "nvidia/current_vgpu_type")) ? "nvidia/current_vgpu_type present" : "no nvidia/ directory")
+            parts.append(
+                sysfs.exists(HostRoot.deviceFile(a, "nvidia/current_vgpu_type"))
+                    ? "nvidia/current_vgpu_type present" : "no nvidia/ directory")
         }
         return "\(a) " + parts.joined(separator: ", ")
     }

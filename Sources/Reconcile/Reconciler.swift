@@ -51,7 +51,9 @@ public struct Reconciler {
             let remaining = Array(j.steps[min(j.next, j.steps.count)...])
             let sysfs = SysfsReader(root: root)
             // Only what a step would still change: a step that already took effect is a no-op.
-            let onVFIO = { (a: PCIAddress) in sysfs.device(a)?.driver.map(PassthroughManager.vfioDrivers.contains) ?? false }
+            let onVFIO = { (a: PCIAddress) in
+                sysfs.device(a)?.driver.map(PassthroughManager.vfioDrivers.contains) ?? false
+            }
             var disturbed: [PCIAddress] = []
             for step in remaining {
                 let functions = planner.disturbed([step]) { pf in sysfs.device(pf)?.sriov?.vfs ?? [] }
@@ -65,7 +67,10 @@ public struct Reconciler {
             for a in disturbed {
                 let doing = "completing the apply interrupted in pid \(j.pid) ('\(j.command)')"
                 if let e = DeviceUser.refusal(a.description, users[a] ?? [], doing: doing, forceOverrides: false) {
-                    throw .refused(e.message + "; stop it and run 'vgpuctl recover' again, or 'vgpuctl recover --force' to take it, or 'vgpuctl recover --abandon' to drop the interrupted apply")
+                    throw .refused(
+                        e.message
+                            + "; stop it and run 'vgpuctl recover' again, or 'vgpuctl recover --force' to take it, or 'vgpuctl recover --abandon' to drop the interrupted apply"
+                    )
                 }
             }
         }
@@ -75,7 +80,9 @@ public struct Reconciler {
             progress.begin("recovering an interrupted apply: step \(j.next + 1)/\(j.steps.count): \(step)")
             defer { progress.end() }
             do { try executor.run(step) } catch {
-                throw VGPUError(error.status == .refused ? .refused : .failed, recoveryStopped(j, step: step, error), cause: error.cause)
+                throw VGPUError(
+                    error.status == .refused ? .refused : .failed, recoveryStopped(j, step: step, error),
+                    cause: error.cause)
             }
             done.append(step.description)
             j.next += 1
@@ -97,7 +104,9 @@ public struct Reconciler {
         let wantGuests = plan.guests
         if plan.converged {
             if !wantGuests.isEmpty && wantGuests != guestsNow { try saveGuests(wantGuests, config: config.file) }
-            return Outcome(config: config.name, converged: true, actions: [], recovered: recovered, unmatchedRules: plan.unmatchedRules)
+            return Outcome(
+                config: config.name, converged: true, actions: [], recovered: recovered,
+                unmatchedRules: plan.unmatchedRules)
         }
         // What this host cannot do stops the apply before its first write, even with --force.
         if let (dev, step, reason) = plan.firstImpossible {
@@ -105,17 +114,24 @@ public struct Reconciler {
         }
         if !force {
             for d in plan.devices where !d.steps.isEmpty {
-                if let e = DeviceUser.refusal(d.device, d.disturbedUsers, doing: "the plan (\(d.steps.count) steps: \(d.steps.map(\.description).joined(separator: "; ")))") {
+                if let e = DeviceUser.refusal(
+                    d.device, d.disturbedUsers,
+                    doing: "the plan (\(d.steps.count) steps: \(d.steps.map(\.description).joined(separator: "; ")))")
+                {
                     throw .refused(e.message + " (\(plan.steps.count) steps were not carried out)")
                 }
             }
         }
         if !force, let h = plan.touchesVMs.first {
             let dev = plan.devices.first { $0.touchesVMs.contains(h) }?.device ?? "?"
-            throw .refused("the plan would touch \(dev), which pid \(h.pid) (\(h.command)) holds through \(h.file); stop that VM or pass --force (\(plan.steps.count) steps were not carried out)")
+            throw .refused(
+                "the plan would touch \(dev), which pid \(h.pid) (\(h.command)) holds through \(h.file); stop that VM or pass --force (\(plan.steps.count) steps were not carried out)"
+            )
         }
-        var j = Journal(id: UUID().uuidString, pid: getpid(), command: command, started: ISO8601DateFormatter().string(from: Date()),
-                        configFile: config.file, configName: config.name, steps: plan.steps, next: 0, guests: wantGuests)
+        var j = Journal(
+            id: UUID().uuidString, pid: getpid(), command: command,
+            started: ISO8601DateFormatter().string(from: Date()),
+            configFile: config.file, configName: config.name, steps: plan.steps, next: 0, guests: wantGuests)
         try j.save(root)
         let crashAfter = ProcessInfo.processInfo.environment[Self.crashSwitch].flatMap(Int.init)
         var done: [String] = []
@@ -130,7 +146,9 @@ public struct Reconciler {
         }
         try saveGuests(wantGuests, config: config.file)
         try Journal.remove(root)
-        return Outcome(config: config.name, converged: false, actions: done, recovered: recovered, unmatchedRules: plan.unmatchedRules)
+        return Outcome(
+            config: config.name, converged: false, actions: done, recovered: recovered,
+            unmatchedRules: plan.unmatchedRules)
     }
 
     func saveGuests(_ guests: [String: String], config: String) throws(VGPUError) {

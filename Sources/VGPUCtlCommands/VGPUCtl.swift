@@ -8,15 +8,20 @@ public struct VGPUCtl: ParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "vgpuctl",
-        abstract: "Hand NVIDIA GPUs to virtual machines: whole (VFIO passthrough, Grace + EGM) or as SR-IOV VFs with vGPU types.",
+        abstract:
+            "Hand NVIDIA GPUs to virtual machines: whole (VFIO passthrough, Grace + EGM) or as SR-IOV VFs with vGPU types.",
         discussion: """
-        Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
-        4 refused because it would harm something in use (--force overrides where it makes sense).
-        As 'vgpuctl vgpu-dm' (or invoked as nvidia-vgpu-dm) it answers NVIDIA vgpu-device-manager's
-        command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
-        """,
+            Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
+            4 refused because it would harm something in use (--force overrides where it makes sense).
+            As 'vgpuctl vgpu-dm' (or invoked as nvidia-vgpu-dm) it answers NVIDIA vgpu-device-manager's
+            command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
+            """,
         version: version,
-        subcommands: [List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self, QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self, GSP.self, Control.self, Export.self, DevicePluginCommand.self]
+        subcommands: [
+            List.self, VF.self, Profile.self, PassthroughCommand.self, QEMU.self, Libvirt.self, LibvirtHookCommand.self,
+            QMP.self, EGM.self, PlanCommand.self, ApplyCommand.self, AssertCommand.self, RecoverCommand.self, Sim.self,
+            GSP.self, Control.self, Export.self, DevicePluginCommand.self,
+        ]
     )
 
     public init() {}

@@ -4,8 +4,8 @@ import Foundation
 import HostKit
 import HostSim
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// A recording fake of a fwctl character device: it reads the structs vgpuctl passes as the
 /// kernel would, answers from `firmware`, or fails with `failure`.
@@ -35,7 +35,8 @@ final class FakeFwctl: FwctlFile {
             return nil
         }
         var rpc = arg.load(as: fwctl_rpc.self)
-        let input = [UInt8](UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(rpc.in)), count: Int(rpc.in_len)))
+        let input = [UInt8](
+            UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(rpc.in)), count: Int(rpc.in_len)))
         calls.append((request, Fwctl.bytes(of: rpc), input))
         if let failure { return failure }
         let (reply, length) = firmware(input)
@@ -65,12 +66,15 @@ final class FakeFwctl: FwctlFile {
         let call = try #require(fake.calls.first)
         #expect(call.request == 0x9A01)
         #expect(call.input == ManagementRequest.querySupported.encoded)
-        #expect(Array(call.arg.prefix(16)) == annotatedHex("""
-            20 00 00 00  // size 32
-            00 00 00 00  // FWCTL_RPC_CONFIGURATION
-            08 00 00 00  // in_len: the 8-byte header
-            08 02 00 00  // out_len: header + 128 type ids
-            """))
+        #expect(
+            Array(call.arg.prefix(16))
+                == annotatedHex(
+                    """
+                    20 00 00 00  // size 32
+                    00 00 00 00  // FWCTL_RPC_CONFIGURATION
+                    08 00 00 00  // in_len: the 8-byte header
+                    08 02 00 00  // out_len: header + 128 type ids
+                    """))
         client.close()
         #expect(fake.closed)
     }
@@ -82,7 +86,9 @@ final class FakeFwctl: FwctlFile {
         let info = try FwctlIoctlTransport(file: fake).info()
         #expect(info.deviceType == .mlx5 && info.deviceData == fake.deviceData && info.deviceDataLength == 300)
         #expect(fake.calls.count == 2)
-        #expect(Array(fake.calls[0].arg.prefix(16)) == annotatedHex("18 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00  // size 24, flags 0, -, room 256"))
+        #expect(
+            Array(fake.calls[0].arg.prefix(16))
+                == annotatedHex("18 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00  // size 24, flags 0, -, room 256"))
         let client = VGPUManagementClient(transport: FwctlIoctlTransport(file: fake))
         #expect(throws: ControlChannelError.self) { try client.requireNovaCore() }
     }
@@ -95,7 +101,10 @@ final class FakeFwctl: FwctlFile {
             try client.deassign(vf: PCIAddress("0000:18:00.4")!)
             Issue.record("an oversized reply was accepted")
         } catch {
-            #expect(error.description == "bad reply to DEASSIGN_VGPU_TYPE: the reply claims 4096 bytes, more than the 8 bytes of room given for it (at most 16384 are allowed)")
+            #expect(
+                error.description
+                    == "bad reply to DEASSIGN_VGPU_TYPE: the reply claims 4096 bytes, more than the 8 bytes of room given for it (at most 16384 are allowed)"
+            )
         }
     }
 
@@ -103,7 +112,10 @@ final class FakeFwctl: FwctlFile {
         (.argListTooLong, .configuration, ["E2BIG", "32-byte struct", "older than the Linux 6.15 UAPI"]),
         (.messageTooLong, .configuration, ["EMSGSIZE", "2 MiB limit", "MAX_RPC_LEN"]),
         (.notPermitted, .debugWriteFull, ["EPERM", "FWCTL_RPC_DEBUG_WRITE_FULL scope needs CAP_SYS_RAWIO"]),
-        (.notPermitted, .debugWrite, ["EPERM", "only in the FWCTL_RPC_CONFIGURATION scope, not FWCTL_RPC_DEBUG_WRITE"]),
+        (
+            .notPermitted, .debugWrite,
+            ["EPERM", "only in the FWCTL_RPC_CONFIGURATION scope, not FWCTL_RPC_DEBUG_WRITE"]
+        ),
         (.notSupported, .debugReadOnly, ["EOPNOTSUPP", "does not support scope 1"]),
         (.noSuchDevice, .configuration, ["ENODEV", "hot-unplugged", "orphaned"]),
         (.ioError, .configuration, ["EIO", "the firmware refused", "does not pass the reason on"]),
@@ -130,8 +142,12 @@ final class FakeFwctl: FwctlFile {
     @Test func requestsOverTwoMiBAreRefusedBeforeTheCall() {
         let fake = FakeFwctl()
         let t = FwctlIoctlTransport(file: fake)
-        #expect(throws: ControlChannelError.self) { _ = try t.rpc(scope: .configuration, request: [UInt8](repeating: 0, count: Fwctl.maxRPCLength + 1), room: 8) }
-        #expect(throws: ControlChannelError.self) { _ = try t.rpc(scope: .configuration, request: [0, 0, 0, 0, 0, 0, 0, 0], room: Fwctl.maxRPCLength + 1) }
+        #expect(throws: ControlChannelError.self) {
+            _ = try t.rpc(scope: .configuration, request: [UInt8](repeating: 0, count: Fwctl.maxRPCLength + 1), room: 8)
+        }
+        #expect(throws: ControlChannelError.self) {
+            _ = try t.rpc(scope: .configuration, request: [0, 0, 0, 0, 0, 0, 0, 0], room: Fwctl.maxRPCLength + 1)
+        }
         #expect(fake.calls.isEmpty)
     }
 
@@ -154,9 +170,13 @@ final class FakeFwctl: FwctlFile {
             Issue.record("found a fwctl device")
         } catch {
             let t = error.description
-            for w in ["the kernel has no fwctl device for 0000:18:00.0", "sys/class/fwctl does not exist", "no fwctl subsystem",
-                      "CONFIG_FWCTL, merged in Linux 6.15; this kernel is 6.1.0-test", "nova-core's fwctl driver", "not upstream yet",
-                      "bound to nvidia", "NVIDIA's own driver offers no fwctl interface"] {
+            for w in [
+                "the kernel has no fwctl device for 0000:18:00.0", "sys/class/fwctl does not exist",
+                "no fwctl subsystem",
+                "CONFIG_FWCTL, merged in Linux 6.15; this kernel is 6.1.0-test", "nova-core's fwctl driver",
+                "not upstream yet",
+                "bound to nvidia", "NVIDIA's own driver offers no fwctl interface",
+            ] {
                 #expect(t.contains(w), "'\(w)' missing: \(t)")
             }
         }
@@ -168,15 +188,18 @@ final class FakeFwctl: FwctlFile {
         let dir = root.url("\(HostRoot.fwctlClass)/fwctl0")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "234:0\n".write(toFile: dir + "/dev", atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(atPath: dir + "/device",
-                                                   withDestinationPath: root.url(try #require(SysfsReader(root: root).device(nic)?.canonicalPath)))
+        try FileManager.default.createSymbolicLink(
+            atPath: dir + "/device",
+            withDestinationPath: root.url(try #require(SysfsReader(root: root).device(nic)?.canonicalPath)))
         #expect(FwctlLocator.devices(root: root).map(\.parent) == [nic.description])
         do {
             _ = try FwctlLocator.device(for: h100PF, root: root)
             Issue.record("found a fwctl device")
         } catch {
             let t = error.description
-            #expect(t.contains("fwctl is present (fwctl0 for \(nic))") && t.contains("no fwctl driver has registered 0000:18:00.0"), "\(t)")
+            #expect(
+                t.contains("fwctl is present (fwctl0 for \(nic))")
+                    && t.contains("no fwctl driver has registered 0000:18:00.0"), "\(t)")
             #expect(t.contains("nova-core's fwctl driver") && t.contains("not upstream yet"), "\(t)")
         }
     }

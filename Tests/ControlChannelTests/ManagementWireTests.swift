@@ -2,15 +2,16 @@ import ControlChannel
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// Golden bytes of every request and reply kind, NVKV, the stub control's parameters and the
 /// nova-core FWCTL_INFO data, written as annotated hex.
 @Suite struct ManagementWireTests {
     static let vf4 = PCIAddress("0000:18:00.4")!
 
-    static let h100xm20CNVKV = annotatedHex("""
+    static let h100xm20CNVKV = annotatedHex(
+        """
         00 31 00 30 0b 00 00 00  // TYPE_NAME 0x3100, ARRAY8 (3), 11 bytes
         48 31 30 30 58 4d 2d 32  // "H100XM-2"
         30 43 00 00 00 00 00 00  // "0C", NUL, zero padding
@@ -37,7 +38,8 @@ import TestSupport
     }
 
     @Test func nvkvOpcodesAndErrors() throws {
-        let seq32 = annotatedHex("""
+        let seq32 = annotatedHex(
+            """
             10 00 00 10 03 00 00 00  // key 0x10, SEQ32 (1), 3 keys
             01 00 00 00 02 00 00 00  //   0x10 = 1, 0x11 = 2
             03 00 00 00 00 00 00 00  //   0x12 = 3, padding
@@ -53,45 +55,66 @@ import TestSupport
         #expect(throws: NVKV.DecodeError.self) { try NVKV.decode([1, 2, 3]) }
         #expect(throws: NVKV.DecodeError.self) { try NVKV.decode(annotatedHex("00 31 00 70 00 00 00 00")) }
         #expect(throws: NVKV.DecodeError.self) { try NVKV.decode(annotatedHex("00 31 00 30 ff ff ff ff")) }
-        #expect(throws: NVKV.DecodeError.self) { try NVKV.decode(annotatedHex("ff ff 00 20 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")) }
+        #expect(throws: NVKV.DecodeError.self) {
+            try NVKV.decode(annotatedHex("ff ff 00 20 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"))
+        }
         // A record needs its id and name.
         #expect(throws: NVKV.DecodeError.self) { try VGPUTypeRecord(nvkv: annotatedHex("02 31 00 00 b5 04 00 00")) }
     }
 
     @Test func requests() {
         let header = { (id: UInt8) in annotatedHex("0\(id) 00 02 00 00 00 00 00") }
-        #expect(ManagementRequest.querySupported.encoded == annotatedHex("02 00 02 00 00 00 00 00  // command_id 0x00020002, reserved 0"))
-        #expect(ManagementRequest.queryCreatable.encoded == annotatedHex("03 00 02 00 00 00 00 00  // command_id 0x00020003"))
-        #expect(ManagementRequest.assign(vf: DBDF(Self.vf4), typeID: 1205, placement: 20, channelOffset: 512).encoded == annotatedHex("""
-            04 00 02 00 00 00 00 00  // ASSIGN_VGPU_TYPE
-            04 18 00 00 00 00 00 00  // dbdf 0000:18:00.4 (domain 63:32, bus 15:8, devfn 7:0)
-            b5 04 00 00              // vgpuTypeId 1205
-            00 00 00 00              // swizzId
-            14 00                    // placementId 20
-            00 00 00 00 00 00        // padding to 24
-            00 02 00 00 00 00 00 00  // vgpuctl_assign_ext: channelOffset 512, reserved
-            """))
-        #expect(ManagementRequest.assign(vf: DBDF(PCIAddress("0001:41:02.3")!), typeID: 1205).encoded == annotatedHex("""
-            04 00 02 00 00 00 00 00
-            13 41 00 00 01 00 00 00  // dbdf 0001:41:02.3
-            b5 04 00 00 00 00 00 00
-            ff ff 00 00 00 00 00 00  // placementId 0xFFFF: the firmware chooses; no extension
-            """))
-        #expect(ManagementRequest.deassign(vf: DBDF(PCIAddress("0000:18:00.5")!)).encoded == header(5) + annotatedHex("05 18 00 00 00 00 00 00"))
+        #expect(
+            ManagementRequest.querySupported.encoded
+                == annotatedHex("02 00 02 00 00 00 00 00  // command_id 0x00020002, reserved 0"))
+        #expect(
+            ManagementRequest.queryCreatable.encoded
+                == annotatedHex("03 00 02 00 00 00 00 00  // command_id 0x00020003"))
+        #expect(
+            ManagementRequest.assign(vf: DBDF(Self.vf4), typeID: 1205, placement: 20, channelOffset: 512).encoded
+                == annotatedHex(
+                    """
+                    04 00 02 00 00 00 00 00  // ASSIGN_VGPU_TYPE
+                    04 18 00 00 00 00 00 00  // dbdf 0000:18:00.4 (domain 63:32, bus 15:8, devfn 7:0)
+                    b5 04 00 00              // vgpuTypeId 1205
+                    00 00 00 00              // swizzId
+                    14 00                    // placementId 20
+                    00 00 00 00 00 00        // padding to 24
+                    00 02 00 00 00 00 00 00  // vgpuctl_assign_ext: channelOffset 512, reserved
+                    """))
+        #expect(
+            ManagementRequest.assign(vf: DBDF(PCIAddress("0001:41:02.3")!), typeID: 1205).encoded
+                == annotatedHex(
+                    """
+                    04 00 02 00 00 00 00 00
+                    13 41 00 00 01 00 00 00  // dbdf 0001:41:02.3
+                    b5 04 00 00 00 00 00 00
+                    ff ff 00 00 00 00 00 00  // placementId 0xFFFF: the firmware chooses; no extension
+                    """))
+        #expect(
+            ManagementRequest.deassign(vf: DBDF(PCIAddress("0000:18:00.5")!)).encoded == header(5)
+                + annotatedHex("05 18 00 00 00 00 00 00"))
         #expect(ManagementRequest.queryProperties(typeID: 1205).encoded == header(6) + annotatedHex("b5 04 00 00"))
-        #expect(ManagementRequest.queryAssigned(vf: DBDF(Self.vf4)).encoded == header(7) + annotatedHex("04 18 00 00 00 00 00 00"))
+        #expect(
+            ManagementRequest.queryAssigned(vf: DBDF(Self.vf4)).encoded == header(7)
+                + annotatedHex("04 18 00 00 00 00 00 00"))
         let add = ManagementRequest.addType(Records.h100xm20C, buildVersion: "570.144").encoded
         #expect(add.count == 8 + 136 + Self.h100xm20CNVKV.count)
-        #expect(Array(add.prefix(16)) == header(1) + annotatedHex("35 37 30 2e 31 34 34 00  // gsp_build_version \"570.144\""))
+        #expect(
+            Array(add.prefix(16)) == header(1)
+                + annotatedHex("35 37 30 2e 31 34 34 00  // gsp_build_version \"570.144\""))
         #expect(add[16..<136].allSatisfy { $0 == 0 })
-        #expect(Array(add[136..<144]) == annotatedHex("00 00 00 00 01 00 00 00  // discard_vgpu_types 0, padding, vgpu_info_count 1"))
+        #expect(
+            Array(add[136..<144])
+                == annotatedHex("00 00 00 00 01 00 00 00  // discard_vgpu_types 0, padding, vgpu_info_count 1"))
         #expect(Array(add[144...]) == Self.h100xm20CNVKV)
     }
 
     @Test func requestsDecodeAsTheFirmwareReadsThem() throws {
         let all: [ManagementRequest] = [
             .addType(Records.h100xm1g10C, buildVersion: "570.144"), .querySupported, .queryCreatable,
-            .assign(vf: DBDF(Self.vf4), typeID: 1205, placement: 20, channelOffset: 512), .assign(vf: DBDF(Self.vf4), typeID: 7),
+            .assign(vf: DBDF(Self.vf4), typeID: 1205, placement: 20, channelOffset: 512),
+            .assign(vf: DBDF(Self.vf4), typeID: 7),
             .deassign(vf: DBDF(Self.vf4)), .queryProperties(typeID: 1), .queryAssigned(vf: DBDF(Self.vf4)),
         ]
         for r in all { #expect(try ManagementRequest(decoding: r.encoded) == r) }
@@ -99,8 +122,12 @@ import TestSupport
         var bad = ManagementRequest.querySupported.encoded
         bad.put32(4, 1)
         #expect(throws: ManagementRequest.DecodeError.self) { try ManagementRequest(decoding: bad) }
-        #expect(throws: ManagementRequest.DecodeError.self) { try ManagementRequest(decoding: ManagementRequest.queryProperties(typeID: 1).encoded + [0]) }
-        #expect(throws: ManagementRequest.DecodeError.self) { try ManagementRequest(decoding: annotatedHex("08 00 02 00 00 00 00 00")) }
+        #expect(throws: ManagementRequest.DecodeError.self) {
+            try ManagementRequest(decoding: ManagementRequest.queryProperties(typeID: 1).encoded + [0])
+        }
+        #expect(throws: ManagementRequest.DecodeError.self) {
+            try ManagementRequest(decoding: annotatedHex("08 00 02 00 00 00 00 00"))
+        }
     }
 
     @Test func replies() throws {
@@ -111,25 +138,31 @@ import TestSupport
         let done = annotatedHex("04 00 02 00 00 00 00 00  // echoed ASSIGN_VGPU_TYPE header, nothing after")
         #expect(ManagementReply.done.encoded(for: c.assign) == done)
         #expect(try decode(done, c.assign) == .done)
-        let ids = annotatedHex("""
+        let ids = annotatedHex(
+            """
             02 00 02 00 00 00 00 00  // QUERY_SUPPORTED_VGPU_TYPES
             b5 04 00 00 b6 04 00 00  // 1205, 1206
             """)
         #expect(ManagementReply.typeIDs([1205, 1206]).encoded(for: c.querySupported) == ids)
         #expect(try decode(ids, c.querySupported) == .typeIDs([1205, 1206]))
-        #expect(try decode(ids + [0, 0, 0, 0, 9, 0, 0, 0], c.querySupported) == .typeIDs([1205, 1206]), "a 0 ends the list")
+        #expect(
+            try decode(ids + [0, 0, 0, 0, 9, 0, 0, 0], c.querySupported) == .typeIDs([1205, 1206]), "a 0 ends the list")
         let props = annotatedHex("06 00 02 00 00 00 00 00") + Self.h100xm20CNVKV
         #expect(ManagementReply.properties(Records.h100xm20C).encoded(for: c.queryProperties) == props)
         #expect(try decode(props, c.queryProperties) == .properties(Records.h100xm20C))
-        let none = annotatedHex("""
+        let none = annotatedHex(
+            """
             07 00 02 00 00 00 00 00  // QUERY_ASSIGNED_VF_VGPU_TYPE
             00 00 00 00 00 00 00 00  // vgpuTypeId 0: no type; swizzId
             00 00 00 00              // placementId, padding
             """)
         #expect(ManagementReply.assigned(nil).encoded(for: c.queryAssigned) == none)
         #expect(try decode(none, c.queryAssigned) == .assigned(nil))
-        let a = AssignedVF(typeID: 1205, placement: 20, channelOffset: 512, channels: 512, framebufferOffsetMiB: 20320, framebufferMiB: 20320)
-        let withExt = annotatedHex("""
+        let a = AssignedVF(
+            typeID: 1205, placement: 20, channelOffset: 512, channels: 512, framebufferOffsetMiB: 20320,
+            framebufferMiB: 20320)
+        let withExt = annotatedHex(
+            """
             07 00 02 00 00 00 00 00
             b5 04 00 00 00 00 00 00  // vgpuTypeId 1205, swizzId 0
             14 00 00 00              // placementId 20, padding
@@ -138,8 +171,10 @@ import TestSupport
             """)
         #expect(ManagementReply.assigned(a).encoded(for: c.queryAssigned) == withExt)
         #expect(try decode(withExt, c.queryAssigned) == .assigned(a))
-        #expect(try decode(Array(withExt.prefix(20)), c.queryAssigned) == .assigned(AssignedVF(typeID: 1205, placement: 20)),
-                "the public 12-byte output alone")
+        #expect(
+            try decode(Array(withExt.prefix(20)), c.queryAssigned)
+                == .assigned(AssignedVF(typeID: 1205, placement: 20)),
+            "the public 12-byte output alone")
     }
 
     @Test func badReplies() {
@@ -154,12 +189,18 @@ import TestSupport
         }
         fails([7, 0, 2, 0], .short(length: 4, needed: 8))
         fails(annotatedHex("07 00 02 00 00 00 00 00 b5 04"), .short(length: 10, needed: 20))
-        fails(annotatedHex("06 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 12), .wrongCommand(expected: 0x20007, got: 0x20006))
+        fails(
+            annotatedHex("06 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 12),
+            .wrongCommand(expected: 0x20007, got: 0x20006))
         fails(annotatedHex("07 00 02 00 01 00 00 00") + [UInt8](repeating: 0, count: 12), .reservedNotZero(1))
-        fails(annotatedHex("07 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 20), length: 99, .oversized(length: 99, room: 36))
+        fails(
+            annotatedHex("07 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 20), length: 99,
+            .oversized(length: 99, room: 36))
         fails(annotatedHex("07 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 14), .trailing(2, expected: 16))
-        #expect(BadReply.wrongCommand(expected: 0x20007, got: 0x20006).description
-                == "the reply is for command 0x20006 (QUERY_VGPU_PROPERTIES), not 0x20007 (QUERY_ASSIGNED_VF_VGPU_TYPE)")
+        #expect(
+            BadReply.wrongCommand(expected: 0x20007, got: 0x20006).description
+                == "the reply is for command 0x20006 (QUERY_VGPU_PROPERTIES), not 0x20007 (QUERY_ASSIGNED_VF_VGPU_TYPE)"
+        )
         #expect(BadReply.oversized(length: 99, room: 36).description.contains("more than the 36 bytes of room"))
     }
 
@@ -167,49 +208,68 @@ import TestSupport
         let request = ManagementRequest.queryProperties(typeID: 1205).encoded
         var p = FwctlOverRM(scope: .configuration, request: request, room: 16)
         let zeros = { (n: Int) in [UInt8](repeating: 0, count: n) }
-        #expect(p.encoded == annotatedHex("""
-            00 00 00 00  // scope FWCTL_RPC_CONFIGURATION
-            0c 00 00 00  // inLen 12
-            10 00 00 00  // outLen: room 16
-            00 00 00 00  // status
-            """) + zeros(128) + annotatedHex("""
-            06 00 02 00 00 00 00 00 b5 04 00 00  // at 0x90: the request
-            00 00 00 00  // the rest of the room
-            """))
-        let control = RMControl(hClient: 0xC7C0_0100, hObject: 0xC7C0_0102, cmd: NovaCoreTable.stubControl, params: p.encoded)
-        #expect(Array(control.encoded.prefix(24)) == annotatedHex("""
-            00 01 c0 c7  // hClient
-            02 01 c0 c7  // hObject: the subdevice
-            01 ff 80 20  // cmd NV2080_CTRL_CMD_VGPUCTL_FWCTL_RPC = 0x2080FF01
-            00 00 00 00  // status
-            a0 00 00 00  // paramsSize 160 = 144 + 16
-            00 00 00 00  // flags
-            """))
+        #expect(
+            p.encoded == annotatedHex(
+                """
+                00 00 00 00  // scope FWCTL_RPC_CONFIGURATION
+                0c 00 00 00  // inLen 12
+                10 00 00 00  // outLen: room 16
+                00 00 00 00  // status
+                """) + zeros(128)
+                + annotatedHex(
+                    """
+                    06 00 02 00 00 00 00 00 b5 04 00 00  // at 0x90: the request
+                    00 00 00 00  // the rest of the room
+                    """))
+        let control = RMControl(
+            hClient: 0xC7C0_0100, hObject: 0xC7C0_0102, cmd: NovaCoreTable.stubControl, params: p.encoded)
+        #expect(
+            Array(control.encoded.prefix(24))
+                == annotatedHex(
+                    """
+                    00 01 c0 c7  // hClient
+                    02 01 c0 c7  // hObject: the subdevice
+                    01 ff 80 20  // cmd NV2080_CTRL_CMD_VGPUCTL_FWCTL_RPC = 0x2080FF01
+                    00 00 00 00  // status
+                    a0 00 00 00  // paramsSize 160 = 144 + 16
+                    00 00 00 00  // flags
+                    """))
         // The firmware answers in place...
         var firm = try FwctlOverRM(decoding: p.encoded, asRequest: true)
         #expect(firm.request == request && firm.room == 16)
         firm.answer(reply: annotatedHex("06 00 02 00 00 00 00 00 aa bb"))
-        #expect(Array(firm.encoded.prefix(16)) == annotatedHex("00 00 00 00 0c 00 00 00 0a 00 00 00 00 00 00 00  // outLen 10, NV_OK"))
+        #expect(
+            Array(firm.encoded.prefix(16))
+                == annotatedHex("00 00 00 00 0c 00 00 00 0a 00 00 00 00 00 00 00  // outLen 10, NV_OK"))
         #expect(Array(firm.encoded.suffix(16)) == annotatedHex("06 00 02 00 00 00 00 00 aa bb 00 00 00 00 00 00"))
-        #expect(try FwctlOverRM(decoding: firm.encoded, asRequest: false).reply(room: 16) == RawReply(bytes: annotatedHex("06 00 02 00 00 00 00 00 aa bb"), length: 10))
+        #expect(
+            try FwctlOverRM(decoding: firm.encoded, asRequest: false).reply(room: 16)
+                == RawReply(bytes: annotatedHex("06 00 02 00 00 00 00 00 aa bb"), length: 10))
         // ... or refuses: the status and the reason, no reply.
         firm.refuse(status: NVStatus.errObjectNotFound, reason: "no")
-        #expect(firm.encoded == annotatedHex("""
-            00 00 00 00 0c 00 00 00
-            00 00 00 00              // outLen 0
-            57 00 00 00              // status NV_ERR_OBJECT_NOT_FOUND
-            6e 6f                    // reason "no", NUL padded to 128
-            """) + zeros(126 + 16))
+        #expect(
+            firm.encoded == annotatedHex(
+                """
+                00 00 00 00 0c 00 00 00
+                00 00 00 00              // outLen 0
+                57 00 00 00              // status NV_ERR_OBJECT_NOT_FOUND
+                6e 6f                    // reason "no", NUL padded to 128
+                """) + zeros(126 + 16))
         p = try FwctlOverRM(decoding: firm.encoded, asRequest: false)
         #expect(p.refusalText == "no" && p.status == NVStatus.errObjectNotFound)
         #expect(throws: FwctlOverRM.DecodeError.self) { try FwctlOverRM(decoding: [0, 0], asRequest: true) }
-        #expect(throws: FwctlOverRM.DecodeError.self) { try FwctlOverRM(decoding: annotatedHex("00 00 00 00 ff 00 00 00") + zeros(136), asRequest: true) }
+        #expect(throws: FwctlOverRM.DecodeError.self) {
+            try FwctlOverRM(decoding: annotatedHex("00 00 00 00 ff 00 00 00") + zeros(136), asRequest: true)
+        }
     }
 
     @Test func novaCoreInfo() {
-        let i = NovaCoreInfo(vendorID: 0x10DE, deviceID: 0x2330, subsystemVendorID: 0x10DE, subsystemID: 0x16C1, vgpu: true, totalVFs: 32,
-                             firmwareVersion: "570.144")
-        let bytes = annotatedHex("""
+        let i = NovaCoreInfo(
+            vendorID: 0x10DE, deviceID: 0x2330, subsystemVendorID: 0x10DE, subsystemID: 0x16C1, vgpu: true,
+            totalVFs: 32,
+            firmwareVersion: "570.144")
+        let bytes = annotatedHex(
+            """
             de 10 30 23 de 10 c1 16  // vendor 10de, device 2330, subsystem 10de:16c1
             01 00 00 00              // flags: vGPU (SR-IOV mode)
             20 00 00 00              // total_vfs 32
@@ -241,8 +301,12 @@ import TestSupport
         #expect(try reply("properties-h100xm-20c", NovaCoreTable.queryProperties) == .properties(Records.h100xm20C))
         #expect(try reply("properties-h100xm-1-10c", NovaCoreTable.queryProperties) == .properties(Records.h100xm1g10C))
         #expect(try reply("assigned-none", NovaCoreTable.queryAssigned) == .assigned(nil))
-        #expect(try reply("assigned-ext", NovaCoreTable.queryAssigned) == .assigned(AssignedVF(
-            typeID: 1205, placement: 20, channelOffset: 512, channels: 512, framebufferOffsetMiB: 20320, framebufferMiB: 20320)))
+        #expect(
+            try reply("assigned-ext", NovaCoreTable.queryAssigned)
+                == .assigned(
+                    AssignedVF(
+                        typeID: 1205, placement: 20, channelOffset: 512, channels: 512, framebufferOffsetMiB: 20320,
+                        framebufferMiB: 20320)))
         #expect(NovaCoreInfo(decoding: try seed("nova-core-info"))?.totalVFs == 32)
         let ok = try FwctlOverRM(decoding: try seed("stub-params-reply"), asRequest: false)
         let props = try seed("properties-h100xm-20c")

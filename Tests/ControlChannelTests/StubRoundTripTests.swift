@@ -2,8 +2,8 @@ import ControlChannel
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// Every management command through gsp-stub over the GSP queues (booted with `vgpuctl gsp
 /// boot`), the refusals of the firmware model, the kernel's checks the stub transport plays,
@@ -14,19 +14,25 @@ import TestSupport
     }
 
     /// The refusal `body` ends with: its command, status and the reason's words.
-    static func refusal(_ body: () throws(ControlChannelError) -> Void, command: String, status: UInt32, _ words: [String] = [],
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+    static func refusal(
+        _ body: () throws(ControlChannelError) -> Void, command: String, status: UInt32, _ words: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do {
             try body()
             Issue.record("\(command) was not refused", sourceLocation: sourceLocation)
         } catch {
-            guard case let .refused(c, s, detail) = error else {
+            guard case .refused(let c, let s, let detail) = error else {
                 Issue.record("expected a refusal, got: \(error)", sourceLocation: sourceLocation)
                 return
             }
             #expect(c == command && s == status, "\(error)", sourceLocation: sourceLocation)
-            for w in words { #expect((detail ?? "").contains(w), "'\(w)' missing: \(error)", sourceLocation: sourceLocation) }
-            #expect(error.description.hasPrefix("the firmware refused \(command) with \(NVStatusText.describe(status))"), sourceLocation: sourceLocation)
+            for w in words {
+                #expect((detail ?? "").contains(w), "'\(w)' missing: \(error)", sourceLocation: sourceLocation)
+            }
+            #expect(
+                error.description.hasPrefix("the firmware refused \(command) with \(NVStatusText.describe(status))"),
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -51,11 +57,17 @@ import TestSupport
 
         #expect(try c.queryAssigned(vf: vf[0]) == nil)
         try c.assign(vf: vf[0], typeID: 1205)
-        #expect(try c.queryAssigned(vf: vf[0]) == AssignedVF(typeID: 1205, placement: 0, channelOffset: 0, channels: 512,
-                                                             framebufferOffsetMiB: 0, framebufferMiB: 20320))
+        #expect(
+            try c.queryAssigned(vf: vf[0])
+                == AssignedVF(
+                    typeID: 1205, placement: 0, channelOffset: 0, channels: 512,
+                    framebufferOffsetMiB: 0, framebufferMiB: 20320))
         try c.assign(vf: vf[1], typeID: 1205, placement: 40, channelOffset: 1024)
-        #expect(try c.queryAssigned(vf: vf[1]) == AssignedVF(typeID: 1205, placement: 40, channelOffset: 1024, channels: 512,
-                                                             framebufferOffsetMiB: 40 * 1016, framebufferMiB: 20320))
+        #expect(
+            try c.queryAssigned(vf: vf[1])
+                == AssignedVF(
+                    typeID: 1205, placement: 40, channelOffset: 1024, channels: 512,
+                    framebufferOffsetMiB: 40 * 1016, framebufferMiB: 20320))
         // 40C needs units 0..<40 or 40..<80, both partly taken; MIG cannot join time-sliced VFs.
         #expect(try c.queryCreatable() == [1205])
         try c.deassign(vf: vf[1])
@@ -76,30 +88,42 @@ import TestSupport
         try c.addType(Records.h100xm40C)
         try c.assign(vf: vf[0], typeID: 1206)
 
-        Self.refusal({ () throws(ControlChannelError) in try c.assign(vf: vf[1], typeID: 4242) },
-                     command: "ASSIGN_VGPU_TYPE", status: NVStatus.errObjectNotFound, ["vGPU type 4242 was never added"])
-        Self.refusal({ () throws(ControlChannelError) in try c.assign(vf: vf[0], typeID: 1205) },
-                     command: "ASSIGN_VGPU_TYPE", status: NVStatusText.errInUse, ["VF 0 already carries type 1206"])
-        Self.refusal({ () throws(ControlChannelError) in try c.assign(vf: vf[1], typeID: 1206, placement: 0) },
-                     command: "ASSIGN_VGPU_TYPE", status: NVStatus.errInsufficientResources, ["H100XM-40C is not creatable on VF 1", "no free placement"])
-        Self.refusal({ () throws(ControlChannelError) in try c.assign(vf: h100PF, typeID: 1205) },
-                     command: "ASSIGN_VGPU_TYPE", status: NVStatusText.errInvalidIndex, ["0000:18:00.0 is not a VF of 0000:18:00.0"])
-        Self.refusal({ () throws(ControlChannelError) in _ = try c.queryAssigned(vf: PCIAddress("0000:19:00.4")!) },
-                     command: "QUERY_ASSIGNED_VF_VGPU_TYPE", status: NVStatusText.errInvalidIndex)
-        Self.refusal({ () throws(ControlChannelError) in _ = try c.queryProperties(4242) },
-                     command: "QUERY_VGPU_PROPERTIES", status: NVStatus.errObjectNotFound, ["unknown vGPU type id 4242"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.assign(vf: vf[1], typeID: 4242) },
+            command: "ASSIGN_VGPU_TYPE", status: NVStatus.errObjectNotFound, ["vGPU type 4242 was never added"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.assign(vf: vf[0], typeID: 1205) },
+            command: "ASSIGN_VGPU_TYPE", status: NVStatusText.errInUse, ["VF 0 already carries type 1206"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.assign(vf: vf[1], typeID: 1206, placement: 0) },
+            command: "ASSIGN_VGPU_TYPE", status: NVStatus.errInsufficientResources,
+            ["H100XM-40C is not creatable on VF 1", "no free placement"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.assign(vf: h100PF, typeID: 1205) },
+            command: "ASSIGN_VGPU_TYPE", status: NVStatusText.errInvalidIndex,
+            ["0000:18:00.0 is not a VF of 0000:18:00.0"])
+        Self.refusal(
+            { () throws(ControlChannelError) in _ = try c.queryAssigned(vf: PCIAddress("0000:19:00.4")!) },
+            command: "QUERY_ASSIGNED_VF_VGPU_TYPE", status: NVStatusText.errInvalidIndex)
+        Self.refusal(
+            { () throws(ControlChannelError) in _ = try c.queryProperties(4242) },
+            command: "QUERY_VGPU_PROPERTIES", status: NVStatus.errObjectNotFound, ["unknown vGPU type id 4242"])
         var broken = Records.h100xm20C
         broken.id = 9
         broken.channels = 0
-        Self.refusal({ () throws(ControlChannelError) in try c.addType(broken) },
-                     command: "ADD_VGPU_TYPE", status: NVStatus.errInvalidData, ["it has no channels"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.addType(broken) },
+            command: "ADD_VGPU_TYPE", status: NVStatus.errInvalidData, ["it has no channels"])
         var redefined = Records.h100xm40C
         redefined.maxInstances = 1
-        Self.refusal({ () throws(ControlChannelError) in try c.addType(redefined) },
-                     command: "ADD_VGPU_TYPE", status: NVStatusText.errInUse, ["in use by a VF"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.addType(redefined) },
+            command: "ADD_VGPU_TYPE", status: NVStatusText.errInUse, ["in use by a VF"])
         c.buildVersion = "535.113"
-        Self.refusal({ () throws(ControlChannelError) in try c.addType(Records.h100xm1g10C) },
-                     command: "ADD_VGPU_TYPE", status: NVStatus.errInvalidArgument, ["built for GSP-RM 535.113, this is 570.144"])
+        Self.refusal(
+            { () throws(ControlChannelError) in try c.addType(Records.h100xm1g10C) },
+            command: "ADD_VGPU_TYPE", status: NVStatus.errInvalidArgument, ["built for GSP-RM 535.113, this is 570.144"]
+        )
         // Nothing refused changed the firmware.
         #expect(try c.querySupported() == [1205, 1206])
         #expect(try c.queryAssigned(vf: vf[0])?.typeID == 1206 && c.queryAssigned(vf: vf[1]) == nil)
@@ -113,14 +137,19 @@ import TestSupport
             _ = try stub.client.querySupported()
             Issue.record("a debug scope went through")
         } catch {
-            #expect(error.description.contains("refused FWCTL_RPC QUERY_SUPPORTED_VGPU_TYPES with EPERM: nova-core permits the vGPU management commands only in the FWCTL_RPC_CONFIGURATION scope"), "\(error)")
+            #expect(
+                error.description.contains(
+                    "refused FWCTL_RPC QUERY_SUPPORTED_VGPU_TYPES with EPERM: nova-core permits the vGPU management commands only in the FWCTL_RPC_CONFIGURATION scope"
+                ), "\(error)")
         }
         let t = stub.transport
         var request = ManagementRequest.querySupported.encoded
         request.put32(4, 7)
-        for (req, room, name) in [(request, 64, "EINVAL"), ([UInt8](repeating: 0, count: 4), 64, "EINVAL"),
-                                  (ManagementRequest.querySupported.encoded, Fwctl.maxRPCLength + 1, "EMSGSIZE"),
-                                  (annotatedHex("09 00 02 00 00 00 00 00"), 64, "EPERM")] {
+        for (req, room, name) in [
+            (request, 64, "EINVAL"), ([UInt8](repeating: 0, count: 4), 64, "EINVAL"),
+            (ManagementRequest.querySupported.encoded, Fwctl.maxRPCLength + 1, "EMSGSIZE"),
+            (annotatedHex("09 00 02 00 00 00 00 00"), 64, "EPERM"),
+        ] {
             #expect { _ = try t.rpc(scope: .configuration, request: req, room: room) } throws: { e in
                 (e as? ControlChannelError)?.description.contains("with \(name)") == true
             }
@@ -131,8 +160,9 @@ import TestSupport
         let root = try upstreamHost()
         let stub = try BootedStub(root, boot: ["--vgpu", "off"])
         defer { stub.close() }
-        Self.refusal({ () throws(ControlChannelError) in _ = try stub.client.querySupported() },
-                     command: "QUERY_SUPPORTED_VGPU_TYPES", status: NVStatus.errNotSupported, ["booted without vGPU"])
+        Self.refusal(
+            { () throws(ControlChannelError) in _ = try stub.client.querySupported() },
+            command: "QUERY_SUPPORTED_VGPU_TYPES", status: NVStatus.errNotSupported, ["booted without vGPU"])
         #expect(try NovaCoreInfo(decoding: stub.client.info().deviceData)?.vgpu == false)
     }
 
@@ -141,7 +171,10 @@ import TestSupport
         ("wrong-command", { if case .badReply(_, .wrongCommand(0x20002, 0x20003)) = $0 { true } else { false } }),
         ("reserved", { if case .badReply(_, .reservedNotZero(0xDEAD)) = $0 { true } else { false } }),
         ("oversized", { if case .badReply(_, .oversized(8 + 512 + 64, 8 + 512)) = $0 { true } else { false } }),
-        ("refuse:NV_ERR_INVALID_STATE", { if case .refused(_, NVStatus.errInvalidState, nil) = $0 { true } else { false } }),
+        (
+            "refuse:NV_ERR_INVALID_STATE",
+            { if case .refused(_, NVStatus.errInvalidState, nil) = $0 { true } else { false } }
+        ),
     ]
 
     @Test(arguments: faults)
@@ -154,7 +187,11 @@ import TestSupport
             Issue.record("\(fault): no error")
         } catch {
             #expect(matches(error), "\(fault): \(error)")
-            #expect(error.description.hasPrefix(fault.hasPrefix("refuse") ? "the firmware refused QUERY_SUPPORTED_VGPU_TYPES" : "bad reply to QUERY_SUPPORTED_VGPU_TYPES: "), "\(error)")
+            #expect(
+                error.description.hasPrefix(
+                    fault.hasPrefix("refuse")
+                        ? "the firmware refused QUERY_SUPPORTED_VGPU_TYPES"
+                        : "bad reply to QUERY_SUPPORTED_VGPU_TYPES: "), "\(error)")
         }
     }
 
@@ -166,8 +203,13 @@ import TestSupport
             _ = try stub.client.querySupported()
             Issue.record("no error")
         } catch {
-            guard case .queue(.rpcFailed(.gspRmControl, _, NVStatus.errInvalidState)) = error else { Issue.record("\(error)"); return }
-            #expect(error.description.contains("GSP-RM answered GSP_RM_CONTROL") && error.description.contains("rpc_result 0x40 (NV_ERR_INVALID_STATE)"))
+            guard case .queue(.rpcFailed(.gspRmControl, _, NVStatus.errInvalidState)) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(
+                error.description.contains("GSP-RM answered GSP_RM_CONTROL")
+                    && error.description.contains("rpc_result 0x40 (NV_ERR_INVALID_STATE)"))
         }
     }
 
@@ -208,7 +250,10 @@ import TestSupport
             _ = try a.control(sub, RMControlCommand.null, params: [])
             Issue.record("a control on a freed object succeeded")
         } catch {
-            #expect(error.description == "GSP_RM_CONTROL 0x0 on NV20_SUBDEVICE_0 0xc7c04d02 failed with RM status 0x33 (NV_ERR_INVALID_OBJECT_HANDLE)")
+            #expect(
+                error.description
+                    == "GSP_RM_CONTROL 0x0 on NV20_SUBDEVICE_0 0xc7c04d02 failed with RM status 0x33 (NV_ERR_INVALID_OBJECT_HANDLE)"
+            )
         }
         a.close()
         // The client was freed: its handle is free for a new session.
@@ -227,10 +272,12 @@ import TestSupport
         let sim = SimulatedGSP(root: HostRoot(TestSupport.tempDir("cc-owner")), pf: h100PF)
         try StubHostLink(hostRoot: root.path, ownerPid: owner.processIdentifier).write(into: sim.directory)
         let config = try PFConfig.read(root: root, address: h100PF)
-        let plan = try VGPUBootPlan.make(pf: h100PF, config: config.config, sriovOffset: config.sriovOffset, mode: .auto,
-                                         frameBufferBytes: 81559 << 20)
-        let report = try sim.boot(plan: plan, model: "h100-sxm5-80gb", stubExecutable: TestSupport.productsDirectory + "/gsp-stub",
-                                  receiveTimeout: .seconds(10))
+        let plan = try VGPUBootPlan.make(
+            pf: h100PF, config: config.config, sriovOffset: config.sriovOffset, mode: .auto,
+            frameBufferBytes: 81559 << 20)
+        let report = try sim.boot(
+            plan: plan, model: "h100-sxm5-80gb", stubExecutable: TestSupport.productsDirectory + "/gsp-stub",
+            receiveTimeout: .seconds(10))
         let pid = try #require(report.stubPid)
         defer { StubProcess.stop(pid) }
         #expect(StubProcess.ending(of: pid) == nil)
@@ -238,6 +285,8 @@ import TestSupport
         let deadline = ContinuousClock.now + .seconds(5)
         while StubProcess.ending(of: pid) == nil && ContinuousClock.now < deadline { usleep(50_000) }
         #expect(StubProcess.ending(of: pid) != nil, "the stub outlived its owner")
-        #expect((try? String(contentsOfFile: sim.logFile, encoding: .utf8))?.contains("which started this stub, is gone") == true)
+        #expect(
+            (try? String(contentsOfFile: sim.logFile, encoding: .utf8))?.contains("which started this stub, is gone")
+                == true)
     }
 }

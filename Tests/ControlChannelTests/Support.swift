@@ -3,8 +3,8 @@ import Foundation
 import GSPMessaging
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 
 /// Hex of bytes, for failure messages.
 func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }
@@ -35,9 +35,14 @@ func enableVFs(_ root: HostRoot, _ pf: PCIAddress = h100PF) throws {
 func processes(mentioning text: String) -> [Int32] {
     let fm = FileManager.default
     return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
-        guard pid != getpid(), let args = StubProcess.commandLine(of: pid), args.joined(separator: " ").contains(text) else { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
-           stat[stat.index(close, offsetBy: 2)...].first == "Z" { return false }
+        guard pid != getpid(), let args = StubProcess.commandLine(of: pid), args.joined(separator: " ").contains(text)
+        else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            stat[stat.index(close, offsetBy: 2)...].first == "Z"
+        {
+            return false
+        }
         return true
     }
 }
@@ -51,8 +56,10 @@ final class BootedStub {
     let client: VGPUManagementClient
     let transport: GSPStubTransport
 
-    init(_ root: HostRoot, _ pf: PCIAddress = h100PF, boot extra: [String] = [], env: [String: String?] = [:],
-         scope: FwctlScope = .configuration) throws {
+    init(
+        _ root: HostRoot, _ pf: PCIAddress = h100PF, boot extra: [String] = [], env: [String: String?] = [:],
+        scope: FwctlScope = .configuration
+    ) throws {
         self.root = root
         self.pf = pf
         let r = try vg(root, ["gsp", "boot", pf.description, "--json"] + extra, env: env)
@@ -75,11 +82,14 @@ final class BootedStub {
 
 /// Two types of the H100XM catalog as records (values as `vgpuctl control types --json` shows them).
 enum Records {
-    static let h100xm20C = VGPUTypeRecord(id: 1205, name: "H100XM-20C", maxInstances: 4, framebufferMiB: 20320, nominalMiB: 20480,
-                                          series: "C", placementSize: 20, placements: [0, 20, 40, 60], channels: 512, copyEngines: 8, mig: nil)
-    static let h100xm40C = VGPUTypeRecord(id: 1206, name: "H100XM-40C", maxInstances: 2, framebufferMiB: 40640, nominalMiB: 40960,
-                                          series: "C", placementSize: 40, placements: [0, 40], channels: 1024, copyEngines: 8, mig: nil)
-    static let h100xm1g10C = VGPUTypeRecord(id: 1208, name: "H100XM-1-10C", maxInstances: 7, framebufferMiB: 10160, nominalMiB: 10240,
-                                            series: "C", placementSize: 10, placements: [0, 10, 20, 30, 40, 50, 60], channels: 256, copyEngines: 1,
-                                            mig: .init(profile: "1g.10gb", computeSlices: 1, memorySlices: 1, memoryPlacements: [0, 1, 2, 3, 4, 5, 6]))
+    static let h100xm20C = VGPUTypeRecord(
+        id: 1205, name: "H100XM-20C", maxInstances: 4, framebufferMiB: 20320, nominalMiB: 20480,
+        series: "C", placementSize: 20, placements: [0, 20, 40, 60], channels: 512, copyEngines: 8, mig: nil)
+    static let h100xm40C = VGPUTypeRecord(
+        id: 1206, name: "H100XM-40C", maxInstances: 2, framebufferMiB: 40640, nominalMiB: 40960,
+        series: "C", placementSize: 40, placements: [0, 40], channels: 1024, copyEngines: 8, mig: nil)
+    static let h100xm1g10C = VGPUTypeRecord(
+        id: 1208, name: "H100XM-1-10C", maxInstances: 7, framebufferMiB: 10160, nominalMiB: 10240,
+        series: "C", placementSize: 10, placements: [0, 10, 20, 30, 40, 50, 60], channels: 256, copyEngines: 1,
+        mig: .init(profile: "1g.10gb", computeSlices: 1, memorySlices: 1, memoryPlacements: [0, 1, 2, 3, 4, 5, 6]))
 }

@@ -1,7 +1,7 @@
 import Foundation
 import FuzzTargets
-import Testing
 import TestSupport
+import Testing
 
 /// Every seed and every past fuzz finding, through its target: none may trap.
 @Suite struct FuzzRegressionTests {
@@ -11,7 +11,9 @@ import TestSupport
         let base = fuzzDir + "/" + sub
         let fm = FileManager.default
         return ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted().flatMap { t in
-            ((try? fm.contentsOfDirectory(atPath: base + "/" + t)) ?? []).sorted().map { (t, base + "/" + t + "/" + $0) }
+            ((try? fm.contentsOfDirectory(atPath: base + "/" + t)) ?? []).sorted().map {
+                (t, base + "/" + t + "/" + $0)
+            }
         }
     }
 
@@ -25,9 +27,11 @@ import TestSupport
         #expect(all.count >= FuzzTargets.all.count)
         for (t, f) in all {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: f)))
-            FuzzTargets.run(t, bytes)        // a trap here fails the whole test run, naming the input below
+            FuzzTargets.run(t, bytes)  // a trap here fails the whole test run, naming the input below
             // Truncations of each seed too: parsers must stop cleanly at any length.
-            for cut in stride(from: 0, to: min(bytes.count, 600), by: 37) { FuzzTargets.run(t, Array(bytes.prefix(cut))) }
+            for cut in stride(from: 0, to: min(bytes.count, 600), by: 37) {
+                FuzzTargets.run(t, Array(bytes.prefix(cut)))
+            }
         }
     }
 }

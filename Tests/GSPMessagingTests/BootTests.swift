@@ -1,8 +1,8 @@
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// The vGPU-enabled boot against the real gsp-stub process, through the built vgpuctl.
 @Suite struct BootTests {
@@ -30,10 +30,11 @@ import TestSupport
         let sriov = try #require(ConfigSpace(bytes).sriov)
         let bars = sriov.vfBARs.sorted { $0.index < $1.index }
         try #require(bars.count == 3)
-        return GSPVFInfo(totalVFs: UInt32(sriov.totalVFs), firstVFOffset: UInt32(sriov.firstVFOffset),
-                         firstVFBar0Address: bars[0].address, firstVFBar1Address: bars[1].address,
-                         firstVFBar2Address: bars[2].address,
-                         b64bitBar0: bars[0].is64Bit, b64bitBar1: bars[1].is64Bit, b64bitBar2: bars[2].is64Bit)
+        return GSPVFInfo(
+            totalVFs: UInt32(sriov.totalVFs), firstVFOffset: UInt32(sriov.firstVFOffset),
+            firstVFBar0Address: bars[0].address, firstVFBar1Address: bars[1].address,
+            firstVFBar2Address: bars[2].address,
+            b64bitBar0: bars[0].is64Bit, b64bitBar1: bars[1].is64Bit, b64bitBar2: bars[2].is64Bit)
     }
 
     @Test func vgpuBootOnAnH100PF() throws {
@@ -84,7 +85,9 @@ import TestSupport
         #expect(s.status == 0)
         let statuses = try JSONDecoder().decode([GSPStubStatus].self, from: Data(s.stdout.utf8))
         #expect(statuses.map(\.pf) == [h100PF])
-        #expect(statuses.first?.process == "running" && statuses.first?.firmware == "running" && statuses.first?.booted == true)
+        #expect(
+            statuses.first?.process == "running" && statuses.first?.firmware == "running"
+                && statuses.first?.booted == true)
         let stop = try TestSupport.vgpuctl(["--root", root.path, "gsp", "stop", h100PF])
         #expect(stop.status == 0 && stop.stdout.contains("stopped gsp-stub"))
         #expect(processes(mentioning: root.path).isEmpty)
@@ -97,8 +100,10 @@ import TestSupport
         defer { stopStub(root) }
         let r = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF])
         try #require(r.status == 0, "stderr: \(r.stderr)")
-        for w in ["cpu->gsp", "GSP_SET_SYSTEM_INFO", "SET_REGISTRY", "GSP_INIT_DONE", "RMSetSriovMode=1",
-                  "totalVFs 32", "NVIDIA H100 80GB HBM3", "vgpuctl gsp stop \(h100PF)"] {
+        for w in [
+            "cpu->gsp", "GSP_SET_SYSTEM_INFO", "SET_REGISTRY", "GSP_INIT_DONE", "RMSetSriovMode=1",
+            "totalVFs 32", "NVIDIA H100 80GB HBM3", "vgpuctl gsp stop \(h100PF)",
+        ] {
             #expect(r.stdout.contains(w), "missing '\(w)'")
         }
     }
@@ -137,7 +142,9 @@ import TestSupport
     @Test func unknownRegistryKeyIsLoggedByGSPAsOSErrorLog() throws {
         let root = try h100Host()
         defer { stopStub(root) }
-        let r = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--registry", "RMBogusKey=0x10", "--json"])
+        let r = try TestSupport.vgpuctl([
+            "--root", root.path, "gsp", "boot", h100PF, "--registry", "RMBogusKey=0x10", "--json",
+        ])
         try #require(r.status == 0, "stderr: \(r.stderr)")
         let report = try JSONDecoder().decode(VGPUBootReport.self, from: Data(r.stdout.utf8))
         let log = try #require(report.transcript.first { $0.functionName == "OS_ERROR_LOG" })
@@ -154,32 +161,43 @@ import TestSupport
         let pf = try #require(PCIAddress(h100PF))
         do {
             let client = try SimulatedGSP(root: root, pf: pf).connect(receiveTimeout: .seconds(10))
-            let hClient: UInt32 = 0xCAFE_0001, hDevice: UInt32 = 0xCAFE_0080, hSub: UInt32 = 0xCAFE_2080
+            let hClient: UInt32 = 0xCAFE_0001
+            let hDevice: UInt32 = 0xCAFE_0080
+            let hSub: UInt32 = 0xCAFE_2080
             _ = try client.rmAlloc(hClient: hClient, hParent: 0, hObject: hClient, hClass: RMClass.rootClient)
             _ = try client.rmAlloc(hClient: hClient, hParent: hClient, hObject: hDevice, hClass: RMClass.device)
             _ = try client.rmAlloc(hClient: hClient, hParent: hDevice, hObject: hSub, hClass: RMClass.subdevice)
             var params = [UInt8](repeating: 0, count: 4 + 2 * RMControlCommand.maxNameStringLength)
-            params = try client.rmControl(hClient: hClient, hObject: hSub, cmd: RMControlCommand.gpuGetNameString, params: params)
+            params = try client.rmControl(
+                hClient: hClient, hObject: hSub, cmd: RMControlCommand.gpuGetNameString, params: params)
             #expect(params.cString(4, 64) == "NVIDIA H100 80GB HBM3")
             // A subdevice under a client is the wrong parent.
             #expect(throws: GSPError.self) {
-                _ = try client.rmAlloc(hClient: hClient, hParent: hClient, hObject: 0xCAFE_2081, hClass: RMClass.subdevice)
+                _ = try client.rmAlloc(
+                    hClient: hClient, hParent: hClient, hObject: 0xCAFE_2081, hClass: RMClass.subdevice)
             }
             // A control the firmware does not serve.
-            #expect { _ = try client.rmControl(hClient: hClient, hObject: hSub, cmd: 0x2080_0199, params: []) }
-                throws: { "\($0)".contains("NV_ERR_NOT_SUPPORTED") }
+            #expect {
+                _ = try client.rmControl(hClient: hClient, hObject: hSub, cmd: 0x2080_0199, params: [])
+            } throws: { "\($0)".contains("NV_ERR_NOT_SUPPORTED") }
             // A payload of the wrong size for its function.
-            #expect { _ = try client.call(.getGspStaticInfo, [0, 0, 0, 0]) }
-                throws: { "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT") }
+            #expect { _ = try client.call(.getGspStaticInfo, [0, 0, 0, 0]) } throws: {
+                "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_INVALID_MESSAGE_FORMAT")
+            }
             // A function the firmware does not serve.
-            #expect { _ = try client.call(RPCFunction(50), [1, 2, 3]) }
-                throws: { "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION") }
+            #expect { _ = try client.call(RPCFunction(50), [1, 2, 3]) } throws: {
+                "\($0)".contains("NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION")
+            }
             try client.rmFree(hClient: hClient, hParent: hClient, hObject: hClient)
-            #expect { _ = try client.rmControl(hClient: hClient, hObject: hSub, cmd: RMControlCommand.gpuGetNameString, params: params) }
-                throws: { "\($0)".contains("NV_ERR_INVALID_OBJECT_HANDLE") }
+            #expect {
+                _ = try client.rmControl(
+                    hClient: hClient, hObject: hSub, cmd: RMControlCommand.gpuGetNameString, params: params)
+            } throws: { "\($0)".contains("NV_ERR_INVALID_OBJECT_HANDLE") }
         }
         // A third process continues the sequence numbers: 64 KiB round trips.
-        let ping = try TestSupport.vgpuctl(["--root", root.path, "gsp", "ping", h100PF, "--count", "20", "--size", "65536", "--json"])
+        let ping = try TestSupport.vgpuctl([
+            "--root", root.path, "gsp", "ping", h100PF, "--count", "20", "--size", "65536", "--json",
+        ])
         #expect(ping.status == 0, "stderr: \(ping.stderr)")
         #expect(ping.stdout.contains("\"elementsPerMessage\" : 2"))
     }

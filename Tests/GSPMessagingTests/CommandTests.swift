@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl gsp` on a real host and with bad arguments.
 @Suite struct CommandTests {
@@ -12,7 +12,10 @@ import TestSupport
         let r = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF])
         #expect(r.status == 1)
         #expect(r.stderr.split(separator: "\n").count == 1)
-        for w in ["kernel driver's job", "\(h100PF) [10de:2330] is bound to driver nvidia", "no fwctl devices", "simulated hosts"] {
+        for w in [
+            "kernel driver's job", "\(h100PF) [10de:2330] is bound to driver nvidia", "no fwctl devices",
+            "simulated hosts",
+        ] {
             #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)")
         }
         #expect(processes(mentioning: root.path).isEmpty)

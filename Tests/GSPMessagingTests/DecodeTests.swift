@@ -1,8 +1,8 @@
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl gsp decode`: the JSON shape, pending messages (wrapping), and truncated or corrupt
 /// files (exit 2, naming the offset and the problem).
@@ -12,7 +12,8 @@ import TestSupport
         let root = try h100Host()
         let pf = try #require(PCIAddress(h100PF))
         let cfg = try PFConfig.read(root: root, address: pf)
-        let plan = try VGPUBootPlan.make(pf: pf, config: cfg.config, sriovOffset: cfg.sriovOffset, mode: .auto, frameBufferBytes: 80 << 30)
+        let plan = try VGPUBootPlan.make(
+            pf: pf, config: cfg.config, sriovOffset: cfg.sriovOffset, mode: .auto, frameBufferBytes: 80 << 30)
         let m = try tempMapping()
         _ = try VGPUBoot.prepare(mapping: m, plan: plan, receiveTimeout: .seconds(1))
         return m.path
@@ -33,11 +34,15 @@ import TestSupport
         let messages = try #require(cmd["messages"] as? [[String: Any]])
         #expect(messages.count == 2)
         for m in messages {
-            #expect(Set(m.keys) == ["seqNum", "elemCount", "function", "functionName", "length", "rpcResult", "checksumValid"])
+            #expect(
+                Set(m.keys) == [
+                    "seqNum", "elemCount", "function", "functionName", "length", "rpcResult", "checksumValid",
+                ])
             #expect(m["checksumValid"] as? Bool == true)
             #expect(m["rpcResult"] as? Int == 0xFFFF_FFFF)
         }
-        #expect(messages[0]["functionName"] as? String == "GSP_SET_SYSTEM_INFO" && messages[0]["function"] as? Int == 72)
+        #expect(
+            messages[0]["functionName"] as? String == "GSP_SET_SYSTEM_INFO" && messages[0]["function"] as? Int == 72)
         #expect(messages[0]["length"] as? Int == 0x20 + 0x3A0 && messages[0]["seqNum"] as? Int == 0)
         #expect(messages[1]["functionName"] as? String == "SET_REGISTRY" && messages[1]["seqNum"] as? Int == 1)
         let msg = try #require(json["msgQueue"] as? [String: Any])
@@ -48,9 +53,12 @@ import TestSupport
         let (cpu, _, m) = try endpointPair()
         m.u32(GspMemLayout.cpuQueueOffset + GspMemLayout.writePtrOffset).pointee = 61
         m.u32(GspMemLayout.gspQueueOffset + GspMemLayout.rxHeaderOffset).pointee = 61
-        try cpu.send(function: .nop, payload: [UInt8](repeating: 7, count: 0x2000), sequence: 0, until: .now + .seconds(1))  // pages 61, 62, 0
+        try cpu.send(
+            // pages 61, 62, 0
+            function: .nop, payload: [UInt8](repeating: 7, count: 0x2000), sequence: 0, until: .now + .seconds(1))
         cpu.sendFault = { _ in (corruptChecksum: true, skipSequence: false) }
-        try cpu.send(function: .free, payload: [UInt8](repeating: 0, count: 16), sequence: 1, until: .now + .seconds(1))   // page 1
+        // page 1
+        try cpu.send(function: .free, payload: [UInt8](repeating: 0, count: 16), sequence: 1, until: .now + .seconds(1))
         let json = try decodeJSON(m.path)
         let cmd = try #require(json["cmdQueue"] as? [String: Any])
         #expect(cmd["readPtr"] as? Int == 61 && cmd["writePtr"] as? Int == 2)
@@ -67,7 +75,9 @@ import TestSupport
         #expect(r.status == 2, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, sourceLocation: sourceLocation)
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
-        for w in mentions { #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)", sourceLocation: sourceLocation) }
+        for w in mentions {
+            #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)", sourceLocation: sourceLocation)
+        }
     }
 
     func mutated(_ path: String, _ change: (inout [UInt8]) -> Void) throws -> String {
@@ -80,26 +90,35 @@ import TestSupport
 
     @Test func truncatedFileNamesWhereItEnds() throws {
         let good = try preparedFile()
-        try expectInvalid(try mutated(good) { $0.removeSubrange(0x2000...) },
-                          mentions: ["truncated", "0x2000", "page 0 of the command queue ring", "0x81000"])
-        try expectInvalid(try mutated(good) { $0.removeSubrange(0x41010...) },
-                          mentions: ["0x41010", "status queue tx header"])
+        try expectInvalid(
+            try mutated(good) { $0.removeSubrange(0x2000...) },
+            mentions: ["truncated", "0x2000", "page 0 of the command queue ring", "0x81000"])
+        try expectInvalid(
+            try mutated(good) { $0.removeSubrange(0x41010...) },
+            mentions: ["0x41010", "status queue tx header"])
         try expectInvalid(try mutated(good) { $0 = [] }, mentions: ["0x0", "PTE page"])
     }
 
     @Test func corruptHeadersNameTheOffset() throws {
         let good = try preparedFile()
         // The first pending element's RPC signature (ring page 0 at 0x2000; RPC header at +0x30).
-        try expectInvalid(try mutated(good) { $0.put32(0x2034, 0x1234_5678) },
-                          mentions: ["offset 0x2030", "signature is 0x12345678", "VRPC"])
+        try expectInvalid(
+            try mutated(good) { $0.put32(0x2034, 0x1234_5678) },
+            mentions: ["offset 0x2030", "signature is 0x12345678", "VRPC"])
         // msgSize of the command queue header.
-        try expectInvalid(try mutated(good) { $0.put32(0x1008, 0x800) }, mentions: ["offset 0x1008", "msgSize is 0x800", "expected 0x1000"])
+        try expectInvalid(
+            try mutated(good) { $0.put32(0x1008, 0x800) },
+            mentions: ["offset 0x1008", "msgSize is 0x800", "expected 0x1000"])
         // A write pointer beyond the ring.
         try expectInvalid(try mutated(good) { $0.put32(0x1010, 0x40) }, mentions: ["offset 0x1010", "writePtr"])
         // elemCount that disagrees with the RPC length.
         try expectInvalid(try mutated(good) { $0.put32(0x2028, 2) }, mentions: ["offset 0x2028", "elemCount is 2"])
         // An element that runs past the write pointer.
-        try expectInvalid(try mutated(good) { $0.put32(0x2038, 0x3000) ; $0.put32(0x2028, 4) }, mentions: ["offset 0x2028", "only 2 are pending"])
+        try expectInvalid(
+            try mutated(good) {
+                $0.put32(0x2038, 0x3000)
+                $0.put32(0x2028, 4)
+            }, mentions: ["offset 0x2028", "only 2 are pending"])
     }
 
     @Test func aBadChecksumIsReportedNotRejected() throws {

@@ -1,8 +1,8 @@
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// Every fault switch of the stub ends `gsp boot` with one clear line, exit 1, within the
 /// deadline, and leaves no stub process behind.
@@ -18,17 +18,27 @@ import TestSupport
         Case(fault: "corrupt-checksum:5", mentions: ["GET_GSP_STATIC_INFO", "bad checksum"]),
         Case(fault: "skip-sequence:2", mentions: ["sequence number 2, expected 1"]),
         Case(fault: "silent", mentions: ["timed out after 2 s", "GSP_INIT_DONE"]),
-        Case(fault: "exit-after:2", mentions: ["gsp-stub (pid", "exited with status 3", "while waiting for GSP_INIT_DONE"]),
-        Case(fault: "exit-after:4", mentions: ["exited with status 3", "while waiting for the reply to GET_GSP_STATIC_INFO"]),
-        Case(fault: "rpc-error:GET_GSP_STATIC_INFO", mentions: ["GET_GSP_STATIC_INFO", "rpc_result 0x40 (NV_ERR_INVALID_STATE)"]),
-        Case(fault: "rpc-error:GET_GSP_STATIC_INFO:NV_ERR_NOT_SUPPORTED", mentions: ["rpc_result 0x56 (NV_ERR_NOT_SUPPORTED)"]),
+        Case(
+            fault: "exit-after:2",
+            mentions: ["gsp-stub (pid", "exited with status 3", "while waiting for GSP_INIT_DONE"]),
+        Case(
+            fault: "exit-after:4",
+            mentions: ["exited with status 3", "while waiting for the reply to GET_GSP_STATIC_INFO"]),
+        Case(
+            fault: "rpc-error:GET_GSP_STATIC_INFO",
+            mentions: ["GET_GSP_STATIC_INFO", "rpc_result 0x40 (NV_ERR_INVALID_STATE)"]),
+        Case(
+            fault: "rpc-error:GET_GSP_STATIC_INFO:NV_ERR_NOT_SUPPORTED",
+            mentions: ["rpc_result 0x56 (NV_ERR_NOT_SUPPORTED)"]),
     ]
 
     @Test(arguments: cases)
     func faultGivesAClearErrorWithinTheDeadline(_ c: Case) throws {
         let root = try h100Host()
         defer { stopStub(root) }
-        let (r, took) = try timedVgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--timeout", "2", "--stub-fault", c.fault])
+        let (r, took) = try timedVgpuctl([
+            "--root", root.path, "gsp", "boot", h100PF, "--timeout", "2", "--stub-fault", c.fault,
+        ])
         #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "expected one line: \(r.stderr)")
         #expect(r.stdout.isEmpty)
@@ -48,7 +58,9 @@ import TestSupport
     @Test func unknownFaultIsRejectedByTheStub() throws {
         let root = try h100Host()
         defer { stopStub(root) }
-        let r = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--timeout", "2", "--stub-fault", "bogus"])
+        let r = try TestSupport.vgpuctl([
+            "--root", root.path, "gsp", "boot", h100PF, "--timeout", "2", "--stub-fault", "bogus",
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("exited with status 2"))
         #expect(processes(mentioning: root.path).isEmpty)

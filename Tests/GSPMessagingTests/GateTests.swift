@@ -1,8 +1,8 @@
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// Upstream's vGPU gate (the vGPU series since "[PATCH v2 4/7]"): each of the three conditions
 /// refuses a boot with its own message and starts nothing; a clean boot succeeds on each
@@ -19,7 +19,9 @@ import TestSupport
         try #require(r.status == 0, "\(model): \(r.stderr)")
         let report = try JSONDecoder().decode(VGPUBootReport.self, from: Data(r.stdout.utf8))
         #expect(report.vgpu && report.staticInfo.sriov.sriovEnabled)
-        #expect(report.gate?.architecture == .hopper && report.gate?.fspVGPUMode == true && (report.gate?.totalVFs ?? 0) >= 2)
+        #expect(
+            report.gate?.architecture == .hopper && report.gate?.fspVGPUMode == true
+                && (report.gate?.totalVFs ?? 0) >= 2)
         let status = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status", pf])
         #expect(status.stdout.contains("VGPU MODE") && status.stdout.contains("enabled"), "\(status.stdout)")
     }
@@ -28,10 +30,14 @@ import TestSupport
     static func patchConfig(_ root: HostRoot, _ pf: String, _ patch: (inout [UInt8], _ sriov: Int) -> Void) throws {
         let path = root.url("sys/bus/pci/devices/\(pf)/config")
         var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        var off = 0x100, sriov = 0
+        var off = 0x100
+        var sriov = 0
         while off >= 0x100, off + 4 <= b.count {
             let h = b.le32(off)
-            if h & 0xFFFF == 0x10 { sriov = off; break }
+            if h & 0xFFFF == 0x10 {
+                sriov = off
+                break
+            }
             off = Int(h >> 20)
             if off == 0 { break }
         }
@@ -50,13 +56,19 @@ import TestSupport
         let root = try TestSupport.simHost("h100x8")
         defer { stopStub(root) }
         let set = try TestSupport.vgpuctl(["--root", root.path, "sim", "vgpu-mode", h100PF, "disable"])
-        #expect(set.status == 0 && set.stdout.contains("vGPU mode disabled (FSP PRC knob 0x29)"), "\(set.stdout + set.stderr)")
+        #expect(
+            set.status == 0 && set.stdout.contains("vGPU mode disabled (FSP PRC knob 0x29)"),
+            "\(set.stdout + set.stderr)")
         let profiles = try TestSupport.vgpuctl(["--root", root.path, "profile", "list", h100PF])
         #expect(profiles.stdout.contains("firmware vGPU mode disabled"), "\(profiles.stdout + profiles.stderr)")
         let r = try Self.refused(root, h100PF)
         #expect(r.status == 1)
-        #expect(r.stderr.contains("FSP PRC knob 0x29) is disabled") && r.stderr.contains("--query-vgpu-mode") && r.stderr.contains("--set-vgpu-mode"), "\(r.stderr)")
-        #expect(!r.stderr.contains("TotalVFs") && !r.stderr.contains("chip cannot"), "only the failing condition is named: \(r.stderr)")
+        #expect(
+            r.stderr.contains("FSP PRC knob 0x29) is disabled") && r.stderr.contains("--query-vgpu-mode")
+                && r.stderr.contains("--set-vgpu-mode"), "\(r.stderr)")
+        #expect(
+            !r.stderr.contains("TotalVFs") && !r.stderr.contains("chip cannot"),
+            "only the failing condition is named: \(r.stderr)")
         // Without vGPU the GPU still boots; with the knob enabled, vGPU boots.
         let off = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--vgpu", "off"])
         #expect(off.status == 0, "\(off.stderr)")
@@ -69,21 +81,27 @@ import TestSupport
     @Test func fewerThanTwoVFsRefuses() throws {
         let root = try TestSupport.simHost("h100x8")
         defer { stopStub(root) }
-        try Self.patchConfig(root, h100PF) { b, sriov in b.put16(sriov + 0x0E, 1) }   // TotalVFs = 1
+        try Self.patchConfig(root, h100PF) { b, sriov in b.put16(sriov + 0x0E, 1) }  // TotalVFs = 1
         let r = try Self.refused(root, h100PF)
         #expect(r.status == 1)
         #expect(r.stderr.contains("reports TotalVFs 1") && r.stderr.contains("at least 2"), "\(r.stderr)")
-        #expect(!r.stderr.contains("knob") && !r.stderr.contains("chip cannot"), "only the failing condition is named: \(r.stderr)")
+        #expect(
+            !r.stderr.contains("knob") && !r.stderr.contains("chip cannot"),
+            "only the failing condition is named: \(r.stderr)")
     }
 
     @Test func chipWithoutVGPURefuses() throws {
         let root = try TestSupport.simHost("h100x8")
         defer { stopStub(root) }
-        try Self.patchConfig(root, h100PF) { b, _ in b.put16(2, 0x20B5) }   // an A100 80GB PCIe: Ampere
+        try Self.patchConfig(root, h100PF) { b, _ in b.put16(2, 0x20B5) }  // an A100 80GB PCIe: Ampere
         let r = try Self.refused(root, h100PF)
         #expect(r.status == 1)
-        #expect(r.stderr.contains("an Ampere GPU (device 0x20b5)") && r.stderr.contains("Ada and Blackwell only"), "\(r.stderr)")
-        #expect(!r.stderr.contains("knob") && !r.stderr.contains("TotalVFs"), "only the failing condition is named: \(r.stderr)")
+        #expect(
+            r.stderr.contains("an Ampere GPU (device 0x20b5)") && r.stderr.contains("Ada and Blackwell only"),
+            "\(r.stderr)")
+        #expect(
+            !r.stderr.contains("knob") && !r.stderr.contains("TotalVFs"),
+            "only the failing condition is named: \(r.stderr)")
     }
 
     @Test func architectureTable() {
@@ -92,6 +110,8 @@ import TestSupport
         #expect(GPUArchitecture.of(deviceID: 0x2684) == .ada)
         #expect(GPUArchitecture.of(deviceID: 0x2230) == .ampere)
         #expect(GPUArchitecture.of(deviceID: 0x1EB8) == .turing)
-        #expect(GPUArchitecture.ada.vgpuGate.allowed && GPUArchitecture.blackwell.vgpuGate.allowed && !GPUArchitecture.ampere.vgpuGate.allowed)
+        #expect(
+            GPUArchitecture.ada.vgpuGate.allowed && GPUArchitecture.blackwell.vgpuGate.allowed
+                && !GPUArchitecture.ampere.vgpuGate.allowed)
     }
 }

@@ -26,9 +26,14 @@ func endpointPair() throws -> (cpu: GSPEndpoint, gsp: GSPEndpoint, mapping: Shar
 func processes(mentioning text: String) -> [Int32] {
     let fm = FileManager.default
     return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
-        guard pid != getpid(), let args = StubProcess.commandLine(of: pid), args.joined(separator: " ").contains(text) else { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
-           stat[stat.index(close, offsetBy: 2)...].first == "Z" { return false }
+        guard pid != getpid(), let args = StubProcess.commandLine(of: pid), args.joined(separator: " ").contains(text)
+        else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            stat[stat.index(close, offsetBy: 2)...].first == "Z"
+        {
+            return false
+        }
         return true
     }
 }

@@ -15,12 +15,12 @@ import Testing
         #expect(cpu.ring.freePages == 62)
         let payload = (0..<0x1000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
         let rec = try cpu.send(function: .nop, payload: payload, sequence: 1, until: .now + .seconds(1))
-        #expect(rec.head.elemCount == 2 && rec.continuations.isEmpty)   // ceil((0x50 + 0x1000) / 0x1000)
+        #expect(rec.head.elemCount == 2 && rec.continuations.isEmpty)  // ceil((0x50 + 0x1000) / 0x1000)
         // Header and the first 0xfb0 payload bytes in page 62, the last 0x50 at the ring start.
         let head = m.bytes(ring + 62 * 0x1000, 0x50)
-        #expect(head.le32(0x24) == 0)        // seqNum
-        #expect(head.le32(0x28) == 2)        // elemCount
-        #expect(head.le32(0x38) == 0x1020)   // rpc length
+        #expect(head.le32(0x24) == 0)  // seqNum
+        #expect(head.le32(0x28) == 2)  // elemCount
+        #expect(head.le32(0x38) == 0x1020)  // rpc length
         #expect(m.bytes(ring + 62 * 0x1000 + 0x50, 0xfb0) == Array(payload[0..<0xfb0]))
         #expect(m.bytes(ring, 0x50) == Array(payload[0xfb0...]))
         #expect(m.u32(GspMemLayout.cpuQueueOffset + GspMemLayout.writePtrOffset).pointee == 1)
@@ -37,22 +37,24 @@ import Testing
         let (cpu, gsp, m) = try endpointPair()
         let params = (0..<paramsSize).map { UInt8(truncatingIfNeeded: $0 ^ ($0 >> 8)) }
         let request = RMControl(hClient: 1, hObject: 1, cmd: 0, params: params).encoded
-        let expectedElements = (request.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement
-        let sent = try cpu.send(function: .gspRmControl, payload: request, sequence: 10, until: .now + .seconds(1)).records
+        let expectedElements =
+            (request.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement
+        let sent = try cpu.send(function: .gspRmControl, payload: request, sequence: 10, until: .now + .seconds(1))
+            .records
         #expect(sent.count == expectedElements)
         #expect(sent[0].function == .gspRmControl)
         #expect(sent[0].sequence == 10)
         if sent.count > 1 {
             #expect(sent[0].elemCount == 16)
-            #expect(sent[0].length == 0xFFD0)   // the most one element carries: 0x10000 - 0x30
+            #expect(sent[0].length == 0xFFD0)  // the most one element carries: 0x10000 - 0x30
             for (i, r) in sent.dropFirst().enumerated() {
                 #expect(r.function == .continuationRecord)
                 #expect(r.sequence == 11 + UInt32(i))
             }
             // The first continuation record's header sits right after the head's 16 pages.
             let cont = m.bytes(ring + 16 * 0x1000, 0x50)
-            #expect(cont.le32(0x3c) == 71)   // function CONTINUATION_RECORD
-            #expect(cont.le32(0x24) == 1)    // seqNum
+            #expect(cont.le32(0x3c) == 71)  // function CONTINUATION_RECORD
+            #expect(cont.le32(0x24) == 1)  // seqNum
             #expect(Int(cont.le32(0x38)) == 0x20 + min(request.count - 0xFFB0, 0xFFB0))
         } else {
             #expect(sent[0].elemCount == UInt32(GspMemLayout.elementPages(payload: request.count)))
@@ -95,7 +97,7 @@ import Testing
         #expect {
             _ = try gsp.receive(until: .now + .seconds(1), waitingFor: "x")
         } throws: { e in
-            guard let g = e as? GSPError, case let .badElement(f, from) = g else { return false }
+            guard let g = e as? GSPError, case .badElement(let f, let from) = g else { return false }
             return from == .cpu && f.problem.contains("bad checksum") && f.page == 0
         }
     }
@@ -116,7 +118,7 @@ import Testing
     @Test func receiverRejectsALengthThatDisagreesWithElemCount() throws {
         let (cpu, gsp, m) = try endpointPair()
         try cpu.send(function: .nop, payload: [9], sequence: 0, until: .now + .seconds(1))
-        m.u32(ring + 0x28).pointee = 3   // elemCount 3 for a one-page element
+        m.u32(ring + 0x28).pointee = 3  // elemCount 3 for a one-page element
         #expect {
             _ = try gsp.receive(until: .now + .seconds(1), waitingFor: "x")
         } throws: { e in "\(e)".contains("elemCount is 3") }
@@ -139,7 +141,10 @@ import Testing
     @Test func fullQueueBlocksTheSenderUntilTheDeadline() throws {
         let (cpu, _, _) = try endpointPair()
         // 62 usable pages: three 16-page elements and 14 single pages fill it.
-        for _ in 0..<3 { try cpu.send(function: .nop, payload: [UInt8](repeating: 1, count: 0xFFB0), sequence: 0, until: .now + .seconds(1)) }
+        for _ in 0..<3 {
+            try cpu.send(
+                function: .nop, payload: [UInt8](repeating: 1, count: 0xFFB0), sequence: 0, until: .now + .seconds(1))
+        }
         for _ in 0..<14 { try cpu.send(function: .nop, payload: [], sequence: 0, until: .now + .seconds(1)) }
         #expect(cpu.ring.freePages == 0)
         #expect {
@@ -159,7 +164,7 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         writer.start()
-        gsp.checkInterval = .seconds(30)   // only the doorbell can end this wait early
+        gsp.checkInterval = .seconds(30)  // only the doorbell can end this wait early
         let msg = try gsp.receive(until: .now + .seconds(10), waitingFor: "the writer")
         #expect(msg.payload == [42])
         #expect(start.duration(to: clock.now) < .seconds(5))
@@ -174,19 +179,31 @@ final class ReaderResult: @unchecked Sendable {
     private var error: String?
 
     func set(count: Int, ok: Bool, elements: Int) {
-        lock.lock(); self.count = count; self.ok = ok; self.elements = elements; done = true; lock.signal(); lock.unlock()
+        lock.lock()
+        self.count = count
+        self.ok = ok
+        self.elements = elements
+        done = true
+        lock.signal()
+        lock.unlock()
     }
     func set(error: String) {
-        lock.lock(); self.error = error; done = true; lock.signal(); lock.unlock()
+        lock.lock()
+        self.error = error
+        done = true
+        lock.signal()
+        lock.unlock()
     }
     func wait(seconds: Double) -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let until = Date(timeIntervalSinceNow: seconds)
         while !done { if !lock.wait(until: until) { return done } }
         return true
     }
     func get() -> (count: Int, ok: Bool, elements: Int, error: String?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return (count, ok, elements, error)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import GSPMessaging
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// The unload path (mainline nova-core): `UNLOADING_GUEST_DRIVER` (47), then the Booter
 /// Unloader and FWSEC-SB; `gsp stop` takes it.
@@ -10,12 +10,13 @@ import TestSupport
     @Test func payloadMatchesThePublishedLayout() throws {
         // rpc_unloading_guest_driver_v1F_07: two NvBool, 2 bytes padding, NvU32 newLevel.
         #expect(UnloadingGuestDriver().encoded == annotatedHex("00 00 0000 00000000   // unload: all zero"))
-        let suspend = annotatedHex("""
-        00: 01        // bInPMTransition
-        01: 00        // bGc6Entering
-        02: 00 00     // padding
-        04: 03 00 00 00   // newLevel NV2080_CTRL_GPU_SET_POWER_STATE_GPU_LEVEL_3
-        """)
+        let suspend = annotatedHex(
+            """
+            00: 01        // bInPMTransition
+            01: 00        // bGc6Entering
+            02: 00 00     // padding
+            04: 03 00 00 00   // newLevel NV2080_CTRL_GPU_SET_POWER_STATE_GPU_LEVEL_3
+            """)
         #expect(UnloadingGuestDriver(suspend: true).encoded == suspend)
         #expect(try UnloadingGuestDriver(decoding: suspend) == UnloadingGuestDriver(suspend: true))
         #expect(RPCFunction.unloadingGuestDriver.name == "UNLOADING_GUEST_DRIVER")

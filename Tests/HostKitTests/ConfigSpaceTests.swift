@@ -6,11 +6,13 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
     var b = [UInt8](repeating: 0, count: size)
     for (off, hexText) in pieces {
         let digits = hexText.filter { !$0.isWhitespace }
-        var i = digits.startIndex, o = off
+        var i = digits.startIndex
+        var o = off
         while i < digits.endIndex {
             let j = digits.index(i, offsetBy: 2)
             b[o] = UInt8(digits[i..<j], radix: 16)!
-            i = j; o += 1
+            i = j
+            o += 1
         }
     }
     return ConfigSpace(b)
@@ -19,27 +21,27 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
 @Suite struct ConfigSpaceTests {
     /// An L20-like PF (real-captures.md): SR-IOV at 0xbcc, ARI at 0xc14, DSN at 0x100.
     static let l20 = config([
-        (0x00, "de10 b726"),            // vendor 10de, device 26b7
-        (0x06, "1000"),                 // status: capability list
-        (0x0e, "00"),                   // header type 0
-        (0x34, "60"),                   // capabilities pointer
-        (0x60, "01 68 0300"),           // PM, next 0x68
-        (0x68, "10 00 0200"),           // PCI Express v2, endpoint, end of list
+        (0x00, "de10 b726"),  // vendor 10de, device 26b7
+        (0x06, "1000"),  // status: capability list
+        (0x0e, "00"),  // header type 0
+        (0x34, "60"),  // capabilities pointer
+        (0x60, "01 68 0300"),  // PM, next 0x68
+        (0x68, "10 00 0200"),  // PCI Express v2, endpoint, end of list
         // DSN at 0x100: id 0003, version 1, next 0xbcc -> header 0xbcc10003
         (0x100, "0300 c1bc"),
-        (0x104, "0c0b0a09 08070605"),   // serial 0x05060708090a0b0c
+        (0x104, "0c0b0a09 08070605"),  // serial 0x05060708090a0b0c
         // SR-IOV at 0xbcc: id 0010 v1, next 0xc14 -> 0xc1410010
         (0xbcc, "1000 41c1"),
-        (0xbd0, "00000000"),            // SR-IOV capabilities
-        (0xbd4, "1000 0000"),           // control: ARI hierarchy; status 0
-        (0xbd8, "2000 2000"),           // InitialVFs 32, TotalVFs 32
-        (0xbdc, "0000 00 00"),          // NumVFs 0, function dependency link 0
-        (0xbe0, "0400 0100"),           // First VF offset 4, VF stride 1
-        (0xbe4, "0000 ba26"),           // reserved, VF device id 26ba
-        (0xbe8, "73050000 01000000"),   // supported page sizes 0x573, system page size 1
-        (0xbf0, "0000005a"),            // VF BAR0: 0x5a000000, 32-bit non-prefetchable
-        (0xbf4, "0c000080 08000000"),   // VF BAR1/2: 0x0000000880000000, 64-bit prefetchable
-        (0xbfc, "0c000002 08000000"),   // VF BAR3/4: 0x0000000802000000, 64-bit prefetchable
+        (0xbd0, "00000000"),  // SR-IOV capabilities
+        (0xbd4, "1000 0000"),  // control: ARI hierarchy; status 0
+        (0xbd8, "2000 2000"),  // InitialVFs 32, TotalVFs 32
+        (0xbdc, "0000 00 00"),  // NumVFs 0, function dependency link 0
+        (0xbe0, "0400 0100"),  // First VF offset 4, VF stride 1
+        (0xbe4, "0000 ba26"),  // reserved, VF device id 26ba
+        (0xbe8, "73050000 01000000"),  // supported page sizes 0x573, system page size 1
+        (0xbf0, "0000005a"),  // VF BAR0: 0x5a000000, 32-bit non-prefetchable
+        (0xbf4, "0c000080 08000000"),  // VF BAR1/2: 0x0000000880000000, 64-bit prefetchable
+        (0xbfc, "0c000002 08000000"),  // VF BAR3/4: 0x0000000802000000, 64-bit prefetchable
         // ARI at 0xc14: id 000e v1, next 0xc24 (DVSEC)
         (0xc14, "0e00 41c2"),
         // DVSEC at 0xc24: id 0023 v1, end; header1 vendor 10de rev 0 len 0x10; header2 id 3; bitmap 0x0001
@@ -69,8 +71,14 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
         #expect(sr.supportedPageSizes == 0x573 && sr.systemPageSize == 1)
         #expect(!sr.vfEnabled)
         #expect(sr.vfBARs.map(\.index) == [0, 1, 3])
-        #expect(sr.bar(0) == SRIOVCapability.BAR(index: 0, address: 0x5a00_0000, is64Bit: false, prefetchable: false, isIO: false))
-        #expect(sr.bar(1) == SRIOVCapability.BAR(index: 1, address: 0x8_8000_0000, is64Bit: true, prefetchable: true, isIO: false))
+        #expect(
+            sr.bar(0)
+                == SRIOVCapability.BAR(index: 0, address: 0x5a00_0000, is64Bit: false, prefetchable: false, isIO: false)
+        )
+        #expect(
+            sr.bar(1)
+                == SRIOVCapability.BAR(index: 1, address: 0x8_8000_0000, is64Bit: true, prefetchable: true, isIO: false)
+        )
         #expect(sr.bar(3)?.address == 0x8_0200_0000)
     }
 
@@ -96,7 +104,7 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
         let short = ConfigSpace(Array(Self.l20.bytes.prefix(64)))
         #expect(short.extendedCapabilities.isEmpty)
         #expect(short.sriov == nil)
-        #expect(short.capabilities.isEmpty)   // 0x60 is past the 64 bytes
+        #expect(short.capabilities.isEmpty)  // 0x60 is past the 64 bytes
         #expect(short.vendorID == 0x10de)
     }
 
@@ -120,7 +128,9 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
         #expect(SysfsParse.int("-1\n") == -1)
         #expect(SysfsParse.driverOverride("(null)\n") == nil)
         #expect(SysfsParse.driverOverride("vfio-pci\n") == "vfio-pci")
-        let rs = SysfsParse.resources("0x0000661002000000 0x0000661002ffffff 0x000000000014220c\n0x0000000000000000 0x0000000000000000 0x0000000000000000\nbad line\n")
+        let rs = SysfsParse.resources(
+            "0x0000661002000000 0x0000661002ffffff 0x000000000014220c\n0x0000000000000000 0x0000000000000000 0x0000000000000000\nbad line\n"
+        )
         #expect(rs.count == 2)
         #expect(rs[0].size == 16 << 20)
         #expect(rs[1].size == 0)

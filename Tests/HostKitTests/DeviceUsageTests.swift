@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// DeviceUsage with real processes: each holder is a running `sleep` that opened files under a
 /// test root (visible there as `proc/<pid>`, a link to the kernel's `/proc/<pid>`), or this test
@@ -16,23 +16,32 @@ import TestSupport
     func tree() throws -> (HostRoot, String) {
         let root = HostRoot(TestSupport.tempDir("usage") + "/host")
         let dev = "sys/devices/pci0000:00/0000:00:02.0"
-        for d in ["\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1", "\(dev)/net/eth9", "sys/bus/pci/devices", "sys/class/block", "dev", "proc/self"] {
+        for d in [
+            "\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1", "\(dev)/net/eth9", "sys/bus/pci/devices", "sys/class/block", "dev",
+            "proc/self",
+        ] {
             try fm.createDirectory(atPath: root.url(d), withIntermediateDirectories: true)
         }
-        try fm.createSymbolicLink(atPath: root.url("sys/bus/pci/devices/0000:00:02.0"), withDestinationPath: "../../../devices/pci0000:00/0000:00:02.0")
+        try fm.createSymbolicLink(
+            atPath: root.url("sys/bus/pci/devices/0000:00:02.0"),
+            withDestinationPath: "../../../devices/pci0000:00/0000:00:02.0")
         // Real device numbers of this machine's memory devices, so a node made with mknod under
         // the root can be opened: 1:5 (zero) stands for the char node, 1:7 (full) for the disk.
         try "1:5\n".write(toFile: root.url("\(dev)/nvme/nvme0/dev"), atomically: true, encoding: .utf8)
         try "259:0\n".write(toFile: root.url("\(dev)/nvme/nvme0/nvme0n1/dev"), atomically: true, encoding: .utf8)
-        try "259:1\n".write(toFile: root.url("\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1/dev"), atomically: true, encoding: .utf8)
-        try fm.createSymbolicLink(atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/subsystem"), withDestinationPath: root.url("sys/class/block"))
-        try fm.createSymbolicLink(atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1/subsystem"), withDestinationPath: root.url("sys/class/block"))
-        try "0x1002\n".write(toFile: root.url("\(dev)/net/eth9/flags"), atomically: true, encoding: .utf8)    // down
+        try "259:1\n".write(
+            toFile: root.url("\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1/dev"), atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(
+            atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/subsystem"), withDestinationPath: root.url("sys/class/block"))
+        try fm.createSymbolicLink(
+            atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/nvme0n1p1/subsystem"),
+            withDestinationPath: root.url("sys/class/block"))
+        try "0x1002\n".write(toFile: root.url("\(dev)/net/eth9/flags"), atomically: true, encoding: .utf8)  // down
         return (root, dev)
     }
 
     func mknodChar(_ path: String, _ major: UInt32, _ minor: UInt32) throws {
-        let rc = mknod(path, S_IFCHR | 0o600, dev_t((UInt64(major) << 8) | UInt64(minor)))   // major, minor < 256
+        let rc = mknod(path, S_IFCHR | 0o600, dev_t((UInt64(major) << 8) | UInt64(minor)))  // major, minor < 256
         try #require(rc == 0, "mknod \(path): errno \(errno) (the tests run as root)")
     }
 
@@ -46,7 +55,9 @@ import TestSupport
         defer { holder.stop() }
         let users = DeviceUsage(root: root).users(of: a)
         #expect(users.count == 1, "\(users)")
-        #expect(users.first?.pid == holder.pid && users.first?.command == "sleep" && users.first?.file == "/dev/some-other-name")
+        #expect(
+            users.first?.pid == holder.pid && users.first?.command == "sleep"
+                && users.first?.file == "/dev/some-other-name")
         #expect(users.first?.certainty == .certain && users.first?.kind == .process)
         holder.stop()
         try fm.removeItem(atPath: root.url("proc/\(holder.pid)"))
@@ -55,7 +66,7 @@ import TestSupport
 
     @Test func anUnrelatedOpenFileIsNotAUser() throws {
         let (root, _) = try tree()
-        try mknodChar(root.url("dev/null-like"), 1, 3)          // 1:3 is no node of the device
+        try mknodChar(root.url("dev/null-like"), 1, 3)  // 1:3 is no node of the device
         try "x".write(toFile: root.url("dev/plain"), atomically: true, encoding: .utf8)
         let holder = try HostTrees.Holder(root: root, files: [root.url("dev/null-like"), root.url("dev/plain")])
         defer { holder.stop() }
@@ -82,12 +93,18 @@ import TestSupport
 
     @Test func kernelUsersMountHolderAndInterface() throws {
         let (root, dev) = try tree()
-        try "36 25 259:1 / /srv rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw\n".write(toFile: root.url("proc/self/mountinfo"), atomically: true, encoding: .utf8)
-        try fm.createDirectory(atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/holders/dm-0"), withIntermediateDirectories: true)
-        try "0x1003\n".write(toFile: root.url("\(dev)/net/eth9/flags"), atomically: true, encoding: .utf8)      // IFF_UP
+        try "36 25 259:1 / /srv rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw\n".write(
+            toFile: root.url("proc/self/mountinfo"), atomically: true, encoding: .utf8)
+        try fm.createDirectory(
+            atPath: root.url("\(dev)/nvme/nvme0/nvme0n1/holders/dm-0"), withIntermediateDirectories: true)
+        try "0x1003\n".write(toFile: root.url("\(dev)/net/eth9/flags"), atomically: true, encoding: .utf8)  // IFF_UP
         let users = DeviceUsage(root: root).users(of: a)
-        #expect(users.contains { $0.kind == .kernel && $0.file == "/dev/nvme0n1p1" && $0.how == "is mounted at /srv" }, "\(users)")
-        #expect(users.contains { $0.kind == .kernel && $0.file == "/dev/nvme0n1" && $0.how == "is held by dm-0" }, "\(users)")
+        #expect(
+            users.contains { $0.kind == .kernel && $0.file == "/dev/nvme0n1p1" && $0.how == "is mounted at /srv" },
+            "\(users)")
+        #expect(
+            users.contains { $0.kind == .kernel && $0.file == "/dev/nvme0n1" && $0.how == "is held by dm-0" },
+            "\(users)")
         #expect(users.contains { $0.kind == .kernel && $0.file == "eth9" && $0.how == "is up" }, "\(users)")
         // Interface down (IFF_UP clear), nothing mounted, no holder: no kernel user.
         try "0x1002\n".write(toFile: root.url("\(dev)/net/eth9/flags"), atomically: true, encoding: .utf8)
@@ -106,16 +123,25 @@ import TestSupport
             try "".write(toFile: root.url("dev/\(n)"), atomically: true, encoding: .utf8)
         }
         // As in cuda-job-open-files.txt: the GPU's node and every driver-wide node.
-        let cuda = try HostTrees.Holder(root: root, files: ["nvidia0", "nvidiactl", "nvidia-uvm", "nvidia-caps/nvidia-cap1", "nvidia-caps/nvidia-cap2"].map { root.url("dev/\($0)") }, executableName: "python3")
+        let cuda = try HostTrees.Holder(
+            root: root,
+            files: ["nvidia0", "nvidiactl", "nvidia-uvm", "nvidia-caps/nvidia-cap1", "nvidia-caps/nvidia-cap2"].map {
+                root.url("dev/\($0)")
+            }, executableName: "python3")
         defer { cuda.stop() }
         // nvidia-smi-like: driver-wide nodes only.
-        let smi = try HostTrees.Holder(root: root, files: [root.url("dev/nvidiactl"), root.url("dev/nvidia-caps/nvidia-cap2")], executableName: "nvidia-smi")
+        let smi = try HostTrees.Holder(
+            root: root, files: [root.url("dev/nvidiactl"), root.url("dev/nvidia-caps/nvidia-cap2")],
+            executableName: "nvidia-smi")
         defer { smi.stop() }
-        let daemon = try HostTrees.Holder(root: root, files: [root.url("dev/nvidia0")], executableName: "nvidia-persistenced")
+        let daemon = try HostTrees.Holder(
+            root: root, files: [root.url("dev/nvidia0")], executableName: "nvidia-persistenced")
         defer { daemon.stop() }
         let users = DeviceUsage(root: root).users(of: gpu)
         let c = users.filter { $0.pid == cuda.pid }
-        #expect(c.count == 1 && c.first?.certainty == .certain && c.first?.file == "/dev/nvidia0" && c.first?.command == "python3", "\(users)")
+        #expect(
+            c.count == 1 && c.first?.certainty == .certain && c.first?.file == "/dev/nvidia0"
+                && c.first?.command == "python3", "\(users)")
         let s = users.filter { $0.pid == smi.pid }
         #expect(!s.isEmpty && s.allSatisfy { $0.certainty == .possible }, "\(users)")
         #expect(s.first?.description.contains("may be using a GPU") == true)
@@ -124,7 +150,9 @@ import TestSupport
         #expect(d.first?.advice.contains("systemctl stop nvidia-persistenced") == true)
         // Refusal names every certain user, not the possible one.
         let r = try #require(DeviceUser.refusal("0000:00:06.0", users, doing: "unbinding nvidia"))
-        #expect(r.status == .refused && r.message.contains("pid \(cuda.pid) (python3)") && !r.message.contains("pid \(smi.pid)"))
+        #expect(
+            r.status == .refused && r.message.contains("pid \(cuda.pid) (python3)")
+                && !r.message.contains("pid \(smi.pid)"))
     }
 
     @Test func migInstanceCapsOfTheGPUAreItsOwn() throws {
@@ -132,8 +160,10 @@ import TestSupport
         let gpu = PCIAddress("0000:00:06.0")!
         let gi = root.url("proc/driver/nvidia/capabilities/gpu0/mig/gi1")
         try fm.createDirectory(atPath: gi + "/ci0", withIntermediateDirectories: true)
-        try "DeviceFileMinor: 12\nDeviceFileMode: 292\nDeviceFileModify: 1\n".write(toFile: gi + "/access", atomically: true, encoding: .utf8)
-        try "DeviceFileMinor: 13\nDeviceFileMode: 292\nDeviceFileModify: 1\n".write(toFile: gi + "/ci0/access", atomically: true, encoding: .utf8)
+        try "DeviceFileMinor: 12\nDeviceFileMode: 292\nDeviceFileModify: 1\n".write(
+            toFile: gi + "/access", atomically: true, encoding: .utf8)
+        try "DeviceFileMinor: 13\nDeviceFileMode: 292\nDeviceFileModify: 1\n".write(
+            toFile: gi + "/ci0/access", atomically: true, encoding: .utf8)
         try fm.createDirectory(atPath: root.url("dev/nvidia-caps"), withIntermediateDirectories: true)
         try "".write(toFile: root.url("dev/nvidia-caps/nvidia-cap13"), atomically: true, encoding: .utf8)
         let job = try HostTrees.Holder(root: root, files: [root.url("dev/nvidia-caps/nvidia-cap13")])

@@ -14,8 +14,10 @@ import Testing
         #expect(a.description == canonical)
     }
 
-    @Test(arguments: ["0000:zz:00.0", "../../etc", "", "0000:01:00", "0000:01:20.0", "0000:01:00.8",
-                      "0000:01:00.0/../x", "0000:001:00.0", " 0000:01:00.0", "0000:01:00.0\n", "0x00:01:00.0", "-1:01:00.0"])
+    @Test(arguments: [
+        "0000:zz:00.0", "../../etc", "", "0000:01:00", "0000:01:20.0", "0000:01:00.8",
+        "0000:01:00.0/../x", "0000:001:00.0", " 0000:01:00.0", "0000:01:00.0\n", "0x00:01:00.0", "-1:01:00.0",
+    ])
     func rejectsMalformed(text: String) {
         #expect(PCIAddress(text) == nil)
         #expect(throws: VGPUError.self) { try PCIAddress.parse(text) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HostKit
 
 // The kernel uevent parser (byte-exact cases and fuzzing), the matcher, and the listener's wait
@@ -33,7 +34,8 @@ extension Uevent {
     var kernelBytes: [UInt8] {
         let fixed = ["ACTION", "DEVPATH", "SUBSYSTEM", "SEQNUM"]
         let rest = properties.keys.filter { !fixed.contains($0) }.sorted()
-        let fields = ["ACTION=\(action)", "DEVPATH=\(devpath)", "SUBSYSTEM=\(subsystem)"]
+        let fields =
+            ["ACTION=\(action)", "DEVPATH=\(devpath)", "SUBSYSTEM=\(subsystem)"]
             + rest.map { "\($0)=\(properties[$0]!)" } + ["SEQNUM=\(seqnum)"]
         return ueventBytes("\(action)@\(devpath)", fields)
     }
@@ -43,7 +45,8 @@ extension Uevent {
 struct UeventParseTests {
     @Test("a change event captured from this kernel (echo change > /sys/devices/virtual/net/lo/uevent)")
     func capturedChange() throws {
-        let bytes = hexBytes("""
+        let bytes = hexBytes(
+            """
             63 68 61 6e 67 65 40                             # "change@"
             2f 64 65 76 69 63 65 73 2f 76 69 72 74 75 61 6c  # "/devices/virtual
             2f 6e 65 74 2f 6c 6f 00                          #  /net/lo" NUL
@@ -64,19 +67,24 @@ struct UeventParseTests {
         #expect(e.subsystem == "net")
         #expect(e.seqnum == 815)
         #expect(e.pciSlotName == nil && e.driver == nil)
-        #expect(e.properties == ["ACTION": "change", "DEVPATH": "/devices/virtual/net/lo", "SUBSYSTEM": "net",
-                                 "SYNTH_UUID": "0", "INTERFACE": "lo", "IFINDEX": "1", "SEQNUM": "815"])
+        #expect(
+            e.properties == [
+                "ACTION": "change", "DEVPATH": "/devices/virtual/net/lo", "SUBSYSTEM": "net",
+                "SYNTH_UUID": "0", "INTERFACE": "lo", "IFINDEX": "1", "SEQNUM": "815",
+            ])
     }
 
     @Test("add of a VF, with PCI_SLOT_NAME")
     func vfAdd() throws {
         let devpath = "/devices/pci0000:00/0000:00:01.0/0000:01:00.4"
-        let bytes = ueventBytes("add@\(devpath)", [
-            "ACTION=add", "DEVPATH=\(devpath)", "SUBSYSTEM=pci",
-            "PCI_CLASS=30200", "PCI_ID=10DE:2331", "PCI_SUBSYS_ID=10DE:1626",
-            "PCI_SLOT_NAME=0000:01:00.4", "MODALIAS=pci:v000010DEd00002331sv000010DEsd00001626bc03sc02i00",
-            "SEQNUM=4711",
-        ])
+        let bytes = ueventBytes(
+            "add@\(devpath)",
+            [
+                "ACTION=add", "DEVPATH=\(devpath)", "SUBSYSTEM=pci",
+                "PCI_CLASS=30200", "PCI_ID=10DE:2331", "PCI_SUBSYS_ID=10DE:1626",
+                "PCI_SLOT_NAME=0000:01:00.4", "MODALIAS=pci:v000010DEd00002331sv000010DEsd00001626bc03sc02i00",
+                "SEQNUM=4711",
+            ])
         let e = try #require(Uevent.parse(bytes))
         #expect(e.action == "add" && e.subsystem == "pci" && e.seqnum == 4711)
         #expect(e.devpath == devpath)
@@ -91,10 +99,14 @@ struct UeventParseTests {
     @Test("bind with DRIVER=")
     func bind() throws {
         let devpath = "/devices/pci0000:00/0000:00:01.0/0000:01:00.4"
-        let e = try #require(Uevent.parse(ueventBytes("bind@\(devpath)", [
-            "ACTION=bind", "DEVPATH=\(devpath)", "SUBSYSTEM=pci", "DRIVER=vfio-pci",
-            "PCI_SLOT_NAME=0000:01:00.4", "SEQNUM=4712",
-        ])))
+        let e = try #require(
+            Uevent.parse(
+                ueventBytes(
+                    "bind@\(devpath)",
+                    [
+                        "ACTION=bind", "DEVPATH=\(devpath)", "SUBSYSTEM=pci", "DRIVER=vfio-pci",
+                        "PCI_SLOT_NAME=0000:01:00.4", "SEQNUM=4712",
+                    ])))
         #expect(e.action == "bind" && e.driver == "vfio-pci" && e.seqnum == 4712)
         let address = PCIAddress("0000:01:00.4")!
         #expect(UeventMatch.pciBind(address, driver: "vfio-pci").matches(e))
@@ -106,9 +118,14 @@ struct UeventParseTests {
     @Test("remove of a VF")
     func remove() throws {
         let devpath = "/devices/pci0000:00/0000:00:01.0/0000:01:00.5"
-        let e = try #require(Uevent.parse(ueventBytes("remove@\(devpath)", [
-            "ACTION=remove", "DEVPATH=\(devpath)", "SUBSYSTEM=pci", "PCI_SLOT_NAME=0000:01:00.5", "SEQNUM=4800",
-        ])))
+        let e = try #require(
+            Uevent.parse(
+                ueventBytes(
+                    "remove@\(devpath)",
+                    [
+                        "ACTION=remove", "DEVPATH=\(devpath)", "SUBSYSTEM=pci", "PCI_SLOT_NAME=0000:01:00.5",
+                        "SEQNUM=4800",
+                    ])))
         #expect(e.action == "remove" && e.pciSlotName == "0000:01:00.5")
         #expect(UeventMatch.pciRemove(PCIAddress("0000:01:00.5")!).matches(e))
     }
@@ -116,13 +133,15 @@ struct UeventParseTests {
     @Test("udevd's libudev-prefixed re-broadcast is rejected")
     func libudevRejected() {
         // "libudev" NUL, magic 0xfeedcafe (network order), header size, then properties.
-        let bytes = hexBytes("""
-            6c 69 62 75 64 65 76 00   # "libudev" NUL
-            fe ed ca fe               # UDEV_MONITOR_MAGIC
-            28 00 00 00               # header_size 40
-            28 00 00 00 20 00 00 00   # properties_off, properties_len
-            00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  # filter hashes
-            """) + ueventBytes("ACTION=add", ["DEVPATH=/devices/x", "SUBSYSTEM=pci", "SEQNUM=1"])
+        let bytes =
+            hexBytes(
+                """
+                6c 69 62 75 64 65 76 00   # "libudev" NUL
+                fe ed ca fe               # UDEV_MONITOR_MAGIC
+                28 00 00 00               # header_size 40
+                28 00 00 00 20 00 00 00   # properties_off, properties_len
+                00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  # filter hashes
+                """) + ueventBytes("ACTION=add", ["DEVPATH=/devices/x", "SUBSYSTEM=pci", "SEQNUM=1"])
         #expect(Uevent.parse(bytes) == nil)
         // Even if the rest looks like a kernel uevent.
         #expect(Uevent.parse(Array("libudev".utf8) + ueventBytes("@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])) == nil)
@@ -130,53 +149,73 @@ struct UeventParseTests {
 
     @Test("trailing NUL padding and properties without ACTION/DEVPATH are accepted")
     func lenient() throws {
-        let e = try #require(Uevent.parse(ueventBytes("add@/module/nvidia", ["SUBSYSTEM=module", "SEQNUM=7"]) + [0, 0, 0]))
+        let e = try #require(
+            Uevent.parse(ueventBytes("add@/module/nvidia", ["SUBSYSTEM=module", "SEQNUM=7"]) + [0, 0, 0]))
         #expect(e.action == "add" && e.devpath == "/module/nvidia" && e.subsystem == "module")
         #expect(e.properties["ACTION"] == "add" && e.properties["DEVPATH"] == "/module/nvidia")
         // '=' inside a value; an empty value.
-        let f = try #require(Uevent.parse(ueventBytes("change@/devices/x", ["SUBSYSTEM=pci", "A=b=c", "EMPTY=", "SEQNUM=8"])))
+        let f = try #require(
+            Uevent.parse(ueventBytes("change@/devices/x", ["SUBSYSTEM=pci", "A=b=c", "EMPTY=", "SEQNUM=8"])))
         #expect(f.properties["A"] == "b=c" && f.properties["EMPTY"] == "")
     }
 
-    static let valid = ueventBytes("add@/devices/pci0000:00/0000:00:01.0", [
-        "ACTION=add", "DEVPATH=/devices/pci0000:00/0000:00:01.0", "SUBSYSTEM=pci",
-        "PCI_SLOT_NAME=0000:00:01.0", "SEQNUM=42",
-    ])
+    static let valid = ueventBytes(
+        "add@/devices/pci0000:00/0000:00:01.0",
+        [
+            "ACTION=add", "DEVPATH=/devices/pci0000:00/0000:00:01.0", "SUBSYSTEM=pci",
+            "PCI_SLOT_NAME=0000:00:01.0", "SEQNUM=42",
+        ])
 
     /// A named malformed datagram; the name is what the test report shows.
     struct Malformed: Sendable, CustomTestStringConvertible {
         var name: String
         var bytes: [UInt8]
-        init(_ name: String, _ bytes: [UInt8]) { self.name = name; self.bytes = bytes }
+        init(_ name: String, _ bytes: [UInt8]) {
+            self.name = name
+            self.bytes = bytes
+        }
         var testDescription: String { name }
     }
 
-    @Test("malformed input is rejected", arguments: [
-        Malformed("empty", []),
-        Malformed("only NULs", [0, 0, 0, 0]),
-        Malformed("no @", Array("add".utf8) + [0] + Array("SUBSYSTEM=pci".utf8)),
-        Malformed("empty action", ueventBytes("@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("upper-case action", ueventBytes("ADD@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("devpath without slash", ueventBytes("add@devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("empty devpath", ueventBytes("add@", ["SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("header only", Array("add@/devices/x".utf8)),
-        Malformed("no SUBSYSTEM", ueventBytes("add@/devices/x", ["ACTION=add", "SEQNUM=1"])),
-        Malformed("empty SUBSYSTEM", ueventBytes("add@/devices/x", ["SUBSYSTEM=", "SEQNUM=1"])),
-        Malformed("no SEQNUM", ueventBytes("add@/devices/x", ["ACTION=add", "SUBSYSTEM=pci"])),
-        Malformed("SEQNUM not a number", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=12a"])),
-        Malformed("SEQNUM signed", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=+12"])),
-        Malformed("SEQNUM overflows", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=18446744073709551616"])),
-        Malformed("field without =", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "GARBAGE", "SEQNUM=1"])),
-        Malformed("empty key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "=value", "SEQNUM=1"])),
-        Malformed("duplicate key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SUBSYSTEM=net", "SEQNUM=1"])),
-        Malformed("ACTION disagrees", ueventBytes("add@/devices/x", ["ACTION=remove", "SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("DEVPATH disagrees", ueventBytes("add@/devices/x", ["DEVPATH=/devices/y", "SUBSYSTEM=pci", "SEQNUM=1"])),
-        Malformed("invalid UTF-8 in a value", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"]) + [0x41, 0x3d, 0xff, 0xfe, 0]),
-        Malformed("invalid UTF-8 in the devpath", Array("add@/devices/".utf8) + [0xc3, 0x28, 0] + ueventBytes("SUBSYSTEM=pci", ["SEQNUM=1"])),
-        Malformed("too large", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1", "BIG=" + String(repeating: "x", count: 20_000)])),
-        Malformed("truncated before SEQNUM", Array(UeventParseTests.valid.prefix(UeventParseTests.valid.count - 10))),
-        Malformed("truncated inside the header", Array(UeventParseTests.valid.prefix(5))),
-    ])
+    @Test(
+        "malformed input is rejected",
+        arguments: [
+            Malformed("empty", []),
+            Malformed("only NULs", [0, 0, 0, 0]),
+            Malformed("no @", Array("add".utf8) + [0] + Array("SUBSYSTEM=pci".utf8)),
+            Malformed("empty action", ueventBytes("@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed("upper-case action", ueventBytes("ADD@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed("devpath without slash", ueventBytes("add@devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed("empty devpath", ueventBytes("add@", ["SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed("header only", Array("add@/devices/x".utf8)),
+            Malformed("no SUBSYSTEM", ueventBytes("add@/devices/x", ["ACTION=add", "SEQNUM=1"])),
+            Malformed("empty SUBSYSTEM", ueventBytes("add@/devices/x", ["SUBSYSTEM=", "SEQNUM=1"])),
+            Malformed("no SEQNUM", ueventBytes("add@/devices/x", ["ACTION=add", "SUBSYSTEM=pci"])),
+            Malformed("SEQNUM not a number", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=12a"])),
+            Malformed("SEQNUM signed", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=+12"])),
+            Malformed(
+                "SEQNUM overflows", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=18446744073709551616"])),
+            Malformed("field without =", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "GARBAGE", "SEQNUM=1"])),
+            Malformed("empty key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "=value", "SEQNUM=1"])),
+            Malformed("duplicate key", ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SUBSYSTEM=net", "SEQNUM=1"])),
+            Malformed(
+                "ACTION disagrees", ueventBytes("add@/devices/x", ["ACTION=remove", "SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed(
+                "DEVPATH disagrees", ueventBytes("add@/devices/x", ["DEVPATH=/devices/y", "SUBSYSTEM=pci", "SEQNUM=1"])),
+            Malformed(
+                "invalid UTF-8 in a value",
+                ueventBytes("add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1"]) + [0x41, 0x3d, 0xff, 0xfe, 0]),
+            Malformed(
+                "invalid UTF-8 in the devpath",
+                Array("add@/devices/".utf8) + [0xc3, 0x28, 0] + ueventBytes("SUBSYSTEM=pci", ["SEQNUM=1"])),
+            Malformed(
+                "too large",
+                ueventBytes(
+                    "add@/devices/x", ["SUBSYSTEM=pci", "SEQNUM=1", "BIG=" + String(repeating: "x", count: 20_000)])),
+            Malformed(
+                "truncated before SEQNUM", Array(UeventParseTests.valid.prefix(UeventParseTests.valid.count - 10))),
+            Malformed("truncated inside the header", Array(UeventParseTests.valid.prefix(5))),
+        ])
     func rejected(_ input: Malformed) {
         #expect(Uevent.parse(input.bytes) == nil, "\(input.name)")
     }
@@ -194,10 +233,13 @@ struct UeventParseTests {
 
     @Test("serialising and parsing again gives the same event")
     func roundTrip() throws {
-        let e = Uevent(action: "bind", devpath: "/devices/pci0000:00/0000:00:01.0/0000:01:00.7", subsystem: "pci",
-                       seqnum: 123_456_789_012, properties: ["DRIVER": "nvidia", "PCI_SLOT_NAME": "0000:01:00.7"])
+        let e = Uevent(
+            action: "bind", devpath: "/devices/pci0000:00/0000:00:01.0/0000:01:00.7", subsystem: "pci",
+            seqnum: 123_456_789_012, properties: ["DRIVER": "nvidia", "PCI_SLOT_NAME": "0000:01:00.7"])
         #expect(Uevent.parse(e.kernelBytes) == e)
-        #expect(e.description == "bind pci /devices/pci0000:00/0000:00:01.0/0000:01:00.7 (seqnum 123456789012, driver nvidia)")
+        #expect(
+            e.description
+                == "bind pci /devices/pci0000:00/0000:00:01.0/0000:01:00.7 (seqnum 123456789012, driver nvidia)")
     }
 
     @Test("fuzz: random bytes and mutations of valid messages never trap")
@@ -208,11 +250,11 @@ struct UeventParseTests {
         for round in 0..<20_000 {
             var bytes: [UInt8]
             switch round % 3 {
-            case 0: // random bytes from a hostile alphabet
+            case 0:  // random bytes from a hostile alphabet
                 bytes = (0..<Int(rng.next() % 200)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
-            case 1: // fully random bytes
+            case 1:  // fully random bytes
                 bytes = (0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            default: // a valid message with a few bytes flipped, inserted or deleted
+            default:  // a valid message with a few bytes flipped, inserted or deleted
                 bytes = Self.valid
                 for _ in 0..<(1 + Int(rng.next() % 4)) {
                     let i = Int(rng.next() % UInt64(bytes.count))
@@ -250,8 +292,9 @@ struct SplitMix64: RandomNumberGenerator {
 
 @Suite("UeventMatch")
 struct UeventMatchTests {
-    let event = Uevent(action: "add", devpath: "/devices/pci0000:00/0000:00:01.0/0000:01:00.4", subsystem: "pci",
-                       seqnum: 1, properties: ["PCI_SLOT_NAME": "0000:01:00.4", "SYNTH_UUID": "abc"])
+    let event = Uevent(
+        action: "add", devpath: "/devices/pci0000:00/0000:00:01.0/0000:01:00.4", subsystem: "pci",
+        seqnum: 1, properties: ["PCI_SLOT_NAME": "0000:01:00.4", "SYNTH_UUID": "abc"])
 
     @Test("devpath suffixes match at a path-component boundary")
     func devpathSuffix() {
@@ -274,7 +317,8 @@ struct UeventMatchTests {
         #expect(!UeventMatch(action: "add", subsystem: "net").matches(event))
         #expect(!UeventMatch(action: "change", subsystem: "pci").matches(event))
         #expect(!UeventMatch(action: "add", subsystem: "pci", driver: "vfio-pci").matches(event))
-        #expect(UeventMatch.pciBind(PCIAddress("0000:01:00.4")!, driver: "vfio-pci").description
+        #expect(
+            UeventMatch.pciBind(PCIAddress("0000:01:00.4")!, driver: "vfio-pci").description
                 == "bind pci 0000:01:00.4 driver vfio-pci")
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import GPUModels
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SimHostTests {
     static let models = ["gh200x4", "gb200x4", "h100x8", "mixed"]
@@ -21,7 +21,10 @@ import TestSupport
         #expect(!devices.isEmpty)
         for d in devices {
             let base = HostRoot.device(d.address)
-            for f in ["vendor", "device", "class", "subsystem_vendor", "subsystem_device", "numa_node", "config", "resource", "driver_override"] {
+            for f in [
+                "vendor", "device", "class", "subsystem_vendor", "subsystem_device", "numa_node", "config", "resource",
+                "driver_override",
+            ] {
                 #expect(sysfs.exists("\(base)/\(f)"), "\(d.address) lacks \(f)")
             }
             // sys/bus/pci/devices entries are links into sys/devices, as on a real host.

@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The simulated kernel's SR-IOV and binding semantics, case by case, with the errnos Linux
 /// returns (drivers/pci/iov.c, drivers/base/bus.c, drivers/pci/pci-driver.c).
@@ -11,8 +11,8 @@ import TestSupport
     let root: HostRoot
     let kernel: SimulatedKernel
     let sysfs: SysfsReader
-    let pf = PCIAddress("0000:01:00.0")!      // H100 PCIe on the mixed host, bound to nvidia
-    let nic = PCIAddress("0000:04:00.0")!     // 82599, ixgbe
+    let pf = PCIAddress("0000:01:00.0")!  // H100 PCIe on the mixed host, bound to nvidia
+    let nic = PCIAddress("0000:04:00.0")!  // 82599, ixgbe
 
     init() throws {
         root = try TestSupport.simHost("mixed")
@@ -21,7 +21,10 @@ import TestSupport
     }
 
     func errno(_ value: String, _ file: ControlFile) -> Errno? {
-        do { try kernel.write(value, to: file); return nil } catch { return error.errno }
+        do {
+            try kernel.write(value, to: file)
+            return nil
+        } catch { return error.errno }
     }
 
     @Test func enablingVFsCreatesThemWithLinksAndOwnGroups() throws {
@@ -169,7 +172,7 @@ import TestSupport
 
     @Test func overrideToAnUnloadedDriverLeavesTheDeviceUnbound() throws {
         try kernel.write(pf.description, to: .unbind(driver: "nvidia"))
-        try kernel.write("nvgrace_gpu_vfio_pci", to: .driverOverride(pf))   // not loaded on this host
+        try kernel.write("nvgrace_gpu_vfio_pci", to: .driverOverride(pf))  // not loaded on this host
         try kernel.write(pf.description, to: .driversProbe)
         #expect(sysfs.device(pf)?.driver == nil)
     }

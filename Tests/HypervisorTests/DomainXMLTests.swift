@@ -32,11 +32,12 @@ import Testing
     @Test func readsTheHostdevsLibvirtWrites() throws {
         let d = try DomainXML.parse(Self.domain)
         #expect(d.name == "web&db")
-        #expect(d.hostdevs == [
-            .pci(PCIAddress("0000:06:02.0")!, managed: true),
-            .pci(PCIAddress("0000:03:00.1")!, managed: false),
-            .mdev(uuid: "c2177883-f1bb-47f0-914d-32a22e3a8804"),
-        ])
+        #expect(
+            d.hostdevs == [
+                .pci(PCIAddress("0000:06:02.0")!, managed: true),
+                .pci(PCIAddress("0000:03:00.1")!, managed: false),
+                .mdev(uuid: "c2177883-f1bb-47f0-914d-32a22e3a8804"),
+            ])
     }
 
     @Test func treeDetails() throws {
@@ -59,11 +60,23 @@ import Testing
         ("<domain><!-- a -- b --></domain>", "'--' inside a comment"),
         ("<domain a='<'/>", "'<' in the value"),
         ("just text", "expected '<'"),
-        ("<domain><devices><hostdev type='pci'><source><address bus='0x100' slot='0'/></source></hostdev></devices></domain>", "'0x100' is not a valid PCI bus"),
-        ("<domain><devices><hostdev type='pci'><source><address bus='1' slot='32'/></source></hostdev></devices></domain>", "PCI slot"),
+        (
+            "<domain><devices><hostdev type='pci'><source><address bus='0x100' slot='0'/></source></hostdev></devices></domain>",
+            "'0x100' is not a valid PCI bus"
+        ),
+        (
+            "<domain><devices><hostdev type='pci'><source><address bus='1' slot='32'/></source></hostdev></devices></domain>",
+            "PCI slot"
+        ),
         ("<domain><devices><hostdev type='pci'><source/></hostdev></devices></domain>", "without <source><address"),
-        ("<domain><devices><hostdev type='pci'><source><address slot='1'/></source></hostdev></devices></domain>", "has no 'bus'"),
-        ("<domain><devices><hostdev type='mdev'><source><address uuid='x'/></source></hostdev></devices></domain>", "valid <source><address uuid"),
+        (
+            "<domain><devices><hostdev type='pci'><source><address slot='1'/></source></hostdev></devices></domain>",
+            "has no 'bus'"
+        ),
+        (
+            "<domain><devices><hostdev type='mdev'><source><address uuid='x'/></source></hostdev></devices></domain>",
+            "valid <source><address uuid"
+        ),
         ("<network><name>n</name></network>", "root element is <network>"),
     ])
     func malformedInputIsNamed(input: String, words: String) {

@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import Hypervisor
-import Testing
 import TestSupport
+import Testing
 
 /// EGM retired pages: the EGM_RETIRED_PAGES_LIST layout byte by byte, the argsz protocol against
 /// a fake with the RFC driver's semantics, the real ioctl's errors, the simulated host's data,
@@ -11,21 +11,24 @@ import TestSupport
 @Suite struct EGMTests {
     /// A filled `struct egm_retired_pages_list` with two 64 KiB pages.
     static let twoPages: [UInt8] = [
-        0x28, 0x00, 0x00, 0x00,                           // argsz = 0x28 (8 + 2 * 16)
-        0x02, 0x00, 0x00, 0x00,                           // count = 2
-        0x00, 0x00, 0x2b, 0x1a, 0x00, 0x00, 0x00, 0x00,   // [0].offset = 0x1a2b0000
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,   // [0].size   = 0x10000
-        0x00, 0x00, 0x4d, 0x3c, 0x00, 0x00, 0x00, 0x00,   // [1].offset = 0x3c4d0000
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,   // [1].size   = 0x10000
+        0x28, 0x00, 0x00, 0x00,  // argsz = 0x28 (8 + 2 * 16)
+        0x02, 0x00, 0x00, 0x00,  // count = 2
+        0x00, 0x00, 0x2b, 0x1a, 0x00, 0x00, 0x00, 0x00,  // [0].offset = 0x1a2b0000
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,  // [0].size   = 0x10000
+        0x00, 0x00, 0x4d, 0x3c, 0x00, 0x00, 0x00, 0x00,  // [1].offset = 0x3c4d0000
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,  // [1].size   = 0x10000
     ]
 
     @Test func layoutMatchesTheUAPI() {
-        #expect(EGMRetiredPagesList.request == 0x4564)           // _IO('E', 100)
+        #expect(EGMRetiredPagesList.request == 0x4564)  // _IO('E', 100)
         #expect(EGMRetiredPagesList.headerSize == 8)
         #expect(EGMRetiredPagesList.entrySize == 16)
         let d = EGMRetiredPagesList.decode(Self.twoPages)
         #expect(d.argsz == 0x28 && d.count == 2)
-        #expect(d.pages == [EGMRetiredPage(offset: 0x1a2b_0000, size: 0x10000), EGMRetiredPage(offset: 0x3c4d_0000, size: 0x10000)])
+        #expect(
+            d.pages == [
+                EGMRetiredPage(offset: 0x1a2b_0000, size: 0x10000), EGMRetiredPage(offset: 0x3c4d_0000, size: 0x10000),
+            ])
         // A count larger than the bytes holds yields only what is there.
         #expect(EGMRetiredPagesList.decode(Array(Self.twoPages.prefix(24))).pages.count == 1)
     }
@@ -74,7 +77,9 @@ import TestSupport
         let growing = FakeEGM(Array(repeating: 0, count: 40))
         growing.growBy = 5
         #expect(throws: EGMRetiredPagesList.Failure.unstable) { try EGMRetiredPagesList.query(growing.call) }
-        #expect(throws: EGMRetiredPagesList.Failure.errno(.noSuchDevice)) { try EGMRetiredPagesList.query { _ in ENODEV } }
+        #expect(throws: EGMRetiredPagesList.Failure.errno(.noSuchDevice)) {
+            try EGMRetiredPagesList.query { _ in ENODEV }
+        }
         // A driver that claims more entries than fit.
         #expect(throws: EGMRetiredPagesList.Failure.overflow(count: 99, argsz: 520)) {
             try EGMRetiredPagesList.query { buf in
@@ -93,7 +98,8 @@ import TestSupport
             try dev.retiredPages(pxm: 9)
         } throws: { e in
             let m = (e as? VGPUError)?.message ?? ""
-            return m.contains("/dev/egm9") && m.contains("did not answer EGM_RETIRED_PAGES_LIST") && m.contains("0x4564")
+            return m.contains("/dev/egm9") && m.contains("did not answer EGM_RETIRED_PAGES_LIST")
+                && m.contains("0x4564")
         }
         #expect {
             try dev.retiredPages(pxm: 3)
@@ -117,7 +123,8 @@ import TestSupport
         #expect(t.status == 0, "\(t.stderr)")
         let rows = HV.lines(t.stdout)
         #expect(rows.count == 5, "\(t.stdout)")
-        #expect(rows[2].contains("egm5") && rows[2].contains("400 GiB") && rows[2].contains("0019:01:00.0")
+        #expect(
+            rows[2].contains("egm5") && rows[2].contains("400 GiB") && rows[2].contains("0019:01:00.0")
                 && rows[2].contains("2: 0x1a2b0000, 0x3c4d0000"), "\(rows[2])")
         let j = try HV.vg(root, ["egm", "list", "--json"])
         let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
@@ -126,7 +133,10 @@ import TestSupport
         #expect(regions[1]["size"] as? Int == 0x64_0000_0000)
         #expect(regions[1]["gpus"] as? [String] == ["0019:01:00.0"])
         #expect(regions[1]["retiredPageCount"] as? Int == 2)
-        #expect((regions[1]["retiredPages"] as? [[String: Any]])?.map { $0["offset"] as? Int } == [0x1a2b_0000, 0x3c4d_0000])
+        #expect(
+            (regions[1]["retiredPages"] as? [[String: Any]])?.map { $0["offset"] as? Int } == [
+                0x1a2b_0000, 0x3c4d_0000,
+            ])
         #expect(regions[0]["retiredPageCount"] as? Int == 0)
         #expect(TestSupport.fingerprint(root.path) == before)
     }
@@ -135,7 +145,9 @@ import TestSupport
         let root = try TestSupport.simHost("gh200x4")
         try HV.holdOpen(root, pid: 777, comm: "qemu-system-aar", file: "/dev/egm5")
         let j = try HV.vg(root, ["egm", "list", "--json"])
-        let regions = (try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])?["regions"] as? [[String: Any]] ?? []
+        let regions =
+            (try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])?["regions"]
+            as? [[String: Any]] ?? []
         #expect(regions[1]["retiredPageCount"] is NSNull)
         #expect((regions[1]["retiredPagesError"] as? String)?.contains("pid 777") == true)
         #expect((regions[1]["heldBy"] as? [[String: Any]])?.first?["pid"] as? Int == 777)

@@ -3,8 +3,8 @@ import HostKit
 import HostSim
 import Hypervisor
 import Passthrough
-import Testing
 import TestSupport
+import Testing
 
 /// The simulated kernel, except that unbinding from vfio-pci fails (EIO) while `failing` is set:
 /// a release that cannot complete.
@@ -28,7 +28,7 @@ final class UnbindFailingKernel: Kernel, @unchecked Sendable {
     @Test func aDeviceThatCannotBeGivenBackStaysRecorded() throws {
         let root = try TestSupport.simHost("mixed")
         let gpu = try #require(PCIAddress("0000:03:00.0"))
-        let missing = try #require(PCIAddress("0000:7f:00.4"))     // a host-config VF not created yet
+        let missing = try #require(PCIAddress("0000:7f:00.4"))  // a host-config VF not created yet
         let kernel = UnbindFailingKernel(root: root)
         let hook = LibvirtHook(root: root, kernel: kernel, guestVFs: [missing: "vm1"])
         let domain = try DomainXML.parse(LibvirtHookTests.domain("vm1", [gpu.description, missing.description]))
@@ -40,7 +40,9 @@ final class UnbindFailingKernel: Kernel, @unchecked Sendable {
         #expect(message.contains("\(missing) in the domain XML of 'vm1' does not exist"), "\(message)")
         #expect(message.contains("giving back what this call assigned also failed for \(gpu)"), "\(message)")
         #expect(HV.driver(root, gpu.description) == "vfio-pci")
-        let data = try #require(FileManager.default.contents(atPath: root.url(LibvirtHook.recordFile("vm1"))), "the guest's record was dropped")
+        let data = try #require(
+            FileManager.default.contents(atPath: root.url(LibvirtHook.recordFile("vm1"))),
+            "the guest's record was dropped")
         let record = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(record["assigned"] as? [String] == [gpu.description])
         #expect(try PassthroughState.load(root).devices[gpu.description] != nil)
@@ -59,7 +61,8 @@ final class UnbindFailingKernel: Kernel, @unchecked Sendable {
         let before = LibvirtHookTests.devices(root)
         let missing = try #require(PCIAddress("0000:7f:00.4"))
         let hook = LibvirtHook(root: root, kernel: SimulatedKernel(root: root), guestVFs: [missing: "vm1"])
-        let managed = try hook.managed(in: try DomainXML.parse(LibvirtHookTests.domain("vm1", ["0000:03:00.0", missing.description])))
+        let managed = try hook.managed(
+            in: try DomainXML.parse(LibvirtHookTests.domain("vm1", ["0000:03:00.0", missing.description])))
         #expect(throws: VGPUError.self) { try hook.prepare(guest: "vm1", devices: managed) }
         #expect(LibvirtHookTests.devices(root) == before)
         #expect(!FileManager.default.fileExists(atPath: root.url(LibvirtHook.recordFile("vm1"))))

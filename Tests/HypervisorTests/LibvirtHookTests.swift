@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import Hypervisor
 import Passthrough
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl libvirt-hook` (and the contrib/libvirt wrapper) on simulated hosts.
 @Suite struct LibvirtHookTests {
@@ -11,27 +11,31 @@ import TestSupport
         let hostdevs = addresses.map { a -> String in
             let p = PCIAddress(a)!
             return """
-                <hostdev mode='subsystem' type='pci' managed='yes'>
-                  <source><address domain='0x\(hex(p.domain, 4))' bus='0x\(hex(p.bus, 2))' slot='0x\(hex(p.device, 2))' function='0x\(p.function)'/></source>
-                </hostdev>
-            """
+                    <hostdev mode='subsystem' type='pci' managed='yes'>
+                      <source><address domain='0x\(hex(p.domain, 4))' bus='0x\(hex(p.bus, 2))' slot='0x\(hex(p.device, 2))' function='0x\(p.function)'/></source>
+                    </hostdev>
+                """
         }.joined(separator: "\n")
-        return "<domain type='kvm'>\n  <name>\(name)</name>\n  <devices>\n\(hostdevs)\n\(extra)  </devices>\n</domain>\n"
+        return
+            "<domain type='kvm'>\n  <name>\(name)</name>\n  <devices>\n\(hostdevs)\n\(extra)  </devices>\n</domain>\n"
     }
 
     /// The host's device state (files and links under sys and dev), without vgpuctl's own
     /// bookkeeping files and the empty directories the simulated kernel leaves (dev/vfio/devices).
     static func devices(_ root: HostRoot) -> [String: String] {
-        TestSupport.fingerprint(root.path).filter { ($0.key.hasPrefix("sys/") || $0.key.hasPrefix("dev/")) && $0.value != "dir" }
+        TestSupport.fingerprint(root.path).filter {
+            ($0.key.hasPrefix("sys/") || $0.key.hasPrefix("dev/")) && $0.value != "dir"
+        }
     }
 
-    func hook(_ root: HostRoot, _ guest: String, _ op: String, _ sub: String, xml: String) throws -> TestSupport.Result {
+    func hook(_ root: HostRoot, _ guest: String, _ op: String, _ sub: String, xml: String) throws -> TestSupport.Result
+    {
         try HV.vg(root, ["libvirt-hook", guest, op, sub, "-"], stdin: xml)
     }
 
     @Test func prepareAssignsAndReleaseGivesBack() throws {
         let root = try TestSupport.simHost("mixed")
-        let xml = Self.domain("vm1", ["0000:03:00.0", "0000:04:00.0"])     // a GPU, and a NIC vgpuctl leaves to libvirt
+        let xml = Self.domain("vm1", ["0000:03:00.0", "0000:04:00.0"])  // a GPU, and a NIC vgpuctl leaves to libvirt
         let p = try hook(root, "vm1", "prepare", "begin", xml: xml)
         #expect(p.status == 0 && p.stdout.isEmpty && p.stderr.isEmpty, "\(p.stderr)")
         #expect(HV.driver(root, "0000:03:00.0") == "vfio-pci" && HV.driver(root, "0000:03:00.1") == "vfio-pci")
@@ -63,7 +67,9 @@ import TestSupport
     @Test func nothingManagedExitsZeroAtOnceAndChangesNothing() throws {
         let root = try TestSupport.simHost("mixed")
         let before = TestSupport.fingerprint(root.path)
-        for xml in [Self.domain("plain", []), Self.domain("nic", ["0000:04:00.0"]), Self.domain("gone", ["0000:7f:00.0"])] {
+        for xml in [
+            Self.domain("plain", []), Self.domain("nic", ["0000:04:00.0"]), Self.domain("gone", ["0000:7f:00.0"]),
+        ] {
             let start = Date()
             let r = try hook(root, "plain", "prepare", "begin", xml: xml)
             #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "\(r.stderr)")
@@ -76,7 +82,10 @@ import TestSupport
         let root = try TestSupport.simHost("mixed")
         let before = TestSupport.fingerprint(root.path)
         let cases: [(String, [String], Int32, String)] = [
-            ("<domain><devices><hostdev type='pci'>", ["vm", "prepare", "begin", "-"], 2, "the domain XML is malformed: line 1"),
+            (
+                "<domain><devices><hostdev type='pci'>", ["vm", "prepare", "begin", "-"], 2,
+                "the domain XML is malformed: line 1"
+            ),
             ("", ["vm", "prepare", "begin", "-"], 2, "empty input"),
             ("<network/>", ["vm", "prepare", "begin", "-"], 2, "not a libvirt domain"),
             (Self.domain("x", ["0000:03:00.0"]), ["", "prepare", "begin", "-"], 2, "guest name"),
@@ -97,7 +106,9 @@ import TestSupport
         let before = Self.devices(root)
         let r = try hook(root, "vm3", "prepare", "begin", xml: Self.domain("vm3", ["0000:01:00.0", "0000:02:00.0"]))
         #expect(r.status == 4, "\(r.stderr)")
-        #expect(r.stderr.contains("0000:02:00.0 is in use by pid 4242 (qemu-system-x86)") && HV.lines(r.stderr).count == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains("0000:02:00.0 is in use by pid 4242 (qemu-system-x86)") && HV.lines(r.stderr).count == 1,
+            "\(r.stderr)")
         #expect(HV.driver(root, "0000:01:00.0") == "nvidia")
         #expect(try PassthroughState.load(root).devices.keys.sorted() == ["0000:02:00.0"])
         #expect(Self.devices(root) == before)
@@ -109,15 +120,22 @@ import TestSupport
         // The applied host config gives the first VF and one that does not exist to guest "db".
         let vfs = try HV.vg(root, ["vf", "enable", "0000:01:00.0", "--count", "2", "--json"])
         #expect(vfs.status == 0, "\(vfs.stderr)")
-        let vf = ((try JSONSerialization.jsonObject(with: Data(vfs.stdout.utf8)) as? [String: Any])?["vfs"] as? [[String: Any]])?.first?["address"] as? String ?? "?"
+        let vf =
+            ((try JSONSerialization.jsonObject(with: Data(vfs.stdout.utf8)) as? [String: Any])?["vfs"]
+            as? [[String: Any]])?.first?["address"] as? String ?? "?"
         try FileManager.default.createDirectory(atPath: root.url("var/lib/vgpuctl"), withIntermediateDirectories: true)
-        try "{\"format\": 1, \"vfs\": {\"\(vf)\": \"db\", \"0000:01:1f.7\": \"db\"}}".write(toFile: root.url("var/lib/vgpuctl/guests.json"), atomically: true, encoding: .utf8)
+        try "{\"format\": 1, \"vfs\": {\"\(vf)\": \"db\", \"0000:01:1f.7\": \"db\"}}".write(
+            toFile: root.url("var/lib/vgpuctl/guests.json"), atomically: true, encoding: .utf8)
         let original = HV.driver(root, vf)
         let before = Self.devices(root)
         let other = try hook(root, "web", "prepare", "begin", xml: Self.domain("web", [vf]))
-        #expect(other.status == 4 && other.stderr.contains("\(vf) is for guest 'db' in the host config, not for 'web'"), "\(other.stderr)")
+        #expect(
+            other.status == 4 && other.stderr.contains("\(vf) is for guest 'db' in the host config, not for 'web'"),
+            "\(other.stderr)")
         let missing = try hook(root, "db", "prepare", "begin", xml: Self.domain("db", [vf, "0000:01:1f.7"]))
-        #expect(missing.status == 1 && missing.stderr.contains("0000:01:1f.7") && missing.stderr.contains("vgpuctl apply"), "\(missing.stderr)")
+        #expect(
+            missing.status == 1 && missing.stderr.contains("0000:01:1f.7") && missing.stderr.contains("vgpuctl apply"),
+            "\(missing.stderr)")
         #expect(Self.devices(root) == before, "a failed prepare gives back what it assigned")
         let ok = try hook(root, "db", "prepare", "begin", xml: Self.domain("db", [vf]))
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -130,7 +148,8 @@ import TestSupport
         let root = try TestSupport.simHost("mixed")
         let script = TestSupport.repositoryDirectory + "/contrib/libvirt/vgpuctl-hook"
         let env: [String: String?] = ["VGPUCTL": TestSupport.vgpuctl, "VGPUCTL_ROOT": root.path]
-        let p = try TestSupport.run(script, ["vm9", "prepare", "begin", "-"], environment: env, stdin: Self.domain("vm9", ["0000:02:00.0"]))
+        let p = try TestSupport.run(
+            script, ["vm9", "prepare", "begin", "-"], environment: env, stdin: Self.domain("vm9", ["0000:02:00.0"]))
         #expect(p.status == 0, "\(p.stderr)")
         #expect(HV.driver(root, "0000:02:00.0") == "vfio-pci")
         let r = try TestSupport.run(script, ["vm9", "release", "end", "-"], environment: env, stdin: "")

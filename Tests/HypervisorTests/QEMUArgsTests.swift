@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import Hypervisor
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl qemu args` on simulated hosts: the Grace reference example node by node, EGM,
 /// feature detection against the installed QEMU 7.2, placement, --plan and bad input.
@@ -40,11 +40,14 @@ import TestSupport
     /// The reference arguments with vgpuctl's stable ids for dev0/dev1.
     static var reference: [String] {
         (referenceGPU0 + "\n" + referenceGPU1).split(whereSeparator: { $0 == " " || $0 == "\n" }).map {
-            $0.replacingOccurrences(of: "dev0", with: "hostdev-0009-01-00.0").replacingOccurrences(of: "dev1", with: "hostdev-0019-01-00.0")
+            $0.replacingOccurrences(of: "dev0", with: "hostdev-0009-01-00.0").replacingOccurrences(
+                of: "dev1", with: "hostdev-0019-01-00.0")
         }
     }
 
-    static let graceArgs = ["qemu", "args", "0009:01:00.0", "0019:01:00.0", "--first-node", "2", "--bus", "pcie.0", "--addr", "04.0"]
+    static let graceArgs = [
+        "qemu", "args", "0009:01:00.0", "0019:01:00.0", "--first-node", "2", "--bus", "pcie.0", "--addr", "04.0",
+    ]
 
     @Test func graceGPUsMatchTheReferenceExampleNodeByNode() throws {
         let root = try HV.host("gh200x4", assigned: ["0009:01:00.0", "0019:01:00.0"])
@@ -71,15 +74,19 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         let got = HV.lines(r.stdout)
         #expect(Array(got.prefix(Self.reference.count)) == Self.reference)
-        #expect(Array(got.dropFirst(Self.reference.count)) == [
-            "-object", "memory-backend-file,id=egm4,mem-path=\(root.url("dev/egm4")),size=429496729600,share=on,prealloc=on",
-            "-numa", "node,nodeid=18,memdev=egm4",
-            "-object", "memory-backend-file,id=egm5,mem-path=\(root.url("dev/egm5")),size=429496729600,share=on,prealloc=on",
-            "-numa", "node,nodeid=19,memdev=egm5",
-        ])
+        #expect(
+            Array(got.dropFirst(Self.reference.count)) == [
+                "-object",
+                "memory-backend-file,id=egm4,mem-path=\(root.url("dev/egm4")),size=429496729600,share=on,prealloc=on",
+                "-numa", "node,nodeid=18,memdev=egm4",
+                "-object",
+                "memory-backend-file,id=egm5,mem-path=\(root.url("dev/egm5")),size=429496729600,share=on,prealloc=on",
+                "-numa", "node,nodeid=19,memdev=egm5",
+            ])
         let warnings = HV.lines(r.stderr).filter { $0.hasPrefix("vgpuctl: warning:") }
         #expect(warnings.count == 1, "\(r.stderr)")
-        #expect(warnings.first?.contains("egm5") == true && warnings.first?.contains("2 retired pages") == true
+        #expect(
+            warnings.first?.contains("egm5") == true && warnings.first?.contains("2 retired pages") == true
                 && warnings.first?.contains("0x1a2b0000, 0x3c4d0000") == true
                 && warnings.first?.contains("no public QEMU option passes retired pages") == true, "\(r.stderr)")
         #expect(r.stderr.contains("include it in -m"), "\(r.stderr)")
@@ -88,14 +95,25 @@ import TestSupport
     @Test func twoGPUsOnOneSocketShareOneEGMNode() throws {
         // GB200: two GPUs per Grace socket, one EGM region per socket.
         let root = try HV.host("gb200x4")
-        let r = try HV.vg(root, ["qemu", "args", "0008:01:00.0", "0009:01:00.0", "0018:01:00.0", "--qemu-version", "9.2", "--first-node", "2"])
+        let r = try HV.vg(
+            root,
+            [
+                "qemu", "args", "0008:01:00.0", "0009:01:00.0", "0018:01:00.0", "--qemu-version", "9.2", "--first-node",
+                "2",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let got = HV.lines(r.stdout)
-        #expect(got.filter { $0.hasPrefix("memory-backend-file") }.map { $0.components(separatedBy: ",")[0...1].joined(separator: ",") }
+        #expect(
+            got.filter { $0.hasPrefix("memory-backend-file") }.map {
+                $0.components(separatedBy: ",")[0...1].joined(separator: ",")
+            }
                 == ["memory-backend-file,id=egm2", "memory-backend-file,id=egm3"])
-        #expect(Array(got.suffix(6)) == ["-numa", "node,nodeid=26,memdev=egm2", "-object",
-                                         "memory-backend-file,id=egm3,mem-path=\(root.url("dev/egm3")),size=412316860416,share=on,prealloc=on",
-                                         "-numa", "node,nodeid=27,memdev=egm3"])
+        #expect(
+            Array(got.suffix(6)) == [
+                "-numa", "node,nodeid=26,memdev=egm2", "-object",
+                "memory-backend-file,id=egm3,mem-path=\(root.url("dev/egm3")),size=412316860416,share=on,prealloc=on",
+                "-numa", "node,nodeid=27,memdev=egm3",
+            ])
     }
 
     @Test func theInstalledQEMU72LacksAcpiGenericInitiator() throws {
@@ -106,11 +124,15 @@ import TestSupport
             let r = try HV.vg(root, Self.graceArgs + extra)
             #expect(r.status == 1, "\(extra): \(r.stderr)")
             #expect(r.stdout.isEmpty)
-            #expect(r.stderr.contains("acpi-generic-initiator") && r.stderr.contains("QEMU 9.0 adds it") && r.stderr.contains("QEMU 7.2"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("acpi-generic-initiator") && r.stderr.contains("QEMU 9.0 adds it")
+                    && r.stderr.contains("QEMU 7.2"), "\(r.stderr)")
             #expect(HV.lines(r.stderr).count == 1, "\(r.stderr)")
         }
         let old = try HV.vg(root, Self.graceArgs + ["--qemu-version", "8.2"])
-        #expect(old.status == 1 && old.stderr.contains("QEMU 8.2 (--qemu-version) has no acpi-generic-initiator object") && old.stderr.contains("9.0"), "\(old.stderr)")
+        #expect(
+            old.status == 1 && old.stderr.contains("QEMU 8.2 (--qemu-version) has no acpi-generic-initiator object")
+                && old.stderr.contains("9.0"), "\(old.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
     }
 
@@ -128,7 +150,9 @@ import TestSupport
         let root = try HV.host("h100x8", assigned: ["0000:18:00.0"])
         let before = TestSupport.fingerprint(root.path)
         let old = try HV.vg(root, ["qemu", "args", "0000:18:00.0", "--iommufd"])
-        #expect(old.status == 1 && old.stderr.contains("iommufd object") && old.stderr.contains("QEMU 9.0 adds it"), "\(old.stderr)")
+        #expect(
+            old.status == 1 && old.stderr.contains("iommufd object") && old.stderr.contains("QEMU 9.0 adds it"),
+            "\(old.stderr)")
         let noDev = try HV.vg(root, ["qemu", "args", "0000:18:00.0", "--iommufd", "--qemu-version", "9.2"])
         #expect(noDev.status == 1 && noDev.stderr.contains("dev/iommu"), "\(noDev.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
@@ -137,7 +161,11 @@ import TestSupport
         _ = FileManager.default.createFile(atPath: root.url("dev/iommu"), contents: nil)
         let ok = try HV.vg(root, ["qemu", "args", "0000:18:00.0", "--iommufd", "--qemu-version", "9.2"])
         #expect(ok.status == 0, "\(ok.stderr)")
-        #expect(HV.lines(ok.stdout) == ["-object", "iommufd,id=iommufd0", "-device", "vfio-pci,host=0000:18:00.0,iommufd=iommufd0,id=hostdev-0000-18-00.0"])
+        #expect(
+            HV.lines(ok.stdout) == [
+                "-object", "iommufd,id=iommufd0", "-device",
+                "vfio-pci,host=0000:18:00.0,iommufd=iommufd0,id=hostdev-0000-18-00.0",
+            ])
         // Without the cdev (Debian's 6.12 and 7.2: vfio-dev/vfioN is there, its `dev` is not): refused.
         let dev = SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)!
         let vfioDev = root.url(dev.canonicalPath! + "/vfio-dev")
@@ -152,27 +180,41 @@ import TestSupport
         let root = try HV.host("mixed", assigned: ["0000:03:00.0"])
         let r = try HV.vg(root, ["qemu", "args", "0000:03:00.0", "--device-json", "--addr", "6", "--rombar", "0"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(HV.lines(r.stdout) == [
-            "-device", #"{"driver":"vfio-pci","host":"0000:03:00.0","addr":"06.0","multifunction":true,"rombar":0,"id":"hostdev-0000-03-00.0"}"#,
-            "-device", #"{"driver":"vfio-pci","host":"0000:03:00.1","addr":"06.1","rombar":0,"id":"hostdev-0000-03-00.1"}"#,
-        ])
+        #expect(
+            HV.lines(r.stdout) == [
+                "-device",
+                #"{"driver":"vfio-pci","host":"0000:03:00.0","addr":"06.0","multifunction":true,"rombar":0,"id":"hostdev-0000-03-00.0"}"#,
+                "-device",
+                #"{"driver":"vfio-pci","host":"0000:03:00.1","addr":"06.1","rombar":0,"id":"hostdev-0000-03-00.1"}"#,
+            ])
         let old = try HV.vg(root, ["qemu", "args", "0000:03:00.0", "--device-json", "--qemu-version", "6.1"])
-        #expect(old.status == 1 && old.stderr.contains("JSON syntax for -device") && old.stderr.contains("6.2"), "\(old.stderr)")
+        #expect(
+            old.status == 1 && old.stderr.contains("JSON syntax for -device") && old.stderr.contains("6.2"),
+            "\(old.stderr)")
     }
 
     @Test func companionsShareTheSlotAsFunctions() throws {
         let root = try HV.host("mixed", assigned: ["0000:03:00.0", "0000:01:00.0"])
-        let r = try HV.vg(root, ["qemu", "args", "0000:01:00.0", "0000:03:00.0", "--bus", "pcie.0", "--addr", "0x4", "--qemu-version", "7.2"])
+        let r = try HV.vg(
+            root,
+            [
+                "qemu", "args", "0000:01:00.0", "0000:03:00.0", "--bus", "pcie.0", "--addr", "0x4", "--qemu-version",
+                "7.2",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(HV.lines(r.stdout) == [
-            "-device", "vfio-pci,host=0000:01:00.0,bus=pcie.0,addr=04.0,id=hostdev-0000-01-00.0",
-            "-device", "vfio-pci,host=0000:03:00.0,bus=pcie.0,addr=05.0,multifunction=on,id=hostdev-0000-03-00.0",
-            "-device", "vfio-pci,host=0000:03:00.1,bus=pcie.0,addr=05.1,id=hostdev-0000-03-00.1",
-        ])
+        #expect(
+            HV.lines(r.stdout) == [
+                "-device", "vfio-pci,host=0000:01:00.0,bus=pcie.0,addr=04.0,id=hostdev-0000-01-00.0",
+                "-device", "vfio-pci,host=0000:03:00.0,bus=pcie.0,addr=05.0,multifunction=on,id=hostdev-0000-03-00.0",
+                "-device", "vfio-pci,host=0000:03:00.1,bus=pcie.0,addr=05.1,id=hostdev-0000-03-00.1",
+            ])
         // Without placement QEMU picks the slots; the companion still comes along.
         let plain = try HV.vg(root, ["qemu", "args", "0000:03:00.0", "--qemu-version", "7.2"])
-        #expect(HV.lines(plain.stdout) == ["-device", "vfio-pci,host=0000:03:00.0,id=hostdev-0000-03-00.0",
-                                           "-device", "vfio-pci,host=0000:03:00.1,id=hostdev-0000-03-00.1"])
+        #expect(
+            HV.lines(plain.stdout) == [
+                "-device", "vfio-pci,host=0000:03:00.0,id=hostdev-0000-03-00.0",
+                "-device", "vfio-pci,host=0000:03:00.1,id=hostdev-0000-03-00.1",
+            ])
     }
 
     @Test func planDescribesWhatPassthroughAssignWouldDoAndChangesNothing() throws {
@@ -181,9 +223,12 @@ import TestSupport
         let r = try HV.vg(root, ["qemu", "args", "0000:03:00.0", "--plan", "--qemu-version", "7.2"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(HV.lines(r.stdout).count == 4)
-        #expect(r.stderr.contains("passthrough assign 0000:03:00.0") && r.stderr.contains("0000:03:00.0 (nvidia -> vfio-pci)")
+        #expect(
+            r.stderr.contains("passthrough assign 0000:03:00.0")
+                && r.stderr.contains("0000:03:00.0 (nvidia -> vfio-pci)")
                 && r.stderr.contains("0000:03:00.1 (snd_hda_intel -> vfio-pci, companion)"), "\(r.stderr)")
-        let g = try HV.vg(try HV.host("gh200x4"), ["qemu", "args", "0029:01:00.0", "--plan", "--qemu-version", "9.2", "--no-egm"])
+        let g = try HV.vg(
+            try HV.host("gh200x4"), ["qemu", "args", "0029:01:00.0", "--plan", "--qemu-version", "9.2", "--no-egm"])
         #expect(g.status == 0 && g.stderr.contains("nvidia -> nvgrace_gpu_vfio_pci"), "\(g.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
     }
@@ -200,7 +245,9 @@ import TestSupport
         let escaped = root.url("sys/bus/mdev/devices/\(uuid)").replacingOccurrences(of: ",", with: ",,")
         #expect(HV.lines(r.stdout) == ["-device", "vfio-pci,sysfsdev=\(escaped),id=hostdev-\(uuid)"])
         let x = try HV.vg(root, ["libvirt", "xml", uuid])
-        #expect(x.stdout.contains("<hostdev mode='subsystem' type='mdev' model='vfio-pci'>") && x.stdout.contains("<address uuid='\(uuid)'/>"), "\(x.stdout)")
+        #expect(
+            x.stdout.contains("<hostdev mode='subsystem' type='mdev' model='vfio-pci'>")
+                && x.stdout.contains("<address uuid='\(uuid)'/>"), "\(x.stdout)")
     }
 
     @Test func badInputIsOneLineExit2AndChangesNothing() throws {
@@ -219,8 +266,14 @@ import TestSupport
             (["qemu", "args", "0000:01:00.0", "--rombar", "5", "--qemu-version", "7.2"], 2, "--rombar"),
             (["qemu", "args", "0000:01:00.0", "--first-node", "-1", "--qemu-version", "7.2"], 2, "--first-node"),
             (["qemu", "args", "0000:01:00.0", "--qemu-version", "nine"], 2, "--qemu-version 'nine'"),
-            (["qemu", "args", "0000:01:00.0", "--qemu-version", "9.2", "--qemu", "/x"], 2, "either --qemu or --qemu-version"),
-            (["qemu", "args", "0000:01:00.0", "--qemu", "/nonexistent/qemu"], 2, "no executable QEMU at '/nonexistent/qemu'"),
+            (
+                ["qemu", "args", "0000:01:00.0", "--qemu-version", "9.2", "--qemu", "/x"], 2,
+                "either --qemu or --qemu-version"
+            ),
+            (
+                ["qemu", "args", "0000:01:00.0", "--qemu", "/nonexistent/qemu"], 2,
+                "no executable QEMU at '/nonexistent/qemu'"
+            ),
             (["qemu", "args", "0000:01:00.0", "--qemu", "/bin/true"], 2, "/bin/true is not a QEMU system emulator"),
             (["qemu", "args", "0000:02:00.0", "--include-group"], 2, "--include-group goes with --plan"),
             (["libvirt", "xml", "0000:02:00.0"], 2, "not assigned"),

@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import HostKit
 import Hypervisor
-import Testing
 import TestSupport
+import Testing
 
 /// QEMU binds its QMP socket a moment before it listens; vgpuctl retries a refused connect
 /// within its deadline, and reports a socket nothing listens on once the deadline passes.
@@ -16,7 +16,11 @@ import TestSupport
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (k, b) in path.utf8.enumerated() { raw[k] = b } }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         try #require(rc == 0, "bind: \(errno)")
         return (fd, path)
     }
@@ -27,7 +31,10 @@ import TestSupport
         // Refused now (bound, not listening): the premise of the retry.
         #expect(throws: VGPUError.self) { try UnixSocketTransport(path: path, connectDeadline: .zero) }
         let listening = DispatchSemaphore(value: 0)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { listen(fd, 1); listening.signal() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            listen(fd, 1)
+            listening.signal()
+        }
         let t = try UnixSocketTransport(path: path, connectDeadline: .seconds(30))
         t.close()
         listening.wait()
@@ -41,7 +48,8 @@ import TestSupport
             try UnixSocketTransport(path: path, connectDeadline: .milliseconds(400))
         } throws: { e in
             let v = e as? VGPUError
-            return v?.status == .failed && (v?.message.contains("nothing listens on \(path) (connection refused for 0.4 seconds)") ?? false)
+            return v?.status == .failed
+                && (v?.message.contains("nothing listens on \(path) (connection refused for 0.4 seconds)") ?? false)
         }
         #expect(ContinuousClock.now - start >= .milliseconds(400))
     }

@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import Hypervisor
-import Testing
 import TestSupport
+import Testing
 
 /// The real QEMU 7.2 of this machine reads every non-Grace argument set vgpuctl writes: its
 /// options, property names and value types (keyval with doubled commas, and JSON) all pass, and
@@ -12,7 +12,8 @@ import TestSupport
 @Suite struct RealQEMUArgsTests {
     /// Runs QEMU 7.2 with `args` and returns its error output (it is expected to fail at VFIO).
     func qemuError(_ args: [String]) throws -> String {
-        let r = try TestSupport.run(HV.qemu, ["-S", "-nodefaults", "-display", "none", "-machine", "q35", "-accel", "tcg", "-m", "64"] + args)
+        let r = try TestSupport.run(
+            HV.qemu, ["-S", "-nodefaults", "-display", "none", "-machine", "q35", "-accel", "tcg", "-m", "64"] + args)
         #expect(r.status != 0)
         return r.stderr
     }
@@ -54,7 +55,8 @@ import TestSupport
             let err = try qemuError(args)
             // QEMU found the directory (whose name has one comma) and looked for its IOMMU group:
             // it read ",," as an escaped comma. A wrong path would be "no such host device".
-            #expect(err.contains("vfio \(uuid): no iommu_group found") && !err.contains("no such host device"), "\(err)")
+            #expect(
+                err.contains("vfio \(uuid): no iommu_group found") && !err.contains("no such host device"), "\(err)")
         }
     }
 
@@ -68,7 +70,8 @@ import TestSupport
         let root = try HV.host("gh200x4", assigned: ["0009:01:00.0"])
         let r = try HV.vg(root, ["qemu", "args", "--json", "0009:01:00.0", "--qemu-version", "9.2"])
         #expect(r.status == 0, "\(r.stderr)")
-        let produced = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String], "\(r.stdout)")
+        let produced = try #require(
+            try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String], "\(r.stdout)")
         let egm = TestSupport.tempDir("egm") + "/egm4"
         _ = FileManager.default.createFile(atPath: egm, contents: nil)
         let args = produced.map { a -> String in
@@ -80,19 +83,26 @@ import TestSupport
                 return String(p)
             }.joined(separator: ",")
         }
-        #expect(args.contains { $0.hasPrefix("acpi-generic-initiator,") } && args.contains { $0.hasPrefix("vfio-pci-nohotplug,host=0009:01:00.0") }
+        #expect(
+            args.contains { $0.hasPrefix("acpi-generic-initiator,") }
+                && args.contains { $0.hasPrefix("vfio-pci-nohotplug,host=0009:01:00.0") }
                 && args.contains { $0.hasPrefix("memory-backend-file,") }, "\(produced)")
         let all = try qemuError(["-numa", "node,nodeid=0"] + args)
         #expect(all.contains("acpi-generic-initiator"), "\(all)")
         var rest: [String] = []
         var i = 0
         while i < args.count {
-            if args[i] == "-object", i + 1 < args.count, args[i + 1].hasPrefix("acpi-generic-initiator,") { i += 2; continue }
+            if args[i] == "-object", i + 1 < args.count, args[i + 1].hasPrefix("acpi-generic-initiator,") {
+                i += 2
+                continue
+            }
             rest.append(args[i])
             i += 1
         }
         let err = try qemuError(["-numa", "node,nodeid=0"] + rest)
         #expect(err.contains("vfio") && err.contains("0009:01:00.0"), "\(err)")
-        for bad in ["Invalid parameter", "Property '", "Parameter '", "expected"] { #expect(!err.contains(bad), "\(err)") }
+        for bad in ["Invalid parameter", "Property '", "Parameter '", "expected"] {
+            #expect(!err.contains(bad), "\(err)")
+        }
     }
 }

@@ -1,14 +1,16 @@
 import Foundation
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 
 /// Helpers for the Hypervisor suites: the CLI on a simulated host, the real tools (QEMU 7.2,
 /// virt-xml-validate) installed on first use, and a real QEMU started for a test.
 enum HV {
     /// Runs vgpuctl with `--root`.
-    static func vg(_ root: HostRoot, _ args: [String], stdin: String? = nil, environment: [String: String?] = [:]) throws -> TestSupport.Result {
+    static func vg(_ root: HostRoot, _ args: [String], stdin: String? = nil, environment: [String: String?] = [:])
+        throws -> TestSupport.Result
+    {
         try TestSupport.vgpuctl(["--root", root.path] + args, environment: environment, stdin: stdin)
     }
 
@@ -56,8 +58,10 @@ enum HV {
             throw VGPUError.invalid("no device \(parent) to put an mdev under")
         }
         try FileManager.default.createDirectory(atPath: root.url("\(dir)/\(uuid)"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.url("sys/bus/mdev/devices"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: root.url("sys/bus/mdev/devices/\(uuid)"), withDestinationPath: "../../../../\(dir)/\(uuid)")
+        try FileManager.default.createDirectory(
+            atPath: root.url("sys/bus/mdev/devices"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: root.url("sys/bus/mdev/devices/\(uuid)"), withDestinationPath: "../../../../\(dir)/\(uuid)")
     }
 
     /// Non-empty lines.
@@ -74,8 +78,11 @@ final class RealQEMU {
         dir = TestSupport.tempDir("qmp")
         socket = dir + "/qmp.sock"
         process.executableURL = URL(fileURLWithPath: HV.qemu)
-        process.arguments = ["-S", "-nodefaults", "-display", "none", "-machine", "q35", "-accel", "tcg", "-m", "64",
-                             "-qmp", "unix:\(socket),server=on,wait=off"] + arguments
+        process.arguments =
+            [
+                "-S", "-nodefaults", "-display", "none", "-machine", "q35", "-accel", "tcg", "-m", "64",
+                "-qmp", "unix:\(socket),server=on,wait=off",
+            ] + arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -91,20 +98,20 @@ final class RealQEMU {
     /// (Python) and returns the replies.
     func query(_ commands: [String]) throws -> [Any] {
         let script = """
-        import json, socket, sys
-        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
-        json.loads(f.readline())
-        out = []
-        for cmd in ['qmp_capabilities'] + sys.argv[2:]:
-            msg = json.loads(cmd) if cmd.startswith('{') else {'execute': cmd}
-            f.write(json.dumps(msg) + '\\n'); f.flush()
-            while True:
-                m = json.loads(f.readline())
-                if 'return' in m or 'error' in m:
-                    break
-            out.append(m)
-        print(json.dumps(out[1:]))
-        """
+            import json, socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
+            json.loads(f.readline())
+            out = []
+            for cmd in ['qmp_capabilities'] + sys.argv[2:]:
+                msg = json.loads(cmd) if cmd.startswith('{') else {'execute': cmd}
+                f.write(json.dumps(msg) + '\\n'); f.flush()
+                while True:
+                    m = json.loads(f.readline())
+                    if 'return' in m or 'error' in m:
+                        break
+                out.append(m)
+            print(json.dumps(out[1:]))
+            """
         let r = try TestSupport.run("/usr/bin/python3", ["-c", script, socket] + commands)
         guard r.status == 0 else { throw VGPUError.failed("python QMP client failed: \(r.stderr)") }
         return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any]) ?? []
@@ -112,10 +119,13 @@ final class RealQEMU {
 
     /// The ids of the VM's user-created devices (`qom-list /machine/peripheral`).
     func peripheralIDs() throws -> Set<String> {
-        let reply = try query([#"{"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}}"#]).first as? [String: Any]
-        return Set((reply?["return"] as? [[String: Any]] ?? []).compactMap { p in
-            (p["type"] as? String)?.hasPrefix("child<") == true ? p["name"] as? String : nil
-        })
+        let reply =
+            try query([#"{"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}}"#]).first
+            as? [String: Any]
+        return Set(
+            (reply?["return"] as? [[String: Any]] ?? []).compactMap { p in
+                (p["type"] as? String)?.hasPrefix("child<") == true ? p["name"] as? String : nil
+            })
     }
 
     /// qdev ids `query-pci` lists (bridges walked; behind a bridge only once firmware numbered it).

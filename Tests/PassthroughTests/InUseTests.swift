@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 
 /// Commands that unbind or rebind a function refuse (exit 4) while a real process uses it,
 /// name it, change nothing, and proceed with --force.
@@ -25,9 +25,11 @@ import TestSupport
     /// (a regular file standing for the node, matched by inode under the root).
     func nvidiaNode(_ root: HostRoot) throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: root.url("proc/driver/nvidia/gpus/0000:03:00.0"), withIntermediateDirectories: true)
+        try fm.createDirectory(
+            atPath: root.url("proc/driver/nvidia/gpus/0000:03:00.0"), withIntermediateDirectories: true)
         try "Model: \t\t NVIDIA RTX A6000\nBus Location: \t 0000:03:00.0\nDevice Minor: \t 0\n"
-            .write(toFile: root.url("proc/driver/nvidia/gpus/0000:03:00.0/information"), atomically: true, encoding: .utf8)
+            .write(
+                toFile: root.url("proc/driver/nvidia/gpus/0000:03:00.0/information"), atomically: true, encoding: .utf8)
         try fm.createDirectory(atPath: root.url("dev"), withIntermediateDirectories: true)
         try "".write(toFile: root.url("dev/nvidia0"), atomically: true, encoding: .utf8)
     }
@@ -40,7 +42,9 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let r = try vg(root, "passthrough", "assign", "0000:03:00.0")
         #expect(r.status == 4, "\(r.stderr)")
-        #expect(r.stderr.contains("pid \(job.pid) (sleep)") && r.stderr.contains("/dev/nvidia0") && r.stderr.contains("--force"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("pid \(job.pid) (sleep)") && r.stderr.contains("/dev/nvidia0")
+                && r.stderr.contains("--force"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before, "a refusal changed the host")
         #expect(driver(root, "0000:03:00.0") == "nvidia")
@@ -65,7 +69,9 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let r = try vg(root, "passthrough", "assign", "0000:03:00.0")
         #expect(r.status == 4, "\(r.stderr)")
-        #expect(r.stderr.contains("pid \(me)") && r.stderr.contains("maps") && r.stderr.contains("resource1"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("pid \(me)") && r.stderr.contains("maps") && r.stderr.contains("resource1"), "\(r.stderr)"
+        )
         #expect(TestSupport.fingerprint(root.path) == before)
         munmap(p, 4096)
         let ok = try vg(root, "passthrough", "assign", "0000:03:00.0")
@@ -82,21 +88,38 @@ import TestSupport
     @Test func applyAndPlanNameTheProcessAndForceApplies() throws {
         let root = try TestSupport.simHost("mixed")
         try nvidiaNode(root)
-        let cfg = try config("version: 1\nconfigs:\n  default:\n    - select: {address: \"0000:03:00.0\"}\n      mode: passthrough\n")
+        let cfg = try config(
+            "version: 1\nconfigs:\n  default:\n    - select: {address: \"0000:03:00.0\"}\n      mode: passthrough\n")
         let job = try HostTrees.Holder(root: root, files: [root.url("dev/nvidia0")], executableName: "python3")
         defer { job.stop() }
         let before = TestSupport.fingerprint(root.path)
         let plan = try vg(root, "plan", "-f", cfg, "--json")
         #expect(plan.status == 0, "\(plan.stderr)")
-        struct Plan: Decodable { var devices: [D]; struct D: Decodable { var device: String; var inUseBy: [U] }
-                                 struct U: Decodable { var pid: Int?; var command: String; var file: String; var certainty: String } }
+        struct Plan: Decodable {
+            var devices: [D]
+            struct D: Decodable {
+                var device: String
+                var inUseBy: [U]
+            }
+            struct U: Decodable {
+                var pid: Int?
+                var command: String
+                var file: String
+                var certainty: String
+            }
+        }
         let decoded = try JSONDecoder().decode(Plan.self, from: Data(plan.stdout.utf8))
         let users = decoded.devices.first { $0.device == "0000:03:00.0" }?.inUseBy ?? []
-        #expect(users.contains { $0.pid == job.pid && $0.command == "python3" && $0.file == "/dev/nvidia0" && $0.certainty == "certain" }, "\(plan.stdout)")
+        #expect(
+            users.contains {
+                $0.pid == job.pid && $0.command == "python3" && $0.file == "/dev/nvidia0" && $0.certainty == "certain"
+            }, "\(plan.stdout)")
         let text = try vg(root, "plan", "-f", cfg)
         #expect(text.stdout.contains("in use: pid \(job.pid) (python3) holds /dev/nvidia0 open"), "\(text.stdout)")
         let assert = try vg(root, "assert", "-f", cfg, "--json")
-        #expect(assert.status == 1 && assert.stdout.contains("\"inUseBy\"") && assert.stdout.contains("\(job.pid)"), "\(assert.stdout)")
+        #expect(
+            assert.status == 1 && assert.stdout.contains("\"inUseBy\"") && assert.stdout.contains("\(job.pid)"),
+            "\(assert.stdout)")
 
         let r = try vg(root, "apply", "-f", cfg)
         #expect(r.status == 4, "\(r.stderr)")
@@ -114,7 +137,8 @@ import TestSupport
         // A node of the VF (a `dev` file in its sysfs subtree) held by a real process, matched
         // by device number: 1:5 is this machine's /dev/zero, made under the root with mknod.
         let rel = try sysDir(root, "0000:01:00.4")
-        try FileManager.default.createDirectory(atPath: root.url(rel + "/misc/gpuvf0"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: root.url(rel + "/misc/gpuvf0"), withIntermediateDirectories: true)
         try "1:5\n".write(toFile: root.url(rel + "/misc/gpuvf0/dev"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: root.url("dev"), withIntermediateDirectories: true)
         try #require(mknod(root.url("dev/gpuvf0"), S_IFCHR | 0o600, dev_t((1 << 8) | 5)) == 0)
@@ -122,7 +146,9 @@ import TestSupport
         defer { job.stop() }
         let before = TestSupport.fingerprint(root.path)
         let d = try vg(root, "vf", "disable", "0000:01:00.0")
-        #expect(d.status == 4 && d.stderr.contains("0000:01:00.4") && d.stderr.contains("pid \(job.pid)") && d.stderr.contains("/dev/gpuvf0"), "\(d.stderr)")
+        #expect(
+            d.status == 4 && d.stderr.contains("0000:01:00.4") && d.stderr.contains("pid \(job.pid)")
+                && d.stderr.contains("/dev/gpuvf0"), "\(d.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
         job.stop()
         #expect(try vg(root, "vf", "disable", "0000:01:00.0").status == 0)

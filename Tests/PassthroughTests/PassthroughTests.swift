@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import Passthrough
-import Testing
 import TestSupport
+import Testing
 
 /// Passthrough and VF commands on simulated hosts, through the CLI: exit codes, messages, and
 /// that refusals leave the host exactly as it was.
@@ -50,8 +50,10 @@ import TestSupport
         let nicDir = try #require(SysfsReader(root: root).device(PCIAddress("0000:04:00.0")!)?.canonicalPath)
         try fm.removeItem(atPath: root.url("sys/kernel/iommu_groups/13"))
         try fm.removeItem(atPath: root.url(nicDir + "/iommu_group"))
-        try fm.createSymbolicLink(atPath: root.url(nicDir + "/iommu_group"), withDestinationPath: root.url("sys/kernel/iommu_groups/12"))
-        try fm.createSymbolicLink(atPath: root.url("sys/kernel/iommu_groups/12/devices/0000:04:00.0"), withDestinationPath: root.url(nicDir))
+        try fm.createSymbolicLink(
+            atPath: root.url(nicDir + "/iommu_group"), withDestinationPath: root.url("sys/kernel/iommu_groups/12"))
+        try fm.createSymbolicLink(
+            atPath: root.url("sys/kernel/iommu_groups/12/devices/0000:04:00.0"), withDestinationPath: root.url(nicDir))
     }
 
     @Test func anotherBoundDeviceInTheGroupRefusesUnlessIncluded() throws {
@@ -60,7 +62,9 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let r = try vg(root, "passthrough", "assign", "0000:03:00.0")
         #expect(r.status == 4)
-        #expect(r.stderr.contains("0000:04:00.0") && r.stderr.contains("ixgbe") && r.stderr.contains("--include-group"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("0000:04:00.0") && r.stderr.contains("ixgbe") && r.stderr.contains("--include-group"),
+            "\(r.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before, "a refusal changed the host")
         let ok = try vg(root, "passthrough", "assign", "0000:03:00.0", "--include-group")
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -76,7 +80,9 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("nvgrace_gpu_vfio_pci"))
         #expect(driver(root, "0019:01:00.0") == "nvgrace_gpu_vfio_pci")
-        #expect(SysfsReader(root: root).text("sys/bus/pci/devices/0019:01:00.0/driver_override") == "nvgrace_gpu_vfio_pci\n")
+        #expect(
+            SysfsReader(root: root).text("sys/bus/pci/devices/0019:01:00.0/driver_override") == "nvgrace_gpu_vfio_pci\n"
+        )
         #expect(driver(root, "0019:00:00.0") == "pcieport", "the root port (a bridge) is left alone")
         #expect(try vg(root, "passthrough", "release", "0019:01:00.0").status == 0)
         #expect(driver(root, "0019:01:00.0") == "nvidia")
@@ -103,7 +109,9 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let r = try vg(root, "passthrough", "release", "0000:01:00.5")
         #expect(r.status == 4)
-        #expect(r.stderr.contains("pid 4242") && r.stderr.contains("qemu-system-x86") && r.stderr.contains("0000:01:00.5"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("pid 4242") && r.stderr.contains("qemu-system-x86") && r.stderr.contains("0000:01:00.5"),
+            "\(r.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
         // vf disable is refused too, naming the VF and the process; --force overrides.
         let d = try vg(root, "vf", "disable", "0000:01:00.0")
@@ -161,18 +169,24 @@ import TestSupport
         #expect(SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)?.sriov?.vfs.count == 8)
         // 32 VFs with offset 4, stride 1: the last is 0000:18:04.3 (as the A40 capture).
         #expect(try vg(root, "vf", "enable", "0000:18:00.0", "--count", "32", "--force").status == 0)
-        #expect(SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)?.sriov?.vfs.last?.description == "0000:18:04.3")
+        #expect(
+            SysfsReader(root: root).device(PCIAddress("0000:18:00.0")!)?.sriov?.vfs.last?.description == "0000:18:04.3")
     }
 
     @Test func mutatingCommandsCheckPrivilegesFirst() throws {
-        let setpriv = try #require(TestSupport.which("setpriv"), "setpriv (util-linux) is needed to run vgpuctl as another user")
+        let setpriv = try #require(
+            TestSupport.which("setpriv"), "setpriv (util-linux) is needed to run vgpuctl as another user")
         let root = try TestSupport.simHost("mixed")
         // Let 'nobody' read the tree (and traverse to the binary), but not write it.
         _ = try TestSupport.run("/bin/chmod", ["-R", "a+rX", (root.path as NSString).deletingLastPathComponent])
         _ = try TestSupport.run("/bin/chmod", ["a+rx", NSTemporaryDirectory()])
         let before = TestSupport.fingerprint(root.path)
-        let r = try TestSupport.run(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", TestSupport.vgpuctl,
-                                              "--root", root.path, "vf", "enable", "0000:01:00.0", "--count", "2"])
+        let r = try TestSupport.run(
+            setpriv,
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", TestSupport.vgpuctl,
+                "--root", root.path, "vf", "enable", "0000:01:00.0", "--count", "2",
+            ])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("needs root"), "\(r.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A real libvirtd (11.3 from bookworm-backports, unpacked beside the system's libvirt 9.0
 /// clients) inside the Tests/RealKernel guest runs vgpuctl's libvirt hook for a TCG guest whose
@@ -18,9 +18,10 @@ import TestSupport
         for d in ["/etc/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
-        let r = try RealKernelTests.runInGuest("""
-        /usr/bin/python3 "$REPO/Tests/Scenarios/libvirtd_hook_e2e.py" "$V" 0000:00:03.0 \(q10) '\(root)' "$REPO"
-        """, timeout: 900)
+        let r = try RealKernelTests.runInGuest(
+            """
+            /usr/bin/python3 "$REPO/Tests/Scenarios/libvirtd_hook_e2e.py" "$V" 0000:00:03.0 \(q10) '\(root)' "$REPO"
+            """, timeout: 900)
         #expect(r.status == 0, "guest run failed (exit \(r.status)):\n\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("PASS: 0 failed") && !r.stdout.contains("not ok"), "\(r.stdout)")
         #expect(r.stdout.contains("ok - libvirt called the hook at prepare begin"), "\(r.stdout)")

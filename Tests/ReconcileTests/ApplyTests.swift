@@ -3,8 +3,8 @@ import HostKit
 import HostSim
 import Passthrough
 import Reconcile
-import Testing
 import TestSupport
+import Testing
 
 /// plan / apply / assert on simulated hosts through the CLI.
 @Suite struct ApplyTests {
@@ -19,21 +19,21 @@ import TestSupport
     }
 
     static let mixedConfig = """
-    version: 1
-    configs:
-      default:
-        - select: {address: "0000:01:00.0"}
-          mode: vgpu
-          vfs: 4
-          vfioHandoff: true
-        - select: {address: "0000:03:00.0"}
-          mode: passthrough
-        - select: {deviceID: "8086:10fb"}
-          mode: vgpu
-          vfs: 2
-        - select: all
-          mode: host
-    """
+        version: 1
+        configs:
+          default:
+            - select: {address: "0000:01:00.0"}
+              mode: vgpu
+              vfs: 4
+              vfioHandoff: true
+            - select: {address: "0000:03:00.0"}
+              mode: passthrough
+            - select: {deviceID: "8086:10fb"}
+              mode: vgpu
+              vfs: 2
+            - select: all
+              mode: host
+        """
 
     @Test func mixedHostPlanApplyAssertAndASecondApplyWritesNothing() throws {
         let root = try TestSupport.simHost("mixed")
@@ -41,7 +41,9 @@ import TestSupport
         let before = TestSupport.fingerprint(root.path)
         let plan = try vg(root, ["plan", "-f", cfg])
         #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout.contains("enable 4 VFs on 0000:01:00.0") && plan.stdout.contains("assign 0000:03:00.0 to its VFIO driver"), "\(plan.stdout)")
+        #expect(
+            plan.stdout.contains("enable 4 VFs on 0000:01:00.0")
+                && plan.stdout.contains("assign 0000:03:00.0 to its VFIO driver"), "\(plan.stdout)")
         #expect(TestSupport.fingerprint(root.path) == before, "plan changed the host")
         #expect(try vg(root, ["assert", "-f", cfg]).status == 1)
 
@@ -66,30 +68,40 @@ import TestSupport
         let root = try TestSupport.simHost("h100x8")
         let all8 = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n")
         #expect(try vg(root, ["apply", "-f", all8]).status == 0)
-        let one = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:3a:00.0\"}\n      mode: vgpu\n      vfs: 4\n    - select: all\n      mode: vgpu\n      vfs: 8\n")
+        let one = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:3a:00.0\"}\n      mode: vgpu\n      vfs: 4\n    - select: all\n      mode: vgpu\n      vfs: 8\n"
+        )
         let plan = try vg(root, ["plan", "-f", one, "--json"])
         let obj = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-        let changed = (obj?["devices"] as? [[String: Any]] ?? []).filter { !(($0["steps"] as? [Any]) ?? []).isEmpty }.map { $0["device"] as? String }
+        let changed = (obj?["devices"] as? [[String: Any]] ?? []).filter { !(($0["steps"] as? [Any]) ?? []).isEmpty }
+            .map { $0["device"] as? String }
         #expect(changed == ["0000:3a:00.0"])
         let before = TestSupport.fingerprint(root.path)
         #expect(try vg(root, ["apply", "-f", one]).status == 0)
         let after = TestSupport.fingerprint(root.path)
-        let touched = Set(Set(before.keys).symmetricDifference(after.keys).union(before.keys.filter { before[$0] != after[$0] }))
+        let touched = Set(
+            Set(before.keys).symmetricDifference(after.keys).union(before.keys.filter { before[$0] != after[$0] }))
         let outside = touched.filter { k in
-            !(k.contains("0000:3a:") || k.hasPrefix("sys/kernel/iommu_groups") || k.hasPrefix("var/lib/vgpuctl") || k == ".vgpuctl-sim.json" || k.hasPrefix("run/"))
+            !(k.contains("0000:3a:") || k.hasPrefix("sys/kernel/iommu_groups") || k.hasPrefix("var/lib/vgpuctl")
+                || k == ".vgpuctl-sim.json" || k.hasPrefix("run/"))
         }
         #expect(outside.isEmpty, "apply touched other devices: \(outside.sorted().prefix(10))")
     }
 
     @Test func refusesToTouchADeviceAVMHolds() throws {
         let root = try TestSupport.simHost("mixed")
-        let four = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 4\n      vfioHandoff: true\n")
+        let four = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 4\n      vfioHandoff: true\n"
+        )
         #expect(try vg(root, ["apply", "-f", four]).status == 0)
         let group = try #require(SysfsReader(root: root).device(PCIAddress("0000:01:00.5")!)?.iommuGroup)
         try FileManager.default.createDirectory(atPath: root.url("proc/777/fd"), withIntermediateDirectories: true)
         try "qemu-system-x86\n".write(toFile: root.url("proc/777/comm"), atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(atPath: root.url("proc/777/fd/5"), withDestinationPath: "/dev/vfio/\(group)")
-        let two = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 2\n      vfioHandoff: true\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: root.url("proc/777/fd/5"), withDestinationPath: "/dev/vfio/\(group)")
+        let two = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:01:00.0\"}\n      mode: vgpu\n      vfs: 2\n      vfioHandoff: true\n"
+        )
         let plan = try vg(root, ["plan", "-f", two])
         #expect(plan.stdout.contains("touches a running VM: pid 777"), "\(plan.stdout)")
         let before = TestSupport.fingerprint(root.path)
@@ -106,12 +118,15 @@ import TestSupport
         let r = try vg(root, ["apply", "-f", bad])
         #expect(r.status == 2)
         #expect(r.stderr.contains(bad + ":6:12") && r.stderr.contains("at most 32 VFs"), "\(r.stderr)")
-        let unknown = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:7f:00.0\"}\n      mode: host\n")
+        let unknown = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:7f:00.0\"}\n      mode: host\n")
         let u = try vg(root, ["apply", "-f", unknown])
         #expect(u.status == 2 && u.stderr.contains("0000:7f:00.0") && u.stderr.contains(":4:25"), "\(u.stderr)")
         let missing = try vg(root, ["apply", "-f", "/nonexistent/host.yaml"])
         #expect(missing.status == 2 && missing.stderr.contains("/nonexistent/host.yaml"))
-        let types = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      types: {H100-10C: 2}\n")
+        let types = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      types: {H100-10C: 2}\n"
+        )
         let t = try vg(root, ["apply", "-f", types])
         #expect(t.status == 2 && t.stderr.contains("H100-10C"), "\(t.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
@@ -129,8 +144,11 @@ import TestSupport
         for n in 1...steps {
             let root = try TestSupport.simHost("mixed")
             let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: String(n)])
-            #expect(crashed.status == 86, "step \(n): the crash switch did not fire (\(crashed.status)) \(crashed.stderr)")
-            #expect(FileManager.default.fileExists(atPath: root.url("var/lib/vgpuctl/journal.json")), "step \(n): no journal left")
+            #expect(
+                crashed.status == 86, "step \(n): the crash switch did not fire (\(crashed.status)) \(crashed.stderr)")
+            #expect(
+                FileManager.default.fileExists(atPath: root.url("var/lib/vgpuctl/journal.json")),
+                "step \(n): no journal left")
             let rec = try vg(root, ["recover"])
             #expect(rec.status == 0, "step \(n): recover failed: \(rec.stderr)")
             let a = try vg(root, ["assert", "-f", cfg])
@@ -155,7 +173,8 @@ import TestSupport
 
     @Test func twoAppliesAtOnceEndConsistent() throws {
         let root = try TestSupport.simHost("h100x8")
-        let cfg = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 16\n      vfioHandoff: true\n")
+        let cfg = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 16\n      vfioHandoff: true\n")
         final class Box: @unchecked Sendable { var r: [TestSupport.Result?] = [nil, nil] }
         let box = Box()
         let group = DispatchGroup()
@@ -174,7 +193,9 @@ import TestSupport
         let failed = results.filter { $0.status != 0 }
         #expect(!ok.isEmpty)
         for f in failed {
-            #expect(f.status == 1 && f.stderr.contains("another vgpuctl is changing this host") && f.stderr.contains("pid"), "\(f.stderr)")
+            #expect(
+                f.status == 1 && f.stderr.contains("another vgpuctl is changing this host") && f.stderr.contains("pid"),
+                "\(f.stderr)")
         }
         #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
     }
@@ -210,26 +231,37 @@ import TestSupport
         #expect(try vg(root, ["assert", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"]).status == 0)
         let converged = TestSupport.fingerprint(root.path)
         let log = TestSupport.tempDir("wlog") + "/writes"
-        let again = try vg(root, ["apply", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"], env: ["VGPUCTL_WRITE_LOG": log])
+        let again = try vg(
+            root, ["apply", "-f", HostConfigParserTests.nvidiaFile, "-c", "H100XM-10C"], env: ["VGPUCTL_WRITE_LOG": log]
+        )
         #expect(again.status == 0 && again.stdout.contains("no change made"), "\(again.stdout) \(again.stderr)")
         #expect(!FileManager.default.fileExists(atPath: log), "a converged apply wrote to the kernel")
         #expect(TestSupport.fingerprint(root.path) == converged, "a converged apply changed the tree")
 
-        let six = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6}\n")
+        let six = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6}\n"
+        )
         let plan = try vg(root, ["plan", "-f", six, "--json"])
         let obj = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
         let steps = (obj?["devices"] as? [[String: Any]] ?? []).flatMap { ($0["steps"] as? [[String: Any]]) ?? [] }
-        #expect(steps.count == 16 && steps.allSatisfy { ($0["action"] as? String)?.hasPrefix("clear vGPU type H100XM-10C") == true }, "\(steps)")
+        #expect(
+            steps.count == 16
+                && steps.allSatisfy { ($0["action"] as? String)?.hasPrefix("clear vGPU type H100XM-10C") == true },
+            "\(steps)")
         #expect(try vg(root, ["apply", "-f", six]).status == 0)
         #expect(try vg(root, ["assert", "-f", six]).status == 0)
 
         // A mix that does not fit (H100XM-40C takes half the GPU; 6 x 10C already hold 60 GB)
         // is refused by plan and apply before anything changes.
-        let tooMuch = try write("version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6, H100XM-40C: 1}\n")
+        let tooMuch = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: all\n      mode: vgpu\n      vfs: 8\n      types: {H100XM-10C: 6, H100XM-40C: 1}\n"
+        )
         let before = TestSupport.fingerprint(root.path)
         let refused = try vg(root, ["apply", "-f", tooMuch])
         #expect(refused.status == 2, "\(refused.stderr)")
-        #expect(refused.stderr.contains("H100XM-40C") && refused.stderr.contains("MiB") && refused.stderr.contains(":7:7"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("H100XM-40C") && refused.stderr.contains("MiB") && refused.stderr.contains(":7:7"),
+            "\(refused.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
     }
 }
@@ -238,7 +270,8 @@ import TestSupport
     @Test func waitReadyFailsNamingTheDeviceWithoutADriverAndPassesOnceBound() throws {
         let root = try TestSupport.simHost("mixed")
         let path = TestSupport.tempDir("cfg") + "/host.yaml"
-        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      vfs: 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:02:00.0\"}\n      mode: vgpu\n      vfs: 2\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
         try SimulatedKernel(root: root).write("0000:02:00.0", to: .unbind(driver: "nvidia"))
         let r = try TestSupport.vgpuctl(["--root", root.path, "apply", "-f", path, "--wait-ready", "0.2"])
         #expect(r.status == 1 && r.stderr.contains("0000:02:00.0 has no driver bound yet"), "\(r.stderr)")

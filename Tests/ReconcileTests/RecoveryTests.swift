@@ -2,8 +2,8 @@ import Foundation
 import HostKit
 import HostSim
 import Reconcile
-import Testing
 import TestSupport
+import Testing
 
 /// Recovery that never wedges: a step that cannot complete stops recovery with a message that
 /// names it, what the host shows and the way out; `recover --abandon` drops the interrupted
@@ -27,16 +27,16 @@ import TestSupport
     }
 
     static let config = """
-    version: 1
-    configs:
-      a:
-        - select: {address: "0000:18:00.0"}
-          mode: vgpu
-          vfs: 6
-          types: {H100XM-10C: 4}
-        - select: {address: "0000:3a:00.0"}
-          mode: passthrough
-    """
+        version: 1
+        configs:
+          a:
+            - select: {address: "0000:18:00.0"}
+              mode: vgpu
+              vfs: 6
+              types: {H100XM-10C: 4}
+            - select: {address: "0000:3a:00.0"}
+              mode: passthrough
+        """
 
     /// The host the issue saw wedged: the nvidia driver's probe of a VF did not create its
     /// `nvidia/` directory after an apply died. recover names the step, the host's view and the
@@ -53,9 +53,14 @@ import TestSupport
         for _ in 0..<2 {
             let r = try vg(root, ["recover"])
             #expect(r.status == 1)
-            #expect(r.stderr.contains("stopped at step 2 of 6, 'give 0000:18:00.4 vGPU type H100XM-10C'"), "\(r.stderr)")
-            #expect(r.stderr.contains("0000:18:00.4 is bound to nvidia but has no nvidia/ directory: the nvidia driver's probe did not create"), "\(r.stderr)")
-            #expect(r.stderr.contains("the host shows 0000:18:00.4 bound to nvidia, no nvidia/ directory"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("stopped at step 2 of 6, 'give 0000:18:00.4 vGPU type H100XM-10C'"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains(
+                    "0000:18:00.4 is bound to nvidia but has no nvidia/ directory: the nvidia driver's probe did not create"
+                ), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("the host shows 0000:18:00.4 bound to nvidia, no nvidia/ directory"), "\(r.stderr)")
             #expect(r.stderr.contains("'vgpuctl recover --abandon'"), "\(r.stderr)")
             #expect(!r.stderr.contains("needs the VF bound to nvidia"), "the message contradicts itself: \(r.stderr)")
         }
@@ -64,15 +69,21 @@ import TestSupport
         #expect(plan.status == 0 && plan.stderr.contains("has 5 steps left"), "\(plan.stderr)")
         #expect(FileManager.default.fileExists(atPath: root.url(Journal.file)))
 
-        let before = TestSupport.fingerprint(root.path).filter { !$0.key.hasPrefix("var/lib/vgpuctl") && !$0.key.hasPrefix("run/") }
+        let before = TestSupport.fingerprint(root.path).filter {
+            !$0.key.hasPrefix("var/lib/vgpuctl") && !$0.key.hasPrefix("run/")
+        }
         let ab = try vg(root, ["recover", "--abandon"])
         #expect(ab.status == 0, "\(ab.stderr)")
         #expect(ab.stdout.contains("1 steps were done, 5 are left undone"), "\(ab.stdout)")
-        #expect(ab.stdout.contains("in progress (may have partly happened): give 0000:18:00.4 vGPU type H100XM-10C"), "\(ab.stdout)")
+        #expect(
+            ab.stdout.contains("in progress (may have partly happened): give 0000:18:00.4 vGPU type H100XM-10C"),
+            "\(ab.stdout)")
         #expect(ab.stdout.contains("not done: assign 0000:3a:00.0 to its VFIO driver"), "\(ab.stdout)")
         #expect(ab.stdout.contains("host shows: 0000:18:00.4 bound to nvidia, no nvidia/ directory"), "\(ab.stdout)")
         #expect(!FileManager.default.fileExists(atPath: root.url(Journal.file)))
-        let after = TestSupport.fingerprint(root.path).filter { !$0.key.hasPrefix("var/lib/vgpuctl") && !$0.key.hasPrefix("run/") }
+        let after = TestSupport.fingerprint(root.path).filter {
+            !$0.key.hasPrefix("var/lib/vgpuctl") && !$0.key.hasPrefix("run/")
+        }
         #expect(after == before, "abandoning changed the host")
         #expect(try vg(root, ["recover", "--abandon"]).stdout.contains("nothing to abandon"))
 
@@ -92,25 +103,34 @@ import TestSupport
         #expect(try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "2"]).status == 86)
         let r = try vg(root, ["apply", "-f", cfg, "--abandon-interrupted"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("dropped the apply interrupted in pid") && r.stderr.contains("1 steps were done, 5 are left undone"), "\(r.stderr)")
-        #expect(r.stdout.contains("applied config 'a': 4 steps") && r.stdout.contains("assign 0000:3a:00.0"), "\(r.stdout)")
+        #expect(
+            r.stderr.contains("dropped the apply interrupted in pid")
+                && r.stderr.contains("1 steps were done, 5 are left undone"), "\(r.stderr)")
+        #expect(
+            r.stdout.contains("applied config 'a': 4 steps") && r.stdout.contains("assign 0000:3a:00.0"), "\(r.stdout)")
         #expect(try vg(root, ["assert", "-f", cfg]).status == 0)
     }
 
     /// A config that does not resolve on this host is not "ready" (it reported nothing pending).
     @Test func readinessReportsAConfigThatDoesNotResolve() throws {
         let root = try TestSupport.simHost("mixed")
-        let cfg = try HostConfigParser.parse("version: 1\nconfigs:\n  a:\n    - select: {serial: \"00-00-00-00-00-00-00-01\"}\n      mode: host\n", file: "r.yaml")[0]
+        let cfg = try HostConfigParser.parse(
+            "version: 1\nconfigs:\n  a:\n    - select: {serial: \"00-00-00-00-00-00-00-01\"}\n      mode: host\n",
+            file: "r.yaml")[0]
         let planner = Planner(root: root, backends: { _ in nil })
         let pending = Readiness(root: root, planner: planner).pending(cfg)
-        #expect(pending == ["r.yaml:4:24: no device has serial number 0000000000000001 (read from the config-space DSN capability; run as root on a real host)"], "\(pending)")
+        #expect(
+            pending == [
+                "r.yaml:4:24: no device has serial number 0000000000000001 (read from the config-space DSN capability; run as root on a real host)"
+            ], "\(pending)")
     }
 
     /// A passthrough with a companion (GPU + audio) killed before every change a simulated write
     /// makes: the next apply always ends with both on vfio-pci (found by the crash campaign: a
     /// companion left unbound between its unbind and its bind was taken as "viable" and never bound).
     @Test func passthroughKilledAtEveryChangeFinishesTheCompanion() throws {
-        let cfg = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:03:00.0\"}\n      mode: passthrough\n")
+        let cfg = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:03:00.0\"}\n      mode: passthrough\n")
         let template = try TestSupport.simHost("mixed")
         var k = 1
         while k < 100 {
@@ -121,7 +141,9 @@ import TestSupport
             #expect(next.status == 0, "k=\(k): \(next.stderr)")
             let s = SysfsReader(root: HostRoot(root))
             #expect(s.device(PCIAddress("0000:03:00.0")!)?.driver == "vfio-pci", "k=\(k)")
-            #expect(s.device(PCIAddress("0000:03:00.1")!)?.driver == "vfio-pci", "k=\(k): the companion is left \(s.device(PCIAddress("0000:03:00.1")!)?.driver ?? "unbound")")
+            #expect(
+                s.device(PCIAddress("0000:03:00.1")!)?.driver == "vfio-pci",
+                "k=\(k): the companion is left \(s.device(PCIAddress("0000:03:00.1")!)?.driver ?? "unbound")")
             try? FileManager.default.removeItem(atPath: root)
             if r.status == 0 { break }
             #expect(r.status == SIGKILL, "k=\(k): \(r.status)")
@@ -140,8 +162,10 @@ import TestSupport
         #expect(crashed.status == 86, "\(crashed.stderr)")
         // After the crash a CUDA-like process opens the GPU the remaining steps hand to VFIO.
         let gpu = try #require(PCIAddress("0000:3a:00.0"))
-        try FileManager.default.createDirectory(atPath: root.url("proc/driver/nvidia/gpus/\(gpu)"), withIntermediateDirectories: true)
-        try "Device Minor: \t 0\n".write(toFile: root.url("proc/driver/nvidia/gpus/\(gpu)/information"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: root.url("proc/driver/nvidia/gpus/\(gpu)"), withIntermediateDirectories: true)
+        try "Device Minor: \t 0\n".write(
+            toFile: root.url("proc/driver/nvidia/gpus/\(gpu)/information"), atomically: true, encoding: .utf8)
         try "".write(toFile: root.url("dev/nvidia0"), atomically: true, encoding: .utf8)
         let holder = try HostTrees.Holder(root: root, files: [root.url("dev/nvidia0")])
         defer { holder.stop() }
@@ -152,7 +176,9 @@ import TestSupport
         #expect(r.status == 4, "\(r.stderr)")
         #expect(r.stderr.contains("\(gpu) is in use: pid \(holder.pid) (sleep) holds /dev/nvidia0 open"), "\(r.stderr)")
         #expect(r.stderr.contains("completing the apply interrupted in pid"), "\(r.stderr)")
-        #expect(r.stderr.contains("'vgpuctl recover --force'") && r.stderr.contains("'vgpuctl recover --abandon'"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("'vgpuctl recover --force'") && r.stderr.contains("'vgpuctl recover --abandon'"),
+            "\(r.stderr)")
         #expect(tree() == before, "a refused recovery changed the host")
         #expect(SysfsReader(root: root).device(gpu)?.driver == "nvidia")
 
@@ -167,11 +193,13 @@ import TestSupport
     @Test func applyForceReleasesADeviceAVMHoldsAndFinishes() throws {
         let root = try vendorHost()
         let gpu = try #require(PCIAddress("0000:3a:00.0"))
-        let pass = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"\(gpu)\"}\n      mode: passthrough\n")
+        let pass = try write(
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"\(gpu)\"}\n      mode: passthrough\n")
         let host = try write("version: 1\nconfigs:\n  a:\n    - select: {address: \"\(gpu)\"}\n      mode: host\n")
         #expect(try vg(root, ["apply", "-f", pass]).status == 0)
         let group = try #require(SysfsReader(root: root).device(gpu)?.iommuGroup)
-        let vm = try HostTrees.Holder(root: root, files: [root.url("dev/vfio/\(group)")], executableName: "qemu-system-x86")
+        let vm = try HostTrees.Holder(
+            root: root, files: [root.url("dev/vfio/\(group)")], executableName: "qemu-system-x86")
         defer { vm.stop() }
         let refused = try vg(root, ["apply", "-f", host])
         #expect(refused.status == 4, "\(refused.stderr)")
@@ -179,6 +207,8 @@ import TestSupport
         let forced = try vg(root, ["apply", "-f", host, "--force"])
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(SysfsReader(root: root).device(gpu)?.driver == "nvidia")
-        #expect(!FileManager.default.fileExists(atPath: root.url(Journal.file)), "the apply left its journal: it stopped half-way")
+        #expect(
+            !FileManager.default.fileExists(atPath: root.url(Journal.file)),
+            "the apply left its journal: it stopped half-way")
     }
 }

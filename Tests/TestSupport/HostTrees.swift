@@ -29,8 +29,9 @@ public enum HostTrees {
         while let rel = e.nextObject() as? String {
             let p = dst + "/sys/" + rel
             guard (try? fm.attributesOfItem(atPath: p)[.type] as? FileAttributeType) == .typeRegular,
-                  let d = fm.contents(atPath: p), d.count < 512, d.first == UInt8(ascii: "."),
-                  let t = String(data: d, encoding: .utf8), t.hasPrefix("../"), !t.contains("\n") else { continue }
+                let d = fm.contents(atPath: p), d.count < 512, d.first == UInt8(ascii: "."),
+                let t = String(data: d, encoding: .utf8), t.hasPrefix("../"), !t.contains("\n")
+            else { continue }
             links.append((p, t))
         }
         for (p, t) in links {
@@ -40,7 +41,8 @@ public enum HostTrees {
         if nvidiaProc {
             let dir = dst + "/proc/driver/nvidia/gpus/0000:00:06.0"
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try fm.copyItem(atPath: dst + "/proc-driver-nvidia-gpus-0000:00:06.0-information.txt", toPath: dir + "/information")
+            try fm.copyItem(
+                atPath: dst + "/proc-driver-nvidia-gpus-0000:00:06.0-information.txt", toPath: dir + "/information")
         }
         return HostRoot(dst)
     }
@@ -96,7 +98,8 @@ public enum HostTrees {
                 throw Failure("the holder process \(child) did not become '\(want)' with \(files) open within 10 s")
             }
             try FileManager.default.createDirectory(atPath: root.url("proc"), withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: root.url("proc/\(pid)"), withDestinationPath: "/proc/\(pid)")
+            try FileManager.default.createSymbolicLink(
+                atPath: root.url("proc/\(pid)"), withDestinationPath: "/proc/\(pid)")
         }
 
         /// Ends the process (SIGKILL) and reaps it.

@@ -21,7 +21,8 @@ public enum TestSupport {
 
     /// The directory holding the built products (`vgpuctl`, the test bundle).
     public static var productsDirectory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (exe as NSString).deletingLastPathComponent
     }
 
@@ -54,8 +55,10 @@ public enum TestSupport {
 
     /// Runs `executable` with `arguments` and waits for it. `environment` entries are added to
     /// (or, with a nil value, removed from) this process's environment.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                           stdin: String? = nil, timeout: Double? = nil) throws -> Result {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+        stdin: String? = nil, timeout: Double? = nil
+    ) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -63,7 +66,8 @@ public enum TestSupport {
         env["VGPUCTL_ROOT"] = nil
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         if let stdin {
@@ -85,12 +89,16 @@ public enum TestSupport {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     /// Runs the built `vgpuctl`.
-    public static func vgpuctl(_ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil,
-                               timeout: Double? = nil) throws -> Result {
+    public static func vgpuctl(
+        _ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil,
+        timeout: Double? = nil
+    ) throws -> Result {
         try run(vgpuctl, arguments, environment: environment, stdin: stdin, timeout: timeout)
     }
 
@@ -117,7 +125,9 @@ public enum TestSupport {
             let p = root + "/" + rel
             if let t = try? fm.destinationOfSymbolicLink(atPath: p) {
                 out[rel] = "link:" + t
-                if (try? fm.attributesOfItem(atPath: p)[.type] as? FileAttributeType) == .typeSymbolicLink { e.skipDescendants() }
+                if (try? fm.attributesOfItem(atPath: p)[.type] as? FileAttributeType) == .typeSymbolicLink {
+                    e.skipDescendants()
+                }
             } else if let d = fm.contents(atPath: p) {
                 out[rel] = "file:" + d.base64EncodedString()
             } else {

@@ -7,14 +7,19 @@ import Testing
 @Suite struct AllocationTests {
     static func gpu(_ a: String, group: Int, numa: Int, cdev: String? = nil, unhealthy: String? = nil) -> FleetDevice {
         let addr = PCIAddress(a)!
-        return FleetDevice(kind: .passthrough, id: a, resource: "nvidia.com/GH100_GH200", functions: [addr], gpu: addr,
-                           vendorID: 0x10de, deviceID: 0x2342, numaNode: numa, iommuGroup: group,
-                           vfioCdevs: cdev.map { [$0] } ?? [], unhealthy: unhealthy)
+        return FleetDevice(
+            kind: .passthrough, id: a, resource: "nvidia.com/GH100_GH200", functions: [addr], gpu: addr,
+            vendorID: 0x10de, deviceID: 0x2342, numaNode: numa, iommuGroup: group,
+            vfioCdevs: cdev.map { [$0] } ?? [], unhealthy: unhealthy)
     }
 
     static let snapshot = FleetSnapshot(
-        devices: [gpu("0009:01:00.0", group: 19, numa: 0, cdev: "vfio0"), gpu("0019:01:00.0", group: 29, numa: 1, cdev: "vfio1"),
-                  gpu("0029:01:00.0", group: 39, numa: 2), gpu("0039:01:00.0", group: 49, numa: 3, unhealthy: "vgpuctl is reconfiguring it")],
+        devices: [
+            gpu("0009:01:00.0", group: 19, numa: 0, cdev: "vfio0"),
+            gpu("0019:01:00.0", group: 29, numa: 1, cdev: "vfio1"),
+            gpu("0029:01:00.0", group: 39, numa: 2),
+            gpu("0039:01:00.0", group: 49, numa: 3, unhealthy: "vgpuctl is reconfiguring it"),
+        ],
         egm: [FleetEGM(device: "/dev/egm4", gpus: [PCIAddress("0009:01:00.0")!, PCIAddress("0019:01:00.0")!])],
         hasIOMMUFD: true)
 
@@ -22,15 +27,22 @@ import Testing
         let one = try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0009:01:00.0"])
         #expect(!one.devices.map(\.hostPath).contains("/dev/egm4"))
         #expect(one.envs == ["PCI_RESOURCE_NVIDIA_COM_GH100_GH200": "0009:01:00.0"])
-        let both = try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0009:01:00.0", "0019:01:00.0"])
+        let both = try Allocation.make(
+            Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0009:01:00.0", "0019:01:00.0"])
         let paths = both.devices.map(\.hostPath)
-        #expect(paths == ["/dev/vfio/vfio", "/dev/vfio/19", "/dev/vfio/29", "/dev/iommu", "/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio1", "/dev/egm4"])
+        #expect(
+            paths == [
+                "/dev/vfio/vfio", "/dev/vfio/19", "/dev/vfio/29", "/dev/iommu", "/dev/vfio/devices/vfio0",
+                "/dev/vfio/devices/vfio1", "/dev/egm4",
+            ])
         #expect(both.devices.allSatisfy { $0.permissions == "rwm" && $0.containerPath == $0.hostPath })
         #expect(both.envs["PCI_RESOURCE_NVIDIA_COM_GH100_GH200"] == "0009:01:00.0,0019:01:00.0")
     }
 
     @Test func unknownAndUnhealthyIdsAreRefused() {
-        #expect(throws: VGPUError.self) { try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0000:ff:00.0"]) }
+        #expect(throws: VGPUError.self) {
+            try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0000:ff:00.0"])
+        }
         do {
             _ = try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0039:01:00.0"])
             Issue.record("an unhealthy device was allocated")
@@ -41,7 +53,8 @@ import Testing
 
     @Test func preferredKeepsTheNUMANodeOfWhatMustBeIncluded() {
         let ids = Self.snapshot.devices.map(\.id)
-        let p = Allocation.preferred(Self.snapshot, resource: "nvidia.com/GH100_GH200", available: ids, mustInclude: ["0029:01:00.0"], size: 2)
+        let p = Allocation.preferred(
+            Self.snapshot, resource: "nvidia.com/GH100_GH200", available: ids, mustInclude: ["0029:01:00.0"], size: 2)
         #expect(p.first == "0029:01:00.0" && p.count == 2)
         #expect(!p.contains("0039:01:00.0"), "an unhealthy device was preferred")
     }

@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 import Yams
 
 /// The bad-input corpus (Tests/BadInput/cases.yaml): each malformed input gets its documented
@@ -29,20 +29,26 @@ import Yams
     static let cases: [Case] = {
         let path = TestSupport.repositoryDirectory + "/Tests/BadInput/cases.yaml"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let file = try? YAMLDecoder().decode(File.self, from: text) else { return [] }
+            let file = try? YAMLDecoder().decode(File.self, from: text)
+        else { return [] }
         return file.cases
     }()
 
     @Test func theCorpusLoadsAndCoversTheCommands() {
         #expect(Self.cases.count >= 50, "Tests/BadInput/cases.yaml did not load or is too small")
         let commands = Set(Self.cases.map(\.command))
-        for c in ["list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan", "assert"] {
+        for c in [
+            "list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan",
+            "assert",
+        ] {
             #expect(commands.contains(c), "no bad-input case for \(c)")
         }
         // Each case checks the reason, not only that the message echoes its argument.
         for c in Self.cases {
             let args = c.args.joined(separator: " ")
-            let reason = c.contains.contains { w in !args.contains(w) && !args.contains(w.trimmingCharacters(in: CharacterSet(charactersIn: "'"))) }
+            let reason = c.contains.contains { w in
+                !args.contains(w) && !args.contains(w.trimmingCharacters(in: CharacterSet(charactersIn: "'")))
+            }
             #expect(reason, "\(c.command): \(c.name): its words \(c.contains) only echo the arguments; name the reason")
         }
     }
@@ -53,7 +59,9 @@ import Yams
         let root: HostRoot
         if model.hasSuffix("-vendor") {
             let dir = TestSupport.tempDir("bad") + "/host"
-            let r = try TestSupport.vgpuctl(["sim", "create", dir, "--model", String(model.dropLast(7)), "--vgpu-interface", "vendor"])
+            let r = try TestSupport.vgpuctl([
+                "sim", "create", dir, "--model", String(model.dropLast(7)), "--vgpu-interface", "vendor",
+            ])
             try #require(r.status == 0, "\(r.stderr)")
             root = HostRoot(dir)
         } else {
@@ -64,7 +72,8 @@ import Yams
             try content.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
         }
         for (rel, content) in c.rootFiles ?? [:] {
-            try FileManager.default.createDirectory(atPath: (root.url(rel) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (root.url(rel) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try content.write(toFile: root.url(rel), atomically: true, encoding: .utf8)
         }
         let holder = try c.holds.map { files in try HostTrees.Holder(root: root, files: files.map { root.url($0) }) }
@@ -82,10 +91,13 @@ import Yams
         #expect(r.status == c.exit, "\(c.name): exit \(r.status), want \(c.exit); stderr: \(r.stderr)")
         // One error line; informational notes (`vgpuctl: note:`, e.g. what --plan would do) may precede it.
         let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("vgpuctl: note:") }
-        #expect(lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "), "\(c.name): want one error line on stderr, got: \(r.stderr)")
+        #expect(
+            lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "),
+            "\(c.name): want one error line on stderr, got: \(r.stderr)")
         for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
         #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
-        #expect(TestSupport.fingerprint(dir) == dirBefore, "\(c.name): the files it was given (or their directory) changed")
+        #expect(
+            TestSupport.fingerprint(dir) == dirBefore, "\(c.name): the files it was given (or their directory) changed")
         #expect(r.stdout.isEmpty, "\(c.name): a refused command printed on stdout: \(r.stdout)")
     }
 }

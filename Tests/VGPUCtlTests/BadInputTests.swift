@@ -1,24 +1,32 @@
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// Bad input: one clear line on stderr, exit status 2, nothing changed.
 @Suite struct BadInputTests {
-    func expectInvalid(_ args: [String], mentions words: [String], root: HostRoot? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectInvalid(
+        _ args: [String], mentions words: [String], root: HostRoot? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = root.map { TestSupport.fingerprint($0.path) }
         let r = try TestSupport.vgpuctl(args)
         #expect(r.status == 2, "exit \(r.status) for \(args): \(r.stderr)", sourceLocation: sourceLocation)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "expected one line on stderr, got: \(r.stderr)", sourceLocation: sourceLocation)
-        for w in words { #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)", sourceLocation: sourceLocation) }
+        for w in words {
+            #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)", sourceLocation: sourceLocation)
+        }
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
-        if let root, let before { #expect(TestSupport.fingerprint(root.path) == before, "the host tree changed", sourceLocation: sourceLocation) }
+        if let root, let before {
+            #expect(
+                TestSupport.fingerprint(root.path) == before, "the host tree changed", sourceLocation: sourceLocation)
+        }
     }
 
     @Test func rootThatDoesNotExist() throws {
-        try expectInvalid(["--root", "/nonexistent/vgpuctl-root", "list"], mentions: ["/nonexistent/vgpuctl-root", "does not exist"])
+        try expectInvalid(
+            ["--root", "/nonexistent/vgpuctl-root", "list"], mentions: ["/nonexistent/vgpuctl-root", "does not exist"])
     }
 
     @Test func rootThatIsNotAHostTree() throws {
@@ -36,12 +44,14 @@ import TestSupport
     @Test(arguments: ["0000:zz:00.0", "../../etc", "0000:01:00", "01:00.9"])
     func malformedAddress(addr: String) throws {
         let root = try TestSupport.simHost("mixed")
-        try expectInvalid(["--root", root.path, "list", "--device", addr], mentions: ["'\(addr)'", "DDDD:BB:DD.F"], root: root)
+        try expectInvalid(
+            ["--root", root.path, "list", "--device", addr], mentions: ["'\(addr)'", "DDDD:BB:DD.F"], root: root)
     }
 
     @Test func wellFormedButUnknownAddress() throws {
         let root = try TestSupport.simHost("mixed")
-        try expectInvalid(["--root", root.path, "list", "--device", "0000:7f:00.0"], mentions: ["0000:7f:00.0"], root: root)
+        try expectInvalid(
+            ["--root", root.path, "list", "--device", "0000:7f:00.0"], mentions: ["0000:7f:00.0"], root: root)
     }
 
     @Test func unknownOptionAndMissingArgument() throws {
@@ -52,12 +62,14 @@ import TestSupport
     @Test func simCreateOnANonEmptyForeignDirectory() throws {
         let dir = TestSupport.tempDir()
         try "keep".write(toFile: dir + "/keep", atomically: true, encoding: .utf8)
-        try expectInvalid(["sim", "create", dir, "--model", "mixed"], mentions: [dir, "not empty"], root: HostRoot(dir))
+        try expectInvalid(
+            ["sim", "create", dir, "--model", "mixed"], mentions: [dir, "not empty"], root: HostRoot(dir))
     }
 
     @Test func helpAndVersionExitZero() throws {
         let help = try TestSupport.vgpuctl(["--help"])
-        #expect(help.status == 0 && help.stdout.contains("USAGE") && help.stdout.contains("passthrough"), "\(help.stdout)")
+        #expect(
+            help.status == 0 && help.stdout.contains("USAGE") && help.stdout.contains("passthrough"), "\(help.stdout)")
         let sub = try TestSupport.vgpuctl(["vf", "enable", "--help"])
         #expect(sub.status == 0 && sub.stdout.contains("--count"), "\(sub.stdout)")
         let v = try TestSupport.vgpuctl(["--version"])

@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl list` against the real `lspci` (pciutils) on every simulated model and on this
 /// machine's own /sys.
@@ -32,8 +32,16 @@ import TestSupport
             var grace: Bool
             var vfioDriver: String?
         }
-        struct SRIOV: Decodable { var totalVFs: Int; var numVFs: Int; var vfs: [String] }
-        struct EGM: Decodable { var pxm: Int; var size: UInt64; var gpus: [String] }
+        struct SRIOV: Decodable {
+            var totalVFs: Int
+            var numVFs: Int
+            var vfs: [String]
+        }
+        struct EGM: Decodable {
+            var pxm: Int
+            var size: UInt64
+            var gpus: [String]
+        }
         var devices: [Device]
         var egm: [EGM]
     }
@@ -49,11 +57,13 @@ import TestSupport
         let r = try TestSupport.vgpuctl(["--root", root.path, "list", "--all", "--json"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let listed = try JSONDecoder().decode(Listed.self, from: Data(r.stdout.utf8))
-        let l = try TestSupport.run(lspci, ["-A", "linux-sysfs", "-O", "sysfs.path=\(root.path)/sys/bus/pci", "-D", "-n"])
+        let l = try TestSupport.run(
+            lspci, ["-A", "linux-sysfs", "-O", "sysfs.path=\(root.path)/sys/bus/pci", "-D", "-n"])
         #expect(l.status == 0, "lspci failed: \(l.stderr)")
         let expected = Self.lspciIDs(l.stdout)
         #expect(!expected.isEmpty)
-        let ours = Dictionary(uniqueKeysWithValues: listed.devices.map { ($0.address, "\($0.vendorID):\($0.deviceID)") })
+        let ours = Dictionary(
+            uniqueKeysWithValues: listed.devices.map { ($0.address, "\($0.vendorID):\($0.deviceID)") })
         #expect(ours == expected)
     }
 
@@ -64,7 +74,8 @@ import TestSupport
         let listed = try JSONDecoder().decode(Listed.self, from: Data(r.stdout.utf8))
         let l = try TestSupport.run(lspci, ["-D", "-n"])
         #expect(l.status == 0, "lspci failed: \(l.stderr)")
-        let ours = Dictionary(uniqueKeysWithValues: listed.devices.map { ($0.address, "\($0.vendorID):\($0.deviceID)") })
+        let ours = Dictionary(
+            uniqueKeysWithValues: listed.devices.map { ($0.address, "\($0.vendorID):\($0.deviceID)") })
         #expect(ours == Self.lspciIDs(l.stdout))
         #expect(!ours.isEmpty, "this machine shows no PCI devices in /sys/bus/pci/devices")
     }
@@ -77,7 +88,10 @@ import TestSupport
         let r = try TestSupport.vgpuctl(["--root", root.path, "list", "--json"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let listed = try JSONDecoder().decode(Listed.self, from: Data(r.stdout.utf8))
-        #expect(listed.devices.map(\.address) == ["0000:01:00.0", "0000:01:00.4", "0000:01:00.5", "0000:02:00.0", "0000:03:00.0", "0000:03:00.1"])
+        #expect(
+            listed.devices.map(\.address) == [
+                "0000:01:00.0", "0000:01:00.4", "0000:01:00.5", "0000:02:00.0", "0000:03:00.0", "0000:03:00.1",
+            ])
         let pf = try #require(listed.devices.first)
         #expect(pf.sriov?.totalVFs == 32 && pf.sriov?.numVFs == 2 && pf.sriov?.vfs == ["0000:01:00.4", "0000:01:00.5"])
         #expect(pf.physfn == nil && pf.driver == "nvidia" && pf.vfioDriver == "vfio-pci")
@@ -122,8 +136,11 @@ import TestSupport
 @Suite struct UnprivilegedListTests {
     /// Reading works unprivileged on a real host: `list` as user nobody on this machine's /sys.
     @Test func listWorksUnprivilegedOnThisMachinesSys() throws {
-        let setpriv = try #require(TestSupport.which("setpriv"), "setpriv (util-linux) is needed to run vgpuctl as another user")
-        let r = try TestSupport.run(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", TestSupport.vgpuctl, "list", "--all", "--json"])
+        let setpriv = try #require(
+            TestSupport.which("setpriv"), "setpriv (util-linux) is needed to run vgpuctl as another user")
+        let r = try TestSupport.run(
+            setpriv,
+            ["--reuid=65534", "--regid=65534", "--clear-groups", TestSupport.vgpuctl, "list", "--all", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let l = try TestSupport.run(try ListTests.lspci(), ["-D", "-n"])
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]

@@ -1,8 +1,8 @@
 import Fleet
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// `vgpuctl export nova` on simulated hosts, read back as INI with JSON values.
 @Suite struct NovaExportTests {
@@ -14,15 +14,27 @@ import TestSupport
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("[") && line.hasSuffix("]") { section = String(line.dropFirst().dropLast()); out[section!, default: []] = []; continue }
-            guard let s = section, let eq = line.firstIndex(of: "=") else { throw VGPUError.invalid("line \(n + 1) is not INI: \(line)") }
-            out[s, default: []].append((line[..<eq].trimmingCharacters(in: .whitespaces), line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)))
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast())
+                out[section!, default: []] = []
+                continue
+            }
+            guard let s = section, let eq = line.firstIndex(of: "=") else {
+                throw VGPUError.invalid("line \(n + 1) is not INI: \(line)")
+            }
+            out[s, default: []].append(
+                (
+                    line[..<eq].trimmingCharacters(in: .whitespaces),
+                    line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                ))
         }
         return out
     }
 
     static func json(_ s: String) throws -> [String: String] {
-        try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: String], "not a JSON object of strings: \(s)")
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: String],
+            "not a JSON object of strings: \(s)")
     }
 
     static func host(_ interface: String) throws -> String {
@@ -35,7 +47,9 @@ import TestSupport
     @Test func vendorVFsGetOneDeviceSpecEachAndOneAliasPerType() throws {
         let dir = try Self.host("vendor")
         let cfg = TestSupport.tempDir("nova-cfg") + "/host.yaml"
-        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      types: {H100XM-20C: 2, H100XM-10C: 2}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        try
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      types: {H100XM-20C: 2, H100XM-10C: 2}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
         let a = try TestSupport.vgpuctl(["--root", dir, "apply", "-f", cfg])
         #expect(a.status == 0, "\(a.stderr)")
         let r = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
@@ -51,7 +65,9 @@ import TestSupport
         #expect(specs.count == 4, "\(r.stdout)")
         #expect(Set(specs.compactMap { $0["address"] }) == Set(vfs.map(\.description)))
         for spec in specs {
-            let managed: String? = spec["managed"], vendor: String? = spec["vendor_id"], product: String? = spec["product_id"]
+            let managed: String? = spec["managed"]
+            let vendor: String? = spec["vendor_id"]
+            let product: String? = spec["product_id"]
             #expect(managed == "no" && vendor == "10de" && product != nil, "\(spec)")
         }
         #expect(Set(specs.compactMap { $0["resource_class"] }) == ["CUSTOM_H100XM_20C", "CUSTOM_H100XM_10C"])
@@ -84,12 +100,16 @@ import TestSupport
         let r = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
         let conf = try Self.ini(r.stdout)
         let specs = try (conf["pci"] ?? []).filter { $0.0 == "device_spec" }.map { try Self.json($0.1) }
-        #expect(specs.count == 1 && specs.first?["address"] == "0000:18:00.0" && specs.first?["product_id"] == "2330", "\(r.stdout)")
+        #expect(
+            specs.count == 1 && specs.first?["address"] == "0000:18:00.0" && specs.first?["product_id"] == "2330",
+            "\(r.stdout)")
         let alias = try (conf["pci"] ?? []).filter { $0.0 == "alias" }.map { try Self.json($0.1) }
         // NVIDIA's rule applied to the name the machine's PCI id database gives (Debian 12's
         // pci.ids spells it "GH100[H100 SXM5 80GB]", newer ones "GH100 [H100 SXM5 80GB]").
         let list = try TestSupport.vgpuctl(["--root", dir, "list", "--device", "0000:18:00.0", "--json"])
-        let devices = (try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]]
+        let devices =
+            (try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])?["devices"]
+            as? [[String: Any]]
         let pciName = try #require(devices?.first?["name"] as? String, "\(list.stdout)")
         let expected = ResourceNames.deviceName(pciName, deviceID: 0x2330)
         #expect(expected.hasPrefix("GH100") && expected.hasSuffix("H100_SXM5_80GB"), "\(pciName) -> \(expected)")
@@ -109,8 +129,12 @@ import TestSupport
 
     @Test func kubevirtEnvironmentNames() {
         #expect(ResourceNames.vgpu("H100XM-20C") == "nvidia.com/NVIDIA_H100XM-20C")
-        #expect(ResourceNames.environmentName("nvidia.com/NVIDIA_H100XM-20C", mdev: false) == "PCI_RESOURCE_NVIDIA_COM_NVIDIA_H100XM-20C")
-        #expect(ResourceNames.environmentName("nvidia.com/GH100_H100_SXM5_80GB", mdev: true) == "MDEV_PCI_RESOURCE_NVIDIA_COM_GH100_H100_SXM5_80GB")
+        #expect(
+            ResourceNames.environmentName("nvidia.com/NVIDIA_H100XM-20C", mdev: false)
+                == "PCI_RESOURCE_NVIDIA_COM_NVIDIA_H100XM-20C")
+        #expect(
+            ResourceNames.environmentName("nvidia.com/GH100_H100_SXM5_80GB", mdev: true)
+                == "MDEV_PCI_RESOURCE_NVIDIA_COM_GH100_H100_SXM5_80GB")
         #expect(ResourceNames.deviceName(nil, deviceID: 0x2330) == "2330")
     }
 
@@ -119,17 +143,24 @@ import TestSupport
     @Test func anUnreadableJournalLeavesEveryDeviceOut() throws {
         let dir = try Self.host("vendor")
         let cfg = TestSupport.tempDir("nova-cfg") + "/host.yaml"
-        try "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      types: {H100XM-20C: 2}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        try
+            "version: 1\nconfigs:\n  a:\n    - select: {address: \"0000:18:00.0\"}\n      mode: vgpu\n      types: {H100XM-20C: 2}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
         #expect(try TestSupport.vgpuctl(["--root", dir, "apply", "-f", cfg]).status == 0)
-        try "{not json".write(toFile: HostRoot(dir).url("var/lib/vgpuctl/journal.json"), atomically: true, encoding: .utf8)
+        try "{not json".write(
+            toFile: HostRoot(dir).url("var/lib/vgpuctl/journal.json"), atomically: true, encoding: .utf8)
         let r = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stdout.contains("device_spec"), "\(r.stdout)")
         #expect(r.stderr.contains("is left out: vgpuctl's apply journal cannot be read"), "\(r.stderr)")
         let j = try TestSupport.vgpuctl(["--root", dir, "export", "nova", "--json"])
-        let out = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any], "\(j.stdout)")
+        let out = try #require(
+            try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any], "\(j.stdout)")
         let devices = try #require(out["devices"] as? [[String: Any]])
-        #expect(devices.count == 2 && devices.allSatisfy { ($0["unhealthy"] as? String)?.contains("journal cannot be read") == true }, "\(devices)")
+        #expect(
+            devices.count == 2
+                && devices.allSatisfy { ($0["unhealthy"] as? String)?.contains("journal cannot be read") == true },
+            "\(devices)")
         #expect(!((out["novaConf"] as? String) ?? "device_spec").contains("device_spec"), "\(j.stdout)")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The README's first command is the main job in one line: a simulated host, an example host
 /// config applied, one guest's QEMU arguments. It is run here as written (with the built
@@ -9,7 +9,8 @@ import TestSupport
 @Suite struct ReadmeTests {
     static func firstLine() throws -> String {
         let readme = try String(contentsOfFile: TestSupport.repositoryDirectory + "/README.md", encoding: .utf8)
-        let afterFence = try #require(readme.components(separatedBy: "```sh\n").dropFirst().first, "README has no sh code block")
+        let afterFence = try #require(
+            readme.components(separatedBy: "```sh\n").dropFirst().first, "README has no sh code block")
         return try #require(afterFence.split(separator: "\n").first.map(String.init))
     }
 
@@ -25,7 +26,11 @@ import TestSupport
         // The host was created and the config applied; the last command printed vm-a's devices.
         #expect(r.stdout.contains("applied config"), "\(r.stdout)")
         let devices = r.stdout.split(separator: "\n").filter { $0.hasPrefix("vfio-pci,") }
-        #expect(devices == ["vfio-pci,host=0000:18:00.4,id=hostdev-0000-18-00.4", "vfio-pci,host=0000:18:00.5,id=hostdev-0000-18-00.5"], "\(r.stdout)")
+        #expect(
+            devices == [
+                "vfio-pci,host=0000:18:00.4,id=hostdev-0000-18-00.4",
+                "vfio-pci,host=0000:18:00.5,id=hostdev-0000-18-00.5",
+            ], "\(r.stdout)")
         #expect(line.contains("contrib/examples/"), "the config comes from contrib/examples: \(line)")
     }
 }

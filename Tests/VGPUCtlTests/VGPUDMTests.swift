@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
-import Testing
 import TestSupport
+import Testing
 
 /// vgpuctl answering NVIDIA vgpu-device-manager's command line (`nvidia-vgpu-dm`, as NVIDIA's
 /// `nvidia-k8s-vgpu-dm` runs it) with NVIDIA's example config file on simulated hosts.
@@ -26,14 +26,18 @@ import TestSupport
     /// The controller's sequence: valid-config, assert (not applied: 1), `-d apply` (0), assert
     /// (0); the VFs then carry the type in the driver's own file.
     @Test func operatorSequenceAppliesSRIOVTypesWithNVIDIAExitCodes() throws {
-        #expect(FileManager.default.fileExists(atPath: Self.example), "NVIDIA's example config is missing at \(Self.example)")
+        #expect(
+            FileManager.default.fileExists(atPath: Self.example),
+            "NVIDIA's example config is missing at \(Self.example)")
         let dm = try Self.dmBinary()
         let dir = try Self.host("vendor")
         let env: [String: String?] = ["VGPUCTL_ROOT": dir]
-        let valid = try TestSupport.run(dm, ["assert", "--valid-config", "-f", Self.example, "-c", "H100XM-20C"], environment: env)
+        let valid = try TestSupport.run(
+            dm, ["assert", "--valid-config", "-f", Self.example, "-c", "H100XM-20C"], environment: env)
         #expect(valid.status == 0, "\(valid.stderr)")
         let before = try TestSupport.run(dm, ["assert", "-f", Self.example, "-c", "H100XM-20C"], environment: env)
-        #expect(before.status == 1 && before.stderr.contains("not currently applied"), "\(before.status) \(before.stderr)")
+        #expect(
+            before.status == 1 && before.stderr.contains("not currently applied"), "\(before.status) \(before.stderr)")
         let apply = try TestSupport.run(dm, ["-d", "apply", "-f", Self.example, "-c", "H100XM-20C"], environment: env)
         #expect(apply.status == 0, "\(apply.stderr)")
         #expect(apply.stderr.contains("0000:18:00.0"), "-d shows the steps: \(apply.stderr)")
@@ -65,7 +69,8 @@ import TestSupport
         let env: [String: String?] = ["VGPUCTL_ROOT": dir]
         let before = TestSupport.fingerprint(dir)
         let bad = TestSupport.tempDir("dm-bad") + "/bad.yaml"
-        try "version: v1\nvgpu-configs:\n  a:\n    - devices: all\n      vgpu-devices: [oops\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "version: v1\nvgpu-configs:\n  a:\n    - devices: all\n      vgpu-devices: [oops\n".write(
+            toFile: bad, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["assert", "--valid-config", "-f", Self.example, "-c", "NO-SUCH-CONFIG"], "NO-SUCH-CONFIG"),
             (["assert", "--valid-config", "-f", Self.example], "selected-config"),
@@ -77,7 +82,10 @@ import TestSupport
         for (args, needle) in cases {
             let r = try TestSupport.run(dm, args, environment: env)
             #expect(r.status == 1, "\(args): \(r.status) \(r.stderr)")
-            #expect(r.stderr.contains(needle) && r.stderr.split(separator: "\n").contains { $0.hasPrefix("nvidia-vgpu-dm: error:") }, "\(args): \(r.stderr)")
+            #expect(
+                r.stderr.contains(needle)
+                    && r.stderr.split(separator: "\n").contains { $0.hasPrefix("nvidia-vgpu-dm: error:") },
+                "\(args): \(r.stderr)")
         }
         #expect(TestSupport.fingerprint(dir) == before, "a failed nvidia-vgpu-dm run changed the host")
     }
@@ -85,12 +93,15 @@ import TestSupport
     /// `vgpuctl vgpu-dm` is the same command line; NVIDIA's environment variables work too.
     @Test func subcommandAndEnvironment() throws {
         let dir = try Self.host("mdev")
-        let r = try TestSupport.vgpuctl(["--root", dir, "vgpu-dm", "apply"],
-                                        environment: ["VGPU_DM_CONFIG_FILE": Self.example, "VGPU_DM_SELECTED_CONFIG": "H100XM-10C"])
+        let r = try TestSupport.vgpuctl(
+            ["--root", dir, "vgpu-dm", "apply"],
+            environment: ["VGPU_DM_CONFIG_FILE": Self.example, "VGPU_DM_SELECTED_CONFIG": "H100XM-10C"])
         #expect(r.status == 0, "\(r.stderr)")
-        let a = try TestSupport.vgpuctl(["vgpu-dm", "assert", "-f", Self.example, "-c", "H100XM-10C"], environment: ["VGPUCTL_ROOT": dir])
+        let a = try TestSupport.vgpuctl(
+            ["vgpu-dm", "assert", "-f", Self.example, "-c", "H100XM-10C"], environment: ["VGPUCTL_ROOT": dir])
         #expect(a.status == 0, "\(a.stderr)")
-        let other = try TestSupport.vgpuctl(["vgpu-dm", "assert", "-f", Self.example, "-c", "H100XM-20C"], environment: ["VGPUCTL_ROOT": dir])
+        let other = try TestSupport.vgpuctl(
+            ["vgpu-dm", "assert", "-f", Self.example, "-c", "H100XM-20C"], environment: ["VGPUCTL_ROOT": dir])
         #expect(other.status == 1, "\(other.stderr)")
     }
 }

@@ -3,8 +3,8 @@ import GPUModels
 import HostKit
 import HostSim
 import PropertyBased
-import Testing
 import TestSupport
+import Testing
 import VirtualFunctions
 
 /// Two books must agree: vgpuctl's book plans, the driver (the simulated firmware or the
@@ -40,7 +40,10 @@ import VirtualFunctions
     }
 
     static func bookView(_ book: GPUBook) -> [Int: [String]] {
-        Dictionary(uniqueKeysWithValues: book.entries.map { ($0.vf, [$0.type, String($0.placement), String($0.channels.offset)]) })
+        Dictionary(
+            uniqueKeysWithValues: book.entries.map {
+                ($0.vf, [$0.type, String($0.placement), String($0.channels.offset)])
+            })
     }
 
     /// Runs `steps` through the backend; after each, the books are compared.
@@ -49,7 +52,10 @@ import VirtualFunctions
         let c = b.catalog
         let vfs = try #require(SysfsReader(root: root).device(VF.h100)?.sriov?.vfs)
         // Time-sliced and MIG-backed types, so that modes and placements are exercised.
-        let pool = c.types.filter { ["H100XM-4C", "H100XM-10C", "H100XM-20C", "H100XM-40C", "H100XM-1-10C", "H100XM-2-20C", "H100XM-3-40C"].contains($0.name) }
+        let pool = c.types.filter {
+            ["H100XM-4C", "H100XM-10C", "H100XM-20C", "H100XM-40C", "H100XM-1-10C", "H100XM-2-20C", "H100XM-3-40C"]
+                .contains($0.name)
+        }
         for s in steps {
             let view = try b.view()
             if s.clear {
@@ -69,31 +75,43 @@ import VirtualFunctions
         }
     }
 
-    static func compare(_ root: HostRoot, _ iface: SimVGPUInterface, _ b: TypedVFBackend, vfs: [PCIAddress], after s: Step,
-                        channel: (any VGPUControlChannel)?) throws {
+    static func compare(
+        _ root: HostRoot, _ iface: SimVGPUInterface, _ b: TypedVFBackend, vfs: [PCIAddress], after s: Step,
+        channel: (any VGPUControlChannel)?
+    ) throws {
         let book = try b.view().book
         #expect(book.violations().isEmpty, "\(iface) after \(s): \(book.violations())")
         let freeVF = book.freeVFs.first
-        let bookCreatable = Set(b.catalog.types.filter { t in freeVF.map { (try? book.fit(t, vf: $0)) != nil } ?? false }.map(\.name))
+        let bookCreatable = Set(
+            b.catalog.types.filter { t in freeVF.map { (try? book.fit(t, vf: $0)) != nil } ?? false }.map(\.name))
         switch iface {
         case .upstream:
             let fw = try #require(channel, "the upstream comparison needs the control channel")
-            #expect(try firmwareView(fw, b.catalog, vfs: vfs.count) == bookView(book), "after \(s): QUERY_ASSIGNED_VF and the book differ")
+            #expect(
+                try firmwareView(fw, b.catalog, vfs: vfs.count) == bookView(book),
+                "after \(s): QUERY_ASSIGNED_VF and the book differ")
             // Until the first assignment teaches it the catalog (ADD_TYPE), the firmware knows no type.
             if let f = freeVF, try !fw.querySupported().isEmpty {
                 let ids = try fw.queryCreatable(vf: f)
-                #expect(Set(ids.compactMap { b.catalog.type(id: $0)?.name }) == bookCreatable, "after \(s): QUERY_CREATABLE and the book differ")
+                #expect(
+                    Set(ids.compactMap { b.catalog.type(id: $0)?.name }) == bookCreatable,
+                    "after \(s): QUERY_CREATABLE and the book differ")
             }
         case .vendor:
             let s2 = SysfsReader(root: root)
             for (i, vf) in vfs.enumerated() {
                 let cur = VendorSysfsFormat.currentType(s2.text(HostRoot.deviceFile(vf, "nvidia/current_vgpu_type")))
-                let placement = VendorSysfsFormat.optionalNumber(s2.text(HostRoot.deviceFile(vf, "nvidia/placement_id")))
+                let placement = VendorSysfsFormat.optionalNumber(
+                    s2.text(HostRoot.deviceFile(vf, "nvidia/placement_id")))
                 let e = book.entry(vf: i)
-                #expect(cur.flatMap { b.catalog.type(id: $0)?.name } == e?.type && placement == e?.placement, "after \(s): VF \(i) differs")
+                #expect(
+                    cur.flatMap { b.catalog.type(id: $0)?.name } == e?.type && placement == e?.placement,
+                    "after \(s): VF \(i) differs")
             }
             if let f = freeVF {
-                let list = VendorSysfsFormat.creatable(s2.text(HostRoot.deviceFile(vfs[f], "nvidia/creatable_vgpu_types")) ?? "") ?? []
+                let list =
+                    VendorSysfsFormat.creatable(
+                        s2.text(HostRoot.deviceFile(vfs[f], "nvidia/creatable_vgpu_types")) ?? "") ?? []
                 #expect(Set(list.map(\.name)) == bookCreatable, "after \(s): creatable_vgpu_types and the book differ")
             }
         default:
@@ -138,15 +156,20 @@ import VirtualFunctions
     }
 
     @Test func detectionFromWhatTheHostHas() throws {
-        for (iface, kind) in [(SimVGPUInterface.vendor, VGPUBackendKind.vendorSysfs), (.mdev, .mdev), (.upstream, .upstream), (.none, .generic)] {
+        for (iface, kind) in [
+            (SimVGPUInterface.vendor, VGPUBackendKind.vendorSysfs), (.mdev, .mdev), (.upstream, .upstream),
+            (.none, .generic),
+        ] {
             let root = try VF.host("h100x8", iface)
             #expect(try VGPUBackends.interfaceKind(root: root, pf: VF.h100) == kind, "\(iface) before VFs")
             try VF.enable(root, VF.h100, autoprobe: iface == .vendor || iface == .mdev)
             #expect(try VGPUBackends.interfaceKind(root: root, pf: VF.h100) == kind, "\(iface) with VFs")
             #expect(try VF.backend(root).kind == kind)
-            let provided = try VGPUBackends.provider(root: root, kernel: SimulatedKernel(root: root), channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
-                TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
-            })(VF.h100)
+            let provided = try VGPUBackends.provider(
+                root: root, kernel: SimulatedKernel(root: root),
+                channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+                    TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
+                })(VF.h100)
             #expect(provided?.kind == (kind == .generic ? nil : kind))
         }
         // The NIC of the mixed host is plain SR-IOV.

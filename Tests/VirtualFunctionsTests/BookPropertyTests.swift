@@ -40,7 +40,8 @@ import VirtualFunctions
                 let t = c.types[s.type % c.types.count]
                 do {
                     let e = try book.place(t, vf: vf)
-                    #expect(e.type == t.name && e.framebuffer.count == t.framebufferMiB && e.channels.count == t.channels)
+                    #expect(
+                        e.type == t.name && e.framebuffer.count == t.framebufferMiB && e.channels.count == t.channels)
                     // Releasing it restores the book exactly.
                     var undo = book
                     undo.release(vf: vf)
@@ -120,15 +121,20 @@ import VirtualFunctions
         func t(_ n: String) throws -> VGPUCatalog.VGPUType { try #require(c.type(named: n)) }
         var book = GPUBook(catalog: c)
         for vf in 0..<3 { try book.place(try t("H100XM-20C"), vf: vf) }
-        try book.place(try t("H100XM-4C"), vf: 3)              // at unit 60: the last 20-unit placement is broken
+        try book.place(try t("H100XM-4C"), vf: 3)  // at unit 60: the last 20-unit placement is broken
         let r = try #require(book.refusal(for: try t("H100XM-20C")))
         #expect(r.kind == .framebuffer)
-        #expect(r.message == "H100XM-20C needs 20320 MiB at a 20320-aligned placement (20 of the GPU's 80 units of 1016 MiB); free: 16256 MiB at 65024")
+        #expect(
+            r.message
+                == "H100XM-20C needs 20320 MiB at a 20320-aligned placement (20 of the GPU's 80 units of 1016 MiB); free: 16256 MiB at 65024"
+        )
         // MIG and time-sliced do not mix; the limit per type names NVIDIA's number.
         #expect(book.refusal(for: try t("H100XM-1-10C"))?.kind == .mode)
         var full = GPUBook(catalog: c)
         for vf in 0..<8 { try full.place(try t("H100XM-10C"), vf: vf) }
-        #expect(full.refusal(for: try t("H100XM-10C"))?.message == "H100XM-10C: the GPU already holds 8 of at most 8 instances (NVIDIA's limit per GPU)")
+        #expect(
+            full.refusal(for: try t("H100XM-10C"))?.message
+                == "H100XM-10C: the GPU already holds 8 of at most 8 instances (NVIDIA's limit per GPU)")
         // A homogeneous GPU (A2) refuses a second size.
         let a2 = try VF.catalog("A2")
         var h = GPUBook(catalog: a2)

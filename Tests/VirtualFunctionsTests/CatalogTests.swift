@@ -1,8 +1,8 @@
 import Foundation
 import GPUModels
 import HostKit
-import Testing
 import TestSupport
+import Testing
 import VirtualFunctions
 import Yams
 
@@ -45,7 +45,7 @@ import Yams
         for c in try VF.catalogs().catalogs {
             var matched = 0
             for t in c.types {
-                guard let n = counts[t.name] else { continue }       // L40S B/A types: not in the file (assumed)
+                guard let n = counts[t.name] else { continue }  // L40S B/A types: not in the file (assumed)
                 #expect(t.maxInstances == n, "\(t.name): catalog \(t.maxInstances), NVIDIA \(n)")
                 matched += 1
             }
@@ -56,7 +56,8 @@ import Yams
                 #expect(d.hasPrefix(c.name + "-"), "0x\(hex(id, 4)) -> \(d), catalog \(c.name)")
             }
             // Every type of the family in the file is in the catalog (frame buffer in the name).
-            for (name, _) in counts where name.hasPrefix(c.name + "-") && name.dropFirst(c.name.count + 1).first?.isNumber == true {
+            for (name, _) in counts
+            where name.hasPrefix(c.name + "-") && name.dropFirst(c.name.count + 1).first?.isNumber == true {
                 let t = try #require(c.type(named: name), "\(name) missing from catalog \(c.name)")
                 let gb = Int(name.split(separator: "-").last!.prefix { $0.isNumber })!
                 #expect(t.nominalMiB == gb * 1024)
@@ -78,41 +79,59 @@ import Yams
 
     /// A profile file with one defect, and what the message must say.
     static let malformed: [(String, String, [String])] = [
-        ("unknown key", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32}
-         types:
-           - {name: H100XM-10C, id: 1, maxInstance: 8}
-         """, [":4:31:", "unknown key 'maxInstance'", "maxInstances"]),
-        ("not a number", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: lots, channels: 2048, copyEngines: 8, vfSlots: 32}
-         types:
-           - {name: H100XM-10C, id: 1, maxInstances: 8}
-         """, [":2:53:", "'framebufferMiB' must be a whole number", "'lots'"]),
-        ("name of another catalog", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32}
-         types:
-           - {name: H100-10C, id: 1, maxInstances: 8}
-         """, [":4:12:", "H100XM-<GB><series>"]),
-        ("too many instances", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32, placementUnits: 80}
-         types:
-           - {name: H100XM-10C, id: 1, maxInstances: 8, placementSize: 20}
-         """, [":4:45:", "8 instances of 20 units do not fit", "(4 fit)"]),
-        ("YAML syntax", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330
-         types: []
-         """, ["YAML syntax error"]),
-        ("channels not a power of two", """
-         catalog: H100XM
-         gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2000, copyEngines: 8, vfSlots: 32}
-         types:
-           - {name: H100XM-10C, id: 1, maxInstances: 8}
-         """, [":2:70:", "power of two"]),
+        (
+            "unknown key",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstance: 8}
+            """, [":4:31:", "unknown key 'maxInstance'", "maxInstances"]
+        ),
+        (
+            "not a number",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: lots, channels: 2048, copyEngines: 8, vfSlots: 32}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstances: 8}
+            """, [":2:53:", "'framebufferMiB' must be a whole number", "'lots'"]
+        ),
+        (
+            "name of another catalog",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32}
+            types:
+              - {name: H100-10C, id: 1, maxInstances: 8}
+            """, [":4:12:", "H100XM-<GB><series>"]
+        ),
+        (
+            "too many instances",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32, placementUnits: 80}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstances: 8, placementSize: 20}
+            """, [":4:45:", "8 instances of 20 units do not fit", "(4 fit)"]
+        ),
+        (
+            "YAML syntax",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330
+            types: []
+            """, ["YAML syntax error"]
+        ),
+        (
+            "channels not a power of two",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2000, copyEngines: 8, vfSlots: 32}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstances: 8}
+            """, [":2:70:", "power of two"]
+        ),
     ]
 
     @Test(arguments: 0..<malformed.count)

@@ -1,9 +1,10 @@
 import Foundation
 import GPUModels
-@testable import HostSim
 import HostKit
-import Testing
 import TestSupport
+import Testing
+
+@testable import HostSim
 @testable import VirtualFunctions
 
 /// The parsers read the real captures as they are, and the simulated driver writes the same
@@ -30,11 +31,11 @@ import TestSupport
     }
 
     @Test func vendorSmallFilesOfARealVF() throws {
-        #expect(VendorSysfsFormat.currentType(try Self.read(Self.vendorDir + "/current_vgpu_type")) == nil)   // "0"
+        #expect(VendorSysfsFormat.currentType(try Self.read(Self.vendorDir + "/current_vgpu_type")) == nil)  // "0"
         #expect(VendorSysfsFormat.currentType("1561\n") == 1561)
-        #expect(VendorSysfsFormat.optionalNumber(try Self.read(Self.vendorDir + "/placement_id")) == nil)     // empty
+        #expect(VendorSysfsFormat.optionalNumber(try Self.read(Self.vendorDir + "/placement_id")) == nil)  // empty
         #expect(VendorSysfsFormat.optionalNumber("0\n") == 0)
-        #expect(VendorSysfsFormat.creatable("ID    : vGPU Name\n") == [])          // a full GPU: header only
+        #expect(VendorSysfsFormat.creatable("ID    : vGPU Name\n") == [])  // a full GPU: header only
         #expect(VendorSysfsFormat.creatable("garbage\n") == nil)
     }
 
@@ -62,7 +63,9 @@ import TestSupport
             // The simulated driver prints the same description, byte for byte.
             #expect(VendorFiles.mdevDescription(t) == descText, "\(d)")
         }
-        let d = try #require(MdevFormat.description("num_heads=4, frl_config=45, framebuffer=1024M, max_resolution=5120x2880, max_instance=16"))
+        let d = try #require(
+            MdevFormat.description(
+                "num_heads=4, frl_config=45, framebuffer=1024M, max_resolution=5120x2880, max_instance=16"))
         #expect(d.heads == 4 && d.frameRateLimit == 45 && d.maxResolution == "5120x2880")
         #expect(MdevFormat.description("framebuffer") == nil)
     }
@@ -72,7 +75,8 @@ import TestSupport
     @Test func homogeneousRuleReproducesTheCapturedAvailability() throws {
         let dirs = try FileManager.default.contentsOfDirectory(atPath: Self.mdevTypes)
         var captured: Set<String> = []
-        for d in dirs where MdevFormat.availableInstances(try Self.read(Self.mdevTypes + "/\(d)/available_instances")) == 1 {
+        for d in dirs
+        where MdevFormat.availableInstances(try Self.read(Self.mdevTypes + "/\(d)/available_instances")) == 1 {
             captured.insert(VGPUNames.profileName(try Self.read(Self.mdevTypes + "/\(d)/name")))
         }
         let a2 = try VF.catalog("A2")
@@ -86,10 +90,15 @@ import TestSupport
     @Test func sha1AndNameBasedUUIDs() {
         #expect(SHA1.hash(Array("abc".utf8)).map { hex($0, 2) }.joined() == "a9993e364706816aba3e25717850c26c9cd0d89d")
         #expect(SHA1.hash([]).map { hex($0, 2) }.joined() == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
-        #expect(SHA1.hash(Array(repeating: UInt8(ascii: "a"), count: 1000)).map { hex($0, 2) }.joined() == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
+        #expect(
+            SHA1.hash(Array(repeating: UInt8(ascii: "a"), count: 1000)).map { hex($0, 2) }.joined()
+                == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
         // RFC 9562's DNS namespace and "python.org" (the example Python's uuid module documents).
-        let dns: [UInt8] = [0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
-        #expect(MdevUUID.text(MdevUUID.v5(namespace: dns, name: "python.org")) == "886313e1-3b8a-5372-9b90-0c9aee199e5d")
+        let dns: [UInt8] = [
+            0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+        ]
+        #expect(
+            MdevUUID.text(MdevUUID.v5(namespace: dns, name: "python.org")) == "886313e1-3b8a-5372-9b90-0c9aee199e5d")
         #expect(MdevUUID.text(MdevUUID.namespace) == "552656cd-04e7-51a4-ac5d-7bf4ca39ac5e")
         let u = MdevUUID.uuid(pf: VF.h100, vfIndex: 0, type: "H100XM-10C")
         #expect(u == "e85d6366-a555-5bea-aad1-ce6c540a53ee")

@@ -1,8 +1,8 @@
 import Foundation
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 import VirtualFunctions
 
 /// The issue's checks on a simulated h100x8, through the CLI, once per backend; the same
@@ -12,7 +12,7 @@ import VirtualFunctions
 
     /// What a scenario saw, comparable across backends.
     struct Outcome: Equatable {
-        var firstEight: [[String]] = []      // (VF, type, FB offset, channels) of the 8 created
+        var firstEight: [[String]] = []  // (VF, type, FB offset, channels) of the 8 created
         var ninth: (Int32, String) = (0, "")
         var refill: [[String]] = []
         var afterRefill: (Int32, String) = (0, "")
@@ -22,7 +22,8 @@ import VirtualFunctions
 
         static func == (a: Outcome, b: Outcome) -> Bool {
             a.firstEight == b.firstEight && a.ninth == b.ninth && a.refill == b.refill && a.afterRefill == b.afterRefill
-                && a.mixed == b.mixed && a.mixedChangedNothing == b.mixedChangedNothing && a.profileAvailable == b.profileAvailable
+                && a.mixed == b.mixed && a.mixedChangedNothing == b.mixedChangedNothing
+                && a.profileAvailable == b.profileAvailable
         }
     }
 
@@ -30,7 +31,10 @@ import VirtualFunctions
         let created = try VF.json(r)["created"] as? [[String: Any]] ?? []
         return created.map { c in
             let ch = c["channels"] as? [String: Any]
-            return ["\(c["index"] ?? "")", "\(c["type"] ?? "")", "\(c["framebufferOffsetMiB"] ?? "")", "\(ch?["offset"] ?? "")"]
+            return [
+                "\(c["index"] ?? "")", "\(c["type"] ?? "")", "\(c["framebufferOffsetMiB"] ?? "")",
+                "\(ch?["offset"] ?? "")",
+            ]
         }
     }
 
@@ -62,20 +66,34 @@ import VirtualFunctions
         // (its VFs are not even enabled).
         let other = "0000:19:00.0"
         before = TestSupport.fingerprint(root.path)
-        let mixed = try VF.run(root, ["vf", "create", other, "--type", "H100XM-40C", "--count", "1", "--type", "H100XM-20C", "--count", "2", "--type", "H100XM-10C", "--count", "1"])
+        let mixed = try VF.run(
+            root,
+            [
+                "vf", "create", other, "--type", "H100XM-40C", "--count", "1", "--type", "H100XM-20C", "--count", "2",
+                "--type", "H100XM-10C", "--count", "1",
+            ])
         o.mixed = (mixed.status, mixed.stderr)
-        #expect(mixed.status == 1 && mixed.stderr.contains("after 1 × H100XM-40C, 2 × H100XM-20C of the request") && mixed.stderr.contains("free: none"), "\(iface): \(mixed.stderr)")
+        #expect(
+            mixed.status == 1 && mixed.stderr.contains("after 1 × H100XM-40C, 2 × H100XM-20C of the request")
+                && mixed.stderr.contains("free: none"), "\(iface): \(mixed.stderr)")
         o.mixedChangedNothing = TestSupport.fingerprint(root.path) == before
         #expect(o.mixedChangedNothing, "\(iface): the refused mix changed the host")
         // A mix that fits goes through.
-        let fits = try VF.run(root, ["vf", "create", other, "--type", "H100XM-40C", "--type", "H100XM-20C", "--count", "1", "--count", "1", "--json"])
+        let fits = try VF.run(
+            root,
+            [
+                "vf", "create", other, "--type", "H100XM-40C", "--type", "H100XM-20C", "--count", "1", "--count", "1",
+                "--json",
+            ])
         #expect(fits.status == 0, "\(iface): \(fits.stderr)")
         let prof = try VF.run(root, ["profile", "list", other, "--json"])
         let gpus = try VF.json(prof)["gpus"] as? [[String: Any]] ?? []
         for t in gpus.first?["types"] as? [[String: Any]] ?? [] {
             o.profileAvailable[t["name"] as? String ?? ""] = t["available"] as? Int
         }
-        #expect(o.profileAvailable["H100XM-20C"] == 1 && o.profileAvailable["H100XM-10C"] == 2 && o.profileAvailable["H100XM-40C"] == 0)
+        #expect(
+            o.profileAvailable["H100XM-20C"] == 1 && o.profileAvailable["H100XM-10C"] == 2
+                && o.profileAvailable["H100XM-40C"] == 0)
         return o
     }
 
@@ -85,7 +103,8 @@ import VirtualFunctions
         let upstream = try Self.scenario(.upstream)
         #expect(vendor == mdev, "vendor sysfs and mdev differ")
         #expect(vendor == upstream, "vendor sysfs and upstream differ")
-        #expect(vendor.firstEight.map { $0[2] } == ["0", "10160", "20320", "30480", "40640", "50800", "60960", "71120"])
+        #expect(
+            vendor.firstEight.map { $0[2] } == ["0", "10160", "20320", "30480", "40640", "50800", "60960", "71120"])
     }
 
     @Test func vendorVFsStayBoundToNvidiaAndHandOffAsTheyAre() throws {
@@ -99,9 +118,13 @@ import VirtualFunctions
         #expect(SysfsReader(root: root).text("sys/bus/pci/devices/0000:18:00.4/nvidia/current_vgpu_type") == "1206\n")
         // The sibling's creatable list shrank to what still fits; a full GPU prints the header.
         let sibling = SysfsReader(root: root).text("sys/bus/pci/devices/0000:18:00.5/nvidia/creatable_vgpu_types") ?? ""
-        #expect(sibling.hasPrefix("ID    : vGPU Name\n") && sibling.contains("1206  : NVIDIA H100XM-40C") && !sibling.contains("H100XM-80C"))
+        #expect(
+            sibling.hasPrefix("ID    : vGPU Name\n") && sibling.contains("1206  : NVIDIA H100XM-40C")
+                && !sibling.contains("H100XM-80C"))
         #expect(try VF.run(root, ["vf", "create", Self.pf, "--type", "H100XM-40C"]).status == 0)
-        #expect(SysfsReader(root: root).text("sys/bus/pci/devices/0000:18:00.6/nvidia/creatable_vgpu_types") == "ID    : vGPU Name\n")
+        #expect(
+            SysfsReader(root: root).text("sys/bus/pci/devices/0000:18:00.6/nvidia/creatable_vgpu_types")
+                == "ID    : vGPU Name\n")
     }
 
     @Test func mdevDevicesKeepTheirIdentityWhenRecreated() throws {
@@ -122,7 +145,9 @@ import VirtualFunctions
         try VF.enable(root, VF.h100, autoprobe: false)
         let before = TestSupport.fingerprint(root.path)
         let r = try VF.run(root, ["vf", "create", Self.pf, "--type", "H100XM-10C"])
-        #expect(r.status == 1 && r.stderr.contains("0 of them free") && r.stderr.contains("bound to nvidia") && r.stderr.contains("--autoprobe"), "\(r.stderr)")
+        #expect(
+            r.status == 1 && r.stderr.contains("0 of them free") && r.stderr.contains("bound to nvidia")
+                && r.stderr.contains("--autoprobe"), "\(r.stderr)")
         #expect(TestSupport.fingerprint(root.path) == before)
     }
 
@@ -130,8 +155,12 @@ import VirtualFunctions
         let root = try VF.host("h100x8", .none)
         let r = try VF.run(root, ["vf", "create", Self.pf, "--count", "2", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("vgpuctl passthrough assign 0000:18:00.4") && r.stdout.contains("\"backend\" : \"generic\""))
-        #expect(SysfsReader(root: root).device(PCIAddress("0000:18:00.4")!)?.driver == nil, "generic VFs stay unbound for passthrough assign")
+        #expect(
+            r.stdout.contains("vgpuctl passthrough assign 0000:18:00.4")
+                && r.stdout.contains("\"backend\" : \"generic\""))
+        #expect(
+            SysfsReader(root: root).device(PCIAddress("0000:18:00.4")!)?.driver == nil,
+            "generic VFs stay unbound for passthrough assign")
     }
 
     @Test func clearIsRefusedWhileAVMHoldsTheVF() throws {
@@ -152,7 +181,9 @@ import VirtualFunctions
             let before = TestSupport.fingerprint(root.path)
             let r = try VF.run(root, ["vf", "clear", "0000:18:00.4"])
             #expect(r.status == 4, "\(iface): \(r.stderr)")
-            #expect(r.stderr.contains("pid 4242") && r.stderr.contains("qemu-system-x86") && r.stderr.contains(file), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("pid 4242") && r.stderr.contains("qemu-system-x86") && r.stderr.contains(file),
+                "\(r.stderr)")
             #expect(TestSupport.fingerprint(root.path) == before)
         }
     }

@@ -3,8 +3,8 @@ import Foundation
 import GSPMessaging
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 import VirtualFunctions
 
 /// gsp-stub booted for a PF through the built vgpuctl (`gsp boot`), and the stage-2 control
@@ -33,8 +33,9 @@ final class StubChannel {
     /// The upstream backend of the PF over this channel.
     func backend() throws -> TypedVFBackend {
         let ch = channel
-        let b = try VGPUBackends.detect(root: root, kernel: SimulatedKernel(root: root), pf: pf,
-                                        channels: { (_: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in ch })
+        let b = try VGPUBackends.detect(
+            root: root, kernel: SimulatedKernel(root: root), pf: pf,
+            channels: { (_: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in ch })
         return try #require(b as? TypedVFBackend)
     }
 

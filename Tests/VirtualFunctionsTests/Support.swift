@@ -2,8 +2,8 @@ import Foundation
 import GPUModels
 import HostKit
 import HostSim
-import Testing
 import TestSupport
+import Testing
 import VirtualFunctions
 
 /// Shared pieces of the stage-3 tests.
@@ -44,9 +44,11 @@ enum VF {
 
     /// The backend of `pf`, with the simulated firmware as the upstream channel.
     static func backend(_ root: HostRoot, _ pf: PCIAddress = h100) throws -> any VGPUBackend {
-        try VGPUBackends.detect(root: root, kernel: SimulatedKernel(root: root), pf: pf, channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
-            TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
-        })
+        try VGPUBackends.detect(
+            root: root, kernel: SimulatedKernel(root: root), pf: pf,
+            channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+                TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
+            })
     }
 
     static func typed(_ root: HostRoot, _ pf: PCIAddress = h100) throws -> TypedVFBackend {
@@ -63,13 +65,23 @@ struct TestFirmwareChannel: VGPUControlChannel {
         do { return try body() } catch { throw .failed("firmware: \(error.message)") }
     }
 
-    func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError) { try run { () throws(SimVGPUError) in try firmware.addType(type) } }
-    func querySupported() throws(VGPUError) -> [Int] { try run { () throws(SimVGPUError) in try firmware.querySupported() } }
-    func queryCreatable(vf: Int) throws(VGPUError) -> [Int] { try run { () throws(SimVGPUError) in try firmware.queryCreatable(vf: vf) } }
-    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError) {
-        try run { () throws(SimVGPUError) in try firmware.assignType(typeID, vf: vf, placement: placement, channelOffset: channelOffset) }
+    func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError) {
+        try run { () throws(SimVGPUError) in try firmware.addType(type) }
     }
-    func deassignType(vf: Int) throws(VGPUError) { try run { () throws(SimVGPUError) in try firmware.deassignType(vf: vf) } }
+    func querySupported() throws(VGPUError) -> [Int] {
+        try run { () throws(SimVGPUError) in try firmware.querySupported() }
+    }
+    func queryCreatable(vf: Int) throws(VGPUError) -> [Int] {
+        try run { () throws(SimVGPUError) in try firmware.queryCreatable(vf: vf) }
+    }
+    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError) {
+        try run { () throws(SimVGPUError) in
+            try firmware.assignType(typeID, vf: vf, placement: placement, channelOffset: channelOffset)
+        }
+    }
+    func deassignType(vf: Int) throws(VGPUError) {
+        try run { () throws(SimVGPUError) in try firmware.deassignType(vf: vf) }
+    }
     func queryProperties(_ typeID: Int) throws(VGPUError) -> VGPUCatalog.VGPUType {
         try run { () throws(SimVGPUError) in try firmware.queryProperties(typeID) }
     }
@@ -77,8 +89,9 @@ struct TestFirmwareChannel: VGPUControlChannel {
         try run { () throws(SimVGPUError) -> VFAssignmentReport? in
             guard let a = try firmware.queryAssignedVF(vf) else { return nil }
             let t = try firmware.queryProperties(a.typeID)
-            return VFAssignmentReport(vf: vf, typeID: a.typeID, placement: a.placement, framebufferOffsetMiB: a.placement * firmware.unitMiB,
-                                      framebufferMiB: t.framebufferMiB, channelOffset: a.channelOffset, channels: t.channels)
+            return VFAssignmentReport(
+                vf: vf, typeID: a.typeID, placement: a.placement, framebufferOffsetMiB: a.placement * firmware.unitMiB,
+                framebufferMiB: t.framebufferMiB, channelOffset: a.channelOffset, channels: t.channels)
         }
     }
 }

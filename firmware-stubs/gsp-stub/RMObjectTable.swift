@@ -27,9 +27,11 @@ struct RMObjectTable {
     private(set) var objects: [UInt32: Object] = [:]
 
     init() {
-        for (h, c, p) in [(Self.internalClient, RMClass.root, Self.internalClient),
-                          (Self.internalDevice, RMClass.device, Self.internalClient),
-                          (Self.internalSubdevice, RMClass.subdevice, Self.internalDevice)] {
+        for (h, c, p) in [
+            (Self.internalClient, RMClass.root, Self.internalClient),
+            (Self.internalDevice, RMClass.device, Self.internalClient),
+            (Self.internalSubdevice, RMClass.subdevice, Self.internalDevice),
+        ] {
             objects[h] = Object(handle: h, hClass: c, parent: p, client: Self.internalClient)
         }
     }
@@ -39,10 +41,12 @@ struct RMObjectTable {
     /// Allocates; returns the RM status.
     mutating func alloc(_ a: RMAlloc) -> UInt32 {
         guard let parents = Self.allowedParents[a.hClass] else { return NVStatus.errInvalidClass }
-        guard objects[a.hObject] == nil else { return 0x19 /* NV_ERR_INSERT_DUPLICATE_NAME */ }
+        guard objects[a.hObject] == nil else { return 0x19 }  // NV_ERR_INSERT_DUPLICATE_NAME
         if parents.isEmpty {
             // A client: its own handle, no parent (0) or itself.
-            guard a.hClient == a.hObject, a.hParent == 0 || a.hParent == a.hObject else { return NVStatus.errInvalidObjectParent }
+            guard a.hClient == a.hObject, a.hParent == 0 || a.hParent == a.hObject else {
+                return NVStatus.errInvalidObjectParent
+            }
             objects[a.hObject] = Object(handle: a.hObject, hClass: a.hClass, parent: a.hObject, client: a.hObject)
             return NVStatus.ok
         }
@@ -59,7 +63,9 @@ struct RMObjectTable {
     /// Frees an object and everything under it; returns the RM status.
     mutating func free(_ f: RMFree) -> UInt32 {
         guard let o = objects[f.hObjectOld], o.client == f.hRoot else { return NVStatus.errInvalidObjectHandle }
-        guard o.handle != Self.internalClient, o.client != Self.internalClient else { return NVStatus.errInvalidObjectHandle }
+        guard o.handle != Self.internalClient, o.client != Self.internalClient else {
+            return NVStatus.errInvalidObjectHandle
+        }
         var doomed: Set<UInt32> = [o.handle]
         var grew = true
         while grew {

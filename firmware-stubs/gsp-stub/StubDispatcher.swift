@@ -50,7 +50,9 @@ struct StubDispatcher {
             guard let u = try? UnloadingGuestDriver(decoding: m.payload) else {
                 return .reply(payload: m.payload, rpcResult: NVStatus.rpcInvalidMessageFormat)
             }
-            state.note("UNLOADING_GUEST_DRIVER (bInPMTransition \(u.inPMTransition ? 1 : 0), newLevel \(u.newLevel)): unloading")
+            state.note(
+                "UNLOADING_GUEST_DRIVER (bInPMTransition \(u.inPMTransition ? 1 : 0), newLevel \(u.newLevel)): unloading"
+            )
             state.unloading = true
             return .reply(payload: m.payload, rpcResult: NVStatus.ok)
         }
@@ -65,7 +67,9 @@ struct StubDispatcher {
         d.controls[RMControlCommand.null] = { _, _, _ in NVStatus.ok }
         d.controls[RMControlCommand.gpuGetNameString] = { state, _, p in
             let h = RMControl.headerSize
-            guard p.count - h == 4 + 2 * RMControlCommand.maxNameStringLength else { return NVStatus.errInvalidParamStruct }
+            guard p.count - h == 4 + 2 * RMControlCommand.maxNameStringLength else {
+                return NVStatus.errInvalidParamStruct
+            }
             let flags = p.le32(h)
             guard flags <= 1 else { return NVStatus.errInvalidArgument }
             for i in (h + 4)..<p.count { p[i] = 0 }
@@ -78,15 +82,20 @@ struct StubDispatcher {
         d.functions[.gspRmControl] = { state, m in
             // Header fields only; the parameters stay in the payload and the reply reuses it.
             // (No local copy of the payload: the in-place update below must not trigger a copy.)
-            guard m.payload.count >= RMControl.headerSize, RMControl.headerSize + Int(m.payload.le32(16)) == m.payload.count else {
+            guard m.payload.count >= RMControl.headerSize,
+                RMControl.headerSize + Int(m.payload.le32(16)) == m.payload.count
+            else {
                 return .reply(payload: m.payload, rpcResult: NVStatus.rpcInvalidMessageFormat)
             }
-            let hClient = m.payload.le32(0), hObject = m.payload.le32(4), cmd = m.payload.le32(8)
+            let hClient = m.payload.le32(0)
+            let hObject = m.payload.le32(4)
+            let cmd = m.payload.le32(8)
             let status: UInt32
             if let object = state.objects.object(hObject, client: hClient) {
                 // A control's class is its top 16 bits (NV0000 = client, NV2080 = subdevice...).
                 let cmdClass = cmd >> 16
-                let classOK = cmd == RMControlCommand.null || cmdClass == object.hClass
+                let classOK =
+                    cmd == RMControlCommand.null || cmdClass == object.hClass
                     || (cmdClass == 0 && (object.hClass == RMClass.root || object.hClass == RMClass.rootClient))
                 if classOK, let handler = controls[cmd] {
                     status = handler(&state, object, &m.payload)
@@ -106,7 +115,8 @@ struct StubDispatcher {
     /// NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION with their payload echoed.
     func handle(_ m: inout GSPMessage, state: inout StubState) -> StubReply {
         guard let h = functions[m.function] else {
-            state.note("\(m.function.name) (\(m.function.rawValue)) is not served: NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION")
+            state.note(
+                "\(m.function.name) (\(m.function.rawValue)) is not served: NV_VGPU_MSG_RESULT_RPC_UNKNOWN_FUNCTION")
             return .reply(payload: m.payload, rpcResult: NVStatus.rpcUnknownFunction)
         }
         return h(&state, &m)

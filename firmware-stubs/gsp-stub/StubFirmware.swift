@@ -17,7 +17,9 @@ final class StubFirmware {
     var page: SimPage { endpoint.page }
 
     /// Registry keys this GSP-RM knows; others are logged (OS_ERROR_LOG) and ignored.
-    static let knownRegistryKeys: Set<String> = ["RMSecBusResetEnable", "RMForcePcieConfigSave", "RMDevidCheckIgnore", "RMSetSriovMode"]
+    static let knownRegistryKeys: Set<String> = [
+        "RMSecBusResetEnable", "RMForcePcieConfigSave", "RMDevidCheckIgnore", "RMSetSriovMode",
+    ]
 
     init(options: StubOptions, spec: DeviceSpec, mapping: SharedMapping) {
         self.options = options
@@ -58,13 +60,23 @@ final class StubFirmware {
 
     private func boot() throws(Halt) {
         let args = page.gspArguments
-        guard args.cmdQueueOffset == UInt64(GspMemLayout.cpuQueueOffset), args.statQueueOffset == UInt64(GspMemLayout.gspQueueOffset),
-              args.pageTableEntryCount == UInt32(GspMemLayout.pteCount) else {
-            throw Halt(code: NVStatus.errInvalidArgument, text: "MESSAGE_QUEUE_INIT_ARGUMENTS name cmd queue \(args.cmdQueueOffset), status queue \(args.statQueueOffset), \(args.pageTableEntryCount) PTEs; expected 0x1000, 0x41000, 0x81")
+        guard args.cmdQueueOffset == UInt64(GspMemLayout.cpuQueueOffset),
+            args.statQueueOffset == UInt64(GspMemLayout.gspQueueOffset),
+            args.pageTableEntryCount == UInt32(GspMemLayout.pteCount)
+        else {
+            throw Halt(
+                code: NVStatus.errInvalidArgument,
+                text:
+                    "MESSAGE_QUEUE_INIT_ARGUMENTS name cmd queue \(args.cmdQueueOffset), status queue \(args.statQueueOffset), \(args.pageTableEntryCount) PTEs; expected 0x1000, 0x41000, 0x81"
+            )
         }
         let wpr = page.wprMeta
         guard wpr.magic == WPRMeta.magicValue, wpr.revision == WPRMeta.revisionValue else {
-            throw Halt(code: NVStatus.errInvalidData, text: "GspFwWprMeta magic \(String(wpr.magic, radix: 16)) revision \(wpr.revision) is not a valid WPR metadata block")
+            throw Halt(
+                code: NVStatus.errInvalidData,
+                text:
+                    "GspFwWprMeta magic \(String(wpr.magic, radix: 16)) revision \(wpr.revision) is not a valid WPR metadata block"
+            )
         }
         state.wprMeta = wpr
 
@@ -74,25 +86,37 @@ final class StubFirmware {
             switch m.function {
             case .gspSetSystemInfo:
                 guard m.payload.count == GSPSystemInfo.size else {
-                    throw Halt(code: NVStatus.errInvalidParamStruct, text: "GSP_SET_SYSTEM_INFO payload is \(m.payload.count) bytes, expected \(GSPSystemInfo.size)")
+                    throw Halt(
+                        code: NVStatus.errInvalidParamStruct,
+                        text: "GSP_SET_SYSTEM_INFO payload is \(m.payload.count) bytes, expected \(GSPSystemInfo.size)")
                 }
                 state.systemInfo = GSPSystemInfo(decoding: m.payload)
                 let vf = state.systemInfo!.vfInfo
-                state.note("GSP_SET_SYSTEM_INFO: PCI \(String(state.systemInfo!.pciDeviceID, radix: 16)), GSP_VF_INFO totalVFs \(vf.totalVFs) firstVFOffset \(vf.firstVFOffset) BAR0 0x\(String(vf.firstVFBar0Address, radix: 16)) BAR1 0x\(String(vf.firstVFBar1Address, radix: 16)) BAR2 0x\(String(vf.firstVFBar2Address, radix: 16))")
+                state.note(
+                    "GSP_SET_SYSTEM_INFO: PCI \(String(state.systemInfo!.pciDeviceID, radix: 16)), GSP_VF_INFO totalVFs \(vf.totalVFs) firstVFOffset \(vf.firstVFOffset) BAR0 0x\(String(vf.firstVFBar0Address, radix: 16)) BAR1 0x\(String(vf.firstVFBar1Address, radix: 16)) BAR2 0x\(String(vf.firstVFBar2Address, radix: 16))"
+                )
             case .setRegistry:
                 do { state.registry = try RegistryTable(decoding: m.payload) } catch {
                     throw Halt(code: NVStatus.errInvalidParamStruct, text: "SET_REGISTRY rejected \(error)")
                 }
                 state.note("SET_REGISTRY: \(state.registry!.entries.map(\.description).joined(separator: ", "))")
             default:
-                throw Halt(code: NVStatus.errInvalidState, text: "\(m.function.name) arrived before GSP_SET_SYSTEM_INFO and SET_REGISTRY")
+                throw Halt(
+                    code: NVStatus.errInvalidState,
+                    text: "\(m.function.name) arrived before GSP_SET_SYSTEM_INFO and SET_REGISTRY")
             }
         }
         try checkBootConfiguration()
 
-        try send(.ucodeLibosPrint, LibosPrint(text: "GSP-RM \(GSPFirmwareTable.current.version) (vgpuctl gsp-stub) booting \(state.spec.name ?? options.model) at \(options.pf)").encoded)
+        try send(
+            .ucodeLibosPrint,
+            LibosPrint(
+                text:
+                    "GSP-RM \(GSPFirmwareTable.current.version) (vgpuctl gsp-stub) booting \(state.spec.name ?? options.model) at \(options.pf)"
+            ).encoded)
         let vf = state.systemInfo!.vfInfo
-        let mode = state.sriovMode
+        let mode =
+            state.sriovMode
             ? "vGPU: SR-IOV mode, \(vf.totalVFs) VFs from routing-id offset \(vf.firstVFOffset), WPR2 heap \(state.wprMeta.gspFwHeapSize >> 20) MiB in \(state.wprMeta.gspFwHeapVfPartitionCount) VF partitions"
             : "vGPU: off"
         try send(.ucodeLibosPrint, LibosPrint(text: mode).encoded)
@@ -104,14 +128,16 @@ final class StubFirmware {
         let seq = RunCPUSequencer(commands: [
             .regWrite(addr: SimRegisters.Address.gspMailbox0, value: 0),
             .regModify(addr: SimRegisters.Address.gspMailbox1, mask: 0xFF, value: 0x5A),
-            .regPoll(addr: SimRegisters.Address.sec2Mailbox1, mask: 0xFFFF, value: 0xA5A5, timeoutUs: 1_000_000, error: 0),
+            .regPoll(
+                addr: SimRegisters.Address.sec2Mailbox1, mask: 0xFFFF, value: 0xA5A5, timeoutUs: 1_000_000, error: 0),
             .delayUs(10),
             .regStore(addr: SimRegisters.Address.gspMailbox1, index: 0),
             .coreReset, .coreStart, .coreWaitForHalt, .coreResume,
         ])
         try send(.gspRunCpuSequencer, seq.encoded)
         do {
-            try endpoint.wait(for: "the CPU to run the sequencer (CORE_RESUME)", until: .now + options.sequencerTimeout) {
+            try endpoint.wait(for: "the CPU to run the sequencer (CORE_RESUME)", until: .now + options.sequencerTimeout)
+            {
                 (regs.read(SimRegisters.Address.gspRiscvCpuctl) ?? 0) & SimRegisters.Cpuctl.active != 0
             }
         } catch {
@@ -130,7 +156,11 @@ final class StubFirmware {
         guard let info = state.systemInfo, let reg = state.registry else { return }
         let expected = UInt32(state.spec.deviceID.value) << 16 | UInt32(state.spec.vendorID.value)
         if info.pciDeviceID != expected && reg["RMDevidCheckIgnore"] != 1 {
-            throw Halt(code: NVStatus.errNotSupported, text: "PCI device id \(String(info.pciDeviceID, radix: 16)) is not \(options.model) (\(String(expected, radix: 16)))")
+            throw Halt(
+                code: NVStatus.errNotSupported,
+                text:
+                    "PCI device id \(String(info.pciDeviceID, radix: 16)) is not \(options.model) (\(String(expected, radix: 16)))"
+            )
         }
         for e in reg.entries where !Self.knownRegistryKeys.contains(e.key) {
             try sendErrorLog(0, "registry key \(e.key)=\(e.value) is unknown to this GSP-RM; ignored")
@@ -138,13 +168,21 @@ final class StubFirmware {
         if state.sriovMode {
             // The FSP's vGPU-mode knob (PRC knob 0x29): firmware booted for SR-IOV mode with it
             // disabled refuses, whatever the driver asked.
-            if let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf), let pf = PCIAddress(options.pf) {
+            if let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf),
+                let pf = PCIAddress(options.pf)
+            {
                 let enabled: Bool
                 do { enabled = try SimFSP(root: HostRoot(link.hostRoot)).vgpuMode(pf) } catch {
-                    throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) cannot be read: \(error)")
+                    throw Halt(
+                        code: NVStatus.errNotSupported,
+                        text:
+                            "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) cannot be read: \(error)"
+                    )
                 }
                 guard enabled else {
-                    throw Halt(code: NVStatus.errNotSupported, text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) is disabled")
+                    throw Halt(
+                        code: NVStatus.errNotSupported,
+                        text: "RMSetSriovMode=1 but the FSP vGPU mode (PRC knob 0x29) of \(options.pf) is disabled")
                 }
             }
             guard info.vfInfo.totalVFs > 0 else {
@@ -154,8 +192,13 @@ final class StubFirmware {
                 try sendErrorLog(0, "GSP_VF_INFO totalVFs \(info.vfInfo.totalVFs) differs from this GPU's \(total)")
             }
             guard state.wprMeta.gspFwHeapSize >= WPRMeta.vgpuHeapSize,
-                  state.wprMeta.gspFwHeapVfPartitionCount == WPRMeta.vgpuPartitionCount else {
-                throw Halt(code: NVStatus.errInsufficientResources, text: "SR-IOV mode needs a WPR2 heap of \(WPRMeta.vgpuHeapSize >> 20) MiB with \(WPRMeta.vgpuPartitionCount) VF partitions; GspFwWprMeta gives \(state.wprMeta.gspFwHeapSize >> 20) MiB and \(state.wprMeta.gspFwHeapVfPartitionCount)")
+                state.wprMeta.gspFwHeapVfPartitionCount == WPRMeta.vgpuPartitionCount
+            else {
+                throw Halt(
+                    code: NVStatus.errInsufficientResources,
+                    text:
+                        "SR-IOV mode needs a WPR2 heap of \(WPRMeta.vgpuHeapSize >> 20) MiB with \(WPRMeta.vgpuPartitionCount) VF partitions; GspFwWprMeta gives \(state.wprMeta.gspFwHeapSize >> 20) MiB and \(state.wprMeta.gspFwHeapVfPartitionCount)"
+                )
             }
         }
     }
@@ -174,9 +217,9 @@ final class StubFirmware {
             switch dispatcher.handle(&m, state: &state) {
             case .none:
                 break
-            case let .reply(payload, result):
+            case .reply(let payload, let result):
                 var r = result
-                for case let .rpcError(f, status) in options.faults where f == m.function { r = status }
+                for case .rpcError(let f, let status) in options.faults where f == m.function { r = status }
                 try send(m.function, payload, sequence: m.sequence, rpcResult: r)
             }
             if state.unloading {
@@ -203,14 +246,17 @@ final class StubFirmware {
         }
     }
 
-    private func send(_ function: RPCFunction, _ payload: [UInt8], sequence: UInt32 = 0, rpcResult: UInt32 = NVStatus.ok) throws(Halt) {
+    private func send(
+        _ function: RPCFunction, _ payload: [UInt8], sequence: UInt32 = 0, rpcResult: UInt32 = NVStatus.ok
+    ) throws(Halt) {
         do {
-            try endpoint.send(function: function, payload: payload, sequence: sequence, rpcResult: rpcResult,
-                              rpcResultPrivate: rpcResult, until: .now + .seconds(10))
+            try endpoint.send(
+                function: function, payload: payload, sequence: sequence, rpcResult: rpcResult,
+                rpcResultPrivate: rpcResult, until: .now + .seconds(10))
         } catch {
             throw Halt(code: NVStatus.errTimeout, text: "cannot send \(function.name): \(error)")
         }
-        for case let .exitAfter(n) in options.faults where endpoint.elementsSent >= n {
+        for case .exitAfter(let n) in options.faults where endpoint.elementsSent >= n {
             state.note("fault: exit after message \(n)")
             state.write(report: options.reportFile, state: .exited)
             exit(3)

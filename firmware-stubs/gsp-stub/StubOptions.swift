@@ -19,7 +19,8 @@ struct StubOptions {
     var sequencerTimeout: Duration = .seconds(30)
     var firmware = GSPWireFormat.r570_144
 
-    static let usage = "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]"
+    static let usage =
+        "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]"
 
     static func parse(_ args: [String]) throws(StubUsageError) -> StubOptions {
         var o = StubOptions()
@@ -37,19 +38,27 @@ struct StubOptions {
             case "--report": o.reportFile = try value("--report")
             case "--fault":
                 let spec = try value("--fault")
-                guard let f = StubFault.parse(spec) else { throw StubUsageError("unknown fault '\(spec)'; known: \(StubFault.help)") }
+                guard let f = StubFault.parse(spec) else {
+                    throw StubUsageError("unknown fault '\(spec)'; known: \(StubFault.help)")
+                }
                 o.faults.append(f)
             case "--sequencer-timeout":
                 let v = try value("--sequencer-timeout")
-                guard let s = Double(v), s > 0 else { throw StubUsageError("--sequencer-timeout needs seconds, got '\(v)'") }
+                guard let s = Double(v), s > 0 else {
+                    throw StubUsageError("--sequencer-timeout needs seconds, got '\(v)'")
+                }
                 o.sequencerTimeout = .milliseconds(Int64(s * 1000))
             case "--firmware":
                 let v = try value("--firmware")
                 guard let f = GSPWireFormat(rawValue: v) else {
-                    throw StubUsageError("--firmware takes \(GSPWireFormat.allCases.map(\.rawValue).joined(separator: " or ")), not '\(v)'")
+                    throw StubUsageError(
+                        "--firmware takes \(GSPWireFormat.allCases.map(\.rawValue).joined(separator: " or ")), not '\(v)'"
+                    )
                 }
                 guard f == .r570_144 else {
-                    throw StubUsageError("--firmware \(v): this gsp-stub plays r570.144 only; the r000_00 wire format (GMC API) is decoded by 'vgpuctl gsp decode --firmware r000_00' but not served yet")
+                    throw StubUsageError(
+                        "--firmware \(v): this gsp-stub plays r570.144 only; the r000_00 wire format (GMC API) is decoded by 'vgpuctl gsp decode --firmware r000_00' but not served yet"
+                    )
                 }
                 o.firmware = f
             case "-h", "--help": throw StubUsageError(usage)
@@ -95,7 +104,9 @@ enum StubFault: Equatable {
         case "silent": return parts.count == 1 ? .silent : nil
         case "exit-after": return n.flatMap { $0 >= 0 ? .exitAfter($0) : nil }
         case "rpc-error":
-            guard parts.count >= 2, parts.count <= 3, let f = GSPFirmwareTable.current.function(named: parts[1]) else { return nil }
+            guard parts.count >= 2, parts.count <= 3, let f = GSPFirmwareTable.current.function(named: parts[1]) else {
+                return nil
+            }
             let status = parts.count == 3 ? NVStatus.parse(parts[2]) : NVStatus.errInvalidState
             return status.map { .rpcError(f, $0) }
         default: return nil

@@ -38,7 +38,8 @@ struct StubState {
     mutating func buildStaticInfo() {
         var s = GSPStaticInfo()
         s.gpuName = spec.name ?? model
-        s.gpuShortName = String((spec.name ?? model).replacingOccurrences(of: "NVIDIA ", with: "").split(separator: " ").first ?? "")
+        s.gpuShortName = String(
+            (spec.name ?? model).replacingOccurrences(of: "NVIDIA ", with: "").split(separator: " ").first ?? "")
         s.fbLength = (spec.memoryMiB?.value ?? 0) << 20
         if s.fbLength > 0 {
             s.fbRegionBase = 0
@@ -95,11 +96,12 @@ struct StubState {
 
     func write(report path: String?, state: FirmwareState) {
         guard let path else { return }
-        let r = Report(pid: getpid(), model: model, pf: pf, firmware: GSPFirmwareTable.current.version,
-                       firmwareState: state.description, systemInfo: systemInfo, vfInfo: systemInfo?.vfInfo,
-                       registry: registry?.entries, wprHeapMiB: wprMeta.gspFwHeapSize >> 20,
-                       vfPartitionCount: wprMeta.gspFwHeapVfPartitionCount, staticInfo: staticInfo,
-                       rmObjects: objects.count, commandsReceived: commandsReceived, log: log, halt: halt)
+        let r = Report(
+            pid: getpid(), model: model, pf: pf, firmware: GSPFirmwareTable.current.version,
+            firmwareState: state.description, systemInfo: systemInfo, vfInfo: systemInfo?.vfInfo,
+            registry: registry?.entries, wprHeapMiB: wprMeta.gspFwHeapSize >> 20,
+            vfPartitionCount: wprMeta.gspFwHeapVfPartitionCount, staticInfo: staticInfo,
+            rmObjects: objects.count, commandsReceived: commandsReceived, log: log, halt: halt)
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         if let d = try? e.encode(r) { try? d.write(to: URL(fileURLWithPath: path), options: .atomic) }

@@ -62,7 +62,8 @@ final class StubVGPUManager {
     static func fromCommandLine() -> StubVGPUManager {
         let fault = ProcessInfo.processInfo.environment["VGPUCTL_STUB_FWCTL_FAULT"].flatMap { $0.isEmpty ? nil : $0 }
         guard let options = try? StubOptions.parse(Array(CommandLine.arguments.dropFirst())),
-              let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf) else {
+            let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf)
+        else {
             return StubVGPUManager(root: nil, pf: nil, fault: fault)
         }
         if let owner = link.ownerPid { watch(owner: owner) }
@@ -74,7 +75,8 @@ final class StubVGPUManager {
         Thread.detachNewThread {
             while true {
                 if kill(owner, 0) != 0 && errno == ESRCH {
-                    FileHandle.standardOutput.write(Data("gsp-stub: vgpuctl process \(owner), which started this stub, is gone; exiting\n".utf8))
+                    FileHandle.standardOutput.write(
+                        Data("gsp-stub: vgpuctl process \(owner), which started this stub, is gone; exiting\n".utf8))
                     exit(0)
                 }
                 usleep(200_000)
@@ -98,9 +100,9 @@ final class StubVGPUManager {
         let outcome = serve(&state, params)
         var reply: [UInt8]
         switch outcome {
-        case let .answer(r):
+        case .answer(let r):
             reply = command.map { r.encoded(for: $0) } ?? []
-        case let .refuse(status, why):
+        case .refuse(let status, let why):
             state.note("\(command?.name ?? hex0x(commandID)) refused: \(NVStatusText.describe(status)): \(why)")
             params.refuse(status: status, reason: why)
             payload.replaceSubrange(h..., with: params.encoded)
@@ -108,7 +110,9 @@ final class StubVGPUManager {
         }
         var reported = reply.count
         switch fault {
-        case "short"?: reply = Array(reply.prefix(4)); reported = 4
+        case "short"?:
+            reply = Array(reply.prefix(4))
+            reported = 4
         case "wrong-command"?: reply.put32(0, commandID &+ 1)
         case "reserved"?: reply.put32(4, 0xDEAD)
         case "oversized"?: reported = params.room + 64
@@ -132,27 +136,38 @@ final class StubVGPUManager {
     /// Runs one command against the firmware model.
     func serve(_ state: inout StubState, _ params: FwctlOverRM) -> Outcome {
         guard params.scope == NovaCoreTable.permittedScope.rawValue else {
-            return .refuse(NVStatusText.errInsufficientPermissions, "the vGPU management commands are permitted only in the configuration scope, not scope \(params.scope)")
+            return .refuse(
+                NVStatusText.errInsufficientPermissions,
+                "the vGPU management commands are permitted only in the configuration scope, not scope \(params.scope)")
         }
         guard state.sriovMode else {
             return .refuse(NVStatus.errNotSupported, "GSP-RM was booted without vGPU (RMSetSriovMode is not 1)")
         }
         guard let root, let pf, let fw = firmware else {
-            return .refuse(NVStatus.errNotSupported, "this stub knows no simulated host to keep its vGPU firmware state in")
+            return .refuse(
+                NVStatus.errNotSupported, "this stub knows no simulated host to keep its vGPU firmware state in")
         }
         let request: ManagementRequest
-        do { request = try ManagementRequest(decoding: params.request) } catch { return .refuse(error.status, error.reason) }
+        do { request = try ManagementRequest(decoding: params.request) } catch {
+            return .refuse(error.status, error.reason)
+        }
         // VFs by index (`virtfnN`), read again when sriov_numvfs changes (addresses follow from it).
         func vfs() -> [PCIAddress] { vfCache.vfs(root: root, pf: pf) }
         func index(_ d: DBDF) -> Int? { d.address.flatMap { vfs().firstIndex(of: $0) } }
         do {
             switch request {
-            case let .addType(record, version, discard):
-                guard !discard else { return .refuse(NVStatus.errNotSupported, "discarding the vGPU types added before is not modelled") }
-                guard version == GSPFirmwareTable.current.version else {
-                    return .refuse(NVStatus.errInvalidArgument, "the type was built for GSP-RM \(version), this is \(GSPFirmwareTable.current.version)")
+            case .addType(let record, let version, let discard):
+                guard !discard else {
+                    return .refuse(NVStatus.errNotSupported, "discarding the vGPU types added before is not modelled")
                 }
-                if let why = Self.unusable(record) { return .refuse(NVStatus.errInvalidData, "type \(record.id) (\(record.name)): \(why)") }
+                guard version == GSPFirmwareTable.current.version else {
+                    return .refuse(
+                        NVStatus.errInvalidArgument,
+                        "the type was built for GSP-RM \(version), this is \(GSPFirmwareTable.current.version)")
+                }
+                if let why = Self.unusable(record) {
+                    return .refuse(NVStatus.errInvalidData, "type \(record.id) (\(record.name)): \(why)")
+                }
                 try fw.addType(Self.type(record))
                 return .answer(.done)
             case .querySupported:
@@ -161,11 +176,15 @@ final class StubVGPUManager {
                 // Per PF: what an assignment to the lowest free VF would take (every free VF
                 // takes the same).
                 for i in 0..<vfs().count {
-                    if try fw.queryAssignedVF(i) == nil { return .answer(.typeIDs(try fw.queryCreatable(vf: i).map { UInt32($0) })) }
+                    if try fw.queryAssignedVF(i) == nil {
+                        return .answer(.typeIDs(try fw.queryCreatable(vf: i).map { UInt32($0) }))
+                    }
                 }
                 return .answer(.typeIDs([]))
-            case let .assign(vf, typeID, placement, channelOffset):
-                guard let i = index(vf) else { return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)") }
+            case .assign(let vf, let typeID, let placement, let channelOffset):
+                guard let i = index(vf) else {
+                    return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)")
+                }
                 guard try fw.querySupported().contains(Int(typeID)) else {
                     return .refuse(NVStatus.errObjectNotFound, "vGPU type \(typeID) was never added")
                 }
@@ -173,34 +192,44 @@ final class StubVGPUManager {
                     return .refuse(NVStatusText.errInUse, "VF \(i) already carries type \(a.typeID)")
                 }
                 let p = placement == NovaCoreTable.placementFirmwareChooses ? nil : Int(placement)
-                do { try fw.assignType(Int(typeID), vf: i, placement: p, channelOffset: channelOffset.map { Int($0) }) } catch {
+                do {
+                    try fw.assignType(Int(typeID), vf: i, placement: p, channelOffset: channelOffset.map { Int($0) })
+                } catch {
                     return .refuse(NVStatus.errInsufficientResources, error.message)
                 }
                 return .answer(.done)
-            case let .deassign(vf):
-                guard let i = index(vf) else { return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)") }
+            case .deassign(let vf):
+                guard let i = index(vf) else {
+                    return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)")
+                }
                 try fw.deassignType(vf: i)
                 return .answer(.done)
-            case let .queryProperties(typeID):
+            case .queryProperties(let typeID):
                 do { return .answer(.properties(Self.record(try fw.queryProperties(Int(typeID))))) } catch {
                     return .refuse(NVStatus.errObjectNotFound, error.message)
                 }
-            case let .queryAssigned(vf):
-                guard let i = index(vf) else { return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)") }
+            case .queryAssigned(let vf):
+                guard let i = index(vf) else {
+                    return .refuse(NVStatusText.errInvalidIndex, "\(vf) is not a VF of \(pf)")
+                }
                 guard let a = try fw.queryAssignedVF(i) else { return .answer(.assigned(nil)) }
                 let t = try? fw.queryProperties(a.typeID)
-                return .answer(.assigned(AssignedVF(typeID: UInt32(a.typeID), placement: UInt16(clamping: a.placement),
-                                                    channelOffset: UInt32(a.channelOffset), channels: UInt32(t?.channels ?? 0),
-                                                    framebufferOffsetMiB: UInt32(a.placement * fw.unitMiB),
-                                                    framebufferMiB: UInt32(t?.framebufferMiB ?? 0))))
+                return .answer(
+                    .assigned(
+                        AssignedVF(
+                            typeID: UInt32(a.typeID), placement: UInt16(clamping: a.placement),
+                            channelOffset: UInt32(a.channelOffset), channels: UInt32(t?.channels ?? 0),
+                            framebufferOffsetMiB: UInt32(a.placement * fw.unitMiB),
+                            framebufferMiB: UInt32(t?.framebufferMiB ?? 0))))
             }
         } catch {
-            let status: UInt32 = switch error.errno {
-            case .resourceBusy: NVStatusText.errInUse
-            case .noSuchDevice: NVStatus.errNotSupported
-            case .invalidArgument: NVStatus.errInvalidArgument
-            default: NVStatus.errGeneric
-            }
+            let status: UInt32 =
+                switch error.errno {
+                case .resourceBusy: NVStatusText.errInUse
+                case .noSuchDevice: NVStatus.errNotSupported
+                case .invalidArgument: NVStatus.errInvalidArgument
+                default: NVStatus.errGeneric
+                }
             return .refuse(status, error.message)
         }
     }
@@ -215,22 +244,31 @@ final class StubVGPUManager {
     }
 
     static func type(_ r: VGPUTypeRecord) -> VGPUCatalog.VGPUType {
-        VGPUCatalog.VGPUType(name: r.name, id: Int(r.id), nominalMiB: Int(r.nominalMiB), series: r.series,
-                             framebufferMiB: Int(r.framebufferMiB), maxInstances: Int(r.maxInstances),
-                             placementSize: Int(r.placementSize), placements: r.placements.map { Int($0) },
-                             channels: Int(r.channels), copyEngines: Int(r.copyEngines),
-                             mig: r.mig.map { VGPUCatalog.MIGBacking(profile: $0.profile, computeSlices: Int($0.computeSlices),
-                                                                      memorySlices: Int($0.memorySlices),
-                                                                      memoryPlacements: $0.memoryPlacements.map { Int($0) }) })
+        VGPUCatalog.VGPUType(
+            name: r.name, id: Int(r.id), nominalMiB: Int(r.nominalMiB), series: r.series,
+            framebufferMiB: Int(r.framebufferMiB), maxInstances: Int(r.maxInstances),
+            placementSize: Int(r.placementSize), placements: r.placements.map { Int($0) },
+            channels: Int(r.channels), copyEngines: Int(r.copyEngines),
+            mig: r.mig.map {
+                VGPUCatalog.MIGBacking(
+                    profile: $0.profile, computeSlices: Int($0.computeSlices),
+                    memorySlices: Int($0.memorySlices),
+                    memoryPlacements: $0.memoryPlacements.map { Int($0) })
+            })
     }
 
     static func record(_ t: VGPUCatalog.VGPUType) -> VGPUTypeRecord {
-        VGPUTypeRecord(id: UInt32(clamping: t.id), name: t.name, maxInstances: UInt32(clamping: t.maxInstances),
-                       framebufferMiB: UInt32(clamping: t.framebufferMiB), nominalMiB: UInt32(clamping: t.nominalMiB), series: t.series,
-                       placementSize: UInt32(clamping: t.placementSize), placements: t.placements.map { UInt32(clamping: $0) },
-                       channels: UInt32(clamping: t.channels), copyEngines: UInt32(clamping: t.copyEngines),
-                       mig: t.mig.map { .init(profile: $0.profile, computeSlices: UInt32(clamping: $0.computeSlices),
-                                              memorySlices: UInt32(clamping: $0.memorySlices),
-                                              memoryPlacements: $0.memoryPlacements.map { UInt32(clamping: $0) }) })
+        VGPUTypeRecord(
+            id: UInt32(clamping: t.id), name: t.name, maxInstances: UInt32(clamping: t.maxInstances),
+            framebufferMiB: UInt32(clamping: t.framebufferMiB), nominalMiB: UInt32(clamping: t.nominalMiB),
+            series: t.series,
+            placementSize: UInt32(clamping: t.placementSize), placements: t.placements.map { UInt32(clamping: $0) },
+            channels: UInt32(clamping: t.channels), copyEngines: UInt32(clamping: t.copyEngines),
+            mig: t.mig.map {
+                .init(
+                    profile: $0.profile, computeSlices: UInt32(clamping: $0.computeSlices),
+                    memorySlices: UInt32(clamping: $0.memorySlices),
+                    memoryPlacements: $0.memoryPlacements.map { UInt32(clamping: $0) })
+            })
     }
 }

@@ -22,7 +22,10 @@ do { mapping = try SharedMapping.open(path: options.sharedFile) } catch {
     exit(2)
 }
 guard SimPage(mapping).isInitialized else {
-    FileHandle.standardError.write(Data("gsp-stub: \(options.sharedFile) has no vgpuctl simulation page; it must be prepared by 'vgpuctl gsp boot'\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "gsp-stub: \(options.sharedFile) has no vgpuctl simulation page; it must be prepared by 'vgpuctl gsp boot'\n"
+                .utf8))
     exit(2)
 }
 StubFirmware(options: options, spec: spec, mapping: mapping).run()

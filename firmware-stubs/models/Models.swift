@@ -34,8 +34,10 @@ public enum Models {
     /// Loads host model `name` and every GPU model it refers to.
     public static func loadHost(_ name: String, from dir: URL = directory) throws(ModelError) -> LoadedHost {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty,
-              hostNames(in: dir).contains(name) else {
-            throw ModelError(message: "unknown model '\(name)'; known models: \(hostNames(in: dir).joined(separator: ", "))")
+            hostNames(in: dir).contains(name)
+        else {
+            throw ModelError(
+                message: "unknown model '\(name)'; known models: \(hostNames(in: dir).joined(separator: ", "))")
         }
         let host: HostModel = try decode(dir.appendingPathComponent("hosts/\(name).yaml"))
         let catalog: DriverCatalog = try decode(dir.appendingPathComponent("drivers.yaml"))
@@ -50,7 +52,10 @@ public enum Models {
         for dev in host.devices {
             if let m = dev.model, gpus[m] == nil {
                 guard gpuNames(in: dir).contains(m) else {
-                    throw ModelError(message: "hosts/\(name).yaml: device \(dev.address) names GPU model '\(m)', which has no file gpus/\(m).yaml")
+                    throw ModelError(
+                        message:
+                            "hosts/\(name).yaml: device \(dev.address) names GPU model '\(m)', which has no file gpus/\(m).yaml"
+                    )
                 }
                 gpus[m] = try loadGPU(m, from: dir)
             }
@@ -64,7 +69,8 @@ public enum Models {
     /// Loads one GPU model.
     public static func loadGPU(_ name: String, from dir: URL = directory) throws(ModelError) -> DeviceSpec {
         guard gpuNames(in: dir).contains(name) else {
-            throw ModelError(message: "unknown GPU model '\(name)'; known: \(gpuNames(in: dir).joined(separator: ", "))")
+            throw ModelError(
+                message: "unknown GPU model '\(name)'; known: \(gpuNames(in: dir).joined(separator: ", "))")
         }
         var spec: DeviceSpec = try decode(dir.appendingPathComponent("gpus/\(name).yaml"))
         if let file = spec.configSpace {
@@ -81,9 +87,13 @@ public enum Models {
         var out: [UInt8] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let hex = Array(line.filter { !$0.isWhitespace })
-            guard hex.count % 2 == 0 else { throw ModelError(message: "\(url.path): a line has an odd number of hex digits") }
+            guard hex.count % 2 == 0 else {
+                throw ModelError(message: "\(url.path): a line has an odd number of hex digits")
+            }
             for i in stride(from: 0, to: hex.count, by: 2) {
-                guard let b = UInt8(String(hex[i...i + 1]), radix: 16) else { throw ModelError(message: "\(url.path): '\(String(hex[i...i + 1]))' is not hex") }
+                guard let b = UInt8(String(hex[i...i + 1]), radix: 16) else {
+                    throw ModelError(message: "\(url.path): '\(String(hex[i...i + 1]))' is not hex")
+                }
                 out.append(b)
             }
         }
@@ -130,10 +140,14 @@ public struct Num: Codable, Sendable, Hashable, ExpressibleByIntegerLiteral {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let i = try? c.decode(UInt64.self) { value = i; return }
+        if let i = try? c.decode(UInt64.self) {
+            value = i
+            return
+        }
         let s = try c.decode(String.self).trimmingCharacters(in: .whitespaces)
         guard let v = Num.parse(s) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(s)' is not a number (decimal, 0x hex, or a size like 16M / 128G)")
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "'\(s)' is not a number (decimal, 0x hex, or a size like 16M / 128G)")
         }
         value = v
     }

@@ -49,8 +49,10 @@ public struct VGPUCatalog: Sendable, Codable, Equatable {
         /// MIG geometry, when the GPU supports MIG-backed types.
         public var mig: MIGGeometry?
 
-        public init(name: String, deviceIDs: [UInt16], framebufferMiB: Int, reserved: [Reservation], placementUnits: Int,
-                    channels: Int, copyEngines: Int, vfSlots: Int, heterogeneous: Bool, mig: MIGGeometry?) {
+        public init(
+            name: String, deviceIDs: [UInt16], framebufferMiB: Int, reserved: [Reservation], placementUnits: Int,
+            channels: Int, copyEngines: Int, vfSlots: Int, heterogeneous: Bool, mig: MIGGeometry?
+        ) {
             self.name = name
             self.deviceIDs = deviceIDs
             self.framebufferMiB = framebufferMiB
@@ -80,14 +82,20 @@ public struct VGPUCatalog: Sendable, Codable, Equatable {
     public struct Reservation: Sendable, Codable, Equatable {
         public var name: String
         public var sizeMiB: Int
-        public init(name: String, sizeMiB: Int) { self.name = name; self.sizeMiB = sizeMiB }
+        public init(name: String, sizeMiB: Int) {
+            self.name = name
+            self.sizeMiB = sizeMiB
+        }
     }
 
     /// MIG geometry of a GPU: compute (GPC) slices and memory slices.
     public struct MIGGeometry: Sendable, Codable, Equatable {
         public var computeSlices: Int
         public var memorySlices: Int
-        public init(computeSlices: Int, memorySlices: Int) { self.computeSlices = computeSlices; self.memorySlices = memorySlices }
+        public init(computeSlices: Int, memorySlices: Int) {
+            self.computeSlices = computeSlices
+            self.memorySlices = memorySlices
+        }
     }
 
     /// A vGPU type with every value resolved.
@@ -115,8 +123,10 @@ public struct VGPUCatalog: Sendable, Codable, Equatable {
         /// The GPU instance backing the type, nil for time-sliced types.
         public var mig: MIGBacking?
 
-        public init(name: String, id: Int, nominalMiB: Int, series: String, framebufferMiB: Int, maxInstances: Int,
-                    placementSize: Int, placements: [Int], channels: Int, copyEngines: Int, mig: MIGBacking?) {
+        public init(
+            name: String, id: Int, nominalMiB: Int, series: String, framebufferMiB: Int, maxInstances: Int,
+            placementSize: Int, placements: [Int], channels: Int, copyEngines: Int, mig: MIGBacking?
+        ) {
             self.name = name
             self.id = id
             self.nominalMiB = nominalMiB

@@ -32,9 +32,14 @@ public enum VGPUCatalogParser {
     /// Loads one catalog file.
     public static func load(path: String) throws(ModelError) -> VGPUCatalog {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError(message: "cannot read vGPU profile file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw ModelError(
+                message:
+                    "cannot read vGPU profile file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
+            )
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ModelError(message: "\(path):1:1: not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ModelError(message: "\(path):1:1: not UTF-8 text")
+        }
         return try parse(text, file: path)
     }
 
@@ -42,7 +47,9 @@ public enum VGPUCatalogParser {
     public static func parse(_ text: String, file: String) throws(ModelError) -> VGPUCatalog {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else { throw ModelError(message: "\(file):1:1: the file is empty") }
+            guard let n = try Yams.compose(yaml: text) else {
+                throw ModelError(message: "\(file):1:1: the file is empty")
+            }
             root = n
         } catch let e as ModelError {
             throw e
@@ -56,10 +63,12 @@ public enum VGPUCatalogParser {
 
     static func describe(_ e: YamlError, file: String) -> String {
         switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return "\(file):\(mark.line):\(mark.column): YAML syntax error: \(problem)"
         case .duplicatedKeysInMapping(let keys, let context):
-            return "\(file):\(context.mark.line):\(context.mark.column): duplicate key \(keys.sorted().joined(separator: ", "))"
+            return
+                "\(file):\(context.mark.line):\(context.mark.column): duplicate key \(keys.sorted().joined(separator: ", "))"
         default:
             return "\(file): YAML error: \(e)"
         }
@@ -81,7 +90,10 @@ struct NodeReader {
         guard let m = n.mapping else { throw error(n, "\(what) must be a mapping, not \(kind(n))") }
         for k in m.keys {
             guard let s = k.string, allowed.contains(s) else {
-                throw error(k, "unknown key '\(k.string ?? "?")' in \(what); expected one of: \(allowed.sorted().joined(separator: ", "))")
+                throw error(
+                    k,
+                    "unknown key '\(k.string ?? "?")' in \(what); expected one of: \(allowed.sorted().joined(separator: ", "))"
+                )
             }
         }
         return m
@@ -93,7 +105,9 @@ struct NodeReader {
     }
 
     func string(_ n: Node, _ key: String) throws(ModelError) -> String {
-        guard let s = n.scalar?.string, !s.isEmpty else { throw error(n, "'\(key)' must be a non-empty text, not \(kind(n))") }
+        guard let s = n.scalar?.string, !s.isEmpty else {
+            throw error(n, "'\(key)' must be a non-empty text, not \(kind(n))")
+        }
         return s
     }
 

@@ -27,23 +27,23 @@ public enum ControlChannelError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .noFwctlDevice(_, text):
+        case .noFwctlDevice(_, let text):
             text
-        case let .notNovaCore(device, type):
+        case .notNovaCore(let device, let type):
             "\(device) is a fwctl device of type \(type), not nova-core (\(FwctlDeviceType.novaCore)); it does not take the vGPU management commands"
-        case let .open(path, e):
+        case .open(let path, let e):
             Self.openSentence(path, e)
-        case let .call(f):
+        case .call(let f):
             f.description
-        case let .badReply(command, bad):
+        case .badReply(let command, let bad):
             "bad reply to \(command): \(bad)"
-        case let .refused(command, status, detail):
+        case .refused(let command, let status, let detail):
             "the firmware refused \(command) with \(NVStatusText.describe(status))\(NVStatusText.meaning(status).map { ": \($0)" } ?? "")\(detail.map { " (\($0))" } ?? "")"
-        case let .queue(e):
+        case .queue(let e):
             "the GSP message queues failed: \(e)"
-        case let .rm(call, status):
+        case .rm(let call, let status):
             "\(call) failed with RM status \(NVStatusText.describe(status))"
-        case let .invalidRequest(text):
+        case .invalidRequest(let text):
             text
         }
     }
@@ -84,8 +84,10 @@ public struct FwctlCallFailure: Error, Sendable, Equatable, CustomStringConverti
     public var inLength: Int
     public var outLength: Int
 
-    public init(call: String, device: String, errno: Errno, command: String? = nil, scope: FwctlScope = .configuration,
-                inLength: Int = 0, outLength: Int = 0) {
+    public init(
+        call: String, device: String, errno: Errno, command: String? = nil, scope: FwctlScope = .configuration,
+        inLength: Int = 0, outLength: Int = 0
+    ) {
         self.call = call
         self.device = device
         self.errno = errno
@@ -102,22 +104,30 @@ public struct FwctlCallFailure: Error, Sendable, Equatable, CustomStringConverti
         let head = "\(device) refused \(what) with \(Self.name(e))"
         switch e {
         case .argListTooLong:
-            return "\(head): the kernel does not understand the tail of the \(call == "FWCTL_INFO" ? Fwctl.infoSize : Fwctl.rpcSize)-byte struct vgpuctl sent (its fwctl is older than the Linux 6.15 UAPI vgpuctl was built for)"
+            return
+                "\(head): the kernel does not understand the tail of the \(call == "FWCTL_INFO" ? Fwctl.infoSize : Fwctl.rpcSize)-byte struct vgpuctl sent (its fwctl is older than the Linux 6.15 UAPI vgpuctl was built for)"
         case .messageTooLong:
-            return "\(head): the request (\(inLength) bytes) or reply room (\(outLength) bytes) exceeds fwctl's \(Fwctl.maxRPCLength / (1024 * 1024)) MiB limit per RPC (MAX_RPC_LEN)"
+            return
+                "\(head): the request (\(inLength) bytes) or reply room (\(outLength) bytes) exceeds fwctl's \(Fwctl.maxRPCLength / (1024 * 1024)) MiB limit per RPC (MAX_RPC_LEN)"
         case .notPermitted:
             if scope.needsRawIO {
-                return "\(head): the \(scope.kernelName) scope needs CAP_SYS_RAWIO; run vgpuctl as root with that capability, or leave out --debug-scope"
+                return
+                    "\(head): the \(scope.kernelName) scope needs CAP_SYS_RAWIO; run vgpuctl as root with that capability, or leave out --debug-scope"
             }
-            return "\(head): nova-core permits the vGPU management commands only in the \(FwctlScope.configuration.kernelName) scope, not \(scope.kernelName); leave out --debug-scope"
+            return
+                "\(head): nova-core permits the vGPU management commands only in the \(FwctlScope.configuration.kernelName) scope, not \(scope.kernelName); leave out --debug-scope"
         case .notSupported:
-            return "\(head): the kernel does not support scope \(scope.rawValue) (\(scope.kernelName)) or a flag vgpuctl set; its fwctl is older or newer than the UAPI vgpuctl knows"
+            return
+                "\(head): the kernel does not support scope \(scope.rawValue) (\(scope.kernelName)) or a flag vgpuctl set; its fwctl is older or newer than the UAPI vgpuctl knows"
         case .noSuchDevice:
-            return "\(head): the GPU behind it was hot-unplugged or its driver unbound while vgpuctl had it open (the fwctl file is orphaned); check 'lspci' and try again"
+            return
+                "\(head): the GPU behind it was hot-unplugged or its driver unbound while vgpuctl had it open (the fwctl file is orphaned); check 'lspci' and try again"
         case .ioError:
-            return "\(head): the firmware refused the command (nova-core turns every GSP-RM error into EIO and does not pass the reason on; see dmesg)"
+            return
+                "\(head): the firmware refused the command (nova-core turns every GSP-RM error into EIO and does not pass the reason on; see dmesg)"
         case .invalidArgument:
-            return "\(head): the kernel rejected the request as malformed (a header shorter than 8 bytes, a non-zero reserved word, or a size below the struct's minimum)"
+            return
+                "\(head): the kernel rejected the request as malformed (a header shorter than 8 bytes, a non-zero reserved word, or a size below the struct's minimum)"
         case .noMemory:
             return "\(head): the kernel ran out of memory"
         case .badAddress:

@@ -31,12 +31,15 @@ public protocol VGPUBackend {
     /// Checks, changing nothing, that the GPU can hold a plan: with `vfCount` VFs (all VFs
     /// recreated empty when `fresh`), after clearing the VFs at `clearing` (VF indices), the types
     /// in `adding` placed on the given VF indices in order. Throws the refusal with numbers.
-    func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]) throws(VGPUError)
+    func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)])
+        throws(VGPUError)
 }
 
 extension VGPUBackend {
     /// Backends without bookkeeping accept any plan (the generic backend has no types).
-    public func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]) throws(VGPUError) {}
+    public func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)])
+        throws(VGPUError)
+    {}
 }
 
 /// The backends, by what the host offers.

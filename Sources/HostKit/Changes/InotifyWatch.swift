@@ -1,73 +1,80 @@
 #if os(Linux)
-import Glibc
+    import Glibc
 
-/// An inotify watch on directories (`inotify_init1`, `inotify_add_watch`, `read`), for
-/// long-running watchers that wait on files without polling.
-///
-/// Not thread-safe: one thread waits in ``next(timeoutMilliseconds:)`` at a time. The
-/// descriptor is closed when the watch is released.
-public final class InotifyWatch {
-    /// One event: the watched directory (as given to ``add(_:mask:)``), the file name within it
-    /// (empty for the directory itself) and the mask (`IN_CREATE`, `IN_DELETE`, ...).
-    public struct Event: Sendable, Equatable {
-        public var directory: String
-        public var name: String
-        public var mask: UInt32
-    }
-
-    let fd: Int32
-    var directories: [Int32: String] = [:]
-
-    /// `inotify_init1(IN_CLOEXEC | IN_NONBLOCK)`.
-    public init() throws(VGPUError) {
-        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { throw .failed("inotify_init1 failed: \(String(cString: strerror(errno)))") }
-    }
-
-    deinit { close(fd) }
-
-    /// `inotify_add_watch(dir, mask)`; the directory must exist.
-    public func add(_ directory: String, mask: UInt32) throws(VGPUError) {
-        let wd = inotify_add_watch(fd, directory, mask)
-        guard wd >= 0 else { throw .failed("cannot watch \(directory) (inotify_add_watch): \(String(cString: strerror(errno)))") }
-        directories[wd] = directory
-    }
-
-    /// The events that arrive within `timeoutMilliseconds` (-1: wait until one arrives), in order;
-    /// empty when the time passed with none.
-    public func next(timeoutMilliseconds: Int32) throws(VGPUError) -> [Event] {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let n = poll(&p, 1, timeoutMilliseconds)
-        if n < 0 {
-            if errno == EINTR { return [] }
-            throw .failed("poll on the inotify descriptor failed: \(String(cString: strerror(errno)))")
+    /// An inotify watch on directories (`inotify_init1`, `inotify_add_watch`, `read`), for
+    /// long-running watchers that wait on files without polling.
+    ///
+    /// Not thread-safe: one thread waits in ``next(timeoutMilliseconds:)`` at a time. The
+    /// descriptor is closed when the watch is released.
+    public final class InotifyWatch {
+        /// One event: the watched directory (as given to ``add(_:mask:)``), the file name within it
+        /// (empty for the directory itself) and the mask (`IN_CREATE`, `IN_DELETE`, ...).
+        public struct Event: Sendable, Equatable {
+            public var directory: String
+            public var name: String
+            public var mask: UInt32
         }
-        if n == 0 { return [] }
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if got < 0 {
-            if errno == EAGAIN || errno == EINTR { return [] }
-            throw .failed("read from the inotify descriptor failed: \(String(cString: strerror(errno)))")
-        }
-        return Self.parse(Array(buffer[0..<got]), directories: directories)
-    }
 
-    /// Splits a buffer of `struct inotify_event` records (wd, mask, cookie, len, name[len]).
-    static func parse(_ bytes: [UInt8], directories: [Int32: String]) -> [Event] {
-        var out: [Event] = []
-        var i = 0
-        let header = 16
-        while i + header <= bytes.count {
-            func u32(_ o: Int) -> UInt32 {
-                UInt32(bytes[i + o]) | UInt32(bytes[i + o + 1]) << 8 | UInt32(bytes[i + o + 2]) << 16 | UInt32(bytes[i + o + 3]) << 24
+        let fd: Int32
+        var directories: [Int32: String] = [:]
+
+        /// `inotify_init1(IN_CLOEXEC | IN_NONBLOCK)`.
+        public init() throws(VGPUError) {
+            fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+            guard fd >= 0 else { throw .failed("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+        }
+
+        deinit { close(fd) }
+
+        /// `inotify_add_watch(dir, mask)`; the directory must exist.
+        public func add(_ directory: String, mask: UInt32) throws(VGPUError) {
+            let wd = inotify_add_watch(fd, directory, mask)
+            guard wd >= 0 else {
+                throw .failed("cannot watch \(directory) (inotify_add_watch): \(String(cString: strerror(errno)))")
             }
-            let wd = Int32(bitPattern: u32(0)), mask = u32(4), len = Int(u32(12))
-            let end = min(bytes.count, i + header + len)
-            let nameBytes = bytes[(i + header)..<end].prefix { $0 != 0 }
-            out.append(Event(directory: directories[wd] ?? "", name: String(decoding: nameBytes, as: UTF8.self), mask: mask))
-            i += header + len
+            directories[wd] = directory
         }
-        return out
+
+        /// The events that arrive within `timeoutMilliseconds` (-1: wait until one arrives), in order;
+        /// empty when the time passed with none.
+        public func next(timeoutMilliseconds: Int32) throws(VGPUError) -> [Event] {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&p, 1, timeoutMilliseconds)
+            if n < 0 {
+                if errno == EINTR { return [] }
+                throw .failed("poll on the inotify descriptor failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return [] }
+            var buffer = [UInt8](repeating: 0, count: 16384)
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EAGAIN || errno == EINTR { return [] }
+                throw .failed("read from the inotify descriptor failed: \(String(cString: strerror(errno)))")
+            }
+            return Self.parse(Array(buffer[0..<got]), directories: directories)
+        }
+
+        /// Splits a buffer of `struct inotify_event` records (wd, mask, cookie, len, name[len]).
+        static func parse(_ bytes: [UInt8], directories: [Int32: String]) -> [Event] {
+            var out: [Event] = []
+            var i = 0
+            let header = 16
+            while i + header <= bytes.count {
+                func u32(_ o: Int) -> UInt32 {
+                    UInt32(bytes[i + o]) | UInt32(bytes[i + o + 1]) << 8 | UInt32(bytes[i + o + 2]) << 16 | UInt32(
+                        bytes[i + o + 3]) << 24
+                }
+                let wd = Int32(bitPattern: u32(0))
+                let mask = u32(4)
+                let len = Int(u32(12))
+                let end = min(bytes.count, i + header + len)
+                let nameBytes = bytes[(i + header)..<end].prefix { $0 != 0 }
+                out.append(
+                    Event(
+                        directory: directories[wd] ?? "", name: String(decoding: nameBytes, as: UTF8.self), mask: mask))
+                i += header + len
+            }
+            return out
+        }
     }
-}
 #endif

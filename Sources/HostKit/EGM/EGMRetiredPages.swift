@@ -85,7 +85,8 @@ public enum EGMRetiredPagesList {
         func u64(_ at: Int) -> UInt64 {
             (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * $1) }
         }
-        let argsz = u32(0), count = u32(4)
+        let argsz = u32(0)
+        let count = u32(4)
         var pages: [EGMRetiredPage] = []
         var at = headerSize
         while pages.count < Int(count) && at + entrySize <= bytes.count {
@@ -118,11 +119,17 @@ public struct EGMDevice: EGMRetiredPagesSource {
             case .errno(let e) where e == .notPermitted || e == .permissionDenied:
                 throw .failed("EGM_RETIRED_PAGES_LIST on \(path) was refused (\(e)); run as root", cause: "ioctl: \(e)")
             case .errno(let e):
-                throw .failed("\(path) did not answer EGM_RETIRED_PAGES_LIST (\(e), errno \(e.rawValue)): it is not an nvgrace-egm device of the revision vgpuctl knows (RFC v2, ioctl 0x4564)", cause: "ioctl: \(e)")
+                throw .failed(
+                    "\(path) did not answer EGM_RETIRED_PAGES_LIST (\(e), errno \(e.rawValue)): it is not an nvgrace-egm device of the revision vgpuctl knows (RFC v2, ioctl 0x4564)",
+                    cause: "ioctl: \(e)")
             case .overflow(let count, let argsz):
-                throw .failed("\(path) reported \(count) retired pages, more than the \(argsz)-byte buffer holds; the EGM driver is misbehaving")
+                throw .failed(
+                    "\(path) reported \(count) retired pages, more than the \(argsz)-byte buffer holds; the EGM driver is misbehaving"
+                )
             case .unstable:
-                throw .failed("the retired-page list of \(path) kept growing across \(EGMRetiredPagesList.maxAttempts) calls; try again")
+                throw .failed(
+                    "the retired-page list of \(path) kept growing across \(EGMRetiredPagesList.maxAttempts) calls; try again"
+                )
             }
         }
     }
@@ -130,13 +137,17 @@ public struct EGMDevice: EGMRetiredPagesSource {
     func openError(_ e: Errno, path: String, pxm: Int) -> VGPUError {
         switch e {
         case .noSuchFileOrDirectory:
-            return .failed("\(path) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg", cause: "open: \(e)")
+            return .failed(
+                "\(path) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg",
+                cause: "open: \(e)")
         case .permissionDenied, .notPermitted:
             return .failed("cannot open \(path) (\(e)); reading EGM retired pages needs root", cause: "open: \(e)")
         case .resourceBusy:
             let holders = SysfsReader(root: root).holders(of: ["/dev/egm\(pxm)"])
             let who = holders.first.map { "pid \($0.pid) (\($0.command))" } ?? "another process (a VM)"
-            return .failed("\(path) is held by \(who); the EGM driver lets one process open a region at a time, so its retired pages cannot be read while the VM runs", cause: "open: \(e)")
+            return .failed(
+                "\(path) is held by \(who); the EGM driver lets one process open a region at a time, so its retired pages cannot be read while the VM runs",
+                cause: "open: \(e)")
         default:
             return .failed("cannot open \(path): \(e) (errno \(e.rawValue))", cause: "open: \(e)")
         }

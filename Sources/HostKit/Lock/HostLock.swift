@@ -22,11 +22,14 @@ public final class HostLock {
     public init(root: HostRoot, command: String, wait: Duration) throws(VGPUError) {
         self.root = root
         let file = root.url(Self.path)
-        try? FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             let e = errno
-            throw .failed("cannot open the host lock \(file): \(String(cString: strerror(e)))\(e == EACCES ? "; changing the host needs root" : "")")
+            throw .failed(
+                "cannot open the host lock \(file): \(String(cString: strerror(e)))\(e == EACCES ? "; changing the host needs root" : "")"
+            )
         }
         let deadline = ContinuousClock.now + wait
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -39,7 +42,9 @@ public final class HostLock {
                 let holder = Self.readHolder(fd)
                 close(fd)
                 let who = holder.map { "pid \($0.pid) (\($0.command))" } ?? "another process"
-                throw .failed("another vgpuctl is changing this host: \(who) holds \(file); waited \(Self.seconds(wait)); try again later or pass --wait SECONDS")
+                throw .failed(
+                    "another vgpuctl is changing this host: \(who) holds \(file); waited \(Self.seconds(wait)); try again later or pass --wait SECONDS"
+                )
             }
             usleep(20_000)
         }

@@ -25,7 +25,8 @@ public struct ConfigSpace: Sendable, Equatable {
     }
     public func u32(_ off: Int) -> UInt32? {
         guard off >= 0, off + 4 <= bytes.count else { return nil }
-        return UInt32(bytes[off]) | UInt32(bytes[off + 1]) << 8 | UInt32(bytes[off + 2]) << 16 | UInt32(bytes[off + 3]) << 24
+        return UInt32(bytes[off]) | UInt32(bytes[off + 1]) << 8 | UInt32(bytes[off + 2]) << 16 | UInt32(bytes[off + 3])
+            << 24
     }
 
     public var vendorID: UInt16? { u16(0) }
@@ -39,7 +40,9 @@ public struct ConfigSpace: Sendable, Equatable {
         public var offset: Int
         public var extended: Bool
         public init(id: UInt16, offset: Int, extended: Bool) {
-            self.id = id; self.offset = offset; self.extended = extended
+            self.id = id
+            self.offset = offset
+            self.extended = extended
         }
     }
 
@@ -47,7 +50,8 @@ public struct ConfigSpace: Sendable, Equatable {
     /// is set). Stops at a loop, a pointer into the header, or the end of the data.
     public var capabilities: [Capability] {
         guard let status = u16(Self.statusOffset), status & Self.statusCapList != 0,
-              var ptr = u8(Self.capabilityListOffset).map({ Int($0) & ~3 }) else { return [] }
+            var ptr = u8(Self.capabilityListOffset).map({ Int($0) & ~3 })
+        else { return [] }
         var seen = Set<Int>()
         var out: [Capability] = []
         while ptr >= 0x40, ptr < 0x100, !seen.contains(ptr), let id = u8(ptr), let next = u8(ptr + 1) {
@@ -64,7 +68,8 @@ public struct ConfigSpace: Sendable, Equatable {
         var seen = Set<Int>()
         var out: [Capability] = []
         while ptr >= Self.extendedStart, ptr < 0x1000, !seen.contains(ptr), let header = u32(ptr),
-              header != 0, header != 0xFFFF_FFFF {
+            header != 0, header != 0xFFFF_FFFF
+        {
             seen.insert(ptr)
             out.append(Capability(id: UInt16(header & 0xFFFF), offset: ptr, extended: true))
             ptr = Int(header >> 20) & ~3
@@ -123,8 +128,11 @@ public struct SRIOVCapability: Sendable, Equatable, Codable {
         public var isIO: Bool
 
         public init(index: Int, address: UInt64, is64Bit: Bool, prefetchable: Bool, isIO: Bool) {
-            self.index = index; self.address = address; self.is64Bit = is64Bit
-            self.prefetchable = prefetchable; self.isIO = isIO
+            self.index = index
+            self.address = address
+            self.is64Bit = is64Bit
+            self.prefetchable = prefetchable
+            self.isIO = isIO
         }
     }
 
@@ -137,14 +145,21 @@ public struct SRIOVCapability: Sendable, Equatable, Codable {
     /// Decodes the capability at `cap.offset` of `config`; nil when the bytes are short.
     public init?(config: ConfigSpace, at offset: Int) {
         guard let initial = config.u16(offset + Self.initialVF), let total = config.u16(offset + Self.totalVF),
-              let num = config.u16(offset + Self.numVF), let ctrl = config.u16(offset + Self.ctrl),
-              let off = config.u16(offset + Self.vfOffset), let stride = config.u16(offset + Self.vfStride),
-              let did = config.u16(offset + Self.vfDID), let sup = config.u32(offset + Self.supPgSize),
-              let sys = config.u32(offset + Self.sysPgSize) else { return nil }
+            let num = config.u16(offset + Self.numVF), let ctrl = config.u16(offset + Self.ctrl),
+            let off = config.u16(offset + Self.vfOffset), let stride = config.u16(offset + Self.vfStride),
+            let did = config.u16(offset + Self.vfDID), let sup = config.u32(offset + Self.supPgSize),
+            let sys = config.u32(offset + Self.sysPgSize)
+        else { return nil }
         self.offset = offset
-        initialVFs = initial; totalVFs = total; numVFs = num; vfEnabled = ctrl & 1 != 0
-        firstVFOffset = off; vfStride = stride; vfDeviceID = did
-        supportedPageSizes = sup; systemPageSize = sys
+        initialVFs = initial
+        totalVFs = total
+        numVFs = num
+        vfEnabled = ctrl & 1 != 0
+        firstVFOffset = off
+        vfStride = stride
+        vfDeviceID = did
+        supportedPageSizes = sup
+        systemPageSize = sys
         var bars: [BAR] = []
         var i = 0
         while i < 6 {
@@ -156,7 +171,8 @@ public struct SRIOVCapability: Sendable, Equatable, Codable {
                 address |= UInt64(hi) << 32
             }
             if raw != 0 || (is64 && address != 0) {
-                bars.append(BAR(index: i, address: address, is64Bit: is64, prefetchable: !isIO && raw & 8 != 0, isIO: isIO))
+                bars.append(
+                    BAR(index: i, address: address, is64Bit: is64, prefetchable: !isIO && raw & 8 != 0, isIO: isIO))
             }
             i += is64 ? 2 : 1
         }
@@ -178,7 +194,8 @@ extension ConfigSpace {
     /// The Device Serial Number (`PCI_EXT_CAP_ID_DSN`): the 64-bit serial at +4 (low) and +8 (high).
     public var deviceSerialNumber: UInt64? {
         guard let cap = extendedCapability(CapabilityID.extDSN),
-              let lo = u32(cap.offset + 4), let hi = u32(cap.offset + 8) else { return nil }
+            let lo = u32(cap.offset + 4), let hi = u32(cap.offset + 8)
+        else { return nil }
         return UInt64(hi) << 32 | UInt64(lo)
     }
 
@@ -195,8 +212,9 @@ extension ConfigSpace {
     public var dvsecs: [DVSEC] {
         extendedCapabilities.filter { $0.id == CapabilityID.extDVSEC }.compactMap { cap in
             guard let h1 = u32(cap.offset + 4), let h2 = u16(cap.offset + 8) else { return nil }
-            return DVSEC(offset: cap.offset, vendorID: UInt16(h1 & 0xFFFF), revision: UInt8((h1 >> 16) & 0xF),
-                         length: UInt16(h1 >> 20), dvsecID: h2)
+            return DVSEC(
+                offset: cap.offset, vendorID: UInt16(h1 & 0xFFFF), revision: UInt8((h1 >> 16) & 0xF),
+                length: UInt16(h1 >> 20), dvsecID: h2)
         }
     }
 
@@ -226,7 +244,8 @@ public enum NVIDIADVSEC {
     /// no NVIDIA DVSEC 3, or its bit 0 clear, means the bug is present (1 GiB carved out as resmem).
     public static func hasMIGHardwareBug(_ config: ConfigSpace) -> Bool {
         guard let d = config.dvsec(vendor: PCIIDs.nvidiaVendor, id: capabilityRegisterID),
-              let bitmap = config.u16(d.offset + bitmapOffset) else { return true }
+            let bitmap = config.u16(d.offset + bitmapOffset)
+        else { return true }
         return bitmap & migSupportedWithCachedResmem == 0
     }
 

@@ -23,8 +23,9 @@ public final class LibPCI {
         pci_scan_bus(a)
         var d = a.pointee.devices
         while let dev = d {
-            let addr = PCIAddress(domain: UInt32(bitPattern: dev.pointee.domain), bus: dev.pointee.bus,
-                                  device: dev.pointee.dev, function: dev.pointee.`func`)
+            let addr = PCIAddress(
+                domain: UInt32(bitPattern: dev.pointee.domain), bus: dev.pointee.bus,
+                device: dev.pointee.dev, function: dev.pointee.`func`)
             byAddress[addr] = dev
             d = dev.pointee.next
         }
@@ -85,7 +86,9 @@ public final class LibPCI {
         var out: [ConfigSpace.Capability] = []
         var c = d.pointee.first_cap
         while let cap = c {
-            out.append(.init(id: cap.pointee.id, offset: Int(cap.pointee.addr), extended: cap.pointee.type == PCI_CAP_EXTENDED))
+            out.append(
+                .init(id: cap.pointee.id, offset: Int(cap.pointee.addr), extended: cap.pointee.type == PCI_CAP_EXTENDED)
+            )
             c = cap.pointee.next
         }
         return out
@@ -94,15 +97,18 @@ public final class LibPCI {
     /// The SR-IOV capability found by libpci's walk and decoded from config space read through it.
     public func sriov(_ a: PCIAddress) -> SRIOVCapability? {
         guard let cap = capabilities(a).first(where: { $0.extended && $0.id == CapabilityID.extSRIOV }),
-              let cfg = configSpace(a) else { return nil }
+            let cfg = configSpace(a)
+        else { return nil }
         return SRIOVCapability(config: cfg, at: cap.offset)
     }
 
     /// The Device Serial Number through libpci, or nil.
     public func deviceSerialNumber(_ a: PCIAddress) -> UInt64? {
         guard let d = byAddress[a],
-              let cap = capabilities(a).first(where: { $0.extended && $0.id == CapabilityID.extDSN }) else { return nil }
-        let lo = pci_read_long(d, Int32(cap.offset + 4)), hi = pci_read_long(d, Int32(cap.offset + 8))
+            let cap = capabilities(a).first(where: { $0.extended && $0.id == CapabilityID.extDSN })
+        else { return nil }
+        let lo = pci_read_long(d, Int32(cap.offset + 4))
+        let hi = pci_read_long(d, Int32(cap.offset + 8))
         return UInt64(hi) << 32 | UInt64(lo)
     }
 

@@ -30,7 +30,9 @@ public struct ProgressVFWaiter: VFWaiter {
         self.progress = progress
     }
 
-    public func waitForVFs(_ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant) throws(VGPUError) {
+    public func waitForVFs(
+        _ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant
+    ) throws(VGPUError) {
         progress.begin("waiting for the kernel to create \(vfs.count) VF\(vfs.count == 1 ? "" : "s") of \(pf)")
         defer { progress.end() }
         try inner.waitForVFs(vfs, of: pf, sysfs: sysfs, deadline: deadline)

@@ -10,7 +10,9 @@ public struct VFController {
     /// simulated one (its kernel is synchronous).
     public let waiterFactory: @Sendable () throws(VGPUError) -> any VFWaiter
 
-    public init(root: HostRoot, kernel: any Kernel, waiterFactory: @escaping @Sendable () throws(VGPUError) -> any VFWaiter) {
+    public init(
+        root: HostRoot, kernel: any Kernel, waiterFactory: @escaping @Sendable () throws(VGPUError) -> any VFWaiter
+    ) {
         self.root = root
         self.kernel = kernel
         self.sysfs = SysfsReader(root: root)
@@ -20,7 +22,9 @@ public struct VFController {
     /// Reads a PF and checks that it has SR-IOV. Invalid input when it does not exist or has none.
     public func pf(_ a: PCIAddress) throws(VGPUError) -> PCIDevice {
         guard let d = sysfs.device(a) else {
-            throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+            throw .invalid(
+                "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
         }
         if d.physfn != nil { throw .invalid("\(a) is a VF (of \(d.physfn!)); VFs are enabled on their PF") }
         guard d.sriov != nil else {
@@ -53,8 +57,10 @@ public struct VFController {
     /// use), and with `force` refused while a VF is open by a process; `sriov_drivers_autoprobe`
     /// is set (0 unless `autoprobe`); 0 is written first when changing; then N; then the VFs are
     /// waited for until `timeout`.
-    public func enable(_ pfAddress: PCIAddress, count: Int, force: Bool, autoprobe: Bool,
-                       timeout: Duration) throws(VGPUError) -> (Outcome, [PCIDevice]) {
+    public func enable(
+        _ pfAddress: PCIAddress, count: Int, force: Bool, autoprobe: Bool,
+        timeout: Duration
+    ) throws(VGPUError) -> (Outcome, [PCIDevice]) {
         let pf = try pf(pfAddress)
         let sr = pf.sriov!
         guard count >= 0 else { throw .invalid("VF count must be 0 or more, not \(count)") }
@@ -65,13 +71,17 @@ public struct VFController {
         try requireWritable(.sriovNumVFs(pfAddress))
         if sr.numVFs != 0 {
             guard force else {
-                throw .refused("\(pfAddress) already has \(sr.numVFs) VFs; changing the count to \(count) removes them and they may be in use; pass --force to do it anyway")
+                throw .refused(
+                    "\(pfAddress) already has \(sr.numVFs) VFs; changing the count to \(count) removes them and they may be in use; pass --force to do it anyway"
+                )
             }
             // --force was needed to change a nonzero count at all; a VF in use still stops it.
             try refuseIfOpen(sr.vfs, action: "changing the VF count of \(pfAddress)", forceOverrides: false)
         }
         let want = autoprobe ? "1" : "0"
-        if SysfsParse.int(sysfs.text(HostRoot.deviceFile(pfAddress, "sriov_drivers_autoprobe"))).map(String.init) != want {
+        if SysfsParse.int(sysfs.text(HostRoot.deviceFile(pfAddress, "sriov_drivers_autoprobe"))).map(String.init)
+            != want
+        {
             try write(want, .sriovDriversAutoprobe(pfAddress), pf)
         }
         if sr.numVFs != 0 {
@@ -79,7 +89,7 @@ public struct VFController {
         }
         if count > 0 {
             let expected = expectedVFs(pf, count: count)
-            let waiter = try waiterFactory()          // opened before the write: no event is lost
+            let waiter = try waiterFactory()  // opened before the write: no event is lost
             try write(String(count), .sriovNumVFs(pfAddress), sysfs.device(pfAddress) ?? pf)
             try waiter.waitForVFs(expected, of: pfAddress, sysfs: sysfs, deadline: .now + timeout)
         }
@@ -104,7 +114,11 @@ public struct VFController {
     public func refuseIfOpen(_ vfs: [PCIAddress], action: String, forceOverrides: Bool = true) throws(VGPUError) {
         let users = DeviceUsage(sysfs).users(of: vfs)
         for vf in vfs {
-            if let e = DeviceUser.refusal(vf.description, users[vf] ?? [], doing: action, forceOverrides: forceOverrides) { throw e }
+            if let e = DeviceUser.refusal(
+                vf.description, users[vf] ?? [], doing: action, forceOverrides: forceOverrides)
+            {
+                throw e
+            }
         }
     }
 
@@ -124,7 +138,7 @@ public enum Privileges {
     /// Throws when the control file exists but this process may not write it.
     public static func requireWritable(root: HostRoot, _ file: ControlFile) throws(VGPUError) {
         let path = root.url(file.path)
-        guard FileManager.default.fileExists(atPath: path) else { return }   // the write will explain
+        guard FileManager.default.fileExists(atPath: path) else { return }  // the write will explain
         if access(path, W_OK) != 0 {
             throw .failed("\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
         }
@@ -135,7 +149,8 @@ public enum Privileges {
 public protocol VFWaiter {
     /// Returns once every address in `vfs` exists in sysfs as a VF of `pf`; throws a clear
     /// error at `deadline`.
-    func waitForVFs(_ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant) throws(VGPUError)
+    func waitForVFs(_ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant)
+        throws(VGPUError)
 }
 
 extension VFWaiter {
@@ -148,28 +163,36 @@ extension VFWaiter {
 /// For a simulated host, whose kernel creates VFs before the write returns: checks sysfs once.
 public struct SysfsVFWaiter: VFWaiter {
     public init() {}
-    public func waitForVFs(_ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant) throws(VGPUError) {
+    public func waitForVFs(
+        _ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant
+    ) throws(VGPUError) {
         let missing = Self.missing(vfs, of: pf, sysfs: sysfs)
         if !missing.isEmpty {
-            throw .failed("after writing sriov_numvfs, VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) do not exist")
+            throw .failed(
+                "after writing sriov_numvfs, VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) do not exist"
+            )
         }
     }
 }
 
 #if os(Linux)
-/// For a real host: waits for the kernel's `add` uevents of the VFs (the listener is opened
-/// before `sriov_numvfs` is written), then confirms them in sysfs.
-public final class UeventVFWaiter: VFWaiter {
-    let listener: UeventListener
+    /// For a real host: waits for the kernel's `add` uevents of the VFs (the listener is opened
+    /// before `sriov_numvfs` is written), then confirms them in sysfs.
+    public final class UeventVFWaiter: VFWaiter {
+        let listener: UeventListener
 
-    public init() throws(VGPUError) { listener = try UeventListener() }
+        public init() throws(VGPUError) { listener = try UeventListener() }
 
-    public func waitForVFs(_ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant) throws(VGPUError) {
-        _ = try listener.waitFor(vfs.map(UeventMatch.pciAdd), deadline: deadline)
-        let missing = Self.missing(vfs, of: pf, sysfs: sysfs)
-        if !missing.isEmpty {
-            throw .failed("the kernel announced VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) but they are not in sysfs")
+        public func waitForVFs(
+            _ vfs: [PCIAddress], of pf: PCIAddress, sysfs: SysfsReader, deadline: ContinuousClock.Instant
+        ) throws(VGPUError) {
+            _ = try listener.waitFor(vfs.map(UeventMatch.pciAdd), deadline: deadline)
+            let missing = Self.missing(vfs, of: pf, sysfs: sysfs)
+            if !missing.isEmpty {
+                throw .failed(
+                    "the kernel announced VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) but they are not in sysfs"
+                )
+            }
         }
     }
-}
 #endif

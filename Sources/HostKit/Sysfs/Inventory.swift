@@ -90,9 +90,10 @@ public struct Inventory: Sendable {
             }
         }
         let entries = selected.map { d in
-            Entry(device: d, name: name(of: d, names: names),
-                  vendorName: names?.vendorName(d.vendorID),
-                  vfioDriver: d.isNVIDIAGPU ? PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID) : nil)
+            Entry(
+                device: d, name: name(of: d, names: names),
+                vendorName: names?.vendorName(d.vendorID),
+                vfioDriver: d.isNVIDIAGPU ? PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID) : nil)
         }
         return Inventory(devices: entries, egm: egmRegions(sysfs))
     }

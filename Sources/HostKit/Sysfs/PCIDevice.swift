@@ -54,11 +54,13 @@ extension SysfsReader {
             let num = SysfsParse.int(f("sriov_numvfs")) ?? 0
             let vfs = list(base).compactMap { name -> (Int, PCIAddress)? in
                 guard name.hasPrefix("virtfn"), let i = Int(name.dropFirst(6)),
-                      let target = linkName(base + "/" + name), let addr = PCIAddress(target) else { return nil }
+                    let target = linkName(base + "/" + name), let addr = PCIAddress(target)
+                else { return nil }
                 return (i, addr)
             }.sorted { $0.0 < $1.0 }.map(\.1)
-            sriov = .init(totalVFs: total, numVFs: num, vfs: vfs,
-                          driversAutoprobe: SysfsParse.int(f("sriov_drivers_autoprobe")).map { $0 != 0 })
+            sriov = .init(
+                totalVFs: total, numVFs: num, vfs: vfs,
+                driversAutoprobe: SysfsParse.int(f("sriov_drivers_autoprobe")).map { $0 != 0 })
         }
         let canonical = link(base).map { target -> String in
             // sys/bus/pci/devices/X -> ../../../devices/...: resolve against sys/bus/pci/devices.

@@ -23,7 +23,10 @@ public struct SysfsReader: Sendable {
         let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> Bool in
             while true {
                 let n = read(fd, chunk.baseAddress, chunk.count)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
                 if n == 0 { return true }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
             }
@@ -80,7 +83,9 @@ public enum SysfsParse {
     @inline(__always)
     static func trimmed(_ text: String) -> Substring {
         let ws: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        guard let first = text.firstIndex(where: { !ws($0) }), let last = text.lastIndex(where: { !ws($0) }) else { return "" }
+        guard let first = text.firstIndex(where: { !ws($0) }), let last = text.lastIndex(where: { !ws($0) }) else {
+            return ""
+        }
         return text[first...last]
     }
 
@@ -113,7 +118,11 @@ public enum SysfsParse {
         public var start: UInt64
         public var end: UInt64
         public var flags: UInt64
-        public init(start: UInt64, end: UInt64, flags: UInt64) { self.start = start; self.end = end; self.flags = flags }
+        public init(start: UInt64, end: UInt64, flags: UInt64) {
+            self.start = start
+            self.end = end
+            self.flags = flags
+        }
         public var size: UInt64 { end >= start && (start != 0 || end != 0) ? end - start + 1 : 0 }
     }
 
@@ -124,7 +133,9 @@ public enum SysfsParse {
         guard let text else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count == 3, let a = hex(String(f[0])), let b = hex(String(f[1])), let c = hex(String(f[2])) else { return nil }
+            guard f.count == 3, let a = hex(String(f[0])), let b = hex(String(f[1])), let c = hex(String(f[2])) else {
+                return nil
+            }
             return Resource(start: a, end: b, flags: c)
         }
     }

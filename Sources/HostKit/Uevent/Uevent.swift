@@ -32,8 +32,10 @@ public struct Uevent: Sendable, Equatable, CustomStringConvertible {
 
     /// Creates an event. `properties` gets `ACTION`, `DEVPATH`, `SUBSYSTEM` and `SEQNUM` set from
     /// the other arguments, as the kernel always sends them.
-    public init(action: String, devpath: String, subsystem: String, seqnum: UInt64,
-                properties: [String: String] = [:]) {
+    public init(
+        action: String, devpath: String, subsystem: String, seqnum: UInt64,
+        properties: [String: String] = [:]
+    ) {
         self.action = action
         self.devpath = devpath
         self.subsystem = subsystem
@@ -74,31 +76,32 @@ public struct Uevent: Sendable, Equatable, CustomStringConvertible {
 
         var fields = bytes.split(separator: 0, omittingEmptySubsequences: true)[...]
         guard let header = fields.popFirst(),
-              let at = header.firstIndex(of: UInt8(ascii: "@")),
-              let action = string(header[header.startIndex..<at]),
-              let devpath = string(header[header.index(after: at)...]),
-              isAction(action), devpath.hasPrefix("/")
+            let at = header.firstIndex(of: UInt8(ascii: "@")),
+            let action = string(header[header.startIndex..<at]),
+            let devpath = string(header[header.index(after: at)...]),
+            isAction(action), devpath.hasPrefix("/")
         else { return nil }
 
         var properties: [String: String] = [:]
         for field in fields {
             guard let eq = field.firstIndex(of: UInt8(ascii: "=")), eq != field.startIndex,
-                  let key = string(field[field.startIndex..<eq]),
-                  let value = string(field[field.index(after: eq)...]),
-                  properties.updateValue(value, forKey: key) == nil
+                let key = string(field[field.startIndex..<eq]),
+                let value = string(field[field.index(after: eq)...]),
+                properties.updateValue(value, forKey: key) == nil
             else { return nil }
         }
 
         guard properties["ACTION"].map({ $0 == action }) ?? true,
-              properties["DEVPATH"].map({ $0 == devpath }) ?? true,
-              let subsystem = properties["SUBSYSTEM"], !subsystem.isEmpty,
-              let seqText = properties["SEQNUM"], !seqText.isEmpty,
-              seqText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let seqnum = UInt64(seqText)
+            properties["DEVPATH"].map({ $0 == devpath }) ?? true,
+            let subsystem = properties["SUBSYSTEM"], !subsystem.isEmpty,
+            let seqText = properties["SEQNUM"], !seqText.isEmpty,
+            seqText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let seqnum = UInt64(seqText)
         else { return nil }
 
-        return Uevent(action: action, devpath: devpath, subsystem: subsystem, seqnum: seqnum,
-                      properties: properties)
+        return Uevent(
+            action: action, devpath: devpath, subsystem: subsystem, seqnum: seqnum,
+            properties: properties)
     }
 
     /// Strict UTF-8 decoding; nil for invalid sequences.

@@ -20,9 +20,11 @@ public struct UeventMatch: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// Further `KEY=VALUE` pairs that must all be present with these values.
     public var properties: [String: String]
 
-    public init(action: String, subsystem: String, pciSlotName: String? = nil,
-                devpathSuffix: String? = nil, driver: String? = nil,
-                properties: [String: String] = [:]) {
+    public init(
+        action: String, subsystem: String, pciSlotName: String? = nil,
+        devpathSuffix: String? = nil, driver: String? = nil,
+        properties: [String: String] = [:]
+    ) {
         self.action = action
         self.subsystem = subsystem
         self.pciSlotName = pciSlotName

@@ -48,12 +48,17 @@ extension DeviceUsage {
             t.ids.insert(isBlock ? .block(dev) : .char(dev))
             if isBlock {
                 for m in mounts[dev] ?? [] {
-                    t.kernelUsers.append(DeviceUser(kind: .kernel, certainty: .certain, pid: nil, command: "mount", file: "/dev/\(name)",
-                                                    how: "is mounted at \(m)", advice: "unmount it (umount \(m)) first"))
+                    t.kernelUsers.append(
+                        DeviceUser(
+                            kind: .kernel, certainty: .certain, pid: nil, command: "mount", file: "/dev/\(name)",
+                            how: "is mounted at \(m)", advice: "unmount it (umount \(m)) first"))
                 }
                 for h in sysfs.list(dir + "/holders") {
-                    t.kernelUsers.append(DeviceUser(kind: .kernel, certainty: .certain, pid: nil, command: h, file: "/dev/\(name)",
-                                                    how: "is held by \(h)", advice: "stop \(h) first (dmsetup remove, mdadm --stop, or the volume group)"))
+                    t.kernelUsers.append(
+                        DeviceUser(
+                            kind: .kernel, certainty: .certain, pid: nil, command: h, file: "/dev/\(name)",
+                            how: "is held by \(h)",
+                            advice: "stop \(h) first (dmsetup remove, mdadm --stop, or the volume group)"))
                 }
             }
         }
@@ -62,8 +67,10 @@ extension DeviceUsage {
                 let flags = SysfsParse.hex(sysfs.text("\(dir)/\(ifname)/flags")) ?? 0
                 let oper = sysfs.text("\(dir)/\(ifname)/operstate")?.trimmingCharacters(in: .whitespacesAndNewlines)
                 if flags & 1 != 0 || oper == "up" {
-                    t.kernelUsers.append(DeviceUser(kind: .kernel, certainty: .certain, pid: nil, command: "net", file: ifname,
-                                                    how: "is up", advice: "take it down (ip link set \(ifname) down) first"))
+                    t.kernelUsers.append(
+                        DeviceUser(
+                            kind: .kernel, certainty: .certain, pid: nil, command: "net", file: ifname,
+                            how: "is up", advice: "take it down (ip link set \(ifname) down) first"))
                 }
             }
         }
@@ -91,7 +98,9 @@ extension DeviceUsage {
         if let minor = Self.field(info, "Device Minor"), let m = UInt64(minor) {
             insert("/dev/nvidia\(m)", char: (nvidiaMajor, m), into: &t.paths, &t.ids)
             for capMinor in migCaps("proc/driver/nvidia/capabilities/gpu\(m)/mig", depth: 0) {
-                insert("/dev/nvidia-caps/nvidia-cap\(capMinor)", char: capsMajor.map { ($0, capMinor) }, into: &t.paths, &t.ids)
+                insert(
+                    "/dev/nvidia-caps/nvidia-cap\(capMinor)", char: capsMajor.map { ($0, capMinor) }, into: &t.paths,
+                    &t.ids)
             }
         }
         insert("/dev/nvidiactl", char: (nvidiaMajor, 255), into: &t.possiblePaths, &t.possibleIDs)
@@ -100,8 +109,13 @@ extension DeviceUsage {
             insert(uvm, char: nil, into: &t.possiblePaths, &t.possibleIDs)
         }
         for (kind, fallback) in [("config", UInt64(1)), ("monitor", UInt64(2))] {
-            let m = Self.field(sysfs.text("proc/driver/nvidia/capabilities/mig/\(kind)") ?? "", "DeviceFileMinor").flatMap { UInt64($0) } ?? fallback
-            insert("/dev/nvidia-caps/nvidia-cap\(m)", char: capsMajor.map { ($0, m) }, into: &t.possiblePaths, &t.possibleIDs)
+            let m =
+                Self.field(sysfs.text("proc/driver/nvidia/capabilities/mig/\(kind)") ?? "", "DeviceFileMinor").flatMap {
+                    UInt64($0)
+                } ?? fallback
+            insert(
+                "/dev/nvidia-caps/nvidia-cap\(m)", char: capsMajor.map { ($0, m) }, into: &t.possiblePaths,
+                &t.possibleIDs)
         }
     }
 
@@ -130,7 +144,8 @@ extension DeviceUsage {
     /// The value of `name:` in NVIDIA's `key: value` proc files.
     static func field(_ text: String, _ name: String) -> String? {
         for line in text.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":"), line[..<colon].trimmingCharacters(in: .whitespaces) == name else { continue }
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].trimmingCharacters(in: .whitespaces) == name
+            else { continue }
             return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return nil

@@ -115,16 +115,23 @@ public struct DeviceUsage: Sendable {
 
     func add(_ list: inout [DeviceUser], _ u: DeviceUser) { if !list.contains(u) { list.append(u) } }
 
-    func process(_ pid: Int, _ comm: String, _ file: String, how: String, certainty: DeviceUser.Certainty) -> DeviceUser {
+    func process(_ pid: Int, _ comm: String, _ file: String, how: String, certainty: DeviceUser.Certainty) -> DeviceUser
+    {
         // comm is cut at 15 bytes (TASK_COMM_LEN): nvidia-persistenced shows as "nvidia-persiste".
         if comm.hasPrefix("nvidia-persiste") {
-            return DeviceUser(kind: .nvidiaDaemon, certainty: certainty, pid: pid, command: "nvidia-persistenced", file: file, how: how,
-                              advice: "NVIDIA's persistence daemon holds every GPU; stop it (systemctl stop nvidia-persistenced) before handing a GPU over, and start it again after")
+            return DeviceUser(
+                kind: .nvidiaDaemon, certainty: certainty, pid: pid, command: "nvidia-persistenced", file: file,
+                how: how,
+                advice:
+                    "NVIDIA's persistence daemon holds every GPU; stop it (systemctl stop nvidia-persistenced) before handing a GPU over, and start it again after"
+            )
         }
-        let advice = certainty == .certain
+        let advice =
+            certainty == .certain
             ? "stop that process (or the VM it runs) first"
             : "stop it first if it runs on this GPU (nvidia-smi --query-compute-apps=pid,gpu_bus_id names the GPU)"
-        return DeviceUser(kind: .process, certainty: certainty, pid: pid, command: comm, file: file, how: how, advice: advice)
+        return DeviceUser(
+            kind: .process, certainty: certainty, pid: pid, command: comm, file: file, how: how, advice: advice)
     }
 
     /// A link target or maps path as the host sees it, and whether it lies under the root.
@@ -150,7 +157,7 @@ public struct DeviceUsage: Sendable {
 
     /// `major:minor` as the kernel encodes a `dev_t` (glibc's `makedev`).
     static func devNumber(_ major: UInt64, _ minor: UInt64) -> UInt64 {
-        ((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffffff00) << 12) | (minor & 0xff)
+        ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
     }
 
     /// Parses a sysfs `dev` file (`195:0`).

@@ -34,7 +34,8 @@ public struct DeviceUser: Sendable, Hashable, Encodable, CustomStringConvertible
     /// What the operator can do about it.
     public var advice: String
 
-    public init(kind: Kind, certainty: Certainty, pid: Int?, command: String, file: String, how: String, advice: String) {
+    public init(kind: Kind, certainty: Certainty, pid: Int?, command: String, file: String, how: String, advice: String)
+    {
         self.kind = kind
         self.certainty = certainty
         self.pid = pid
@@ -63,10 +64,14 @@ public struct DeviceUser: Sendable, Hashable, Encodable, CustomStringConvertible
     /// The refusal every command that unbinds, rebinds or resets `device` gives (exit 4), naming
     /// each certain user; nil when there is none.
     /// `forceOverrides`: whether the command's --force would override this refusal (say so).
-    public static func refusal(_ device: String, _ users: [DeviceUser], doing action: String, forceOverrides: Bool = true) -> VGPUError? {
+    public static func refusal(
+        _ device: String, _ users: [DeviceUser], doing action: String, forceOverrides: Bool = true
+    ) -> VGPUError? {
         let sure = certain(users)
         guard !sure.isEmpty else { return nil }
         let list = sure.map(\.description).joined(separator: "; ")
-        return .refused("\(device) is in use: \(list); \(action) would take it away" + (forceOverrides ? "; pass --force to do it anyway" : ""))
+        return .refused(
+            "\(device) is in use: \(list); \(action) would take it away"
+                + (forceOverrides ? "; pass --force to do it anyway" : ""))
     }
 }

@@ -52,7 +52,8 @@ extension SysfsReader {
             for fd in list(fdDir) {
                 guard let raw = link("\(fdDir)/\(fd)") else { continue }
                 // A file under the root is the host's file of that path (as DeviceUsage sees it).
-                let target = root.path != "/" && raw.hasPrefix(root.path + "/") ? String(raw.dropFirst(root.path.count)) : raw
+                let target =
+                    root.path != "/" && raw.hasPrefix(root.path + "/") ? String(raw.dropFirst(root.path.count)) : raw
                 guard wanted.contains(target) else { continue }
                 let comm = text("proc/\(entry)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
                 let h = VFIOHolder(pid: pid, command: comm, file: target)

@@ -29,7 +29,8 @@ public struct AssignedDevice: Sendable, Equatable {
     public var vgpu: (vf: PCIAddress, kind: TypedVF)?
 
     public static func == (a: AssignedDevice, b: AssignedDevice) -> Bool {
-        a.source == b.source && a.vendorID == b.vendorID && a.deviceID == b.deviceID && a.grace == b.grace && a.vfioDriver == b.vfioDriver
+        a.source == b.source && a.vendorID == b.vendorID && a.deviceID == b.deviceID && a.grace == b.grace
+            && a.vfioDriver == b.vfioDriver
             && a.companions == b.companions && a.pendingSteps == b.pendingSteps && a.egm == b.egm
             && a.vgpu?.vf == b.vgpu?.vf && a.vgpu?.kind == b.vgpu?.kind
     }
@@ -37,8 +38,11 @@ public struct AssignedDevice: Sendable, Equatable {
     /// Whether the device must keep its driver: libvirt must not manage it (`managed='no'`).
     public var keepsDriver: Bool { if case .vendor = vgpu?.kind { true } else { false } }
 
-    public init(source: Source, vendorID: UInt16? = nil, deviceID: UInt16? = nil, grace: Bool = false, vfioDriver: String = "vfio-pci",
-                companions: [PCIAddress] = [], pendingSteps: [PassthroughManager.Step] = [], egm: Inventory.EGMRegion? = nil) {
+    public init(
+        source: Source, vendorID: UInt16? = nil, deviceID: UInt16? = nil, grace: Bool = false,
+        vfioDriver: String = "vfio-pci",
+        companions: [PCIAddress] = [], pendingSteps: [PassthroughManager.Step] = [], egm: Inventory.EGMRegion? = nil
+    ) {
         self.source = source
         self.vendorID = vendorID
         self.deviceID = deviceID

@@ -26,8 +26,13 @@ public struct DeviceResolver {
     /// Resolves every name; exit 2 for a malformed or unknown name, a repeated one or an
     /// unassigned device (without `plan`); exit 4 when the plan would take a device from a host
     /// driver in the same IOMMU group (without `includeGroup`).
-    public func resolve(_ names: [String], plan: Bool, includeGroup: Bool = false) throws(VGPUError) -> [AssignedDevice] {
-        guard !names.isEmpty else { throw .invalid("name at least one device (a PCI address such as 0000:01:00.0, or an mdev UUID), or a guest with --guest NAME") }
+    public func resolve(_ names: [String], plan: Bool, includeGroup: Bool = false) throws(VGPUError) -> [AssignedDevice]
+    {
+        guard !names.isEmpty else {
+            throw .invalid(
+                "name at least one device (a PCI address such as 0000:01:00.0, or an mdev UUID), or a guest with --guest NAME"
+            )
+        }
         var seen: Set<String> = []
         var out: [AssignedDevice] = []
         for n in names {
@@ -58,13 +63,16 @@ public struct DeviceResolver {
 
     func pci(_ a: PCIAddress, plan: Bool, includeGroup: Bool) throws(VGPUError) -> AssignedDevice {
         guard let d = sysfs.device(a) else {
-            throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+            throw .invalid(
+                "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
         }
         if d.isBridge { throw .invalid("\(a) is a PCI bridge; bridges are not handed to guests") }
         // A VF with a vGPU goes as it is: vendor VFIO through its own driver, mdev as its mdev.
         switch TypedVF.read(d, sysfs) {
         case .vendor(let id)?:
-            var out = AssignedDevice(source: .pci(a), vendorID: d.vendorID, deviceID: d.deviceID, vfioDriver: d.driver ?? "nvidia")
+            var out = AssignedDevice(
+                source: .pci(a), vendorID: d.vendorID, deviceID: d.deviceID, vfioDriver: d.driver ?? "nvidia")
             out.vgpu = (a, .vendor(typeID: id))
             return out
         case .mdev(let uuid, let type)?:
@@ -72,41 +80,57 @@ public struct DeviceResolver {
             out.vgpu = (a, .mdev(uuid: uuid, typeDirectory: type))
             return out
         case nil:
-            if d.physfn != nil && d.driver == "nvidia" && (sysfs.exists(HostRoot.deviceFile(a, "nvidia/current_vgpu_type")) || sysfs.exists("\(HostRoot.mdevBus)/\(a)")) {
-                throw .invalid("\(a) is a VF bound to nvidia without a vGPU; give it a type first ('vgpuctl vf assign \(a) --type T', or a host config with 'vgpuctl apply'): NVIDIA's vGPU VFs are handed over with their type, not rebound")
+            if d.physfn != nil && d.driver == "nvidia"
+                && (sysfs.exists(HostRoot.deviceFile(a, "nvidia/current_vgpu_type"))
+                    || sysfs.exists("\(HostRoot.mdevBus)/\(a)"))
+            {
+                throw .invalid(
+                    "\(a) is a VF bound to nvidia without a vGPU; give it a type first ('vgpuctl vf assign \(a) --type T', or a host config with 'vgpuctl apply'): NVIDIA's vGPU VFs are handed over with their type, not rebound"
+                )
             }
         }
         let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
         var steps: [PassthroughManager.Step] = []
         if !Self.isReady(d) {
             guard plan else {
-                throw .invalid("\(a) is not assigned (it is \(d.driver.map { "bound to \($0)" } ?? "unbound")); run 'vgpuctl passthrough assign \(a)' first, or pass --plan to see what that would do")
+                throw .invalid(
+                    "\(a) is not assigned (it is \(d.driver.map { "bound to \($0)" } ?? "unbound")); run 'vgpuctl passthrough assign \(a)' first, or pass --plan to see what that would do"
+                )
             }
-            steps = try PassthroughManager(root: root, kernel: SysfsKernel(root: root)).plan(a, includeGroup: includeGroup).steps
+            steps = try PassthroughManager(root: root, kernel: SysfsKernel(root: root)).plan(
+                a, includeGroup: includeGroup
+            ).steps
         }
         var companions = Set(steps.filter { $0.reason == "companion" }.map(\.address))
         if let g = d.iommuGroup {
-            for m in sysfs.iommuGroupMembers(g) where m != a && m.domain == a.domain && m.bus == a.bus && m.device == a.device {
+            for m in sysfs.iommuGroupMembers(g)
+            where m != a && m.domain == a.domain && m.bus == a.bus && m.device == a.device {
                 guard let md = sysfs.device(m), !md.isVF, !md.isBridge, let drv = md.driver,
-                      PassthroughManager.vfioDrivers.contains(drv) else { continue }
+                    PassthroughManager.vfioDrivers.contains(drv)
+                else { continue }
                 companions.insert(m)
             }
         }
         // The region's device as the host sees it (under the root), for QEMU's mem-path.
-        let egm = d.isGrace ? Inventory.egmRegions(sysfs).first { $0.gpus.contains(a.description) }.map { r in
-            var r = r
-            r.device = root.url("dev/egm\(r.pxm)")
-            return r
-        } : nil
-        return AssignedDevice(source: .pci(a), vendorID: d.vendorID, deviceID: d.deviceID, grace: d.isGrace,
-                              vfioDriver: Self.isReady(d) ? (d.driver ?? target) : target,
-                              companions: companions.sorted(), pendingSteps: steps, egm: egm)
+        let egm =
+            d.isGrace
+            ? Inventory.egmRegions(sysfs).first { $0.gpus.contains(a.description) }.map { r in
+                var r = r
+                r.device = root.url("dev/egm\(r.pxm)")
+                return r
+            } : nil
+        return AssignedDevice(
+            source: .pci(a), vendorID: d.vendorID, deviceID: d.deviceID, grace: d.isGrace,
+            vfioDriver: Self.isReady(d) ? (d.driver ?? target) : target,
+            companions: companions.sorted(), pendingSteps: steps, egm: egm)
     }
 
     func mdev(_ uuid: String) throws(VGPUError) -> AssignedDevice {
         let rel = "\(Self.mdevDevices)/\(uuid)"
         guard sysfs.exists(rel) else {
-            throw .invalid("no mdev \(uuid) under \(root.url(Self.mdevDevices)); create it first (mdevctl start, or the vGPU commands of vgpuctl)")
+            throw .invalid(
+                "no mdev \(uuid) under \(root.url(Self.mdevDevices)); create it first (mdevctl start, or the vGPU commands of vgpuctl)"
+            )
         }
         let type = sysfs.linkName(rel + "/mdev_type")
         let parent = sysfs.link(rel).flatMap { target -> PCIAddress? in

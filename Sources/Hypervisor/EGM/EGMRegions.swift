@@ -17,7 +17,9 @@ public struct EGMRegionReport: Sendable, Encodable {
     /// Processes holding the device open (a running VM).
     public var heldBy: [VFIOHolder]
 
-    enum CodingKeys: String, CodingKey { case pxm, device, size, gpus, retiredPageCount, retiredPages, retiredPagesError, heldBy }
+    enum CodingKeys: String, CodingKey {
+        case pxm, device, size, gpus, retiredPageCount, retiredPages, retiredPagesError, heldBy
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -25,7 +27,7 @@ public struct EGMRegionReport: Sendable, Encodable {
         try c.encode(device, forKey: .device)
         try c.encode(size, forKey: .size)
         try c.encode(gpus, forKey: .gpus)
-        try c.encode(retiredPages?.count, forKey: .retiredPageCount)      // null when unknown
+        try c.encode(retiredPages?.count, forKey: .retiredPageCount)  // null when unknown
         try c.encode(retiredPages, forKey: .retiredPages)
         try c.encode(retiredPagesError, forKey: .retiredPagesError)
         try c.encode(heldBy, forKey: .heldBy)
@@ -37,16 +39,22 @@ public enum EGMRegions {
     /// Every region of the host. With `readRetiredPages`, asks `source` for each region's
     /// retired pages (on a real host that opens `/dev/egm<pxm>`, which the driver answers by
     /// zero-filling the region; a region a process holds is not opened).
-    public static func report(root: HostRoot, source: any EGMRetiredPagesSource, readRetiredPages: Bool) -> [EGMRegionReport] {
+    public static func report(root: HostRoot, source: any EGMRetiredPagesSource, readRetiredPages: Bool)
+        -> [EGMRegionReport]
+    {
         let sysfs = SysfsReader(root: root)
         return Inventory.egmRegions(sysfs).map { r in
-            var rep = EGMRegionReport(pxm: r.pxm, device: root.url("dev/egm\(r.pxm)"), size: r.size, gpus: r.gpus,
-                                      retiredPages: nil, retiredPagesError: nil,
-                                      heldBy: sysfs.holders(of: ["/dev/egm\(r.pxm)"]))
+            var rep = EGMRegionReport(
+                pxm: r.pxm, device: root.url("dev/egm\(r.pxm)"), size: r.size, gpus: r.gpus,
+                retiredPages: nil, retiredPagesError: nil,
+                heldBy: sysfs.holders(of: ["/dev/egm\(r.pxm)"]))
             if let h = rep.heldBy.first {
-                rep.retiredPagesError = "held by pid \(h.pid) (\(h.command)); the EGM driver lets one process open a region at a time"
+                rep.retiredPagesError =
+                    "held by pid \(h.pid) (\(h.command)); the EGM driver lets one process open a region at a time"
             } else if readRetiredPages {
-                do throws(VGPUError) { rep.retiredPages = try source.retiredPages(pxm: r.pxm) } catch { rep.retiredPagesError = error.message }
+                do throws(VGPUError) { rep.retiredPages = try source.retiredPages(pxm: r.pxm) } catch {
+                    rep.retiredPagesError = error.message
+                }
             } else {
                 rep.retiredPagesError = "not read"
             }

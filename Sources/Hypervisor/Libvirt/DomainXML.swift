@@ -42,8 +42,12 @@ public struct DomainXML: Sendable, Equatable {
                     }
                     out.append(.pci(try pciAddress(addr), managed: h.attributes["managed"] == "yes"))
                 case "mdev":
-                    guard let uuid = h.child("source")?.child("address")?.attributes["uuid"], DeviceResolver.isUUID(uuid) else {
-                        throw .invalid("the domain XML has an mdev <hostdev> without a valid <source><address uuid='...'/></source>")
+                    guard let uuid = h.child("source")?.child("address")?.attributes["uuid"],
+                        DeviceResolver.isUUID(uuid)
+                    else {
+                        throw .invalid(
+                            "the domain XML has an mdev <hostdev> without a valid <source><address uuid='...'/></source>"
+                        )
                     }
                     out.append(.mdev(uuid: uuid.lowercased()))
                 default:
@@ -65,10 +69,15 @@ public struct DomainXML: Sendable, Equatable {
             }
             let t = text.trimmingCharacters(in: .whitespaces)
             let v = t.lowercased().hasPrefix("0x") ? UInt32(t.dropFirst(2), radix: 16) : UInt32(t, radix: 10)
-            guard let v, v <= max else { throw .invalid("'\(text)' is not a valid PCI \(key) in a <hostdev> source address") }
+            guard let v, v <= max else {
+                throw .invalid("'\(text)' is not a valid PCI \(key) in a <hostdev> source address")
+            }
             return v
         }
-        return PCIAddress(domain: try number("domain", max: 0xFFFF, default: 0), bus: UInt8(try number("bus", max: 0xFF, default: nil)),
-                          device: UInt8(try number("slot", max: 31, default: nil)), function: UInt8(try number("function", max: 7, default: 0)))
+        return PCIAddress(
+            domain: try number("domain", max: 0xFFFF, default: 0),
+            bus: UInt8(try number("bus", max: 0xFF, default: nil)),
+            device: UInt8(try number("slot", max: 31, default: nil)),
+            function: UInt8(try number("function", max: 7, default: 0)))
     }
 }

@@ -75,7 +75,9 @@ public struct LibvirtHook {
     public static func recordFile(_ guest: String) -> String {
         var safe = ""
         for u in guest.unicodeScalars {
-            if ("a"..."z").contains(u) || ("A"..."Z").contains(u) || ("0"..."9").contains(u) || u == "-" || u == "_" || u == "." {
+            if ("a"..."z").contains(u) || ("A"..."Z").contains(u) || ("0"..."9").contains(u) || u == "-" || u == "_"
+                || u == "."
+            {
                 safe.unicodeScalars.append(u)
             } else {
                 safe += "%" + String(format: "%02X", u.value)
@@ -107,7 +109,8 @@ public struct LibvirtHook {
                 // An mdev on a VF: the VF is what the host config gives to a guest.
                 guard let parent = Self.mdevParent(uuid, sysfs) else { continue }
                 if guestVFs[parent] != nil || isNVIDIA(parent) {
-                    out.append(Managed(address: parent, reason: guestVFs[parent] != nil ? "host-config" : "gpu", mdev: uuid))
+                    out.append(
+                        Managed(address: parent, reason: guestVFs[parent] != nil ? "host-config" : "gpu", mdev: uuid))
                 }
             }
         }
@@ -132,10 +135,14 @@ public struct LibvirtHook {
             for m in devices {
                 let a = m.address
                 if let owner = guestVFs[a], owner != guest {
-                    throw VGPUError.refused("\(a) is for guest '\(owner)' in the host config, not for '\(guest)'; change the domain XML or the host config")
+                    throw VGPUError.refused(
+                        "\(a) is for guest '\(owner)' in the host config, not for '\(guest)'; change the domain XML or the host config"
+                    )
                 }
                 guard let d = sysfs.device(a) else {
-                    let hint = m.reason == "host-config" ? "apply the host config ('vgpuctl apply') to create it" : "check the address in the domain XML"
+                    let hint =
+                        m.reason == "host-config"
+                        ? "apply the host config ('vgpuctl apply') to create it" : "check the address in the domain XML"
                     throw VGPUError.failed("\(a) in the domain XML of '\(guest)' does not exist on this host; \(hint)")
                 }
                 if let uuid = m.mdev {
@@ -145,10 +152,14 @@ public struct LibvirtHook {
                 if let typed = TypedVF.read(d, sysfs) {
                     // Handed over as it is; libvirt must not rebind it.
                     if m.libvirtManaged, case .vendor = typed {
-                        throw VGPUError.invalid("\(a) in the domain XML of '\(guest)' carries a vGPU but its <hostdev> says managed='yes': libvirt would rebind it to vfio-pci, which fails and destroys the vGPU; use managed='no' ('vgpuctl libvirt xml \(a)' writes it)")
+                        throw VGPUError.invalid(
+                            "\(a) in the domain XML of '\(guest)' carries a vGPU but its <hostdev> says managed='yes': libvirt would rebind it to vfio-pci, which fails and destroys the vGPU; use managed='no' ('vgpuctl libvirt xml \(a)' writes it)"
+                        )
                     }
                     if case .mdev(let uuid, _) = typed {
-                        throw VGPUError.invalid("\(a) in the domain XML of '\(guest)' carries its vGPU as mdev \(uuid): name the mdev (<hostdev type='mdev'>, 'vgpuctl libvirt xml \(a)' writes it), not the VF")
+                        throw VGPUError.invalid(
+                            "\(a) in the domain XML of '\(guest)' carries its vGPU as mdev \(uuid): name the mdev (<hostdev type='mdev'>, 'vgpuctl libvirt xml \(a)' writes it), not the VF"
+                        )
                     }
                     outcome.ready.append(a.description)
                 } else if DeviceResolver.isReady(d) {
@@ -163,7 +174,9 @@ public struct LibvirtHook {
                     }
                 }
                 if let h = sysfs.vfioHolders(a).first {
-                    throw VGPUError.refused("\(a) is in use by pid \(h.pid) (\(h.command)) through \(h.file); '\(guest)' cannot start with it until that VM stops")
+                    throw VGPUError.refused(
+                        "\(a) is in use by pid \(h.pid) (\(h.command)) through \(h.file); '\(guest)' cannot start with it until that VM stops"
+                    )
                 }
             }
         } catch {
@@ -191,7 +204,8 @@ public struct LibvirtHook {
                 message += "; and the hook's record could not be updated: \(e.message)"
             }
             if !stuck.isEmpty {
-                message += "; giving back what this call assigned also failed for \(stuck.joined(separator: ", ")): they stay recorded for '\(guest)' and 'release end' releases them"
+                message +=
+                    "; giving back what this call assigned also failed for \(stuck.joined(separator: ", ")): they stay recorded for '\(guest)' and 'release end' releases them"
             }
             throw VGPUError(error.status, message, cause: error.cause)
         }

@@ -17,8 +17,9 @@ public struct LibvirtVersion: Sendable, Comparable, CustomStringConvertible, Enc
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (2...3).contains(parts.count),
-              parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              let ma = Int(parts[0]), let mi = Int(parts[1]) else { return nil }
+            parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let ma = Int(parts[0]), let mi = Int(parts[1])
+        else { return nil }
         self.init(ma, mi, parts.count == 3 ? Int(parts[2]) ?? 0 : 0)
     }
 
@@ -35,14 +36,18 @@ public struct LibvirtVersion: Sendable, Comparable, CustomStringConvertible, Enc
 
     /// Asks the libvirt installed here: `virsh --version`, else `libvirtd --version`, found on
     /// `path`. Returns the version and the program asked, or nil when neither is installed.
-    public static func detect(path: String? = ProcessInfo.processInfo.environment["PATH"],
-                              runner: any CommandRunner = ProcessRunner()) throws(VGPUError) -> (version: LibvirtVersion, program: String)? {
+    public static func detect(
+        path: String? = ProcessInfo.processInfo.environment["PATH"],
+        runner: any CommandRunner = ProcessRunner()
+    ) throws(VGPUError) -> (version: LibvirtVersion, program: String)? {
         let search = (path ?? "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin"
         for name in ["virsh", "libvirtd"] {
             guard let p = QEMUCapabilities.locate(name, path: search) else { continue }
             let r = try runner.run(p, ["--version"])
             guard r.status == 0, let v = fromVersionOutput(r.stdout) else {
-                throw .failed("\(p) --version printed '\((r.stdout + r.stderr).prefix(120))' (exit \(r.status)), not a libvirt version; pass --libvirt-version X.Y")
+                throw .failed(
+                    "\(p) --version printed '\((r.stdout + r.stderr).prefix(120))' (exit \(r.status)), not a libvirt version; pass --libvirt-version X.Y"
+                )
             }
             return (v, p)
         }

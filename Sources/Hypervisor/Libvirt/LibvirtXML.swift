@@ -15,8 +15,11 @@ public struct LibvirtXMLRequest: Sendable {
     /// `<cell>`s (libvirt creates the generic initiators); else a `<qemu:commandline>`.
     public var acpiNodeset: Bool
 
-    public init(devices: [AssignedDevice], managed: Bool = true, firstSlot: UInt8? = nil, rombar: Int? = nil, firstNode: Int = 1,
-                acpiNodeset: Bool = false) {
+    public init(
+        devices: [AssignedDevice], managed: Bool = true, firstSlot: UInt8? = nil, rombar: Int? = nil,
+        firstNode: Int = 1,
+        acpiNodeset: Bool = false
+    ) {
         self.devices = devices
         self.managed = managed
         self.firstSlot = firstSlot
@@ -61,17 +64,21 @@ public enum LibvirtXML {
     /// no device.
     public static func alias(_ qemuID: String) -> String { "ua-" + qemuID.replacingOccurrences(of: ".", with: "-") }
 
-    public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(VGPUError) -> LibvirtDomainPieces {
+    public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(VGPUError)
+        -> LibvirtDomainPieces
+    {
         guard !r.devices.isEmpty else { throw .invalid("name at least one device") }
         if let s = r.firstSlot, Int(s) + r.devices.count > 32 {
             throw .invalid("--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
         }
         if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid("--rombar takes 0 or 1, not \(rb)") }
         guard (1...4096).contains(r.firstNode) else {
-            throw .invalid("--first-node must be between 1 and 4096 (the domain needs its own cell 0), not \(r.firstNode)")
+            throw .invalid(
+                "--first-node must be between 1 and 4096 (the domain needs its own cell 0), not \(r.firstNode)")
         }
         if let g = r.devices.first(where: \.grace) {
-            try caps.require(.acpiGenericInitiator, for: "Grace GPU \(g.name) needs (one per guest NUMA node of the GPU)")
+            try caps.require(
+                .acpiGenericInitiator, for: "Grace GPU \(g.name) needs (one per guest NUMA node of the GPU)")
         }
         var hostdevs: [String] = []
         var args: [String] = []
@@ -88,9 +95,12 @@ public enum LibvirtXML {
                 switch f {
                 case .pci(let a):
                     // A vendor-VFIO vGPU VF stays on nvidia: libvirt must not rebind it.
-                    lines.append("<hostdev mode='subsystem' type='pci' managed='\(r.managed && !d.keepsDriver ? "yes" : "no")'>")
+                    lines.append(
+                        "<hostdev mode='subsystem' type='pci' managed='\(r.managed && !d.keepsDriver ? "yes" : "no")'>")
                     lines.append("  <source>")
-                    lines.append("    <address domain='0x\(hex(a.domain, 4))' bus='0x\(hex(a.bus, 2))' slot='0x\(hex(a.device, 2))' function='0x\(a.function)'/>")
+                    lines.append(
+                        "    <address domain='0x\(hex(a.domain, 4))' bus='0x\(hex(a.bus, 2))' slot='0x\(hex(a.device, 2))' function='0x\(a.function)'/>"
+                    )
                     lines.append("  </source>")
                     lines.append("  <alias name='\(escape(alias(QEMUDeviceID.hostdev(a))))'/>")
                 case .mdev(let uuid, _, _, _):
@@ -103,17 +113,23 @@ public enum LibvirtXML {
                 if r.acpiNodeset && d.grace && primary {
                     lines.append("  <acpi nodeset='\(node)-\(node + QEMUArgsBuilder.nodesPerGraceGPU - 1)'/>")
                 }
-                if let rb = r.rombar ?? (d.grace && primary ? 0 : nil) { lines.append("  <rom bar='\(rb == 0 ? "off" : "on")'/>") }
+                if let rb = r.rombar ?? (d.grace && primary ? 0 : nil) {
+                    lines.append("  <rom bar='\(rb == 0 ? "off" : "on")'/>")
+                }
                 if let slot {
                     let multi = functions.count > 1 && primary ? " multifunction='on'" : ""
-                    lines.append("  <address type='pci' domain='0x0000' bus='0x00' slot='0x\(hex(slot, 2))' function='0x\(fn)'\(multi)/>")
+                    lines.append(
+                        "  <address type='pci' domain='0x0000' bus='0x00' slot='0x\(hex(slot, 2))' function='0x\(fn)'\(multi)/>"
+                    )
                 }
                 lines.append("</hostdev>")
                 hostdevs.append(lines.joined(separator: "\n"))
             }
             slot = slot.map { $0 + 1 }
             if r.managed && d.keepsDriver {
-                notes.append("\(d.name) carries a vGPU and stays bound to nvidia, its VFIO driver: its <hostdev> is managed='no' (managed='yes' would make libvirt rebind it to vfio-pci, which fails and loses the vGPU)")
+                notes.append(
+                    "\(d.name) carries a vGPU and stays bound to nvidia, its VFIO driver: its <hostdev> is managed='no' (managed='yes' would make libvirt rebind it to vfio-pci, which fails and loses the vGPU)"
+                )
             }
             guard d.grace else { continue }
             let id = alias(d.qemuID)
@@ -121,27 +137,45 @@ public enum LibvirtXML {
             if r.acpiNodeset { cells += nodes.map { "<cell id='\($0)' memory='0' unit='KiB'/>" } }
             if !r.acpiNodeset { for n in nodes { args += ["-numa", "node,nodeid=\(n)"] } }
             for n in nodes where !r.acpiNodeset {
-                args += ["-object", QEMUOption("-object", "acpi-generic-initiator", [.init("id", .string("gi\(gi)")), .init("pci-dev", .string(id)), .init("node", .int(Int64(n)))]).keyvalText]
+                args += [
+                    "-object",
+                    QEMUOption(
+                        "-object", "acpi-generic-initiator",
+                        [.init("id", .string("gi\(gi)")), .init("pci-dev", .string(id)), .init("node", .int(Int64(n)))]
+                    ).keyvalText,
+                ]
                 gi += 1
             }
             node += QEMUArgsBuilder.nodesPerGraceGPU
             if let e = d.egm {
-                notes.append("EGM region egm\(e.pxm) of \(d.name) is left out: libvirt cannot yet back a guest NUMA node with \(e.device) (an RFC proposes <memory model='egm'>); 'vgpuctl qemu args' includes it for a QEMU started directly")
+                notes.append(
+                    "EGM region egm\(e.pxm) of \(d.name) is left out: libvirt cannot yet back a guest NUMA node with \(e.device) (an RFC proposes <memory model='egm'>); 'vgpuctl qemu args' includes it for a QEMU started directly"
+                )
             }
         }
         var qemu: String?
         if !args.isEmpty {
-            qemu = (["<qemu:commandline xmlns:qemu='\(qemuNamespace)'>"] + args.map { "  <qemu:arg value='\(escape($0))'/>" } + ["</qemu:commandline>"])
+            qemu =
+                (["<qemu:commandline xmlns:qemu='\(qemuNamespace)'>"]
+                + args.map { "  <qemu:arg value='\(escape($0))'/>" } + ["</qemu:commandline>"])
                 .joined(separator: "\n")
-            notes.append("the Grace GPUs' guest NUMA nodes \(r.firstNode)-\(node - 1) and their acpi-generic-initiator objects go through <qemu:commandline>, which libvirt passes to QEMU as is: the domain's own <cpu><numa> cells must be 0-\(r.firstNode - 1) (--first-node \(r.firstNode))")
+            notes.append(
+                "the Grace GPUs' guest NUMA nodes \(r.firstNode)-\(node - 1) and their acpi-generic-initiator objects go through <qemu:commandline>, which libvirt passes to QEMU as is: the domain's own <cpu><numa> cells must be 0-\(r.firstNode - 1) (--first-node \(r.firstNode))"
+            )
             if r.managed {
-                notes.append("managed='yes' makes libvirt bind each GPU itself; a libvirt that does not know VFIO variant drivers binds vfio-pci, which a Grace GPU cannot use: then pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind nvgrace_gpu_vfio_pci")
+                notes.append(
+                    "managed='yes' makes libvirt bind each GPU itself; a libvirt that does not know VFIO variant drivers binds vfio-pci, which a Grace GPU cannot use: then pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind nvgrace_gpu_vfio_pci"
+                )
             }
         }
         if !cells.isEmpty {
-            notes.append("libvirt (>= 11.8) creates one acpi-generic-initiator per node of each <acpi nodeset>: the domain's <cpu><numa> must hold its own cells 0-\(r.firstNode - 1) (with the vCPUs and memory) and the memoryless cells \(r.firstNode)-\(node - 1) printed here")
+            notes.append(
+                "libvirt (>= 11.8) creates one acpi-generic-initiator per node of each <acpi nodeset>: the domain's <cpu><numa> must hold its own cells 0-\(r.firstNode - 1) (with the vCPUs and memory) and the memoryless cells \(r.firstNode)-\(node - 1) printed here"
+            )
             if r.managed {
-                notes.append("managed='yes' makes libvirt bind each GPU itself; if the libvirt in use binds vfio-pci rather than nvgrace_gpu_vfio_pci, pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind it")
+                notes.append(
+                    "managed='yes' makes libvirt bind each GPU itself; if the libvirt in use binds vfio-pci rather than nvgrace_gpu_vfio_pci, pass --unmanaged and let 'vgpuctl passthrough assign' or the vgpuctl libvirt hook bind it"
+                )
             }
         }
         var pieces = LibvirtDomainPieces(hostdevs: hostdevs, qemuCommandline: qemu, notes: notes)

@@ -46,8 +46,16 @@ public struct XMLTree: Sendable {
 
         func error(_ reason: String, at pos: Int? = nil) -> ParseError {
             let end = min(pos ?? i, s.count)
-            var line = 1, col = 1
-            for c in s[0..<end] { if c == "\n" { line += 1; col = 1 } else { col += 1 } }
+            var line = 1
+            var col = 1
+            for c in s[0..<end] {
+                if c == "\n" {
+                    line += 1
+                    col = 1
+                } else {
+                    col += 1
+                }
+            }
             return ParseError(line: line, column: col, reason: reason)
         }
 
@@ -104,7 +112,9 @@ public struct XMLTree: Sendable {
                 if try !skipMisc() { break }
             }
             if peek("<!DOCTYPE") { throw error("a DOCTYPE is not allowed in domain XML") }
-            guard peek("<") else { throw error(i >= s.count ? "no XML element (empty input)" : "expected '<' at the start of the document") }
+            guard peek("<") else {
+                throw error(i >= s.count ? "no XML element (empty input)" : "expected '<' at the start of the document")
+            }
             let root = try element(depth: 0)
             while true {
                 skipSpace()
@@ -117,7 +127,10 @@ public struct XMLTree: Sendable {
         mutating func name() throws(ParseError) -> String {
             guard i < s.count, Self.isNameStart(s[i]) else { throw error("expected a name") }
             var out = String.UnicodeScalarView()
-            while i < s.count, Self.isName(s[i]) { out.append(s[i]); i += 1 }
+            while i < s.count, Self.isName(s[i]) {
+                out.append(s[i])
+                i += 1
+            }
             return String(out)
         }
 
@@ -130,20 +143,36 @@ public struct XMLTree: Sendable {
             while true {
                 let hadSpace = i < s.count && Self.isSpace(s[i])
                 skipSpace()
-                if peek("/>") { i += 2; return el }
-                if peek(">") { i += 1; break }
-                guard hadSpace else { throw error(i >= s.count ? "unterminated start tag <\(n)>" : "expected whitespace, '>' or '/>' in <\(n)>") }
+                if peek("/>") {
+                    i += 2
+                    return el
+                }
+                if peek(">") {
+                    i += 1
+                    break
+                }
+                guard hadSpace else {
+                    throw error(
+                        i >= s.count ? "unterminated start tag <\(n)>" : "expected whitespace, '>' or '/>' in <\(n)>")
+                }
                 let an = try name()
                 skipSpace()
                 try expect("=")
                 skipSpace()
-                guard i < s.count, s[i] == "\"" || s[i] == "'" else { throw error("attribute \(an) of <\(n)> needs a quoted value") }
+                guard i < s.count, s[i] == "\"" || s[i] == "'" else {
+                    throw error("attribute \(an) of <\(n)> needs a quoted value")
+                }
                 let q = s[i]
                 i += 1
                 var v = ""
                 while i < s.count, s[i] != q {
                     if s[i] == "<" { throw error("'<' in the value of attribute \(an)") }
-                    if s[i] == "&" { v.unicodeScalars.append(try reference()) } else { v.unicodeScalars.append(s[i]); i += 1 }
+                    if s[i] == "&" {
+                        v.unicodeScalars.append(try reference())
+                    } else {
+                        v.unicodeScalars.append(s[i])
+                        i += 1
+                    }
                 }
                 guard i < s.count else { throw error("unterminated value of attribute \(an) of <\(n)>") }
                 i += 1
@@ -164,7 +193,10 @@ public struct XMLTree: Sendable {
                 }
                 if peek("<![CDATA[") {
                     i += 9
-                    while i < s.count, !peek("]]>") { el.text.unicodeScalars.append(s[i]); i += 1 }
+                    while i < s.count, !peek("]]>") {
+                        el.text.unicodeScalars.append(s[i])
+                        i += 1
+                    }
                     guard i < s.count else { throw error("unterminated CDATA section") }
                     i += 3
                 } else if peek("<!--") || peek("<?") {
@@ -187,7 +219,10 @@ public struct XMLTree: Sendable {
             let start = i
             i += 1
             var body = ""
-            while i < s.count, s[i] != ";", body.count < 12 { body.unicodeScalars.append(s[i]); i += 1 }
+            while i < s.count, s[i] != ";", body.count < 12 {
+                body.unicodeScalars.append(s[i])
+                i += 1
+            }
             guard i < s.count, s[i] == ";" else { throw error("unterminated entity reference", at: start) }
             i += 1
             switch body {
@@ -198,8 +233,14 @@ public struct XMLTree: Sendable {
             case "quot": return "\""
             default:
                 var v: UInt32?
-                if body.hasPrefix("#x") { v = UInt32(body.dropFirst(2), radix: 16) } else if body.hasPrefix("#") { v = UInt32(body.dropFirst(), radix: 10) }
-                guard let v, v != 0, let u = Unicode.Scalar(v) else { throw error("unknown entity '&\(body);'", at: start) }
+                if body.hasPrefix("#x") {
+                    v = UInt32(body.dropFirst(2), radix: 16)
+                } else if body.hasPrefix("#") {
+                    v = UInt32(body.dropFirst(), radix: 10)
+                }
+                guard let v, v != 0, let u = Unicode.Scalar(v) else {
+                    throw error("unknown entity '&\(body);'", at: start)
+                }
                 return u
             }
         }

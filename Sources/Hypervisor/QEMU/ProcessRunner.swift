@@ -14,11 +14,15 @@ public struct ProcessRunner: CommandRunner {
 
     public init(timeout: Duration = .seconds(60)) { self.timeout = timeout }
 
-    public func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (status: Int32, stdout: String, stderr: String) {
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+    public func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
         guard pipe(&out) == 0 else { throw .failed("pipe failed: \(String(cString: strerror(errno)))") }
         guard pipe(&err) == 0 else {
-            close(out[0]); close(out[1])
+            close(out[0])
+            close(out[1])
             throw .failed("pipe failed: \(String(cString: strerror(errno)))")
         }
         // Close-on-exec, so other children spawned meanwhile do not hold the pipes open.
@@ -46,7 +50,10 @@ public struct ProcessRunner: CommandRunner {
         posix_spawnattr_destroy(&attr)
         close(out[1])
         close(err[1])
-        defer { close(out[0]); close(err[0]) }
+        defer {
+            close(out[0])
+            close(err[0])
+        }
         guard rc == 0 else { throw .failed("cannot run \(executable): \(String(cString: strerror(rc)))") }
 
         var buffers: [Int32: [UInt8]] = [out[0]: [], err[0]: []]
@@ -58,20 +65,28 @@ public struct ProcessRunner: CommandRunner {
                 kill(pid, SIGKILL)
                 var st: Int32 = 0
                 waitpid(pid, &st, 0)
-                throw .failed("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed it")
+                throw .failed(
+                    "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed it")
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let r = poll(&fds, nfds_t(fds.count), 200)
             if r < 0 && errno != EINTR { break }
             for p in fds where p.revents != 0 {
                 let n = chunk.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                if n > 0 { buffers[p.fd, default: []] += chunk[..<n] } else if n == 0 || errno != EINTR { open.removeAll { $0 == p.fd } }
+                if n > 0 {
+                    buffers[p.fd, default: []] += chunk[..<n]
+                } else if n == 0 || errno != EINTR {
+                    open.removeAll { $0 == p.fd }
+                }
             }
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift cannot import (macros).
         let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (code, String(decoding: buffers[out[0]] ?? [], as: UTF8.self), String(decoding: buffers[err[0]] ?? [], as: UTF8.self))
+        return (
+            code, String(decoding: buffers[out[0]] ?? [], as: UTF8.self),
+            String(decoding: buffers[err[0]] ?? [], as: UTF8.self)
+        )
     }
 }

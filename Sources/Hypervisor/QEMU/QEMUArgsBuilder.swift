@@ -19,8 +19,10 @@ public struct QEMUArgsRequest: Sendable {
     /// Back a guest NUMA node with each Grace GPU's EGM region.
     public var egm: Bool
 
-    public init(devices: [AssignedDevice], bus: String? = nil, firstSlot: UInt8? = nil, rombar: Int? = nil, firstNode: Int = 1,
-                iommufd: Bool = false, deviceJSON: Bool = false, egm: Bool = true) {
+    public init(
+        devices: [AssignedDevice], bus: String? = nil, firstSlot: UInt8? = nil, rombar: Int? = nil, firstNode: Int = 1,
+        iommufd: Bool = false, deviceJSON: Bool = false, egm: Bool = true
+    ) {
         self.devices = devices
         self.bus = bus
         self.firstSlot = firstSlot
@@ -60,8 +62,10 @@ public enum QEMUArgsBuilder {
     /// The iommufd object's id.
     public static let iommufdID = "iommufd0"
 
-    public static func build(_ r: QEMUArgsRequest, capabilities caps: QEMUCapabilities,
-                             retiredPages: (Int) throws(VGPUError) -> [EGMRetiredPage]) throws(VGPUError) -> QEMUCommandLine {
+    public static func build(
+        _ r: QEMUArgsRequest, capabilities caps: QEMUCapabilities,
+        retiredPages: (Int) throws(VGPUError) -> [EGMRetiredPage]
+    ) throws(VGPUError) -> QEMUCommandLine {
         try validate(r)
         try requireFeatures(r, caps)
         var opts: [QEMUOption] = []
@@ -75,12 +79,18 @@ public enum QEMUArgsBuilder {
         for d in r.devices {
             let devices = deviceOptions(d, r, slot: slot)
             slot = slot.map { $0 + 1 }
-            guard d.grace, let id = devices.first?["id"] else { opts += devices; continue }
+            guard d.grace, let id = devices.first?["id"] else {
+                opts += devices
+                continue
+            }
             let nodes = node..<(node + nodesPerGraceGPU)
             opts += nodes.map { QEMUOption("-numa", "node", [.init("nodeid", .int(Int64($0)))]) }
             opts += devices
             for n in nodes {
-                opts.append(QEMUOption("-object", "acpi-generic-initiator", [.init("id", .string("gi\(gi)")), .init("pci-dev", id), .init("node", .int(Int64(n)))]))
+                opts.append(
+                    QEMUOption(
+                        "-object", "acpi-generic-initiator",
+                        [.init("id", .string("gi\(gi)")), .init("pci-dev", id), .init("node", .int(Int64(n)))]))
                 gi += 1
             }
             node += nodesPerGraceGPU
@@ -91,26 +101,40 @@ public enum QEMUArgsBuilder {
             for d in r.devices where d.grace {
                 guard let region = d.egm, seen.insert(region.pxm).inserted else { continue }
                 let memID = "egm\(region.pxm)"
-                opts.append(QEMUOption("-object", "memory-backend-file", [
-                    .init("id", .string(memID)), .init("mem-path", .string(region.device)), .init("size", .int(Int64(region.size))),
-                    .init("share", .bool(true)), .init("prealloc", .bool(true)),
-                ]))
-                opts.append(QEMUOption("-numa", "node", [.init("nodeid", .int(Int64(node))), .init("memdev", .string(memID))]))
-                notes.append("guest NUMA node \(node) is EGM region egm\(region.pxm) (\(EGMRegions.humanSize(region.size)) from \(region.device)): QEMU requires -m to equal the sum of the NUMA nodes' memory, so include it in -m; upstream QEMU has no object that ties the node to the GPU (NVIDIA's QEMU fork adds acpi-egm-memory)")
+                opts.append(
+                    QEMUOption(
+                        "-object", "memory-backend-file",
+                        [
+                            .init("id", .string(memID)), .init("mem-path", .string(region.device)),
+                            .init("size", .int(Int64(region.size))),
+                            .init("share", .bool(true)), .init("prealloc", .bool(true)),
+                        ]))
+                opts.append(
+                    QEMUOption("-numa", "node", [.init("nodeid", .int(Int64(node))), .init("memdev", .string(memID))]))
+                notes.append(
+                    "guest NUMA node \(node) is EGM region egm\(region.pxm) (\(EGMRegions.humanSize(region.size)) from \(region.device)): QEMU requires -m to equal the sum of the NUMA nodes' memory, so include it in -m; upstream QEMU has no object that ties the node to the GPU (NVIDIA's QEMU fork adds acpi-egm-memory)"
+                )
                 do throws(VGPUError) {
                     let pages = try retiredPages(region.pxm)
                     if !pages.isEmpty {
-                        let size = Set(pages.map(\.size)).count == 1 ? " (\(EGMRegions.humanSize(pages[0].size)) each)" : ""
-                        warnings.append("EGM region egm\(region.pxm) (\(region.device), GPU \(region.gpus.joined(separator: ", "))) has \(pages.count) retired page\(pages.count == 1 ? "" : "s")\(size) at offsets \(EGMRegions.describeOffsets(pages)); no public QEMU option passes retired pages to the guest, so the guest is not told to avoid them")
+                        let size =
+                            Set(pages.map(\.size)).count == 1 ? " (\(EGMRegions.humanSize(pages[0].size)) each)" : ""
+                        warnings.append(
+                            "EGM region egm\(region.pxm) (\(region.device), GPU \(region.gpus.joined(separator: ", "))) has \(pages.count) retired page\(pages.count == 1 ? "" : "s")\(size) at offsets \(EGMRegions.describeOffsets(pages)); no public QEMU option passes retired pages to the guest, so the guest is not told to avoid them"
+                        )
                     }
                 } catch {
-                    warnings.append("could not read the retired pages of EGM region egm\(region.pxm): \(error.message); check them before starting the guest")
+                    warnings.append(
+                        "could not read the retired pages of EGM region egm\(region.pxm): \(error.message); check them before starting the guest"
+                    )
                 }
                 node += 1
             }
         }
         if r.devices.contains(where: \.grace) {
-            notes.append("guest NUMA nodes \(r.firstNode)-\(node - 1) are vgpuctl's: the guest's own nodes must be 0-\(r.firstNode - 1) (--first-node \(r.firstNode))")
+            notes.append(
+                "guest NUMA nodes \(r.firstNode)-\(node - 1) are vgpuctl's: the guest's own nodes must be 0-\(r.firstNode - 1) (--first-node \(r.firstNode))"
+            )
         }
         return QEMUCommandLine(options: opts, deviceJSON: r.deviceJSON, warnings: warnings, notes: notes)
     }
@@ -138,7 +162,8 @@ public enum QEMUArgsBuilder {
 
     static func validate(_ r: QEMUArgsRequest) throws(VGPUError) {
         if let bus = r.bus, !QEMUDeviceID.isValid(bus) {
-            throw .invalid("--bus '\(bus)' is not a QEMU bus id (a letter, then letters, digits, '-', '.', '_'; e.g. pcie.0)")
+            throw .invalid(
+                "--bus '\(bus)' is not a QEMU bus id (a letter, then letters, digits, '-', '.', '_'; e.g. pcie.0)")
         }
         if let s = r.firstSlot, Int(s) + r.devices.count > 32 {
             throw .invalid("--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
@@ -147,18 +172,24 @@ public enum QEMUArgsBuilder {
             throw .invalid("a device at --addr \(hex(s, 2)).0 has more than 8 functions")
         }
         if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid("--rombar takes 0 or 1, not \(rb)") }
-        guard (0...4096).contains(r.firstNode) else { throw .invalid("--first-node must be between 0 and 4096, not \(r.firstNode)") }
+        guard (0...4096).contains(r.firstNode) else {
+            throw .invalid("--first-node must be between 0 and 4096, not \(r.firstNode)")
+        }
     }
 
     static func requireFeatures(_ r: QEMUArgsRequest, _ caps: QEMUCapabilities) throws(VGPUError) {
         if let g = r.devices.first(where: \.grace) {
-            try caps.require(.acpiGenericInitiator, for: "Grace GPU \(g.name) needs (one per guest NUMA node of the GPU)")
+            try caps.require(
+                .acpiGenericInitiator, for: "Grace GPU \(g.name) needs (one per guest NUMA node of the GPU)")
             try caps.require(.vfioPCINoHotplug, for: "Grace GPU \(g.name) is handed over with")
             if r.egm, let e = r.devices.first(where: { $0.grace && $0.egm != nil }), let region = e.egm {
-                try caps.require(.memoryBackendFile, for: "EGM region egm\(region.pxm) of \(e.name) needs (--no-egm leaves EGM out)")
+                try caps.require(
+                    .memoryBackendFile, for: "EGM region egm\(region.pxm) of \(e.name) needs (--no-egm leaves EGM out)")
             }
         }
-        if r.devices.contains(where: { !$0.grace }) { try caps.require(.vfioPCI, for: "every passed-through device needs") }
+        if r.devices.contains(where: { !$0.grace }) {
+            try caps.require(.vfioPCI, for: "every passed-through device needs")
+        }
         if r.iommufd { try caps.require(.iommufd, for: "--iommufd needs") }
         if r.deviceJSON { try caps.require(.jsonDevice, for: "--device-json needs") }
     }
@@ -169,13 +200,17 @@ public enum QEMUArgsBuilder {
     public static func checkIOMMUFD(root: HostRoot, devices: [AssignedDevice]) throws(VGPUError) {
         let sysfs = SysfsReader(root: root)
         guard sysfs.exists("dev/iommu") else {
-            throw .failed("--iommufd needs \(root.url("dev/iommu")), which this kernel does not provide (iommufd: Linux 6.2+ with CONFIG_IOMMUFD); leave out --iommufd to use the VFIO group backend")
+            throw .failed(
+                "--iommufd needs \(root.url("dev/iommu")), which this kernel does not provide (iommufd: Linux 6.2+ with CONFIG_IOMMUFD); leave out --iommufd to use the VFIO group backend"
+            )
         }
         for d in devices where !d.isPlanned {
             guard let a = d.address else { continue }
             let dir = HostRoot.deviceFile(a, "vfio-dev")
             if sysfs.vfioCdevs(a).isEmpty {
-                throw .failed("--iommufd needs the VFIO device file of \(a) (\(root.url(dir))/vfioN/dev and /dev/vfio/devices/vfioN), which this kernel does not create (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+); leave out --iommufd")
+                throw .failed(
+                    "--iommufd needs the VFIO device file of \(a) (\(root.url(dir))/vfioN/dev and /dev/vfio/devices/vfioN), which this kernel does not create (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+); leave out --iommufd"
+                )
             }
         }
     }

@@ -17,8 +17,9 @@ public struct QEMUVersion: Sendable, Comparable, CustomStringConvertible, Encoda
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (2...3).contains(parts.count),
-              parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              let ma = Int(parts[0]), let mi = Int(parts[1]) else { return nil }
+            parts.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let ma = Int(parts[0]), let mi = Int(parts[1])
+        else { return nil }
         self.init(ma, mi, parts.count == 3 ? Int(parts[2]) : nil)
     }
 
@@ -94,7 +95,10 @@ public struct QEMUCapabilities: Sendable {
     public var objectTypes: Set<String> = []
     public var jsonDevice = false
 
-    public init(source: Source, version: QEMUVersion?, deviceTypes: Set<String> = [], objectTypes: Set<String> = [], jsonDevice: Bool = false) {
+    public init(
+        source: Source, version: QEMUVersion?, deviceTypes: Set<String> = [], objectTypes: Set<String> = [],
+        jsonDevice: Bool = false
+    ) {
         self.source = source
         self.version = version
         self.deviceTypes = deviceTypes
@@ -139,10 +143,14 @@ public struct QEMUCapabilities: Sendable {
         case .some(true):
             return
         case .some(false):
-            throw .failed("\(subject) has no \(f.noun), which \(purpose); QEMU \(f.since) adds it: use a QEMU >= \(f.since) (--qemu PATH) or plan for one with --qemu-version")
+            throw .failed(
+                "\(subject) has no \(f.noun), which \(purpose); QEMU \(f.since) adds it: use a QEMU >= \(f.since) (--qemu PATH) or plan for one with --qemu-version"
+            )
         case .none:
             guard case .none(let searched) = source else { return }
-            throw .failed("cannot tell whether the QEMU has the \(f.noun), which \(purpose): no \(searched) on PATH; pass --qemu PATH for the QEMU that will run the guest, or --qemu-version X.Y (\(f.rawValue) needs >= \(f.since))")
+            throw .failed(
+                "cannot tell whether the QEMU has the \(f.noun), which \(purpose): no \(searched) on PATH; pass --qemu PATH for the QEMU that will run the guest, or --qemu-version X.Y (\(f.rawValue) needs >= \(f.since))"
+            )
         }
     }
 }
@@ -150,7 +158,9 @@ public struct QEMUCapabilities: Sendable {
 /// Runs a program and returns its exit status and output; a seam so detection can be tested
 /// with recorded outputs.
 public protocol CommandRunner: Sendable {
-    func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (status: Int32, stdout: String, stderr: String)
+    func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (
+        status: Int32, stdout: String, stderr: String
+    )
 }
 
 extension QEMUCapabilities {
@@ -179,25 +189,35 @@ extension QEMUCapabilities {
     static let probeDriver = "vgpuctl-probe-json-device"
 
     /// Asks the QEMU at `binary` what it supports.
-    public static func detect(binary: String, runner: any CommandRunner = ProcessRunner()) throws(VGPUError) -> QEMUCapabilities {
+    public static func detect(binary: String, runner: any CommandRunner = ProcessRunner()) throws(VGPUError)
+        -> QEMUCapabilities
+    {
         let v = try runner.run(binary, ["-version"])
         guard v.status == 0, let version = QEMUVersion.fromVersionOutput(v.stdout) else {
             let said = (v.stdout + v.stderr).split(separator: "\n").first.map(String.init) ?? "nothing"
-            throw .invalid("\(binary) is not a QEMU system emulator: '-version' printed '\(said.prefix(120))' (exit \(v.status))")
+            throw .invalid(
+                "\(binary) is not a QEMU system emulator: '-version' printed '\(said.prefix(120))' (exit \(v.status))")
         }
         let devices = try runner.run(binary, ["-device", "help"])
         let objects = try runner.run(binary, ["-object", "help"])
         guard devices.status == 0, objects.status == 0 else {
-            throw .failed("\(binary) (QEMU \(version)) failed to list its devices and objects ('-device help' exit \(devices.status), '-object help' exit \(objects.status))")
+            throw .failed(
+                "\(binary) (QEMU \(version)) failed to list its devices and objects ('-device help' exit \(devices.status), '-object help' exit \(objects.status))"
+            )
         }
         // A QEMU that reads JSON names the driver inside the object in its error; an older one
         // takes the whole text for a driver name.
-        let probe = try runner.run(binary, ["-nodefaults", "-machine", "none", "-display", "none",
-                                            "-device", "{\"driver\":\"\(probeDriver)\"}"])
+        let probe = try runner.run(
+            binary,
+            [
+                "-nodefaults", "-machine", "none", "-display", "none",
+                "-device", "{\"driver\":\"\(probeDriver)\"}",
+            ])
         let json = (probe.stderr + probe.stdout).contains("'\(probeDriver)'")
-        return QEMUCapabilities(source: .binary(binary), version: version,
-                                deviceTypes: parseDeviceHelp(devices.stdout + devices.stderr),
-                                objectTypes: parseObjectHelp(objects.stdout + objects.stderr), jsonDevice: json)
+        return QEMUCapabilities(
+            source: .binary(binary), version: version,
+            deviceTypes: parseDeviceHelp(devices.stdout + devices.stderr),
+            objectTypes: parseObjectHelp(objects.stdout + objects.stderr), jsonDevice: json)
     }
 
     /// Device names in `-device help` output (`name "vfio-pci", bus PCI, desc "..."`).

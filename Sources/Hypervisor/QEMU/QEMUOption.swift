@@ -84,9 +84,11 @@ public enum QEMUDeviceID {
     /// Whether `id` is a valid QEMU id (a letter, then letters, digits, `-`, `.`, `_`).
     public static func isValid(_ id: String) -> Bool {
         guard let first = id.unicodeScalars.first, id.count <= 128,
-              ("a"..."z").contains(first) || ("A"..."Z").contains(first) else { return false }
+            ("a"..."z").contains(first) || ("A"..."Z").contains(first)
+        else { return false }
         return id.unicodeScalars.allSatisfy { s in
-            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "-" || s == "." || s == "_"
+            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "-" || s == "."
+                || s == "_"
         }
     }
 }

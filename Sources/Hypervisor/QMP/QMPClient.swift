@@ -30,7 +30,9 @@ public final class QMPClient {
     public var replyTimeout: Duration
     private var nextID = 1
 
-    public init(transport: any QMPTransport, greetingTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(60)) {
+    public init(
+        transport: any QMPTransport, greetingTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(60)
+    ) {
         self.transport = transport
         self.greetingTimeout = greetingTimeout
         self.replyTimeout = replyTimeout
@@ -42,14 +44,19 @@ public final class QMPClient {
         let peer = transport.peer
         switch try transport.receive(until: .now + greetingTimeout) {
         case .timedOut:
-            throw .invalid("\(peer) sent no QMP greeting within \(Self.seconds(greetingTimeout)): it is not a QMP socket, or another client holds the VM's only QMP connection")
+            throw .invalid(
+                "\(peer) sent no QMP greeting within \(Self.seconds(greetingTimeout)): it is not a QMP socket, or another client holds the VM's only QMP connection"
+            )
         case .closed:
-            throw .invalid("\(peer) closed the connection without a QMP greeting: it is not a QMP socket (or QEMU is exiting)")
+            throw .invalid(
+                "\(peer) closed the connection without a QMP greeting: it is not a QMP socket (or QEMU is exiting)")
         case .line(let line):
             guard let g = JSONValue.parse(line), g["QMP"] != nil else {
                 let shown = line.trimmingCharacters(in: .whitespacesAndNewlines).prefix(80)
                 if line.hasPrefix("QEMU") && line.contains("monitor") {
-                    throw .invalid("\(peer) is QEMU's human monitor (HMP), not QMP: start QEMU with -qmp unix:\(peer),server=on,wait=off")
+                    throw .invalid(
+                        "\(peer) is QEMU's human monitor (HMP), not QMP: start QEMU with -qmp unix:\(peer),server=on,wait=off"
+                    )
                 }
                 throw .invalid("\(peer) does not speak QMP: its first line was '\(shown)', not a QMP greeting")
             }
@@ -64,12 +71,15 @@ public final class QMPClient {
     /// The QEMU version in the greeting.
     public var qemuVersion: QEMUVersion? {
         guard let q = greeting["QMP"]?["version"]?["qemu"],
-              let ma = q["major"]?.intValue, let mi = q["minor"]?.intValue else { return nil }
+            let ma = q["major"]?.intValue, let mi = q["minor"]?.intValue
+        else { return nil }
         return QEMUVersion(Int(ma), Int(mi), q["micro"]?.intValue.map(Int.init))
     }
 
     /// Runs `command`; QEMU's error reply is the failure value, transport trouble is thrown.
-    public func execute(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(VGPUError) -> Result<JSONValue, QMPError> {
+    public func execute(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(VGPUError) -> Result<
+        JSONValue, QMPError
+    > {
         let id = "vgpuctl-\(nextID)"
         nextID += 1
         var msg: [String: JSONValue] = ["execute": .string(command), "id": .string(id)]
@@ -79,19 +89,27 @@ public final class QMPClient {
         while true {
             switch try transport.receive(until: deadline) {
             case .timedOut:
-                throw .failed("QEMU did not answer \(command) on \(transport.peer) within \(Self.seconds(replyTimeout))")
+                throw .failed(
+                    "QEMU did not answer \(command) on \(transport.peer) within \(Self.seconds(replyTimeout))")
             case .closed:
-                throw .failed("QEMU closed the QMP connection on \(transport.peer) while running \(command); did the VM exit?")
+                throw .failed(
+                    "QEMU closed the QMP connection on \(transport.peer) while running \(command); did the VM exit?")
             case .line(let line):
                 guard let v = JSONValue.parse(line) else {
-                    throw .failed("\(transport.peer) sent a line that is not JSON while running \(command): '\(line.prefix(80))'")
+                    throw .failed(
+                        "\(transport.peer) sent a line that is not JSON while running \(command): '\(line.prefix(80))'")
                 }
-                if v["event"] != nil { events.append(v); continue }
-                if let rid = v["id"], rid != .string(id) { continue }           // a reply to someone else
+                if v["event"] != nil {
+                    events.append(v)
+                    continue
+                }
+                if let rid = v["id"], rid != .string(id) { continue }  // a reply to someone else
                 if let r = v["return"] { return .success(r) }
                 if let e = v["error"] {
-                    return .failure(QMPError(command: command, errorClass: e["class"]?.stringValue ?? "GenericError",
-                                             desc: e["desc"]?.stringValue ?? e.jsonText))
+                    return .failure(
+                        QMPError(
+                            command: command, errorClass: e["class"]?.stringValue ?? "GenericError",
+                            desc: e["desc"]?.stringValue ?? e.jsonText))
                 }
             }
         }
@@ -113,7 +131,10 @@ public final class QMPClient {
         while true {
             switch try transport.receive(until: deadline) {
             case .timedOut: return nil
-            case .closed: throw .failed("QEMU closed the QMP connection on \(transport.peer) while vgpuctl waited for an event; did the VM exit?")
+            case .closed:
+                throw .failed(
+                    "QEMU closed the QMP connection on \(transport.peer) while vgpuctl waited for an event; did the VM exit?"
+                )
             case .line(let line):
                 guard let v = JSONValue.parse(line), v["event"] != nil else { continue }
                 if matches(v) { return v }

@@ -34,7 +34,8 @@ public struct QMPHotplug {
             guard case .success(let list) = try client.execute("qom-list", ["path": .string(dir)]) else { continue }
             for p in list.arrayValue ?? [] {
                 guard let name = p["name"]?.stringValue, let t = p["type"]?.stringValue,
-                      t.hasPrefix("child<"), t.hasSuffix(">") else { continue }
+                    t.hasPrefix("child<"), t.hasSuffix(">")
+                else { continue }
                 out.append((named ? name : nil, "\(dir)/\(name)", String(t.dropFirst(6).dropLast())))
             }
         }
@@ -42,13 +43,17 @@ public struct QMPHotplug {
     }
 
     /// Every PCI function `query-pci` lists (bridges walked), by qdev id.
-    public func pciFunctions() throws(VGPUError) -> [String: (bus: Int64, slot: Int64, function: Int64, vendor: Int64?, device: Int64?)] {
+    public func pciFunctions() throws(VGPUError) -> [String: (
+        bus: Int64, slot: Int64, function: Int64, vendor: Int64?, device: Int64?
+    )] {
         var out: [String: (Int64, Int64, Int64, Int64?, Int64?)] = [:]
         func walk(_ devices: [JSONValue]) {
             for d in devices {
                 if let id = d["qdev_id"]?.stringValue, !id.isEmpty {
-                    out[id] = (d["bus"]?.intValue ?? 0, d["slot"]?.intValue ?? 0, d["function"]?.intValue ?? 0,
-                               d["id"]?["vendor"]?.intValue, d["id"]?["device"]?.intValue)
+                    out[id] = (
+                        d["bus"]?.intValue ?? 0, d["slot"]?.intValue ?? 0, d["function"]?.intValue ?? 0,
+                        d["id"]?["vendor"]?.intValue, d["id"]?["device"]?.intValue
+                    )
                 }
                 if let sub = d["pci_bridge"]?["devices"]?.arrayValue { walk(sub) }
             }
@@ -77,14 +82,18 @@ public struct QMPHotplug {
 
     /// A string property of a QOM object, nil when it has none.
     func property(_ path: String, _ name: String) throws(VGPUError) -> String? {
-        guard case .success(let v) = try client.execute("qom-get", ["path": .string(path), "property": .string(name)]) else { return nil }
+        guard case .success(let v) = try client.execute("qom-get", ["path": .string(path), "property": .string(name)])
+        else { return nil }
         return v.stringValue
     }
 
     /// Adds `device` to the VM as `id`; exit 2 when the id is taken, exit 1 with QEMU's error
     /// class and description when QEMU refuses.
-    public func attach(_ device: AssignedDevice, id: String, bus: String?, addr: String?) throws(VGPUError) -> VMDevice {
-        guard QEMUDeviceID.isValid(id) else { throw .invalid("'\(id)' is not a QEMU device id (a letter, then letters, digits, '-', '.', '_')") }
+    public func attach(_ device: AssignedDevice, id: String, bus: String?, addr: String?) throws(VGPUError) -> VMDevice
+    {
+        guard QEMUDeviceID.isValid(id) else {
+            throw .invalid("'\(id)' is not a QEMU device id (a letter, then letters, digits, '-', '.', '_')")
+        }
         if let bus, !QEMUDeviceID.isValid(bus) { throw .invalid("--bus '\(bus)' is not a QEMU bus id") }
         if try peripherals().contains(where: { $0.id == id }) {
             throw .invalid("the VM already has a device with id \(id); pass another --id, or detach it first")
@@ -101,7 +110,8 @@ public struct QMPHotplug {
         case .failure(let e):
             throw .failed("QEMU refused device_add of \(device.name) as \(id): \(e.errorClass): \(e.desc)")
         }
-        return try list().first { $0.id == id } ?? VMDevice(id: id, driver: "vfio-pci", host: device.address?.description)
+        return try list().first { $0.id == id }
+            ?? VMDevice(id: id, driver: "vfio-pci", host: device.address?.description)
     }
 
     /// The outcome of a detach.
@@ -116,7 +126,9 @@ public struct QMPHotplug {
     /// guest did not release it. Exit 2 when the VM has no such device.
     public func detach(id: String, timeout: Duration) throws(VGPUError) -> Detached {
         guard let p = try peripherals().first(where: { $0.id == id }) else {
-            throw .invalid("the VM has no device with id \(id); 'vgpuctl qmp list --socket \(client.transport.peer)' shows the VFIO devices and their ids")
+            throw .invalid(
+                "the VM has no device with id \(id); 'vgpuctl qmp list --socket \(client.transport.peer)' shows the VFIO devices and their ids"
+            )
         }
         let host = try property(p.path, "host").flatMap { $0.isEmpty ? nil : $0 }
         let sysfsdev = try property(p.path, "sysfsdev").flatMap { $0.isEmpty ? nil : $0 }
@@ -130,7 +142,9 @@ public struct QMPHotplug {
         }
         guard deleted != nil else {
             let what = host.map { "\(id) (host \($0))" } ?? id
-            throw .failed("the guest did not release \(what) within \(QMPClient.seconds(timeout)): QEMU asked the guest OS to unplug it and got no answer (the guest may not be running, may not support hot-unplug, or may be using the device); it stays in the VM and assigned on the host, and QEMU keeps the request pending")
+            throw .failed(
+                "the guest did not release \(what) within \(QMPClient.seconds(timeout)): QEMU asked the guest OS to unplug it and got no answer (the guest may not be running, may not support hot-unplug, or may be using the device); it stays in the VM and assigned on the host, and QEMU keeps the request pending"
+            )
         }
         return Detached(id: id, host: host, sysfsdev: sysfsdev)
     }

@@ -38,19 +38,25 @@ public final class UnixSocketTransport: QMPTransport {
         guard stat(path, &st) == 0 else {
             let e = errno
             if e == ENOENT {
-                throw .invalid("no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)")
+                throw .invalid(
+                    "no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)"
+                )
             }
             throw .failed("cannot reach \(path): \(String(cString: strerror(e)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
-            throw .invalid("\(path) is not a socket: pass the QMP socket of a running VM (QEMU's -qmp unix:PATH,server=on,wait=off)")
+            throw .invalid(
+                "\(path) is not a socket: pass the QMP socket of a running VM (QEMU's -qmp unix:PATH,server=on,wait=off)"
+            )
         }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard bytes.count < capacity else {
-            throw .invalid("the socket path \(path) is longer than the \(capacity - 1) bytes a unix socket address holds; use a shorter path (a symlink)")
+            throw .invalid(
+                "the socket path \(path) is longer than the \(capacity - 1) bytes a unix socket address holds; use a shorter path (a symlink)"
+            )
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (k, b) in bytes.enumerated() { raw[k] = b }
@@ -63,7 +69,9 @@ public final class UnixSocketTransport: QMPTransport {
             s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard s >= 0 else { throw .failed("socket(AF_UNIX) failed: \(String(cString: strerror(errno)))") }
             let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
             if rc == 0 { break }
             let e = errno
@@ -74,7 +82,9 @@ public final class UnixSocketTransport: QMPTransport {
             }
             switch e {
             case ECONNREFUSED:
-                throw .failed("nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale")
+                throw .failed(
+                    "nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale"
+                )
             case EACCES, EPERM:
                 throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user")
             default:
@@ -100,7 +110,8 @@ public final class UnixSocketTransport: QMPTransport {
             let n = data[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .failed("QEMU closed the QMP connection on \(peer) (\(String(cString: strerror(errno)))); did the VM exit?")
+                throw .failed(
+                    "QEMU closed the QMP connection on \(peer) (\(String(cString: strerror(errno)))); did the VM exit?")
             }
             off += n
         }
@@ -117,7 +128,8 @@ public final class UnixSocketTransport: QMPTransport {
             }
             let left = deadline - ContinuousClock.now
             if left <= .zero { return .timedOut }
-            let ms = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
+            let ms = Int32(
+                min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let r = poll(&p, 1, ms)
             if r < 0 {
@@ -138,7 +150,9 @@ public final class UnixSocketTransport: QMPTransport {
                 return .line(line)
             }
             buffer += chunk[..<n]
-            if buffer.count > 64 << 20 { throw .failed("\(peer) sent more than 64 MiB without a line break; it is not QMP") }
+            if buffer.count > 64 << 20 {
+                throw .failed("\(peer) sent more than 64 MiB without a line break; it is not QMP")
+            }
         }
     }
 }

@@ -8,18 +8,22 @@ struct Control: ParsableCommand {
         commandName: "control",
         abstract: "Talk to a GPU's firmware over the fwctl control channel (nova-core's vGPU management commands).",
         discussion: """
-        On a real host this is FWCTL_RPC on /dev/fwctl/fwctlN, which needs the kernel's fwctl subsystem \
-        (Linux 6.15+) and nova-core's fwctl driver (not upstream yet). On a simulated host created with \
-        '--vgpu-interface upstream' the same requests go over the GSP queues to gsp-stub: the stub started \
-        with 'vgpuctl gsp boot PF' when it runs, else one started for the command. The command numbers \
-        and layouts are provisional (ROADMAP.md, stage 2).
-        """,
+            On a real host this is FWCTL_RPC on /dev/fwctl/fwctlN, which needs the kernel's fwctl subsystem \
+            (Linux 6.15+) and nova-core's fwctl driver (not upstream yet). On a simulated host created with \
+            '--vgpu-interface upstream' the same requests go over the GSP queues to gsp-stub: the stub started \
+            with 'vgpuctl gsp boot PF' when it runs, else one started for the command. The command numbers \
+            and layouts are provisional (ROADMAP.md, stage 2).
+            """,
         subcommands: [Info.self, Types.self])
 }
 
 /// `--debug-scope`: an fwctl debug scope instead of configuration, with the kernel's warning.
 struct ScopeOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Send the RPCs in a fwctl debug scope (debug-read-only, debug-write, debug-write-full) instead of the configuration scope. The write scopes taint the kernel.", valueName: "SCOPE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Send the RPCs in a fwctl debug scope (debug-read-only, debug-write, debug-write-full) instead of the configuration scope. The write scopes taint the kernel.",
+            valueName: "SCOPE"))
     var debugScope: FwctlScope?
 
     /// The scope to use; warns on stderr about a debug scope.
@@ -37,7 +41,9 @@ struct ScopeOptions: ParsableArguments {
 extension FwctlScope: ExpressibleByArgument {
     /// The debug scopes by their option names (the configuration scope is the default, not an option).
     public init?(argument: String) {
-        guard let s = FwctlScope.allCases.first(where: { $0.optionName == argument }), s != .configuration else { return nil }
+        guard let s = FwctlScope.allCases.first(where: { $0.optionName == argument }), s != .configuration else {
+            return nil
+        }
         self = s
     }
 
@@ -49,7 +55,9 @@ extension Control {
     static func device(_ text: String, root: HostRoot, what: String) throws(VGPUError) -> PCIDevice {
         let a = try address(text, what: what)
         guard let d = SysfsReader(root: root).device(a) else {
-            throw .invalid("no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+            throw .invalid(
+                "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
         }
         return d
     }

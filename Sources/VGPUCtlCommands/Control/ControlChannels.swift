@@ -25,7 +25,9 @@ struct OpenedControlChannel {
 /// host tree, and stopped when the channel closes or vgpuctl exits (``EphemeralStubs``). The
 /// firmware's vGPU state lives in the host tree, so nothing is lost between commands.
 enum ControlChannels {
-    static func open(root: HostRoot, pci: PCIAddress, scope: FwctlScope = .configuration) throws(VGPUError) -> OpenedControlChannel {
+    static func open(root: HostRoot, pci: PCIAddress, scope: FwctlScope = .configuration) throws(VGPUError)
+        -> OpenedControlChannel
+    {
         let device: FwctlDevice
         do { device = try FwctlLocator.device(for: pci, root: root) } catch {
             var e = error.vgpuError
@@ -37,7 +39,9 @@ enum ControlChannels {
         if !root.isSimulated {
             do {
                 let t = try FwctlIoctlTransport.open(root: root, pci: pci)
-                return OpenedControlChannel(client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: nil, stubStartedHere: false)
+                return OpenedControlChannel(
+                    client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: nil,
+                    stubStartedHere: false)
             } catch {
                 throw error.vgpuError
             }
@@ -45,8 +49,11 @@ enum ControlChannels {
         let recorded = SimulatedGSP(root: root, pf: pci)
         if let s = recorded.status(), s.process == "running" {
             let gsp = try recorded.connect()
-            let t = GSPStubTransport(gsp: gsp, name: "gsp-stub (pid \(s.pid)) for \(pci)", pci: SysfsReader(root: root).device(pci))
-            return OpenedControlChannel(client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: s.pid, stubStartedHere: false)
+            let t = GSPStubTransport(
+                gsp: gsp, name: "gsp-stub (pid \(s.pid)) for \(pci)", pci: SysfsReader(root: root).device(pci))
+            return OpenedControlChannel(
+                client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: s.pid,
+                stubStartedHere: false)
         }
         let stub = try EphemeralStubs.start(root: root, pf: pci)
         let gsp: GSPClient
@@ -54,9 +61,12 @@ enum ControlChannels {
             EphemeralStubs.stop(stub)
             throw error
         }
-        let t = GSPStubTransport(gsp: gsp, name: "gsp-stub (pid \(stub.pid), started for this command) for \(pci)",
-                                 pci: SysfsReader(root: root).device(pci), onClose: { EphemeralStubs.stop(stub) })
-        return OpenedControlChannel(client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: stub.pid, stubStartedHere: true)
+        let t = GSPStubTransport(
+            gsp: gsp, name: "gsp-stub (pid \(stub.pid), started for this command) for \(pci)",
+            pci: SysfsReader(root: root).device(pci), onClose: { EphemeralStubs.stop(stub) })
+        return OpenedControlChannel(
+            client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: stub.pid,
+            stubStartedHere: true)
     }
 
     /// The upstream backend's channel to `pf`, one per PF for the life of this process (backends
@@ -75,9 +85,11 @@ enum ControlChannels {
             lock.withLock {
                 let key = "\(root.path)|\(pf)"
                 if let c = channels[key] { return c }
-                let c = ManagementControlChannel(root: root, pf: pf, open: { () throws(VGPUError) -> VGPUManagementClient in
-                    try ControlChannels.open(root: root, pci: pf).client
-                })
+                let c = ManagementControlChannel(
+                    root: root, pf: pf,
+                    open: { () throws(VGPUError) -> VGPUManagementClient in
+                        try ControlChannels.open(root: root, pci: pf).client
+                    })
                 channels[key] = c
                 return c
             }

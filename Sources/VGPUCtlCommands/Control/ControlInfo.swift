@@ -8,7 +8,9 @@ extension Control {
     /// `vgpuctl control info DEVICE`.
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the fwctl device of a PCI function: its device type and device data (FWCTL_INFO), or the stub's on a simulated host.")
+            abstract:
+                "Show the fwctl device of a PCI function: its device type and device data (FWCTL_INFO), or the stub's on a simulated host."
+        )
 
         @Argument(help: ArgumentHelp("A PCI function (a GPU's PF).", valueName: "DEVICE"))
         var device: String
@@ -43,20 +45,28 @@ extension Control {
             let info: FwctlDeviceInfo
             do { info = try ch.client.info() } catch { throw error.vgpuError }
             let nova = info.deviceType == .novaCore ? NovaCoreInfo(decoding: info.deviceData) : nil
-            let out = Out(device: dev.address.description, fwctl: ch.device.name, node: root.url(ch.device.node),
-                          transport: ch.client.transport.name, simulated: root.isSimulated, stubPid: ch.stubPid,
-                          stubStartedForCommand: ch.stubStartedHere, deviceType: info.deviceType.rawValue,
-                          deviceTypeName: info.deviceType.name, deviceDataLength: info.deviceDataLength,
-                          deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova)
-            if output.json { try printJSON(out); return }
-            var lines = ["\(out.device): \(out.fwctl) (\(out.node))",
-                         "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
-                         "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional (published: \(NovaCoreTable.deviceTypeCandidates.map { "\($0.value)" }.joined(separator: " or ")))" : "")",
-                         "  wire format   \(GSPWireFormat.r570_144.summary)",
-                         "  command ids   \(NovaCoreTable.spokenIDSet.rawValue) (\(NovaCoreTable.spokenIDSet.source)); the other published set: \(NovaCoreTable.CommandIDSet.r000_00.rawValue) (\(NovaCoreTable.CommandIDSet.r000_00.source))",
-                         "  device data   \(info.deviceDataLength) bytes\(info.deviceData.isEmpty ? "" : ": " + out.deviceData)"]
+            let out = Out(
+                device: dev.address.description, fwctl: ch.device.name, node: root.url(ch.device.node),
+                transport: ch.client.transport.name, simulated: root.isSimulated, stubPid: ch.stubPid,
+                stubStartedForCommand: ch.stubStartedHere, deviceType: info.deviceType.rawValue,
+                deviceTypeName: info.deviceType.name, deviceDataLength: info.deviceDataLength,
+                deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova)
+            if output.json {
+                try printJSON(out)
+                return
+            }
+            var lines = [
+                "\(out.device): \(out.fwctl) (\(out.node))",
+                "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
+                "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional (published: \(NovaCoreTable.deviceTypeCandidates.map { "\($0.value)" }.joined(separator: " or ")))" : "")",
+                "  wire format   \(GSPWireFormat.r570_144.summary)",
+                "  command ids   \(NovaCoreTable.spokenIDSet.rawValue) (\(NovaCoreTable.spokenIDSet.source)); the other published set: \(NovaCoreTable.CommandIDSet.r000_00.rawValue) (\(NovaCoreTable.CommandIDSet.r000_00.source))",
+                "  device data   \(info.deviceDataLength) bytes\(info.deviceData.isEmpty ? "" : ": " + out.deviceData)",
+            ]
             if let n = nova {
-                lines.append("  PCI ids       \(hex(n.vendorID, 4)):\(hex(n.deviceID, 4)), subsystem \(hex(n.subsystemVendorID, 4)):\(hex(n.subsystemID, 4))")
+                lines.append(
+                    "  PCI ids       \(hex(n.vendorID, 4)):\(hex(n.deviceID, 4)), subsystem \(hex(n.subsystemVendorID, 4)):\(hex(n.subsystemID, 4))"
+                )
                 lines.append("  vGPU          \(n.vgpu ? "enabled (SR-IOV mode), \(n.totalVFs) VFs" : "disabled")")
                 lines.append("  firmware      GSP-RM \(n.firmwareVersion)")
             }

@@ -7,12 +7,13 @@ extension Control {
     /// `vgpuctl control types PF [--creatable]`.
     struct Types: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the vGPU types a GPU's firmware knows (QUERY_SUPPORTED_VGPU_TYPES), or those it would create now (--creatable), with their properties.",
+            abstract:
+                "List the vGPU types a GPU's firmware knows (QUERY_SUPPORTED_VGPU_TYPES), or those it would create now (--creatable), with their properties.",
             discussion: """
-            The firmware starts knowing no type: vgpuctl teaches it the profile catalog's types \
-            (ADD_VGPU_TYPE) the first time it assigns one ('vgpuctl vf create PF --type T'). \
-            --creatable asks QUERY_CREATABLE_VGPU_TYPES: the types an assignment to a free VF would take now.
-            """)
+                The firmware starts knowing no type: vgpuctl teaches it the profile catalog's types \
+                (ADD_VGPU_TYPE) the first time it assigns one ('vgpuctl vf create PF --type T'). \
+                --creatable asks QUERY_CREATABLE_VGPU_TYPES: the types an assignment to a free VF would take now.
+                """)
 
         @Argument(help: ArgumentHelp("The GPU's physical function.", valueName: "PF"))
         var pf: String
@@ -62,24 +63,38 @@ extension Control {
                 e.message = "the control channel of \(dev.address) (\(c.transport.name)): \(e.message)"
                 throw e
             }
-            let out = Out(pf: dev.address.description, list: creatable ? "creatable" : "supported", transport: c.transport.name,
-                          types: records.map {
-                              TypeOut(id: $0.id, name: $0.name, framebufferMiB: $0.framebufferMiB, nominalMiB: $0.nominalMiB,
-                                      maxInstances: $0.maxInstances, placementSize: $0.placementSize, placements: $0.placements,
-                                      channels: $0.channels, copyEngines: $0.copyEngines, mig: $0.mig)
-                          })
-            if output.json { try printJSON(out); return }
+            let out = Out(
+                pf: dev.address.description, list: creatable ? "creatable" : "supported", transport: c.transport.name,
+                types: records.map {
+                    TypeOut(
+                        id: $0.id, name: $0.name, framebufferMiB: $0.framebufferMiB, nominalMiB: $0.nominalMiB,
+                        maxInstances: $0.maxInstances, placementSize: $0.placementSize, placements: $0.placements,
+                        channels: $0.channels, copyEngines: $0.copyEngines, mig: $0.mig)
+                })
+            if output.json {
+                try printJSON(out)
+                return
+            }
             if records.isEmpty {
-                print(creatable
-                      ? "the firmware of \(dev.address) would create no vGPU type now (no free VF, no room, or it knows no types yet)"
-                      : "the firmware of \(dev.address) knows no vGPU types yet; vgpuctl teaches them (ADD_VGPU_TYPE) the first time it assigns one ('vgpuctl vf create \(dev.address) --type T')")
+                print(
+                    creatable
+                        ? "the firmware of \(dev.address) would create no vGPU type now (no free VF, no room, or it knows no types yet)"
+                        : "the firmware of \(dev.address) knows no vGPU types yet; vgpuctl teaches them (ADD_VGPU_TYPE) the first time it assigns one ('vgpuctl vf create \(dev.address) --type T')"
+                )
                 return
             }
             print("\(dev.address): \(out.list) vGPU types (\(c.transport.name))")
-            print(renderTable(["ID", "NAME", "FB MiB", "MAX", "UNITS", "CHANNELS", "CE", "BACKING"], out.types.map {
-                [String($0.id), $0.name, String($0.framebufferMiB), String($0.maxInstances), String($0.placementSize),
-                 String($0.channels), String($0.copyEngines), $0.mig.map { "MIG \($0.profile)" } ?? "time-sliced"]
-            }))
+            print(
+                renderTable(
+                    ["ID", "NAME", "FB MiB", "MAX", "UNITS", "CHANNELS", "CE", "BACKING"],
+                    out.types.map {
+                        [
+                            String($0.id), $0.name, String($0.framebufferMiB), String($0.maxInstances),
+                            String($0.placementSize),
+                            String($0.channels), String($0.copyEngines),
+                            $0.mig.map { "MIG \($0.profile)" } ?? "time-sliced",
+                        ]
+                    }))
         }
     }
 }

@@ -10,12 +10,12 @@ struct DevicePluginCommand: ParsableCommand {
         commandName: "device-plugin",
         abstract: "Serve this host's GPUs, vGPUs and VFs to the kubelet (device-plugin API v1beta1) for KubeVirt.",
         discussion: """
-        Resources: GPUs on VFIO as nvidia.com/<pci.ids name> (with their IOMMU-group companions), vGPUs \
-        (mdev or vendor-VFIO VFs) as nvidia.com/NVIDIA_<TYPE>, plain VFs on vfio-pci by device. One socket per \
-        resource in --plugin-dir, registered with the kubelet there. Lists follow kernel uevents and vgpuctl's \
-        own changes (no polling). SIGTERM stops it and removes its sockets. --print-kubevirt-config prints the \
-        KubeVirt CR snippet for the resources of this host and exits.
-        """)
+            Resources: GPUs on VFIO as nvidia.com/<pci.ids name> (with their IOMMU-group companions), vGPUs \
+            (mdev or vendor-VFIO VFs) as nvidia.com/NVIDIA_<TYPE>, plain VFs on vfio-pci by device. One socket per \
+            resource in --plugin-dir, registered with the kubelet there. Lists follow kernel uevents and vgpuctl's \
+            own changes (no polling). SIGTERM stops it and removes its sockets. --print-kubevirt-config prints the \
+            KubeVirt CR snippet for the resources of this host and exits.
+            """)
 
     @Option(name: .long, help: ArgumentHelp("The kubelet's device-plugin directory.", valueName: "DIR"))
     var pluginDir = "/var/lib/kubelet/device-plugins"
@@ -39,20 +39,26 @@ struct DevicePluginCommand: ParsableCommand {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: pluginDir, isDirectory: &isDir), isDir.boolValue else {
-            throw VGPUError.invalid("--plugin-dir \(pluginDir) is not a directory (the kubelet creates /var/lib/kubelet/device-plugins; in a pod, mount it)")
+            throw VGPUError.invalid(
+                "--plugin-dir \(pluginDir) is not a directory (the kubelet creates /var/lib/kubelet/device-plugins; in a pod, mount it)"
+            )
         }
         let verbose = self.verbose
         let log: @Sendable (String) -> Void = { line in
             FileHandle.standardError.write(Data("vgpuctl device-plugin: \(line)\n".utf8))
         }
         let quiet: @Sendable (String) -> Void = { line in if !line.contains(": sent ") { log(line) } }
-        let daemon = DevicePluginDaemon(root: ctx.root, pluginDir: pluginDir, scan: { box.scan() }, log: verbose ? log : quiet)
+        let daemon = DevicePluginDaemon(
+            root: ctx.root, pluginDir: pluginDir, scan: { box.scan() }, log: verbose ? log : quiet)
         let (stop, stopper) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { log("signal \(sig): stopping"); stopper.yield() }
+            s.setEventHandler {
+                log("signal \(sig): stopping")
+                stopper.yield()
+            }
             s.resume()
             sources.append(s)
         }

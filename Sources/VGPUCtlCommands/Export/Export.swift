@@ -13,12 +13,13 @@ struct Export: ParsableCommand {
 extension Export {
     struct Nova: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "nova.conf settings ([pci] device_spec/alias, [devices] enabled_mdev_types, [mdev_<type>]) for the host as it is.",
+            abstract:
+                "nova.conf settings ([pci] device_spec/alias, [devices] enabled_mdev_types, [mdev_<type>]) for the host as it is.",
             discussion: """
-            Typed VFs (NVIDIA vendor VFIO) get one [pci] device_spec each (managed "no", resource class
-            CUSTOM_<TYPE>) and one alias per type; mdev vGPUs their [devices] and [mdev_<type>] sections;
-            GPUs on VFIO a device_spec each. Apply a host config first ('vgpuctl apply'), then export.
-            """)
+                Typed VFs (NVIDIA vendor VFIO) get one [pci] device_spec each (managed "no", resource class
+                CUSTOM_<TYPE>) and one alias per type; mdev vGPUs their [devices] and [mdev_<type>] sections;
+                GPUs on VFIO a device_spec each. Apply a host config first ('vgpuctl apply'), then export.
+                """)
 
         @OptionGroup var host: HostOptions
         @OptionGroup var output: OutputOptions
@@ -28,9 +29,13 @@ extension Export {
             let snapshot = ctx.fleetScanner().scan()
             // Unhealthy devices (being reconfigured, driver lost, unusable group) get no
             // device_spec in either form; `--json` lists them with their reason.
-            let ready = FleetSnapshot(devices: snapshot.devices.filter(\.healthy), egm: snapshot.egm, hasIOMMUFD: snapshot.hasIOMMUFD)
+            let ready = FleetSnapshot(
+                devices: snapshot.devices.filter(\.healthy), egm: snapshot.egm, hasIOMMUFD: snapshot.hasIOMMUFD)
             if output.json {
-                struct Out: Encodable { var devices: [FleetDevice]; var novaConf: String }
+                struct Out: Encodable {
+                    var devices: [FleetDevice]
+                    var novaConf: String
+                }
                 try printJSON(Out(devices: snapshot.devices, novaConf: NovaConfig.render(ready, names: Self.aliasName)))
                 return
             }

@@ -17,7 +17,11 @@ extension GSP {
         @OptionGroup var host: HostOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(name: .long, help: "vGPU: auto (upstream's rule: the chip allows it, TotalVFs >= 2, the FSP vGPU mode is enabled; a PF without SR-IOV boots without vGPU), on, off.")
+        @Option(
+            name: .long,
+            help:
+                "vGPU: auto (upstream's rule: the chip allows it, TotalVFs >= 2, the FSP vGPU mode is enabled; a PF without SR-IOV boots without vGPU), on, off."
+        )
         var vgpu: VGPUMode = .auto
 
         @Option(name: .long, help: ArgumentHelp("Extra registry key for GSP-RM (repeatable).", valueName: "KEY=VALUE"))
@@ -33,22 +37,29 @@ extension GSP {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let extra = try registry.map { s throws(VGPUError) -> RegistryEntry in
                 guard let e = RegistryEntry.parse(s) else {
-                    throw .invalid("'\(s)' is not a registry setting; expected KEY=VALUE with a decimal or 0x value, e.g. RMSetSriovMode=1")
+                    throw .invalid(
+                        "'\(s)' is not a registry setting; expected KEY=VALUE with a decimal or 0x value, e.g. RMSetSriovMode=1"
+                    )
                 }
                 return e
             }
-            guard timeout > 0, timeout <= 3600 else { throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, got \(timeout)") }
+            guard timeout > 0, timeout <= 3600 else {
+                throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, got \(timeout)")
+            }
             let root = try host.hostRoot()
             guard SysfsReader(root: root).exists(HostRoot.device(address)) else {
-                throw VGPUError.invalid("no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs")
+                throw VGPUError.invalid(
+                    "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs"
+                )
             }
             guard root.isSimulated else { throw RealHostGSP.explain(root: root, pf: address) }
 
             let model = try SimulatedModel.gpuModel(root: root, pf: address)
             let pfConfig = try PFConfig.read(root: root, address: address)
-            let plan = try VGPUBootPlan.make(pf: address, config: pfConfig.config, sriovOffset: pfConfig.sriovOffset,
-                                             mode: vgpu, frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
-                                             extraRegistry: extra, fspVGPUMode: try SimFSP(root: root).vgpuMode(address))
+            let plan = try VGPUBootPlan.make(
+                pf: address, config: pfConfig.config, sriovOffset: pfConfig.sriovOffset,
+                mode: vgpu, frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
+                extraRegistry: extra, fspVGPUMode: try SimFSP(root: root).vgpuMode(address))
             let stub = try StubProcess.locate()
             let report = try SimulatedGSP(root: root, pf: address).boot(
                 plan: plan, model: model.name, stubExecutable: stub,
@@ -69,16 +80,22 @@ extension VGPUMode: ExpressibleByArgument {}
 enum SimulatedModel {
     static func gpuModel(root: HostRoot, pf: PCIAddress) throws(VGPUError) -> (name: String, spec: DeviceSpec) {
         guard let data = FileManager.default.contents(atPath: root.url(HostRoot.simulationMarker)),
-              let state = try? JSONDecoder().decode(SimState.self, from: data) else {
-            throw .invalid("\(root.url(HostRoot.simulationMarker)) is missing or damaged; recreate the host with 'vgpuctl sim create'")
+            let state = try? JSONDecoder().decode(SimState.self, from: data)
+        else {
+            throw .invalid(
+                "\(root.url(HostRoot.simulationMarker)) is missing or damaged; recreate the host with 'vgpuctl sim create'"
+            )
         }
         let host: LoadedHost
         do { host = try Models.loadHost(state.model) } catch {
             throw .failed("cannot load host model '\(state.model)': \(error.message)")
         }
         guard let dev = host.host.devices.first(where: { PCIAddress($0.address) == pf }), let name = dev.model,
-              let spec = host.gpus[name] else {
-            throw .invalid("\(pf) is not a GPU of simulated host model '\(state.model)'; run 'vgpuctl --root \(root.path) list' to see its GPUs")
+            let spec = host.gpus[name]
+        else {
+            throw .invalid(
+                "\(pf) is not a GPU of simulated host model '\(state.model)'; run 'vgpuctl --root \(root.path) list' to see its GPUs"
+            )
         }
         return (name, spec)
     }
@@ -94,7 +111,12 @@ enum RealHostGSP {
             if let s = dev.sriov { found.append("SR-IOV \(s.numVFs)/\(s.totalVFs) VFs enabled") }
         }
         let fwctl = sysfs.list(HostRoot.fwctlClass)
-        found.append(fwctl.isEmpty ? "no fwctl devices (\(root.url(HostRoot.fwctlClass)) is empty or missing)" : "fwctl devices: \(fwctl.joined(separator: ", "))")
-        return .failed("booting GSP-RM is the kernel driver's job on a real host (nvidia.ko, or nova-core with vgpu_support); vgpuctl does not load firmware. Found: \(found.joined(separator: "; ")). 'vgpuctl gsp boot' runs against simulated hosts ('vgpuctl sim create DIR --model h100x8', then --root DIR)")
+        found.append(
+            fwctl.isEmpty
+                ? "no fwctl devices (\(root.url(HostRoot.fwctlClass)) is empty or missing)"
+                : "fwctl devices: \(fwctl.joined(separator: ", "))")
+        return .failed(
+            "booting GSP-RM is the kernel driver's job on a real host (nvidia.ko, or nova-core with vgpu_support); vgpuctl does not load firmware. Found: \(found.joined(separator: "; ")). 'vgpuctl gsp boot' runs against simulated hosts ('vgpuctl sim create DIR --model h100x8', then --root DIR)"
+        )
     }
 }

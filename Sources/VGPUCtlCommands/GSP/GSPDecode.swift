@@ -8,9 +8,13 @@ extension GSP {
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decode a GspMem dump: both queues' headers and every pending message.",
-            discussion: "--firmware r570.144 (mainline, the default) decodes a GspMem file; --firmware r000_00 (the development firmware's GMC API format) decodes a queue ring dump: page-aligned MCTP/NVDM elements.")
+            discussion:
+                "--firmware r570.144 (mainline, the default) decodes a GspMem file; --firmware r000_00 (the development firmware's GMC API format) decodes a queue ring dump: page-aligned MCTP/NVDM elements."
+        )
 
-        @Argument(help: ArgumentHelp("The shared file (run/vgpuctl/gsp/<BDF>/gspmem) or a memory dump of GspMem.", valueName: "FILE"))
+        @Argument(
+            help: ArgumentHelp(
+                "The shared file (run/vgpuctl/gsp/<BDF>/gspmem) or a memory dump of GspMem.", valueName: "FILE"))
         var file: String
 
         @Option(name: .long, help: "The wire format: r570.144 or r000_00.")
@@ -29,14 +33,31 @@ extension GSP {
                     throw VGPUError.invalid("\(file): \(error) (decoded as \(firmware.summary))")
                 }
                 if output.json {
-                    struct Row: Encodable { var page: Int; var nvdmType: String; var command: String?; var sequence: UInt64?; var word0: UInt32?; var word1: UInt32?; var payloadBytes: Int }
-                    struct Out: Encodable { var format: String; var elements: [Row] }
-                    try printJSON(Out(format: firmware.rawValue, elements: elements.map {
-                        Row(page: $0.page, nvdmType: $0.element.header.nvdmType?.name ?? "?",
-                            command: $0.element.gmcapi.map { GMCCommandTable.name(of: $0.commandID) } ?? $0.element.rpc?.function.name,
-                            sequence: $0.element.gmcapi?.sequence, word0: $0.element.gmcapi?.word0, word1: $0.element.gmcapi?.word1,
-                            payloadBytes: $0.element.payload.count)
-                    }))
+                    struct Row: Encodable {
+                        var page: Int
+                        var nvdmType: String
+                        var command: String?
+                        var sequence: UInt64?
+                        var word0: UInt32?
+                        var word1: UInt32?
+                        var payloadBytes: Int
+                    }
+                    struct Out: Encodable {
+                        var format: String
+                        var elements: [Row]
+                    }
+                    try printJSON(
+                        Out(
+                            format: firmware.rawValue,
+                            elements: elements.map {
+                                Row(
+                                    page: $0.page, nvdmType: $0.element.header.nvdmType?.name ?? "?",
+                                    command: $0.element.gmcapi.map { GMCCommandTable.name(of: $0.commandID) }
+                                        ?? $0.element.rpc?.function.name,
+                                    sequence: $0.element.gmcapi?.sequence, word0: $0.element.gmcapi?.word0,
+                                    word1: $0.element.gmcapi?.word1,
+                                    payloadBytes: $0.element.payload.count)
+                            }))
                     return
                 }
                 print("\(file): \(firmware.summary), \(elements.count) element(s)")
@@ -44,7 +65,10 @@ extension GSP {
                 return
             }
             let dump = try GspMemDump.decode([UInt8](data), name: file)
-            if output.json { try printJSON(dump); return }
+            if output.json {
+                try printJSON(dump)
+                return
+            }
             print(GSPText.dump(dump, file: file))
         }
     }

@@ -19,16 +19,26 @@ extension GSP {
             var all = SimulatedGSP.all(root: root)
             if let only { all = all.filter { $0.pf == only.description } }
             for i in all.indices { all[i].vgpuMode = PCIAddress(all[i].pf).map { VGPUModeText.of(root: root, pf: $0) } }
-            if output.json { try printJSON(all); return }
-            if all.isEmpty {
-                print(root.isSimulated
-                      ? "no gsp-stub running\(only.map { " for \($0)" } ?? ""); start one with 'vgpuctl gsp boot PF'"
-                      : "no gsp-stub on this host: on a real host the kernel driver runs GSP-RM")
+            if output.json {
+                try printJSON(all)
                 return
             }
-            print(renderTable(["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "BOOTED", "VGPU MODE", "SHARED FILE"], all.map {
-                [$0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.booted ? "yes" : "no", $0.vgpuMode ?? "unknown", $0.sharedFile]
-            }))
+            if all.isEmpty {
+                print(
+                    root.isSimulated
+                        ? "no gsp-stub running\(only.map { " for \($0)" } ?? ""); start one with 'vgpuctl gsp boot PF'"
+                        : "no gsp-stub on this host: on a real host the kernel driver runs GSP-RM")
+                return
+            }
+            print(
+                renderTable(
+                    ["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "BOOTED", "VGPU MODE", "SHARED FILE"],
+                    all.map {
+                        [
+                            $0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.booted ? "yes" : "no",
+                            $0.vgpuMode ?? "unknown", $0.sharedFile,
+                        ]
+                    }))
         }
     }
 }

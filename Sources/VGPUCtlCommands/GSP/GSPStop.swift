@@ -7,7 +7,9 @@ extension GSP {
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop the gsp-stub serving a GPU (simulated host) through the unload path.",
-            discussion: "Sends UNLOADING_GUEST_DRIVER (47), after which the firmware runs the Booter Unloader and FWSEC-SB and goes; a stub that does not answer is terminated.")
+            discussion:
+                "Sends UNLOADING_GUEST_DRIVER (47), after which the firmware runs the Booter Unloader and FWSEC-SB and goes; a stub that does not answer is terminated."
+        )
 
         @Argument(help: ArgumentHelp("The GPU's physical function.", valueName: "PF"))
         var pf: String
@@ -19,12 +21,27 @@ extension GSP {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let root = try host.hostRoot()
             let result = SimulatedGSP(root: root, pf: address).unloadAndStop()
-            struct Out: Encodable { var pf: String; var stopped: Bool; var pid: Int32?; var ending: String?; var unloaded: Bool; var unloadSkipped: String? }
-            let out = Out(pf: address.description, stopped: result != nil, pid: result?.pid, ending: result.map { "\($0.ending)" },
-                          unloaded: result?.unloaded ?? false, unloadSkipped: result?.skipped)
-            if output.json { try printJSON(out); return }
+            struct Out: Encodable {
+                var pf: String
+                var stopped: Bool
+                var pid: Int32?
+                var ending: String?
+                var unloaded: Bool
+                var unloadSkipped: String?
+            }
+            let out = Out(
+                pf: address.description, stopped: result != nil, pid: result?.pid,
+                ending: result.map { "\($0.ending)" },
+                unloaded: result?.unloaded ?? false, unloadSkipped: result?.skipped)
+            if output.json {
+                try printJSON(out)
+                return
+            }
             if let r = result {
-                let how = r.unloaded ? "UNLOADING_GUEST_DRIVER acknowledged, the unloaders ran" : "no unload (\(r.skipped ?? "?")); terminated"
+                let how =
+                    r.unloaded
+                    ? "UNLOADING_GUEST_DRIVER acknowledged, the unloaders ran"
+                    : "no unload (\(r.skipped ?? "?")); terminated"
                 print("stopped gsp-stub for \(address) (pid \(r.pid)): \(how); it \(r.ending)")
             } else {
                 print("no gsp-stub was running for \(address)")

@@ -21,7 +21,9 @@ struct List: ParsableCommand {
         let only = try device.map { s throws(VGPUError) in try PCIAddress.parse(s) }
         let root = try host.hostRoot()
         if let only, !SysfsReader(root: root).exists(HostRoot.device(only)) {
-            throw VGPUError.invalid("no PCI device \(only) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses")
+            throw VGPUError.invalid(
+                "no PCI device \(only) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
         }
         let pci = try LibPCI(root: root)
         var inv = Inventory.read(root: root, scope: (all || only != nil) ? .all : .gpus, names: pci)
@@ -33,7 +35,10 @@ struct List: ParsableCommand {
         for i in inv.devices.indices { inv.devices[i].inUseBy = users[inv.devices[i].device.address] ?? [] }
         let listed = try ListedDevice.read(inv, root: root)
         if output.json {
-            struct Out: Encodable { var devices: [ListedDevice]; var egm: [Inventory.EGMRegion] }
+            struct Out: Encodable {
+                var devices: [ListedDevice]
+                var egm: [Inventory.EGMRegion]
+            }
             try printJSON(Out(devices: listed, egm: inv.egm))
             return
         }
@@ -51,14 +56,21 @@ struct List: ParsableCommand {
             if d.isGrace { notes.append("Grace: needs \(PCIIDs.VFIODriver.nvgrace.rawValue)") }
             if let o = d.driverOverride { notes.append("override=\(o)") }
             notes += extra[d.address] ?? []
-            return [d.address.description, d.id, d.driver ?? "-", d.iommuGroup.map(String.init) ?? "-",
-                    d.numaNode >= 0 ? String(d.numaNode) : "-", e.name, notes.joined(separator: "; "), inUseColumn(e.inUseBy)]
+            return [
+                d.address.description, d.id, d.driver ?? "-", d.iommuGroup.map(String.init) ?? "-",
+                d.numaNode >= 0 ? String(d.numaNode) : "-", e.name, notes.joined(separator: "; "),
+                inUseColumn(e.inUseBy),
+            ]
         }
         var out = renderTable(["ADDRESS", "ID", "DRIVER", "GROUP", "NUMA", "NAME", "NOTES", "IN USE BY"], rows)
         if !inv.egm.isEmpty {
-            out += "\n\nEGM regions:\n" + renderTable(["DEVICE", "PXM", "SIZE", "GPUS"], inv.egm.map {
-                [$0.device, String($0.pxm), formatBytes($0.size), $0.gpus.joined(separator: ",")]
-            })
+            out +=
+                "\n\nEGM regions:\n"
+                + renderTable(
+                    ["DEVICE", "PXM", "SIZE", "GPUS"],
+                    inv.egm.map {
+                        [$0.device, String($0.pxm), formatBytes($0.size), $0.gpus.joined(separator: ",")]
+                    })
         }
         return out
     }
@@ -76,7 +88,11 @@ func inUseColumn(_ users: [DeviceUser]) -> String {
 /// `1073741824` -> `1 GiB` (binary units, at most one decimal).
 func formatBytes(_ n: UInt64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n), i = 0
-    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    var v = Double(n)
+    var i = 0
+    while v >= 1024 && i < units.count - 1 {
+        v /= 1024
+        i += 1
+    }
     return v == v.rounded() ? "\(Int(v)) \(units[i])" : String(format: "%.1f %@", v, units[i])
 }

@@ -46,7 +46,9 @@ struct ListedDevice: Encodable {
         if let t = vgpuType { out.append("vGPU \(t)") }
         if let g = guest { out.append("guest \(g)") }
         if let p = vgpuProblem { out.append("vGPU types not readable: \(p)") }
-        if !openBy.isEmpty { out.append("held by " + openBy.map { "pid \($0.pid) (\($0.command))" }.joined(separator: ", ")) }
+        if !openBy.isEmpty {
+            out.append("held by " + openBy.map { "pid \($0.pid) (\($0.command))" }.joined(separator: ", "))
+        }
         return out
     }
 }

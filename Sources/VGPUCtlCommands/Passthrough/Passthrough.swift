@@ -15,7 +15,9 @@ extension PassthroughCommand {
     struct Assign: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bind a GPU or VF (and its companion functions) to its VFIO driver.",
-            discussion: "Grace GPUs go to nvgrace_gpu_vfio_pci, everything else to vfio-pci. Loads no module. Refuses (exit 4) when another device in the IOMMU group is bound to a host driver, unless --include-group, and when a process or the kernel uses a device whose driver would change (an open node, a mapped BAR, a mount, an interface up), unless --force.")
+            discussion:
+                "Grace GPUs go to nvgrace_gpu_vfio_pci, everything else to vfio-pci. Loads no module. Refuses (exit 4) when another device in the IOMMU group is bound to a host driver, unless --include-group, and when a process or the kernel uses a device whose driver would change (an open node, a mapped BAR, a mount, an interface up), unless --force."
+        )
 
         @Argument(help: "The device's PCI address.") var device: String
         @Flag(name: .long, help: "Also bind the other devices of the IOMMU group to vfio-pci.") var includeGroup = false
@@ -28,23 +30,32 @@ extension PassthroughCommand {
             let a = try address(device)
             let ctx = try HostContext(host)
             let r = try ctx.mutate(commandLineText, lock: lock) {
-                try PassthroughManager(root: ctx.root, kernel: ctx.kernel).assign(a, includeGroup: includeGroup, force: force)
+                try PassthroughManager(root: ctx.root, kernel: ctx.kernel).assign(
+                    a, includeGroup: includeGroup, force: force)
             }
-            if output.json { try printJSON(r); return }
+            if output.json {
+                try printJSON(r)
+                return
+            }
             if r.alreadyAssigned {
-                print("\(a) is already assigned to \(r.vfioDriver) (IOMMU group \(r.iommuGroup), \(r.groupFile)); nothing changed")
+                print(
+                    "\(a) is already assigned to \(r.vfioDriver) (IOMMU group \(r.iommuGroup), \(r.groupFile)); nothing changed"
+                )
                 return
             }
             print("assigned \(a) to \(r.vfioDriver) (IOMMU group \(r.iommuGroup), \(r.groupFile))")
             for s in r.steps {
-                print("  \(s.address): \(s.fromDriver ?? "(none)") -> \(s.toDriver)\(s.reason == "requested" ? "" : " (\(s.reason))")")
+                print(
+                    "  \(s.address): \(s.fromDriver ?? "(none)") -> \(s.toDriver)\(s.reason == "requested" ? "" : " (\(s.reason))")"
+                )
             }
         }
     }
 
     struct Release: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Give a device back to the drivers it had before 'passthrough assign' (refused while a VM holds it).")
+            abstract:
+                "Give a device back to the drivers it had before 'passthrough assign' (refused while a VM holds it).")
 
         @Argument(help: "The device's PCI address.") var device: String
         @OptionGroup var host: HostOptions
@@ -54,15 +65,21 @@ extension PassthroughCommand {
         func run() throws {
             let a = try address(device)
             let ctx = try HostContext(host)
-            let r = try ctx.mutate(commandLineText, lock: lock) { try PassthroughManager(root: ctx.root, kernel: ctx.kernel).release(a) }
-            if output.json { try printJSON(r); return }
+            let r = try ctx.mutate(commandLineText, lock: lock) {
+                try PassthroughManager(root: ctx.root, kernel: ctx.kernel).release(a)
+            }
+            if output.json {
+                try printJSON(r)
+                return
+            }
             print("released \(a)")
             for s in r.restored { print("  \(s.address): \(s.fromDriver ?? "-") -> \(s.toDriver)") }
         }
     }
 
     struct ListAssigned: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "What vgpuctl has assigned, since when, and whether it is open.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "What vgpuctl has assigned, since when, and whether it is open.")
 
         @OptionGroup var host: HostOptions
         @OptionGroup var output: OutputOptions
@@ -75,12 +92,23 @@ extension PassthroughCommand {
                 try printJSON(Out(devices: list))
                 return
             }
-            if list.isEmpty { print("nothing is assigned"); return }
-            print(renderTable(["ADDRESS", "DRIVER", "WAS", "GROUP", "SINCE", "OPEN BY", "NOTE"], list.map {
-                [$0.address, $0.driver ?? "-", $0.previousDriver ?? "(none)", $0.iommuGroup.map(String.init) ?? "-", $0.since,
-                 $0.openBy.isEmpty ? "-" : $0.openBy.map { "\($0.pid) (\($0.command))" }.joined(separator: ", "),
-                 ($0.intact ? "" : "no longer bound to \($0.vfioDriver)") + ($0.reason == "requested" ? "" : " \($0.reason) of \($0.assignedWith)")]
-            }))
+            if list.isEmpty {
+                print("nothing is assigned")
+                return
+            }
+            print(
+                renderTable(
+                    ["ADDRESS", "DRIVER", "WAS", "GROUP", "SINCE", "OPEN BY", "NOTE"],
+                    list.map {
+                        [
+                            $0.address, $0.driver ?? "-", $0.previousDriver ?? "(none)",
+                            $0.iommuGroup.map(String.init) ?? "-", $0.since,
+                            $0.openBy.isEmpty
+                                ? "-" : $0.openBy.map { "\($0.pid) (\($0.command))" }.joined(separator: ", "),
+                            ($0.intact ? "" : "no longer bound to \($0.vfioDriver)")
+                                + ($0.reason == "requested" ? "" : " \($0.reason) of \($0.assignedWith)"),
+                        ]
+                    }))
         }
     }
 }

@@ -6,10 +6,14 @@ import VirtualFunctions
 
 /// `-f FILE [-c NAME]`.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: ArgumentHelp("Host config file (vgpuctl's, or vgpu-device-manager's).", valueName: "FILE"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("Host config file (vgpuctl's, or vgpu-device-manager's).", valueName: "FILE"))
     var file: String
 
-    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Which config of the file (default: the only one, or 'default').", valueName: "NAME"))
+    @Option(
+        name: [.customShort("c"), .long],
+        help: ArgumentHelp("Which config of the file (default: the only one, or 'default').", valueName: "NAME"))
     var config: String?
 
     func load() throws(VGPUError) -> HostConfig { try HostConfigParser.load(path: file, config: config) }
@@ -36,7 +40,8 @@ func printPlan(_ plan: Planner.Plan) {
 }
 
 struct PlanCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what applying a host config would change, in order. Changes nothing.")
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Show what applying a host config would change, in order. Changes nothing.")
     @OptionGroup var config: ConfigOptions
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
@@ -47,7 +52,9 @@ struct PlanCommand: ParsableCommand {
         let plan = try ctx.planner.plan(cfg)
         // Read-only: an interrupted apply is reported, never waited on or completed.
         if let a = try ctx.reconciler.interrupted() {
-            printWarning("an apply interrupted in pid \(a.interruptedPID) ('\(a.command)') has \(a.leftSteps.count) steps left; the next apply or 'vgpuctl recover' completes them first ('vgpuctl recover --abandon' drops them); this plan is from the host as it is now")
+            printWarning(
+                "an apply interrupted in pid \(a.interruptedPID) ('\(a.command)') has \(a.leftSteps.count) steps left; the next apply or 'vgpuctl recover' completes them first ('vgpuctl recover --abandon' drops them); this plan is from the host as it is now"
+            )
         }
         if output.json { try printJSON(plan) } else { printPlan(plan) }
     }
@@ -56,15 +63,24 @@ struct PlanCommand: ParsableCommand {
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Bring the host to a host config: idempotent, minimal, refuses to touch devices VMs hold (unless --force).")
+        abstract:
+            "Bring the host to a host config: idempotent, minimal, refuses to touch devices VMs hold (unless --force).")
     @OptionGroup var config: ConfigOptions
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
     @Flag(name: .long, help: "Carry out steps that touch devices a running VM holds.") var force = false
-    @Flag(name: .long, help: "Drop an interrupted apply (printing what it leaves) instead of completing it, and plan from the host as it is.")
+    @Flag(
+        name: .long,
+        help:
+            "Drop an interrupted apply (printing what it leaves) instead of completing it, and plan from the host as it is."
+    )
     var abandonInterrupted = false
-    @Option(name: .long, help: ArgumentHelp("At boot: first wait up to S seconds (woken by kernel uevents) until the selected devices exist and have their driver.", valueName: "S"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "At boot: first wait up to S seconds (woken by kernel uevents) until the selected devices exist and have their driver.",
+            valueName: "S"))
     var waitReady: Double?
 
     func run() throws {
@@ -73,14 +89,22 @@ struct ApplyCommand: ParsableCommand {
         ctx.progress = TerminalProgress.forStderr(json: output.json)
         if let w = waitReady {
             guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
-            try Readiness(root: ctx.root, planner: ctx.planner).wait(cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
+            try Readiness(root: ctx.root, planner: ctx.planner).wait(
+                cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }
-        let outcome = try ctx.mutate(commandLineText, lock: lock, abandonInterrupted: abandonInterrupted, forceRecovery: force) {
+        let outcome = try ctx.mutate(
+            commandLineText, lock: lock, abandonInterrupted: abandonInterrupted, forceRecovery: force
+        ) {
             try ctx.reconciler.apply(cfg, force: force, command: commandLineText)
         }
         for r in outcome.unmatchedRules { printWarning("rule at \(r) matched no device on this host") }
-        if output.json { try printJSON(outcome); return }
-        if let r = outcome.recovered { print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))") }
+        if output.json {
+            try printJSON(outcome)
+            return
+        }
+        if let r = outcome.recovered {
+            print("completed \(r.completedSteps.count) steps of an interrupted apply first (pid \(r.interruptedPID))")
+        }
         if outcome.converged {
             print("the host already matches config '\(cfg.name)'; no change made")
         } else {
@@ -91,7 +115,9 @@ struct ApplyCommand: ParsableCommand {
 }
 
 struct AssertCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "assert", abstract: "Exit 0 when the host matches a host config, 1 with a drift report when it does not.")
+    static let configuration = CommandConfiguration(
+        commandName: "assert",
+        abstract: "Exit 0 when the host matches a host config, 1 with a drift report when it does not.")
     @OptionGroup var config: ConfigOptions
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
@@ -101,7 +127,10 @@ struct AssertCommand: ParsableCommand {
         let ctx = try HostContext(host)
         let plan = try ctx.planner.plan(cfg)
         if output.json {
-            struct Out: Encodable { var matches: Bool; var drift: [Planner.DevicePlan] }
+            struct Out: Encodable {
+                var matches: Bool
+                var drift: [Planner.DevicePlan]
+            }
             try printJSON(Out(matches: plan.converged, drift: plan.devices.filter { !$0.steps.isEmpty }))
         } else if plan.converged {
             print("the host matches config '\(cfg.name)'")
@@ -123,9 +152,17 @@ struct RecoverCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
-    @Flag(name: .long, help: "Drop the interrupted apply instead of completing it: print what it leaves undone, change nothing on the host; the next apply plans from the host as it is.")
+    @Flag(
+        name: .long,
+        help:
+            "Drop the interrupted apply instead of completing it: print what it leaves undone, change nothing on the host; the next apply plans from the host as it is."
+    )
     var abandon = false
-    @Flag(name: .long, help: "Complete the interrupted apply even when a VM or process now uses a function its remaining steps would take.")
+    @Flag(
+        name: .long,
+        help:
+            "Complete the interrupted apply even when a VM or process now uses a function its remaining steps would take."
+    )
     var force = false
 
     func run() throws {
@@ -151,13 +188,18 @@ struct RecoverCommand: ParsableCommand {
         let r = try ctx.reconciler.recover(force: force)
         let scrubbed = try ctx.finishScrubs()
         if output.json {
-            struct Out: Encodable { var recovered: Reconciler.Recovery?; var scrubbed: [ScrubReport] }
+            struct Out: Encodable {
+                var recovered: Reconciler.Recovery?
+                var scrubbed: [ScrubReport]
+            }
             try printJSON(Out(recovered: r, scrubbed: scrubbed))
             return
         }
         for s in scrubbed { print("finished an interrupted frame-buffer scrub: \(s.text)") }
         if let r {
-            print("completed \(r.completedSteps.count) remaining steps of the apply interrupted in pid \(r.interruptedPID) ('\(r.command)')")
+            print(
+                "completed \(r.completedSteps.count) remaining steps of the apply interrupted in pid \(r.interruptedPID) ('\(r.command)')"
+            )
             for s in r.completedSteps { print("  \(s)") }
         } else if scrubbed.isEmpty {
             print("nothing to recover: no interrupted apply")

@@ -22,7 +22,11 @@ struct Sim: ParsableCommand {
         @Flag(name: .long, help: "Replace DIR if it is already a simulated host.")
         var force = false
 
-        @Option(name: .long, help: "How the host offers vGPU types: vendor (NVIDIA vendor sysfs), mdev, upstream (fwctl control channel) or none (default: what a real host of the model has; vendor for the Hopper and Blackwell models).")
+        @Option(
+            name: .long,
+            help:
+                "How the host offers vGPU types: vendor (NVIDIA vendor sysfs), mdev, upstream (fwctl control channel) or none (default: what a real host of the model has; vendor for the Hopper and Blackwell models)."
+        )
         var vgpuInterface: SimVGPUInterface?
 
         @OptionGroup var output: OutputOptions
@@ -32,12 +36,21 @@ struct Sim: ParsableCommand {
             let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: iface)
             let root = HostRoot(dir)
             if output.json {
-                struct Out: Encodable { var root: String; var model: String; var devices: Int; var kernel: String }
-                try printJSON(Out(root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count,
-                                  kernel: SimulatedKernel.modelledKernel))
+                struct Out: Encodable {
+                    var root: String
+                    var model: String
+                    var devices: Int
+                    var kernel: String
+                }
+                try printJSON(
+                    Out(
+                        root: root.path, model: state.model, devices: SysfsReader(root: root).pciAddresses().count,
+                        kernel: SimulatedKernel.modelledKernel))
             } else {
                 let vgpu = iface == .none ? "" : ", vGPU interface \(iface.rawValue)"
-                print("created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions\(vgpu)); try: vgpuctl --root \(root.path) list")
+                print(
+                    "created simulated host '\(state.model)' in \(root.path) (\(SysfsReader(root: root).pciAddresses().count) PCI functions\(vgpu)); try: vgpuctl --root \(root.path) list"
+                )
                 print("simulated kernel: \(SimulatedKernel.modelledKernel)")
             }
         }
@@ -49,7 +62,10 @@ struct Sim: ParsableCommand {
 
         func run() throws {
             let names = GPUModels.Models.hostNames()
-            if output.json { try printJSON(names); return }
+            if output.json {
+                try printJSON(names)
+                return
+            }
             for n in names {
                 let d = (try? GPUModels.Models.loadHost(n))?.host.description ?? ""
                 print("\(n.padding(toLength: 10, withPad: " ", startingAt: 0))  \(d)")

@@ -10,7 +10,9 @@ extension Sim {
         static let configuration = CommandConfiguration(
             commandName: "vgpu-mode",
             abstract: "Query or set a simulated GPU's firmware vGPU mode (FSP PRC knob 0x29).",
-            discussion: "On a real host: nvidia_gpu_tools.py --gpu-bdf=PF --query-vgpu-mode, or --set-vgpu-mode=1 and a GPU reset (NVIDIA gpu-admin-tools).")
+            discussion:
+                "On a real host: nvidia_gpu_tools.py --gpu-bdf=PF --query-vgpu-mode, or --set-vgpu-mode=1 and a GPU reset (NVIDIA gpu-admin-tools)."
+        )
 
         enum Setting: String, ExpressibleByArgument, CaseIterable { case enable, disable }
 
@@ -23,19 +25,30 @@ extension Sim {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let root = try host.hostRoot()
             guard root.isSimulated else {
-                throw VGPUError.invalid("\(root.path) is not a simulated host; on a real host use NVIDIA gpu-admin-tools: nvidia_gpu_tools.py --gpu-bdf=\(address) --query-vgpu-mode / --set-vgpu-mode=1")
+                throw VGPUError.invalid(
+                    "\(root.path) is not a simulated host; on a real host use NVIDIA gpu-admin-tools: nvidia_gpu_tools.py --gpu-bdf=\(address) --query-vgpu-mode / --set-vgpu-mode=1"
+                )
             }
-            guard let d = SysfsReader(root: root).device(address), d.physfn == nil, d.vendorID == PCIIDs.nvidiaVendor else {
-                throw VGPUError.invalid("\(address) is not an NVIDIA GPU of the simulated host \(root.path); run 'vgpuctl --root \(root.path) list' to see its GPUs")
+            guard let d = SysfsReader(root: root).device(address), d.physfn == nil, d.vendorID == PCIIDs.nvidiaVendor
+            else {
+                throw VGPUError.invalid(
+                    "\(address) is not an NVIDIA GPU of the simulated host \(root.path); run 'vgpuctl --root \(root.path) list' to see its GPUs"
+                )
             }
             let fsp = SimFSP(root: root)
             if let setting { try fsp.setVGPUMode(address, enabled: setting == .enable) }
             let mode = try fsp.vgpuMode(address)
             if output.json {
-                struct Out: Encodable { var pf: String; var vgpuMode: String; var knob: String }
+                struct Out: Encodable {
+                    var pf: String
+                    var vgpuMode: String
+                    var knob: String
+                }
                 try printJSON(Out(pf: address.description, vgpuMode: mode ? "enabled" : "disabled", knob: "0x29"))
             } else {
-                print("\(address): vGPU mode \(mode ? "enabled" : "disabled") (FSP PRC knob 0x29)\(setting == nil ? "" : "; takes effect at the next boot")")
+                print(
+                    "\(address): vGPU mode \(mode ? "enabled" : "disabled") (FSP PRC knob 0x29)\(setting == nil ? "" : "; takes effect at the next boot")"
+                )
             }
         }
     }

@@ -14,8 +14,10 @@ struct HostContext {
         root = try options.hostRoot()
         // Tests: VGPUCTL_TEST_SIM_KILL_AT_EFFECT=N ends this process with SIGKILL before the Nth
         // change a simulated kernel write makes (inside the write).
-        let hook = ProcessInfo.processInfo.environment[Self.simKillSwitch].flatMap(Int.init).map(SimEffectHook.init(killAt:))
-        let base: any Kernel = root.isSimulated ? SimulatedKernel(root: root, effectHook: hook) : SysfsKernel(root: root)
+        let hook = ProcessInfo.processInfo.environment[Self.simKillSwitch].flatMap(Int.init).map(
+            SimEffectHook.init(killAt:))
+        let base: any Kernel =
+            root.isSimulated ? SimulatedKernel(root: root, effectHook: hook) : SysfsKernel(root: root)
         if let log = ProcessInfo.processInfo.environment["VGPUCTL_WRITE_LOG"], !log.isEmpty {
             kernel = LoggingKernel(forwardingTo: base, logPath: log)
         } else {
@@ -32,9 +34,10 @@ struct HostContext {
         let progress = self.progress
         if root.isSimulated { return { ProgressVFWaiter(SysfsVFWaiter(), progress: progress) } }
         #if os(Linux)
-        return { () throws(VGPUError) -> any VFWaiter in ProgressVFWaiter(try UeventVFWaiter(), progress: progress) }
+            return { () throws(VGPUError) -> any VFWaiter in ProgressVFWaiter(try UeventVFWaiter(), progress: progress)
+            }
         #else
-        return { ProgressVFWaiter(SysfsVFWaiter(), progress: progress) }
+            return { ProgressVFWaiter(SysfsVFWaiter(), progress: progress) }
         #endif
     }
 }

@@ -6,11 +6,15 @@ import VirtualFunctions
 
 /// `--wait` for commands that change the host.
 struct LockOptions: ParsableArguments {
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
     var wait: Double = 10
 
     func duration() throws(VGPUError) -> Duration {
-        guard wait >= 0, wait <= 86400 else { throw .invalid("--wait must be between 0 and 86400 seconds, not \(wait)") }
+        guard wait >= 0, wait <= 86400 else {
+            throw .invalid("--wait must be between 0 and 86400 seconds, not \(wait)")
+        }
         return .milliseconds(Int(wait * 1000))
     }
 }
@@ -34,7 +38,8 @@ extension HostContext {
         for dir in [HostRoot.stateDir, HostRoot.runDir, "run"] {
             let path = root.url(dir)
             if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
-                throw .failed("\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
+                throw .failed(
+                    "\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
             }
         }
     }
@@ -44,8 +49,10 @@ extension HostContext {
     /// With `abandonInterrupted`, the interrupted apply is dropped instead (what it leaves is
     /// printed on stderr).
     /// `forceRecovery`: complete it even over users of its devices (apply's --force).
-    func mutate<T>(_ command: String, lock: LockOptions, abandonInterrupted: Bool = false, forceRecovery: Bool = false,
-                   _ body: () throws -> T) throws -> T {
+    func mutate<T>(
+        _ command: String, lock: LockOptions, abandonInterrupted: Bool = false, forceRecovery: Bool = false,
+        _ body: () throws -> T
+    ) throws -> T {
         try requireMutationPrivileges()
         let held = try HostLock(root: root, command: command, wait: try lock.duration())
         // Watchers (the device plugin) learn that the host is changing, and that it changed.
@@ -57,7 +64,9 @@ extension HostContext {
         if abandonInterrupted {
             if let a = try reconciler.abandon() { printWarning(abandonedText(a)) }
         } else if let r = try reconciler.recover(force: forceRecovery) {
-            printWarning("completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command")
+            printWarning(
+                "completed \(r.completedSteps.count) steps of an interrupted apply (pid \(r.interruptedPID), '\(r.command)') before running this command"
+            )
         }
         return try body()
     }
@@ -65,9 +74,13 @@ extension HostContext {
 
 /// What dropping an interrupted apply leaves, for people.
 func abandonedText(_ a: Reconciler.Abandoned) -> String {
-    var lines = ["dropped the apply interrupted in pid \(a.interruptedPID) ('\(a.command)', config \(a.config)): \(a.doneSteps.count) steps were done, \(a.leftSteps.count) are left undone:"]
+    var lines = [
+        "dropped the apply interrupted in pid \(a.interruptedPID) ('\(a.command)', config \(a.config)): \(a.doneSteps.count) steps were done, \(a.leftSteps.count) are left undone:"
+    ]
     // The first step left was in progress: it may have partly happened.
-    lines += a.leftSteps.enumerated().map { i, s in i == 0 ? "  in progress (may have partly happened): \(s)" : "  not done: \(s)" }
+    lines += a.leftSteps.enumerated().map { i, s in
+        i == 0 ? "  in progress (may have partly happened): \(s)" : "  not done: \(s)"
+    }
     lines += a.hostShows.map { "  host shows: \($0)" }
     lines.append("the next apply plans from the host as it is")
     return lines.joined(separator: "\n")

@@ -16,7 +16,9 @@ struct HostOptions: ParsableArguments {
         // tree, as a real kernel would have finished it (an unwritable root is left as it is).
         if r.isSimulated, access(r.path, W_OK) == 0 {
             do { try SimulatedKernel(root: r).settle() } catch {
-                throw .failed("the simulated host \(r.path) has a kernel write its writer left unfinished (\(r.url(".vgpuctl-sim-pending.json"))) that cannot be completed: \(error); recreate the host with 'vgpuctl sim create --force'")
+                throw .failed(
+                    "the simulated host \(r.path) has a kernel write its writer left unfinished (\(r.url(".vgpuctl-sim-pending.json"))) that cannot be completed: \(error); recreate the host with 'vgpuctl sim create --force'"
+                )
             }
         }
         return r

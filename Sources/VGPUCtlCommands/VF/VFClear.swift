@@ -7,7 +7,9 @@ extension VF {
     struct Clear: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove the vGPU type of a VF (refused while a VM holds the VF).",
-            discussion: "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, or any other file of the VF open, unless --force.")
+            discussion:
+                "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, or any other file of the VF open, unless --force."
+        )
 
         @Argument(help: "The VF's PCI address.") var vf: String
         @Flag(name: .long, help: "Clear the type even while a process or VM uses the VF.") var force = false
@@ -25,15 +27,24 @@ extension VF {
             if let typed = backend as? TypedVFBackend {
                 if !output.json {
                     typed.scrubProgress = { p in
-                        if p.done < p.total { printProgress("scrubbing VF \(p.vf): \(p.done >> 20) of \(p.total >> 20) MiB") }
+                        if p.done < p.total {
+                            printProgress("scrubbing VF \(p.vf): \(p.done >> 20) of \(p.total >> 20) MiB")
+                        }
                     }
                 }
                 let r = try typed.ref(vfAddr)
                 if let cur = try typed.view().assignments[r.index] {
-                    if !force, let e = DeviceUser.refusal(vfAddr.description, DeviceUsage(root: ctx.root).users(of: vfAddr),
-                                                          doing: "clearing its type (\(cur.typeName))") { throw e }
+                    if !force,
+                        let e = DeviceUser.refusal(
+                            vfAddr.description, DeviceUsage(root: ctx.root).users(of: vfAddr),
+                            doing: "clearing its type (\(cur.typeName))")
+                    {
+                        throw e
+                    }
                     if !force, let h = try typed.holders(vfAddr).first {
-                        throw VGPUError.refused("\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first or pass --force")
+                        throw VGPUError.refused(
+                            "\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first or pass --force"
+                        )
                     }
                     try ctx.mutate(commandLineText, lock: lock) { try typed.clear(vf: vfAddr) }
                     cleared = cur.typeName
@@ -41,8 +52,17 @@ extension VF {
                 }
             }
             if output.json {
-                struct Out: Encodable { var vf: String; var pf: String; var cleared: String?; var backend: VGPUBackendKind; var scrubbed: [ScrubReport] }
-                try printJSON(Out(vf: vfAddr.description, pf: pf.description, cleared: cleared, backend: backend.kind, scrubbed: scrubs))
+                struct Out: Encodable {
+                    var vf: String
+                    var pf: String
+                    var cleared: String?
+                    var backend: VGPUBackendKind
+                    var scrubbed: [ScrubReport]
+                }
+                try printJSON(
+                    Out(
+                        vf: vfAddr.description, pf: pf.description, cleared: cleared, backend: backend.kind,
+                        scrubbed: scrubs))
             } else if let cleared {
                 print("cleared \(cleared) from \(vfAddr)")
                 for s in scrubs { print("\(s.text): \(s.bytesZeroed) bytes holding data zeroed") }

@@ -12,7 +12,9 @@ struct SimulatedScrubber: FrameBufferScrubber {
 
     func pending(pf: PCIAddress) throws(VGPUError) -> [ScrubRegion] {
         do {
-            return try driver.pendingScrubs(pf: pf).map { ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB) }
+            return try driver.pendingScrubs(pf: pf).map {
+                ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB)
+            }
         } catch {
             throw .failed("cannot read the simulated firmware's scrub state under \(driver.root.path): \(error)")
         }
@@ -21,13 +23,20 @@ struct SimulatedScrubber: FrameBufferScrubber {
     func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VGPUError) -> [ScrubReport] {
         do {
             return try driver.scrub(pf: pf, vf: vf) { progress(ScrubProgress(vf: $0, done: $1, total: $2)) }.map {
-                ScrubReport(pf: pf.description, region: ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB),
-                            bytesZeroed: $0.bytesZeroed)
+                ScrubReport(
+                    pf: pf.description,
+                    region: ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB),
+                    bytesZeroed: $0.bytesZeroed)
             }
         } catch let e as VGPUError {
-            throw VGPUError(.failed, "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it")
+            throw VGPUError(
+                .failed,
+                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it"
+            )
         } catch {
-            throw .failed("scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(error); the VF stays refused until 'vgpuctl recover' scrubs it")
+            throw .failed(
+                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(error); the VF stays refused until 'vgpuctl recover' scrubs it"
+            )
         }
     }
 }
@@ -46,7 +55,9 @@ extension HostContext {
         let driver = SimVGPUDriver(root: root)
         let s = SimulatedScrubber(driver: driver)
         let state: SimVGPUDriver.State
-        do { state = try driver.load() } catch { throw .failed("cannot read the simulated firmware's state under \(root.path): \(error)") }
+        do { state = try driver.load() } catch {
+            throw .failed("cannot read the simulated firmware's state under \(root.path): \(error)")
+        }
         var out: [ScrubReport] = []
         for (text, rec) in state.pfs.sorted(by: { $0.key < $1.key }) where !(rec.scrubPending ?? []).isEmpty {
             guard let pf = PCIAddress(text) else { continue }

@@ -38,17 +38,23 @@ struct VGPUListing {
             guard let sr = p.sriov else { continue }
             let kind: VGPUBackendKind
             do { kind = try VGPUBackends.interfaceKind(root: root, pf: p.address) } catch {
-                out.pfs[p.address] = PFInfo(backend: "unknown", freeVFSlots: sr.totalVFs, fits: [], problem: error.message)
+                out.pfs[p.address] = PFInfo(
+                    backend: "unknown", freeVFSlots: sr.totalVFs, fits: [], problem: error.message)
                 continue
             }
             var info = PFInfo(backend: kind.rawValue, freeVFSlots: sr.totalVFs, fits: [], problem: nil)
             if kind != .generic && (fits || sr.numVFs > 0) {
                 do {
-                    let backend = try VGPUBackends.detect(root: root, kernel: ctx.kernel, pf: p.address, channels: ctx.channels)
+                    let backend = try VGPUBackends.detect(
+                        root: root, kernel: ctx.kernel, pf: p.address, channels: ctx.channels)
                     if sr.numVFs > 0 {
                         for (vf, t) in try backend.assignedTypes(pf: p.address) { if let t { out.types[vf] = t } }
                     }
-                    if fits { info.fits = try backend.types(pf: p.address).filter { $0.available > 0 }.map { Fit(type: $0.name, available: $0.available) } }
+                    if fits {
+                        info.fits = try backend.types(pf: p.address).filter { $0.available > 0 }.map {
+                            Fit(type: $0.name, available: $0.available)
+                        }
+                    }
                 } catch {
                     info.problem = error.message
                 }
@@ -63,8 +69,12 @@ struct VGPUListing {
     func summary(_ pf: PCIAddress) -> String? {
         guard let i = pfs[pf] else { return nil }
         if let p = i.problem { return "\(pf) (\(i.backend)): vGPU types not readable: \(p)" }
-        let fits = i.backend == VGPUBackendKind.generic.rawValue ? "no vGPU types (generic SR-IOV)"
-            : i.fits.isEmpty ? "no more vGPUs fit" : "still fits " + i.fits.map { "\($0.type) x\($0.available)" }.joined(separator: ", ")
+        let fits =
+            i.backend == VGPUBackendKind.generic.rawValue
+            ? "no vGPU types (generic SR-IOV)"
+            : i.fits.isEmpty
+                ? "no more vGPUs fit"
+                : "still fits " + i.fits.map { "\($0.type) x\($0.available)" }.joined(separator: ", ")
         return "\(pf) (\(i.backend)): \(i.freeVFSlots) free VF slot\(i.freeVFSlots == 1 ? "" : "s"); \(fits)"
     }
 }
@@ -76,6 +86,8 @@ struct HostContextForReading {
 
     init(root: HostRoot) {
         kernel = SysfsKernel(root: root)
-        channels = { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in ControlChannels.upstream(root: root, pf: pf) }
+        channels = { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+            ControlChannels.upstream(root: root, pf: pf)
+        }
     }
 }

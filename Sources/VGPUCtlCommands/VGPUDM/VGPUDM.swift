@@ -18,10 +18,10 @@ struct VGPUDMCommand: ParsableCommand {
         commandName: "nvidia-vgpu-dm",
         abstract: "NVIDIA vgpu-device-manager's command line, carried out by vgpuctl (also for SR-IOV vGPUs).",
         discussion: """
-        Exit status as NVIDIA's tool: 0 success, 1 any failure (the reason on stderr).
-        Environment as NVIDIA's tool: VGPU_DM_CONFIG_FILE, VGPU_DM_SELECTED_CONFIG,
-        VGPU_DM_VALID_CONFIG, VGPU_DM_DEBUG; VGPUCTL_ROOT selects the host root.
-        """,
+            Exit status as NVIDIA's tool: 0 success, 1 any failure (the reason on stderr).
+            Environment as NVIDIA's tool: VGPU_DM_CONFIG_FILE, VGPU_DM_SELECTED_CONFIG,
+            VGPU_DM_VALID_CONFIG, VGPU_DM_DEBUG; VGPUCTL_ROOT selects the host root.
+            """,
         version: VGPUCtl.version,
         subcommands: [VGPUDMApply.self, VGPUDMAssert.self]
     )
@@ -81,10 +81,14 @@ func dmError(_ message: String) {
 
 /// `-f/--config-file` and `-c/--selected-config`, with NVIDIA's environment fallbacks.
 struct VGPUDMConfigOptions: ParsableArguments {
-    @Option(name: [.customShort("f"), .customLong("config-file")], help: ArgumentHelp("Config file ('-' reads stdin); or VGPU_DM_CONFIG_FILE.", valueName: "FILE"))
+    @Option(
+        name: [.customShort("f"), .customLong("config-file")],
+        help: ArgumentHelp("Config file ('-' reads stdin); or VGPU_DM_CONFIG_FILE.", valueName: "FILE"))
     var configFile: String?
 
-    @Option(name: [.customShort("c"), .customLong("selected-config")], help: ArgumentHelp("The vgpu-config to use; or VGPU_DM_SELECTED_CONFIG.", valueName: "NAME"))
+    @Option(
+        name: [.customShort("c"), .customLong("selected-config")],
+        help: ArgumentHelp("The vgpu-config to use; or VGPU_DM_SELECTED_CONFIG.", valueName: "NAME"))
     var selectedConfig: String?
 
     /// The selected config, chosen as NVIDIA's tool does: `-c NAME`, or the only config of the

@@ -21,7 +21,9 @@ struct VGPUDMApply: ParsableCommand {
         let command = "nvidia-vgpu-dm apply -c \(cfg.name)"
         // Planned under the host lock, after an interrupted apply is completed: a plan made
         // outside it could call the host converged while another apply is changing it.
-        let outcome = try ctx.mutate(command, lock: lock) { try ctx.reconciler.apply(cfg, force: false, command: command) }
+        let outcome = try ctx.mutate(command, lock: lock) {
+            try ctx.reconciler.apply(cfg, force: false, command: command)
+        }
         if outcome.converged {
             dmInfo("selected vGPU device configuration '\(cfg.name)' is already applied")
             return
@@ -36,12 +38,15 @@ struct VGPUDMApply: ParsableCommand {
 struct VGPUDMAssert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assert",
-        abstract: "Assert that a vGPU device configuration is applied (or, with --valid-config, only that it is valid).")
+        abstract: "Assert that a vGPU device configuration is applied (or, with --valid-config, only that it is valid)."
+    )
 
     @OptionGroup var config: VGPUDMConfigOptions
     @OptionGroup var host: HostOptions
 
-    @Flag(name: [.customShort("a"), .customLong("valid-config")], help: "Only check that the file is valid and holds the selected config (or VGPU_DM_VALID_CONFIG).")
+    @Flag(
+        name: [.customShort("a"), .customLong("valid-config")],
+        help: "Only check that the file is valid and holds the selected config (or VGPU_DM_VALID_CONFIG).")
     var validConfig = false
 
     func run() throws {

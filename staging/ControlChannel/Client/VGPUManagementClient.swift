@@ -58,12 +58,17 @@ public final class VGPUManagementClient {
 
     /// ASSIGN_VGPU_TYPE of `typeID` to the VF at `vf`; nil placement or channel offset: the
     /// firmware chooses.
-    public func assign(vf: PCIAddress, typeID: UInt32, placement: UInt16? = nil, channelOffset: UInt32? = nil) throws(ControlChannelError) {
+    public func assign(vf: PCIAddress, typeID: UInt32, placement: UInt16? = nil, channelOffset: UInt32? = nil)
+        throws(ControlChannelError)
+    {
         if let p = placement, p == NovaCoreTable.placementFirmwareChooses {
             throw .invalidRequest("placement \(p) is reserved (it means 'the firmware chooses')")
         }
-        try expectDone(call(.assign(vf: DBDF(vf), typeID: typeID, placement: placement ?? NovaCoreTable.placementFirmwareChooses,
-                                    channelOffset: channelOffset)), NovaCoreTable.assign)
+        try expectDone(
+            call(
+                .assign(
+                    vf: DBDF(vf), typeID: typeID, placement: placement ?? NovaCoreTable.placementFirmwareChooses,
+                    channelOffset: channelOffset)), NovaCoreTable.assign)
     }
 
     /// DEASSIGN_VGPU_TYPE of the VF at `vf`.
@@ -73,18 +78,20 @@ public final class VGPUManagementClient {
 
     /// QUERY_VGPU_PROPERTIES.
     public func queryProperties(_ typeID: UInt32) throws(ControlChannelError) -> VGPUTypeRecord {
-        guard case let .properties(r) = try call(.queryProperties(typeID: typeID)) else {
+        guard case .properties(let r) = try call(.queryProperties(typeID: typeID)) else {
             throw .badReply(command: NovaCoreTable.queryProperties.name, .malformed("not a property list"))
         }
         guard r.id == typeID else {
-            throw .badReply(command: NovaCoreTable.queryProperties.name, .malformed("asked for type \(typeID), got the properties of \(r.id)"))
+            throw .badReply(
+                command: NovaCoreTable.queryProperties.name,
+                .malformed("asked for type \(typeID), got the properties of \(r.id)"))
         }
         return r
     }
 
     /// QUERY_ASSIGNED_VF_VGPU_TYPE: what the VF at `vf` carries, nil when nothing.
     public func queryAssigned(vf: PCIAddress) throws(ControlChannelError) -> AssignedVF? {
-        guard case let .assigned(a) = try call(.queryAssigned(vf: DBDF(vf))) else {
+        guard case .assigned(let a) = try call(.queryAssigned(vf: DBDF(vf))) else {
             throw .badReply(command: NovaCoreTable.queryAssigned.name, .malformed("not an assignment"))
         }
         return a
@@ -95,7 +102,7 @@ public final class VGPUManagementClient {
     }
 
     private func typeIDs(_ r: ManagementReply, _ c: NovaCoreTable.Command) throws(ControlChannelError) -> [UInt32] {
-        guard case let .typeIDs(ids) = r else { throw .badReply(command: c.name, .malformed("not a type id list")) }
+        guard case .typeIDs(let ids) = r else { throw .badReply(command: c.name, .malformed("not a type id list")) }
         return ids
     }
 }

@@ -18,13 +18,17 @@ public enum Fwctl {
 
     /// A `struct fwctl_info` asking for up to `deviceDataLength` bytes of device data at `deviceData`.
     public static func infoRequest(deviceDataLength: UInt32, deviceData: UInt64) -> fwctl_info {
-        fwctl_info(size: UInt32(infoSize), flags: 0, out_device_type: 0, device_data_len: deviceDataLength,
-                   out_device_data: deviceData)
+        fwctl_info(
+            size: UInt32(infoSize), flags: 0, out_device_type: 0, device_data_len: deviceDataLength,
+            out_device_data: deviceData)
     }
 
     /// A `struct fwctl_rpc` for `inLength` request bytes at `input` and `outLength` bytes of room at `output`.
-    public static func rpcRequest(scope: FwctlScope, inLength: UInt32, outLength: UInt32, input: UInt64, output: UInt64) -> fwctl_rpc {
-        fwctl_rpc(size: UInt32(rpcSize), scope: scope.rawValue, in_len: inLength, out_len: outLength, in: input, out: output)
+    public static func rpcRequest(scope: FwctlScope, inLength: UInt32, outLength: UInt32, input: UInt64, output: UInt64)
+        -> fwctl_rpc
+    {
+        fwctl_rpc(
+            size: UInt32(rpcSize), scope: scope.rawValue, in_len: inLength, out_len: outLength, in: input, out: output)
     }
 
     /// The bytes of a C struct as the kernel reads them (little-endian on the hosts vgpuctl runs on).

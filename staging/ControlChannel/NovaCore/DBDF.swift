@@ -13,8 +13,10 @@ public struct DBDF: RawRepresentable, Hashable, Sendable, Codable, CustomStringC
     /// The address, when the unused bits 31:16 are clear.
     public var address: PCIAddress? {
         guard rawValue & 0xFFFF_0000 == 0 else { return nil }
-        return PCIAddress(domain: UInt32(rawValue >> 32), bus: UInt8(truncatingIfNeeded: rawValue >> 8),
-                          device: UInt8(truncatingIfNeeded: rawValue >> 3) & 0x1F, function: UInt8(truncatingIfNeeded: rawValue) & 0x7)
+        return PCIAddress(
+            domain: UInt32(rawValue >> 32), bus: UInt8(truncatingIfNeeded: rawValue >> 8),
+            device: UInt8(truncatingIfNeeded: rawValue >> 3) & 0x1F, function: UInt8(truncatingIfNeeded: rawValue) & 0x7
+        )
     }
 
     public var description: String { address?.description ?? hex0xDBDF(rawValue) }

@@ -12,8 +12,10 @@ public struct AssignedVF: Sendable, Equatable, Codable {
     public var framebufferOffsetMiB: UInt32?
     public var framebufferMiB: UInt32?
 
-    public init(typeID: UInt32, swizzID: UInt32 = 0, placement: UInt16, channelOffset: UInt32? = nil, channels: UInt32? = nil,
-                framebufferOffsetMiB: UInt32? = nil, framebufferMiB: UInt32? = nil) {
+    public init(
+        typeID: UInt32, swizzID: UInt32 = 0, placement: UInt16, channelOffset: UInt32? = nil, channels: UInt32? = nil,
+        framebufferOffsetMiB: UInt32? = nil, framebufferMiB: UInt32? = nil
+    ) {
         self.typeID = typeID
         self.swizzID = swizzID
         self.placement = placement
@@ -43,14 +45,17 @@ public enum ManagementReply: Sendable, Equatable {
         switch self {
         case .done:
             break
-        case let .typeIDs(ids):
+        case .typeIDs(let ids):
             var p = [UInt8](repeating: 0, count: 4 * ids.count)
             for (i, id) in ids.enumerated() { p.put32(4 * i, id) }
             b += p
-        case let .properties(record):
+        case .properties(let record):
             b += record.nvkv
-        case let .assigned(a):
-            var p = [UInt8](repeating: 0, count: NovaCoreTable.Size.assignedReply + (a?.channelOffset == nil ? 0 : NovaCoreTable.Size.assignedExtension))
+        case .assigned(let a):
+            var p = [UInt8](
+                repeating: 0,
+                count: NovaCoreTable.Size.assignedReply
+                    + (a?.channelOffset == nil ? 0 : NovaCoreTable.Size.assignedExtension))
             if let a {
                 p.put32(0, a.typeID)
                 p.put32(4, a.swizzID)
@@ -72,7 +77,9 @@ public enum ManagementReply: Sendable, Equatable {
     public init(decoding bytes: [UInt8], length: Int, room: Int, for command: NovaCoreTable.Command) throws(BadReply) {
         let h = NovaCoreTable.headerSize
         guard length <= room else { throw .oversized(length: length, room: room) }
-        guard length <= bytes.count else { throw .malformed("the transport reported \(length) reply bytes but delivered \(bytes.count)") }
+        guard length <= bytes.count else {
+            throw .malformed("the transport reported \(length) reply bytes but delivered \(bytes.count)")
+        }
         let b = Array(bytes.prefix(length))
         guard b.count >= h else { throw .short(length: b.count, needed: h) }
         guard b.le32(0) == command.id else { throw .wrongCommand(expected: command.id, got: b.le32(0)) }
@@ -83,7 +90,9 @@ public enum ManagementReply: Sendable, Equatable {
             guard p.isEmpty else { throw .trailing(p.count, expected: 0) }
             self = .done
         case NovaCoreTable.querySupported.id, NovaCoreTable.queryCreatable.id:
-            guard p.count % 4 == 0 else { throw .malformed("a type id list of \(p.count) bytes is not a whole number of 32-bit ids") }
+            guard p.count % 4 == 0 else {
+                throw .malformed("a type id list of \(p.count) bytes is not a whole number of 32-bit ids")
+            }
             guard p.count / 4 <= NovaCoreTable.typeListMax else {
                 throw .malformed("\(p.count / 4) type ids, more than the \(NovaCoreTable.typeListMax) GMC API allows")
             }
@@ -107,8 +116,10 @@ public enum ManagementReply: Sendable, Equatable {
             } else if p.count == n {
                 self = .assigned(AssignedVF(typeID: typeID, swizzID: p.le32(4), placement: p.le16(8)))
             } else {
-                self = .assigned(AssignedVF(typeID: typeID, swizzID: p.le32(4), placement: p.le16(8), channelOffset: p.le32(12),
-                                            channels: p.le32(16), framebufferOffsetMiB: p.le32(20), framebufferMiB: p.le32(24)))
+                self = .assigned(
+                    AssignedVF(
+                        typeID: typeID, swizzID: p.le32(4), placement: p.le16(8), channelOffset: p.le32(12),
+                        channels: p.le32(16), framebufferOffsetMiB: p.le32(20), framebufferMiB: p.le32(24)))
             }
         }
     }
@@ -131,17 +142,19 @@ public enum BadReply: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .short(length, needed):
+        case .short(let length, let needed):
             "the reply is \(length) bytes, shorter than the \(needed) it needs"
-        case let .wrongCommand(expected, got):
+        case .wrongCommand(let expected, let got):
             "the reply is for command \(hex0x(got))\(NovaCoreTable.command(got).map { " (\($0.name))" } ?? ""), not \(hex0x(expected))\(NovaCoreTable.command(expected).map { " (\($0.name))" } ?? "")"
-        case let .reservedNotZero(v):
+        case .reservedNotZero(let v):
             "the reply's reserved header word is \(hex0x(v)), not 0"
-        case let .oversized(length, room):
+        case .oversized(let length, let room):
             "the reply claims \(length) bytes, more than the \(room) bytes of room given for it (at most \(NovaCoreTable.maxResponse) are allowed)"
-        case let .trailing(n, expected):
-            expected == 0 ? "the reply carries \(n) bytes after its header where none belong" : "the reply carries \(n) extra bytes where \(expected) or none belong"
-        case let .malformed(text):
+        case .trailing(let n, let expected):
+            expected == 0
+                ? "the reply carries \(n) bytes after its header where none belong"
+                : "the reply carries \(n) extra bytes where \(expected) or none belong"
+        case .malformed(let text):
             "the reply does not decode: \(text)"
         }
     }

@@ -8,7 +8,9 @@ public enum ManagementRequest: Sendable, Equatable {
     case querySupported
     case queryCreatable
     /// ASSIGN_VGPU_TYPE. `placement` 0xFFFF and a nil `channelOffset` let the firmware choose.
-    case assign(vf: DBDF, typeID: UInt32, placement: UInt16 = NovaCoreTable.placementFirmwareChooses, channelOffset: UInt32? = nil)
+    case assign(
+        vf: DBDF, typeID: UInt32, placement: UInt16 = NovaCoreTable.placementFirmwareChooses,
+        channelOffset: UInt32? = nil)
     case deassign(vf: DBDF)
     case queryProperties(typeID: UInt32)
     case queryAssigned(vf: DBDF)
@@ -33,25 +35,28 @@ public enum ManagementRequest: Sendable, Equatable {
         switch self {
         case .querySupported, .queryCreatable:
             break
-        case let .addType(record, version, discard):
+        case .addType(let record, let version, let discard):
             var p = [UInt8](repeating: 0, count: NovaCoreTable.Size.addTypePrefix)
             p.putBytes(0, Array(version.utf8), limit: NovaCoreTable.buildVersionLength - 1)
             p[NovaCoreTable.buildVersionLength] = discard ? 1 : 0
             p.put32(NovaCoreTable.buildVersionLength + 4, 1)
             b += p + record.nvkv
-        case let .assign(vf, typeID, placement, channelOffset):
-            var p = [UInt8](repeating: 0, count: NovaCoreTable.Size.assignParams + (channelOffset == nil ? 0 : NovaCoreTable.Size.assignExtension))
+        case .assign(let vf, let typeID, let placement, let channelOffset):
+            var p = [UInt8](
+                repeating: 0,
+                count: NovaCoreTable.Size.assignParams + (channelOffset == nil ? 0 : NovaCoreTable.Size.assignExtension)
+            )
             p.put64(0, vf.rawValue)
             p.put32(8, typeID)
             p.put32(12, 0)
             p.put16(16, placement)
             if let channelOffset { p.put32(24, channelOffset) }
             b += p
-        case let .deassign(vf), let .queryAssigned(vf):
+        case .deassign(let vf), .queryAssigned(let vf):
             var p = [UInt8](repeating: 0, count: NovaCoreTable.Size.vfParams)
             p.put64(0, vf.rawValue)
             b += p
-        case let .queryProperties(typeID):
+        case .queryProperties(let typeID):
             var p = [UInt8](repeating: 0, count: NovaCoreTable.Size.propertiesParams)
             p.put32(0, typeID)
             b += p
@@ -70,36 +75,52 @@ public enum ManagementRequest: Sendable, Equatable {
     public init(decoding b: [UInt8]) throws(DecodeError) {
         let h = NovaCoreTable.headerSize
         guard b.count >= h else {
-            throw DecodeError(status: NVStatus.errInvalidParamStruct, reason: "request of \(b.count) bytes is shorter than the 8-byte fwctl_rpc_nova_core header")
+            throw DecodeError(
+                status: NVStatus.errInvalidParamStruct,
+                reason: "request of \(b.count) bytes is shorter than the 8-byte fwctl_rpc_nova_core header")
         }
         guard b.le32(4) == 0 else {
-            throw DecodeError(status: NVStatus.errInvalidArgument, reason: "fwctl_rpc_nova_core.reserved is \(hex0x(b.le32(4))), not 0")
+            throw DecodeError(
+                status: NVStatus.errInvalidArgument,
+                reason: "fwctl_rpc_nova_core.reserved is \(hex0x(b.le32(4))), not 0")
         }
         guard let command = NovaCoreTable.command(b.le32(0)) else {
-            throw DecodeError(status: NVStatus.errNotSupported, reason: "command id \(hex0x(b.le32(0))) is not a vGPU management command")
+            throw DecodeError(
+                status: NVStatus.errNotSupported,
+                reason: "command id \(hex0x(b.le32(0))) is not a vGPU management command")
         }
         let p = Array(b[h...])
         func size(_ allowed: Int...) throws(DecodeError) {
             guard allowed.contains(p.count) else {
-                throw DecodeError(status: NVStatus.errInvalidParamStruct,
-                                  reason: "\(command.name) carries \(p.count) parameter bytes, expected \(allowed.map(String.init).joined(separator: " or "))")
+                throw DecodeError(
+                    status: NVStatus.errInvalidParamStruct,
+                    reason:
+                        "\(command.name) carries \(p.count) parameter bytes, expected \(allowed.map(String.init).joined(separator: " or "))"
+                )
             }
         }
         switch command.id {
         case NovaCoreTable.addType.id:
             let n = NovaCoreTable.Size.addTypePrefix
             guard p.count >= n else {
-                throw DecodeError(status: NVStatus.errInvalidParamStruct, reason: "ADD_VGPU_TYPE carries \(p.count) bytes, less than its \(n)-byte prefix")
+                throw DecodeError(
+                    status: NVStatus.errInvalidParamStruct,
+                    reason: "ADD_VGPU_TYPE carries \(p.count) bytes, less than its \(n)-byte prefix")
             }
             guard p.le32(NovaCoreTable.buildVersionLength + 4) == 1 else {
-                throw DecodeError(status: NVStatus.errInvalidArgument, reason: "ADD_VGPU_TYPE vgpu_info_count is \(p.le32(NovaCoreTable.buildVersionLength + 4)); one record per request")
+                throw DecodeError(
+                    status: NVStatus.errInvalidArgument,
+                    reason:
+                        "ADD_VGPU_TYPE vgpu_info_count is \(p.le32(NovaCoreTable.buildVersionLength + 4)); one record per request"
+                )
             }
             let record: VGPUTypeRecord
             do { record = try VGPUTypeRecord(nvkv: Array(p[n...])) } catch {
                 throw DecodeError(status: NVStatus.errInvalidData, reason: "ADD_VGPU_TYPE record: \(error)")
             }
-            self = .addType(record, buildVersion: p.cString(0, NovaCoreTable.buildVersionLength),
-                            discard: p[NovaCoreTable.buildVersionLength] != 0)
+            self = .addType(
+                record, buildVersion: p.cString(0, NovaCoreTable.buildVersionLength),
+                discard: p[NovaCoreTable.buildVersionLength] != 0)
         case NovaCoreTable.querySupported.id:
             try size(0)
             self = .querySupported
@@ -107,11 +128,13 @@ public enum ManagementRequest: Sendable, Equatable {
             try size(0)
             self = .queryCreatable
         case NovaCoreTable.assign.id:
-            try size(NovaCoreTable.Size.assignParams, NovaCoreTable.Size.assignParams + NovaCoreTable.Size.assignExtension)
+            try size(
+                NovaCoreTable.Size.assignParams, NovaCoreTable.Size.assignParams + NovaCoreTable.Size.assignExtension)
             let ext = p.count > NovaCoreTable.Size.assignParams
             let channel = ext ? p.le32(24) : NovaCoreTable.channelFirmwareChooses
-            self = .assign(vf: DBDF(rawValue: p.le64(0)), typeID: p.le32(8), placement: p.le16(16),
-                           channelOffset: channel == NovaCoreTable.channelFirmwareChooses ? nil : channel)
+            self = .assign(
+                vf: DBDF(rawValue: p.le64(0)), typeID: p.le32(8), placement: p.le16(16),
+                channelOffset: channel == NovaCoreTable.channelFirmwareChooses ? nil : channel)
         case NovaCoreTable.deassign.id:
             try size(NovaCoreTable.Size.vfParams)
             self = .deassign(vf: DBDF(rawValue: p.le64(0)))

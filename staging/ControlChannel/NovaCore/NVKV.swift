@@ -11,7 +11,12 @@ import GSPMessaging
 public enum NVKV {
     /// Bits 31:28 of an instruction.
     public enum Opcode: UInt8, Sendable {
-        case imm32 = 0, seq32 = 1, seq64 = 2, array8 = 3, array32 = 4, array64 = 5
+        case imm32 = 0
+        case seq32 = 1
+        case seq64 = 2
+        case array8 = 3
+        case array32 = 4
+        case array64 = 5
     }
 
     /// A decoded value.
@@ -105,7 +110,9 @@ public enum NVKV {
     /// IMM32 value 0 (the zero padding a fixed-size reply buffer leaves).
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> [Entry] {
         guard bytes.count % 8 == 0 else {
-            throw DecodeError(offset: bytes.count - bytes.count % 8, reason: "\(bytes.count) bytes is not a whole number of 64-bit words")
+            throw DecodeError(
+                offset: bytes.count - bytes.count % 8,
+                reason: "\(bytes.count) bytes is not a whole number of 64-bit words")
         }
         let words = bytes.count / 8
         func word(_ i: Int) -> UInt64 { bytes.le64(8 * i) }
@@ -119,7 +126,11 @@ public enum NVKV {
             let high = UInt32(truncatingIfNeeded: w >> 32)
             i += 1
             guard let op = Opcode(rawValue: UInt8(truncatingIfNeeded: w >> 28) & 0xF) else {
-                throw DecodeError(offset: at, reason: "unknown opcode \(UInt8(truncatingIfNeeded: w >> 28) & 0xF) for key 0x\(String(key, radix: 16))")
+                throw DecodeError(
+                    offset: at,
+                    reason:
+                        "unknown opcode \(UInt8(truncatingIfNeeded: w >> 28) & 0xF) for key 0x\(String(key, radix: 16))"
+                )
             }
             let count = Int(high)
             /// Words the values take after the instruction.
@@ -131,11 +142,17 @@ public enum NVKV {
             case .array8: valueWords = (count + 7) / 8
             }
             guard valueWords <= words - i else {
-                throw DecodeError(offset: at, reason: "key 0x\(String(key, radix: 16)) announces \(count) values (\(valueWords) words) but \(words - i) words remain")
+                throw DecodeError(
+                    offset: at,
+                    reason:
+                        "key 0x\(String(key, radix: 16)) announces \(count) values (\(valueWords) words) but \(words - i) words remain"
+                )
             }
             if op == .seq32 || op == .seq64 {
                 guard Int(key) + count - 1 <= Int(UInt16.max) else {
-                    throw DecodeError(offset: at, reason: "a sequence of \(count) keys from 0x\(String(key, radix: 16)) runs past key 0xffff")
+                    throw DecodeError(
+                        offset: at,
+                        reason: "a sequence of \(count) keys from 0x\(String(key, radix: 16)) runs past key 0xffff")
                 }
             }
             switch op {
@@ -151,9 +168,13 @@ public enum NVKV {
             case .array8:
                 out.append(Entry(key: key, index: index, value: .bytes(Array(bytes[(8 * i)..<(8 * i + count)]))))
             case .array32:
-                out.append(Entry(key: key, index: index, value: .u32s((0..<count).map { k in
-                    UInt32(truncatingIfNeeded: word(i + k / 2) >> (k % 2 == 0 ? 0 : 32))
-                })))
+                out.append(
+                    Entry(
+                        key: key, index: index,
+                        value: .u32s(
+                            (0..<count).map { k in
+                                UInt32(truncatingIfNeeded: word(i + k / 2) >> (k % 2 == 0 ? 0 : 32))
+                            })))
             case .array64:
                 out.append(Entry(key: key, index: index, value: .u64s((0..<count).map { word(i + $0) })))
             }
@@ -166,29 +187,29 @@ public enum NVKV {
 extension NVKV.Value {
     /// The value as a u32 (IMM32, or one SEQ32 key).
     public var u32: UInt32? {
-        if case let .u32(v) = self { return v }
+        if case .u32(let v) = self { return v }
         return nil
     }
 
     /// The value as a u64 (SEQ64; an IMM32 widens).
     public var u64: UInt64? {
         switch self {
-        case let .u64(v): v
-        case let .u32(v): UInt64(v)
+        case .u64(let v): v
+        case .u32(let v): UInt64(v)
         default: nil
         }
     }
 
     /// An ARRAY8 read as a NUL-terminated string.
     public var string: String? {
-        guard case let .bytes(b) = self else { return nil }
+        guard case .bytes(let b) = self else { return nil }
         let text = b.prefix { $0 != 0 }
         return String(decoding: text, as: UTF8.self)
     }
 
     /// An ARRAY32.
     public var u32s: [UInt32]? {
-        if case let .u32s(v) = self { return v }
+        if case .u32s(let v) = self { return v }
         return nil
     }
 }

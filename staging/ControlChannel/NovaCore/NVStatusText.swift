@@ -29,12 +29,14 @@ public enum NVStatusText {
     public static func meaning(_ s: UInt32) -> String? {
         switch s {
         case NVStatus.errInsufficientResources: "the GPU cannot hold it now"
-        case NVStatus.errObjectNotFound: "the firmware does not know that vGPU type (types are taught with ADD_VGPU_TYPE first)"
+        case NVStatus.errObjectNotFound:
+            "the firmware does not know that vGPU type (types are taught with ADD_VGPU_TYPE first)"
         case errInUse: "it is in use"
         case errInvalidIndex: "no such VF on this GPU"
         case NVStatus.errNotSupported: "vGPU management is not available on this GPU's GSP-RM"
         case errInsufficientPermissions: "not permitted in this scope"
-        case NVStatus.errInvalidArgument, NVStatus.errInvalidParamStruct, NVStatus.errInvalidData: "the firmware could not read the request"
+        case NVStatus.errInvalidArgument, NVStatus.errInvalidParamStruct, NVStatus.errInvalidData:
+            "the firmware could not read the request"
         default: nil
         }
     }

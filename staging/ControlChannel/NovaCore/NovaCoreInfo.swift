@@ -18,8 +18,10 @@ public struct NovaCoreInfo: Sendable, Equatable, Codable {
     public var totalVFs: UInt32
     public var firmwareVersion: String
 
-    public init(vendorID: UInt16, deviceID: UInt16, subsystemVendorID: UInt16, subsystemID: UInt16, vgpu: Bool,
-                totalVFs: UInt32, firmwareVersion: String) {
+    public init(
+        vendorID: UInt16, deviceID: UInt16, subsystemVendorID: UInt16, subsystemID: UInt16, vgpu: Bool,
+        totalVFs: UInt32, firmwareVersion: String
+    ) {
         self.vendorID = vendorID
         self.deviceID = deviceID
         self.subsystemVendorID = subsystemVendorID

@@ -45,7 +45,8 @@ public enum NovaCoreTable {
         }
 
         public var source: String {
-            self == .gmcapiCategory ? "NVIDIA GMC API table (category VGPU_MGMT 0x02), as NVIDIA's fwctl tools mirror it"
+            self == .gmcapiCategory
+                ? "NVIDIA GMC API table (category VGPU_MGMT 0x02), as NVIDIA's fwctl tools mirror it"
                 : "development firmware r000_00 (GMCAPI_COMMANDS in the vGPU series author's bindings)"
         }
     }
@@ -88,7 +89,8 @@ public enum NovaCoreTable {
     /// `ADD_VGPU_TYPE` (0x00020001).
     public static let addType = Command(
         id: 0x0002_0001, name: "ADD_VGPU_TYPE",
-        request: "gmcapi_add_vgpu_type_payload_hdr (136: gsp_build_version[128], discard_vgpu_types u8, pad[3], vgpu_info_count u32 = 1), then one vGPU type record as NVKV (keys below)",
+        request:
+            "gmcapi_add_vgpu_type_payload_hdr (136: gsp_build_version[128], discard_vgpu_types u8, pad[3], vgpu_info_count u32 = 1), then one vGPU type record as NVKV (keys below)",
         reply: "nothing", replyRoom: headerSize, changesState: true,
         source: "gmcapi (number), tool (prefix), vgpuctl (record: NVIDIA's is an opaque metadata blob)")
     /// `QUERY_SUPPORTED_VGPU_TYPES` (0x00020002).
@@ -105,7 +107,8 @@ public enum NovaCoreTable {
     /// `ASSIGN_VGPU_TYPE` (0x00020004).
     public static let assign = Command(
         id: 0x0002_0004, name: "ASSIGN_VGPU_TYPE",
-        request: "GmcapiAssignVgpuTypeInParams (24: dbdf u64, vgpuTypeId u32, swizzId u32, placementId u16 (0xFFFF: firmware chooses), pad), then optionally vgpuctl_assign_ext (8: channelOffset u32, reserved u32)",
+        request:
+            "GmcapiAssignVgpuTypeInParams (24: dbdf u64, vgpuTypeId u32, swizzId u32, placementId u16 (0xFFFF: firmware chooses), pad), then optionally vgpuctl_assign_ext (8: channelOffset u32, reserved u32)",
         reply: "nothing", replyRoom: headerSize, changesState: true,
         source: "gmcapi (params), vgpuctl (placement 0xFFFF, the extension)")
     /// `DEASSIGN_VGPU_TYPE` (0x00020005).
@@ -123,12 +126,15 @@ public enum NovaCoreTable {
     public static let queryAssigned = Command(
         id: 0x0002_0007, name: "QUERY_ASSIGNED_VF_VGPU_TYPE",
         request: "GmcapiQueryAssignedVfVgpuTypeInParams (8: dbdf u64)",
-        reply: "GmcapiQueryAssignedVfVgpuTypeOutParams (12: vgpuTypeId u32 (0: none), swizzId u32, placementId u16, pad), then optionally vgpuctl_assigned_vf_ext (16: channelOffset, channelCount, framebufferOffsetMiB, framebufferMiB, u32 each)",
+        reply:
+            "GmcapiQueryAssignedVfVgpuTypeOutParams (12: vgpuTypeId u32 (0: none), swizzId u32, placementId u16, pad), then optionally vgpuctl_assigned_vf_ext (16: channelOffset, channelCount, framebufferOffsetMiB, framebufferMiB, u32 each)",
         replyRoom: headerSize + 12 + 16, changesState: false,
         source: "gmcapi (params), vgpuctl (the extension)")
 
     /// The seven, in number order.
-    public static let all: [Command] = [addType, querySupported, queryCreatable, assign, deassign, queryProperties, queryAssigned]
+    public static let all: [Command] = [
+        addType, querySupported, queryCreatable, assign, deassign, queryProperties, queryAssigned,
+    ]
 
     /// The command with number `id`.
     public static func command(_ id: UInt32) -> Command? { all.first { $0.id == id } }

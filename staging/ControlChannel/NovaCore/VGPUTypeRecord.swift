@@ -36,8 +36,10 @@ public struct VGPUTypeRecord: Sendable, Equatable, Codable {
         }
     }
 
-    public init(id: UInt32, name: String, maxInstances: UInt32, framebufferMiB: UInt32, nominalMiB: UInt32, series: String,
-                placementSize: UInt32, placements: [UInt32], channels: UInt32, copyEngines: UInt32, mig: MIG?) {
+    public init(
+        id: UInt32, name: String, maxInstances: UInt32, framebufferMiB: UInt32, nominalMiB: UInt32, series: String,
+        placementSize: UInt32, placements: [UInt32], channels: UInt32, copyEngines: UInt32, mig: MIG?
+    ) {
         self.id = id
         self.name = name
         self.maxInstances = maxInstances
@@ -79,17 +81,23 @@ public struct VGPUTypeRecord: Sendable, Equatable, Codable {
     public init(nvkv bytes: [UInt8]) throws(NVKV.DecodeError) {
         typealias K = NovaCoreTable.Key
         var byKey: [UInt16: NVKV.Value] = [:]
-        for entry in try NVKV.decode(bytes) where entry.index == 0 && byKey[entry.key] == nil { byKey[entry.key] = entry.value }
+        for entry in try NVKV.decode(bytes) where entry.index == 0 && byKey[entry.key] == nil {
+            byKey[entry.key] = entry.value
+        }
         func need<T>(_ key: UInt16, _ what: String, _ get: (NVKV.Value) -> T?) throws(NVKV.DecodeError) -> T {
             guard let v = byKey[key] else {
-                throw NVKV.DecodeError(offset: 0, reason: "the vGPU type lacks key 0x\(String(key, radix: 16)) (\(what))")
+                throw NVKV.DecodeError(
+                    offset: 0, reason: "the vGPU type lacks key 0x\(String(key, radix: 16)) (\(what))")
             }
             guard let t = get(v) else {
-                throw NVKV.DecodeError(offset: 0, reason: "key 0x\(String(key, radix: 16)) (\(what)) has the wrong kind of value: \(v)")
+                throw NVKV.DecodeError(
+                    offset: 0, reason: "key 0x\(String(key, radix: 16)) (\(what)) has the wrong kind of value: \(v)")
             }
             return t
         }
-        func optional<T>(_ key: UInt16, _ what: String, _ get: (NVKV.Value) -> T?, default d: T) throws(NVKV.DecodeError) -> T {
+        func optional<T>(_ key: UInt16, _ what: String, _ get: (NVKV.Value) -> T?, default d: T) throws(NVKV
+            .DecodeError) -> T
+        {
             byKey[key] == nil ? d : try need(key, what, get)
         }
         id = try need(K.typeID, "TYPE_ID", \.u32)
@@ -104,10 +112,11 @@ public struct VGPUTypeRecord: Sendable, Equatable, Codable {
         channels = try optional(K.channels, "channels", \.u32, default: 0)
         copyEngines = try optional(K.copyEngines, "copy engines", \.u32, default: 0)
         if byKey[K.migProfile] != nil {
-            mig = MIG(profile: try need(K.migProfile, "MIG profile", \.string),
-                      computeSlices: try need(K.migComputeSlices, "MIG compute slices", \.u32),
-                      memorySlices: try need(K.migMemorySlices, "MIG memory slices", \.u32),
-                      memoryPlacements: try optional(K.migMemoryPlacements, "MIG memory placements", \.u32s, default: []))
+            mig = MIG(
+                profile: try need(K.migProfile, "MIG profile", \.string),
+                computeSlices: try need(K.migComputeSlices, "MIG compute slices", \.u32),
+                memorySlices: try need(K.migMemorySlices, "MIG memory slices", \.u32),
+                memoryPlacements: try optional(K.migMemoryPlacements, "MIG memory placements", \.u32s, default: []))
         } else {
             mig = nil
         }

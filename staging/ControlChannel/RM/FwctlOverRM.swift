@@ -54,7 +54,8 @@ public struct FwctlOverRM: Sendable, Equatable {
     /// the reply side (the driver reading the answer).
     public init(decoding b: [UInt8], asRequest: Bool) throws(DecodeError) {
         guard b.count >= Self.headerSize else {
-            throw DecodeError(reason: "the control carries \(b.count) parameter bytes, fewer than the \(Self.headerSize)-byte header")
+            throw DecodeError(
+                reason: "the control carries \(b.count) parameter bytes, fewer than the \(Self.headerSize)-byte header")
         }
         scope = b.le32(0)
         inLength = b.le32(4)
@@ -64,7 +65,8 @@ public struct FwctlOverRM: Sendable, Equatable {
         buffer = Array(b[Self.headerSize...])
         if asRequest {
             guard Int(inLength) <= buffer.count, Int(outLength) <= buffer.count else {
-                throw DecodeError(reason: "inLen \(inLength) or outLen \(outLength) exceeds the \(buffer.count)-byte buffer")
+                throw DecodeError(
+                    reason: "inLen \(inLength) or outLen \(outLength) exceeds the \(buffer.count)-byte buffer")
             }
         }
     }

@@ -39,7 +39,8 @@ public final class RMSession {
             params.put32(0, h)
             params.put32(4, UInt32(truncatingIfNeeded: getpid()))
             params.putBytes(8, Array(processName.utf8), limit: 99)
-            let status = try allocCall(RMAlloc(hClient: h, hParent: 0, hObject: h, hClass: RMClass.rootClient, params: params))
+            let status = try allocCall(
+                RMAlloc(hClient: h, hParent: 0, hObject: h, hClass: RMClass.rootClient, params: params))
             if status == NVStatusText.errInsertDuplicateName {
                 handles = RMHandleAllocator(slot: handles.nextSlot)
                 continue
@@ -51,18 +52,23 @@ public final class RMSession {
             client = c
             return c
         }
-        throw .rm(call: "GSP_RM_ALLOC of a client (\(Self.clientAttempts) handles tried)", status: NVStatusText.errInsertDuplicateName)
+        throw .rm(
+            call: "GSP_RM_ALLOC of a client (\(Self.clientAttempts) handles tried)",
+            status: NVStatusText.errInsertDuplicateName)
     }
 
     /// Allocates an object of `hClass` under `parent` with the class's allocation parameters.
-    public func alloc(_ hClass: UInt32, under parent: RMObject, params: [UInt8] = []) throws(ControlChannelError) -> RMObject {
+    public func alloc(_ hClass: UInt32, under parent: RMObject, params: [UInt8] = []) throws(ControlChannelError)
+        -> RMObject
+    {
         let c = try openClient()
         guard let h = handles.take() else {
             throw .invalidRequest("the RM client \(hex0x(c.handle)) has no free object handle left (255 in use)")
         }
         let status: UInt32
         do {
-            status = try allocCall(RMAlloc(hClient: c.handle, hParent: parent.handle, hObject: h, hClass: hClass, params: params))
+            status = try allocCall(
+                RMAlloc(hClient: c.handle, hParent: parent.handle, hObject: h, hClass: hClass, params: params))
         } catch {
             handles.release(h)
             throw error
@@ -85,14 +91,18 @@ public final class RMSession {
     /// Runs control `cmd` on `object`; returns the parameters as GSP-RM left them.
     public func control(_ object: RMObject, _ cmd: UInt32, params: [UInt8]) throws(ControlChannelError) -> [UInt8] {
         let c = try openClient()
-        let reply = try call(.gspRmControl, RMControl(hClient: c.handle, hObject: object.handle, cmd: cmd, params: params).encoded)
+        let reply = try call(
+            .gspRmControl, RMControl(hClient: c.handle, hObject: object.handle, cmd: cmd, params: params).encoded)
         let r: RMControl
         do { r = try RMControl(decoding: reply) } catch { throw .queue(.badPayload(.gspRmControl, error)) }
         guard r.status == NVStatus.ok else {
             throw .rm(call: "GSP_RM_CONTROL \(hex0x(cmd)) on \(object)", status: r.status)
         }
         guard r.params.count == params.count else {
-            throw .queue(.protocolViolation("GSP_RM_CONTROL \(hex0x(cmd)) came back with \(r.params.count) parameter bytes, sent \(params.count)"))
+            throw .queue(
+                .protocolViolation(
+                    "GSP_RM_CONTROL \(hex0x(cmd)) came back with \(r.params.count) parameter bytes, sent \(params.count)"
+                ))
         }
         return r.params
     }
@@ -100,7 +110,8 @@ public final class RMSession {
     /// Frees `object` and everything under it; its handle is released.
     public func free(_ object: RMObject) throws(ControlChannelError) {
         let c = try openClient()
-        let reply = try call(.free, RMFree(hRoot: c.handle, hObjectParent: object.parent, hObjectOld: object.handle).encoded)
+        let reply = try call(
+            .free, RMFree(hRoot: c.handle, hObjectParent: object.parent, hObjectOld: object.handle).encoded)
         let r: RMFree
         do { r = try RMFree(decoding: reply) } catch { throw .queue(.badPayload(.free, error)) }
         guard r.status == NVStatus.ok else { throw .rm(call: "FREE of \(object)", status: r.status) }

@@ -45,7 +45,9 @@ public enum FwctlKernelRules {
         // nova-core (fw_rpc): header, reserved word, permitted command in this scope.
         if request.count < NovaCoreTable.headerSize { return .invalidArgument }
         if request.le32(4) != 0 { return .invalidArgument }
-        if scope != NovaCoreTable.permittedScope || NovaCoreTable.command(request.le32(0)) == nil { return .notPermitted }
+        if scope != NovaCoreTable.permittedScope || NovaCoreTable.command(request.le32(0)) == nil {
+            return .notPermitted
+        }
         return nil
     }
 

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CControlChannel
 import HostKit
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An open fwctl character device: the seam around `ioctl(2)`, so tests can stand a recording
 /// fake in for the kernel.
@@ -79,22 +80,26 @@ public final class FwctlIoctlTransport: ControlTransport {
                 room = full
                 continue
             }
-            return FwctlDeviceInfo(deviceType: FwctlDeviceType(rawValue: req.out_device_type),
-                                   deviceData: Array(data.prefix(min(full, room))), deviceDataLength: full)
+            return FwctlDeviceInfo(
+                deviceType: FwctlDeviceType(rawValue: req.out_device_type),
+                deviceData: Array(data.prefix(min(full, room))), deviceDataLength: full)
         }
     }
 
     public func rpc(scope: FwctlScope, request: [UInt8], room: Int) throws(ControlChannelError) -> RawReply {
         let command = request.count >= 4 ? NovaCoreTable.command(request.le32(0))?.name : nil
         func failure(_ e: Errno) -> ControlChannelError {
-            .call(FwctlCallFailure(call: "FWCTL_RPC", device: name, errno: e, command: command, scope: scope,
-                                   inLength: request.count, outLength: room))
+            .call(
+                FwctlCallFailure(
+                    call: "FWCTL_RPC", device: name, errno: e, command: command, scope: scope,
+                    inLength: request.count, outLength: room))
         }
         // The kernel would refuse these sizes with EMSGSIZE; say so without asking it.
         if request.count > Fwctl.maxRPCLength || room > Fwctl.maxRPCLength { throw failure(.messageTooLong) }
         var input = request
         var output = [UInt8](repeating: 0, count: room)
-        var req = Fwctl.rpcRequest(scope: scope, inLength: UInt32(request.count), outLength: UInt32(room), input: 0, output: 0)
+        var req = Fwctl.rpcRequest(
+            scope: scope, inLength: UInt32(request.count), outLength: UInt32(room), input: 0, output: 0)
         let e: Errno? = input.withUnsafeMutableBytes { i in
             output.withUnsafeMutableBytes { o in
                 req.in = UInt64(UInt(bitPattern: i.baseAddress))

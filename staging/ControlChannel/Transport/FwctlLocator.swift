@@ -23,7 +23,9 @@ public enum FwctlLocator {
         let sysfs = SysfsReader(root: root)
         return sysfs.list(HostRoot.fwctlClass).filter { $0.hasPrefix("fwctl") }.map { name in
             let parent = sysfs.linkName("\(HostRoot.fwctlClass)/\(name)/device")
-            return FwctlDevice(name: name, parent: parent, parentDriver: sysfs.linkName("\(HostRoot.fwctlClass)/\(name)/device/driver"))
+            return FwctlDevice(
+                name: name, parent: parent, parentDriver: sysfs.linkName("\(HostRoot.fwctlClass)/\(name)/device/driver")
+            )
         }
     }
 
@@ -40,19 +42,25 @@ public enum FwctlLocator {
         let release = sysfs.text("proc/sys/kernel/osrelease")?.trimmingCharacters(in: .whitespacesAndNewlines)
         let running = release.map { "; this kernel is \($0)" } ?? ""
         let dev = sysfs.device(pci)
-        let novaCore = "nova-core's fwctl driver (FWCTL_DEVICE_TYPE_NOVA_CORE, from the vGPU patch series), which is not upstream yet"
+        let novaCore =
+            "nova-core's fwctl driver (FWCTL_DEVICE_TYPE_NOVA_CORE, from the vGPU patch series), which is not upstream yet"
         var bound = ""
         if let dev {
             bound = dev.driver.map { " (it is bound to \($0))" } ?? " (no driver is bound to it)"
             if dev.driver == "nvidia" {
-                bound += "; NVIDIA's own driver offers no fwctl interface: its vGPU types are managed through its sysfs files (vgpuctl's vendor backend)"
+                bound +=
+                    "; NVIDIA's own driver offers no fwctl interface: its vGPU types are managed through its sysfs files (vgpuctl's vendor backend)"
             }
         }
         guard sysfs.exists(HostRoot.fwctlClass) else {
-            return "\(head): \(root.url(HostRoot.fwctlClass)) does not exist, so this kernel has no fwctl subsystem (CONFIG_FWCTL, merged in Linux 6.15\(running)); vGPU management over fwctl also needs \(novaCore)\(bound)"
+            return
+                "\(head): \(root.url(HostRoot.fwctlClass)) does not exist, so this kernel has no fwctl subsystem (CONFIG_FWCTL, merged in Linux 6.15\(running)); vGPU management over fwctl also needs \(novaCore)\(bound)"
         }
         let others = devices(root: root).map { "\($0.name) for \($0.parent ?? "an unknown parent")" }
-        let present = others.isEmpty ? "fwctl is present but has no devices" : "fwctl is present (\(others.joined(separator: ", ")))"
-        return "\(head): \(present), and no fwctl driver has registered \(pci)\(bound); vGPU management over fwctl needs \(novaCore)"
+        let present =
+            others.isEmpty
+            ? "fwctl is present but has no devices" : "fwctl is present (\(others.joined(separator: ", ")))"
+        return
+            "\(head): \(present), and no fwctl driver has registered \(pci)\(bound); vGPU management over fwctl needs \(novaCore)"
     }
 }

@@ -36,23 +36,27 @@ public final class GSPStubTransport: ControlTransport {
 
     public func info() throws(ControlChannelError) -> FwctlDeviceInfo {
         let payload: [UInt8]
-        do { payload = try gsp.call(.getGspStaticInfo, [UInt8](repeating: 0, count: GSPStaticInfo.size)).payload } catch {
+        do { payload = try gsp.call(.getGspStaticInfo, [UInt8](repeating: 0, count: GSPStaticInfo.size)).payload } catch
+        {
             throw .queue(error)
         }
         let s: GSPStaticInfo
         do { s = try GSPStaticInfo(decoding: payload) } catch { throw .queue(.badPayload(.getGspStaticInfo, error)) }
-        let info = NovaCoreInfo(vendorID: pci?.vendorID ?? 0, deviceID: pci?.deviceID ?? 0,
-                                subsystemVendorID: pci?.subsystemVendorID ?? 0, subsystemID: pci?.subsystemDeviceID ?? 0,
-                                vgpu: s.isVgx && s.sriov.sriovEnabled, totalVFs: s.sriov.totalVFs,
-                                firmwareVersion: GSPFirmwareTable.current.version)
+        let info = NovaCoreInfo(
+            vendorID: pci?.vendorID ?? 0, deviceID: pci?.deviceID ?? 0,
+            subsystemVendorID: pci?.subsystemVendorID ?? 0, subsystemID: pci?.subsystemDeviceID ?? 0,
+            vgpu: s.isVgx && s.sriov.sriovEnabled, totalVFs: s.sriov.totalVFs,
+            firmwareVersion: GSPFirmwareTable.current.version)
         return FwctlDeviceInfo(deviceType: .novaCore, deviceData: info.encoded)
     }
 
     public func rpc(scope: FwctlScope, request: [UInt8], room: Int) throws(ControlChannelError) -> RawReply {
         let command = request.count >= 4 ? NovaCoreTable.command(request.le32(0))?.name : nil
         if let e = FwctlKernelRules.check(scope: scope, request: request, room: room) {
-            throw .call(FwctlCallFailure(call: "FWCTL_RPC", device: name, errno: e, command: command, scope: scope,
-                                         inLength: request.count, outLength: room))
+            throw .call(
+                FwctlCallFailure(
+                    call: "FWCTL_RPC", device: name, errno: e, command: command, scope: scope,
+                    inLength: request.count, outLength: room))
         }
         if subdevice == nil { subdevice = try session.subdevice() }
         guard let sub = subdevice else { throw .invalidRequest("no subdevice") }

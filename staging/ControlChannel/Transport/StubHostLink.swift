@@ -36,7 +36,8 @@ public struct StubHostLink: Codable, Sendable, Equatable {
     public static func find(sharedFile: String, pf: String) -> StubHostLink? {
         let dir = (sharedFile as NSString).deletingLastPathComponent
         if let data = FileManager.default.contents(atPath: dir + "/" + fileName),
-           let link = try? JSONDecoder().decode(StubHostLink.self, from: data) {
+            let link = try? JSONDecoder().decode(StubHostLink.self, from: data)
+        {
             return link
         }
         let suffix = "/\(SimulatedGSP.directory)/\(pf)/\((sharedFile as NSString).lastPathComponent)"

@@ -25,7 +25,9 @@ public struct GMCElement: Equatable, Sendable {
     /// Decodes the element at `offset` of `bytes`; throws what a receiver would reject.
     public init(decoding bytes: [UInt8], at offset: Int = 0) throws(GMCDecodeError) {
         guard offset + GMCElementHeader.size <= bytes.count else {
-            throw GMCDecodeError(offset: offset, "\(bytes.count - offset) bytes left, too short for the \(GMCElementHeader.size)-byte MCTP/NVDM header")
+            throw GMCDecodeError(
+                offset: offset,
+                "\(bytes.count - offset) bytes left, too short for the \(GMCElementHeader.size)-byte MCTP/NVDM header")
         }
         header = GMCElementHeader(decoding: bytes, at: offset)
         if let p = header.problem(available: bytes.count - offset) { throw GMCDecodeError(offset: offset, p) }
@@ -33,15 +35,24 @@ public struct GMCElement: Equatable, Sendable {
         let end = offset + Int(header.mctpPayloadSize)
         switch header.nvdmType {
         case .gmcapi?:
-            guard end - body >= GMCAPIHeader.size else { throw GMCDecodeError(offset: offset, "NVDM GMCAPI message of \(end - body) bytes is shorter than GMCAPI_HEADER (32)") }
+            guard end - body >= GMCAPIHeader.size else {
+                throw GMCDecodeError(
+                    offset: offset, "NVDM GMCAPI message of \(end - body) bytes is shorter than GMCAPI_HEADER (32)")
+            }
             gmcapi = GMCAPIHeader(decoding: bytes, at: body)
             payload = Array(bytes[(body + GMCAPIHeader.size)..<end])
         case .rmRPC?:
-            guard end - body >= RPCHeader.size else { throw GMCDecodeError(offset: offset, "NVDM RM RPC message of \(end - body) bytes is shorter than rpc_message_header_v (32)") }
+            guard end - body >= RPCHeader.size else {
+                throw GMCDecodeError(
+                    offset: offset,
+                    "NVDM RM RPC message of \(end - body) bytes is shorter than rpc_message_header_v (32)")
+            }
             rpc = RPCHeader(decoding: bytes, at: body)
             payload = Array(bytes[(body + RPCHeader.size)..<end])
         case nil:
-            throw GMCDecodeError(offset: offset, "NVDM type \(hex0x(UInt32(header.nvdmTypeValue))) is neither RM RPC (0x25) nor GMCAPI (0x26)")
+            throw GMCDecodeError(
+                offset: offset,
+                "NVDM type \(hex0x(UInt32(header.nvdmTypeValue))) is neither RM RPC (0x25) nor GMCAPI (0x26)")
         }
     }
 
@@ -50,9 +61,13 @@ public struct GMCElement: Equatable, Sendable {
         if let g = gmcapi {
             let name = GMCCommandTable.name(of: g.commandID)
             // A request's second word is a response room; a response's first is a status.
-            return "\(header.nvdmType?.name ?? "?") \(name) seq \(g.sequence): word0 \(g.word0) (request size / response status), word1 \(g.word1) (request max_response_size / response size), \(payload.count) payload bytes"
+            return
+                "\(header.nvdmType?.name ?? "?") \(name) seq \(g.sequence): word0 \(g.word0) (request size / response status), word1 \(g.word1) (request max_response_size / response size), \(payload.count) payload bytes"
         }
-        if let r = rpc { return "\(header.nvdmType?.name ?? "?") \(r.function.name) sequence \(r.sequence): \(payload.count) payload bytes" }
+        if let r = rpc {
+            return
+                "\(header.nvdmType?.name ?? "?") \(r.function.name) sequence \(r.sequence): \(payload.count) payload bytes"
+        }
         return "?"
     }
 }
@@ -75,7 +90,9 @@ public enum GMCQueueDump {
     /// The elements with their page numbers; stops at the first unused page, throws at the
     /// first bad element.
     public static func decode(_ bytes: [UInt8]) throws(GMCDecodeError) -> [(page: Int, element: GMCElement)] {
-        guard bytes.count >= 4 else { throw GMCDecodeError(offset: 0, "\(bytes.count) bytes: too short for an MCTP/NVDM element") }
+        guard bytes.count >= 4 else {
+            throw GMCDecodeError(offset: 0, "\(bytes.count) bytes: too short for an MCTP/NVDM element")
+        }
         var out: [(Int, GMCElement)] = []
         var page = 0
         while page * GspMemLayout.pageSize + 4 <= bytes.count {
@@ -83,7 +100,12 @@ public enum GMCQueueDump {
             let magic = bytes.le32(at)
             if magic != GMCElementHeader.magic && magic != GMCElementHeader.magicSeen {
                 // An unused page ends the ring; a dump that starts with one is no ring dump.
-                if page == 0 { throw GMCDecodeError(offset: 0, "mctpMagic is \(hex0x(magic)), not \(hex0x(GMCElementHeader.magic)) (\"MCTP\") or \(hex0x(GMCElementHeader.magicSeen)) (\"SEEN\"): not an r000_00 ring dump") }
+                if page == 0 {
+                    throw GMCDecodeError(
+                        offset: 0,
+                        "mctpMagic is \(hex0x(magic)), not \(hex0x(GMCElementHeader.magic)) (\"MCTP\") or \(hex0x(GMCElementHeader.magicSeen)) (\"SEEN\"): not an r000_00 ring dump"
+                    )
+                }
                 break
             }
             let e = try GMCElement(decoding: bytes, at: at)

@@ -49,12 +49,16 @@ public struct GspMemDump: Codable, Sendable {
     /// A bad checksum is not: it shows as `checksumValid: false`.
     public static func decode(_ bytes: [UInt8], name: String) throws(VGPUError) -> GspMemDump {
         guard bytes.count >= GspMemLayout.gspMemSize else {
-            throw .invalid("\(name) is truncated: it ends at offset \(hex0x(bytes.count)), inside \(region(at: bytes.count)); a GspMem dump is \(hex0x(GspMemLayout.gspMemSize)) bytes (PTE page, command queue at 0x1000, status queue at 0x41000)")
+            throw .invalid(
+                "\(name) is truncated: it ends at offset \(hex0x(bytes.count)), inside \(region(at: bytes.count)); a GspMem dump is \(hex0x(GspMemLayout.gspMemSize)) bytes (PTE page, command queue at 0x1000, status queue at 0x41000)"
+            )
         }
-        let cmd = try queue(bytes, name: name, label: "command queue (cpuq)", at: GspMemLayout.cpuQueueOffset,
-                            readerAt: GspMemLayout.gspQueueOffset + GspMemLayout.rxHeaderOffset)
-        let msg = try queue(bytes, name: name, label: "status queue (gspq)", at: GspMemLayout.gspQueueOffset,
-                            readerAt: GspMemLayout.cpuQueueOffset + GspMemLayout.rxHeaderOffset)
+        let cmd = try queue(
+            bytes, name: name, label: "command queue (cpuq)", at: GspMemLayout.cpuQueueOffset,
+            readerAt: GspMemLayout.gspQueueOffset + GspMemLayout.rxHeaderOffset)
+        let msg = try queue(
+            bytes, name: name, label: "status queue (gspq)", at: GspMemLayout.gspQueueOffset,
+            readerAt: GspMemLayout.cpuQueueOffset + GspMemLayout.rxHeaderOffset)
         return GspMemDump(cmdQueue: cmd, msgQueue: msg)
     }
 
@@ -63,7 +67,9 @@ public struct GspMemDump: Codable, Sendable {
         func inQueue(_ q: Int, _ label: String) -> String {
             let o = offset - q
             if o < MsgqTxHeader.size { return "the \(label) tx header (at \(hex0x(q)))" }
-            if o < GspMemLayout.rxHeaderOffset + 4 { return "the \(label) rx header (at \(hex0x(q + GspMemLayout.rxHeaderOffset)))" }
+            if o < GspMemLayout.rxHeaderOffset + 4 {
+                return "the \(label) rx header (at \(hex0x(q + GspMemLayout.rxHeaderOffset)))"
+            }
             if o < GspMemLayout.entryOffset { return "the \(label) header page" }
             return "page \((o - GspMemLayout.entryOffset) / GspMemLayout.pageSize) of the \(label) ring"
         }
@@ -79,10 +85,14 @@ public struct GspMemDump: Codable, Sendable {
             return Queue(writePtr: 0, readPtr: readPtr, messages: [], header: h, offset: q, initialized: false)
         }
         if let p = h.geometryProblem {
-            throw .invalid("\(name): at offset \(hex0x(q + p.offset)): the \(label) tx header's \(p.field) is \(hex0x(p.value)), expected \(p.expected)")
+            throw .invalid(
+                "\(name): at offset \(hex0x(q + p.offset)): the \(label) tx header's \(p.field) is \(hex0x(p.value)), expected \(p.expected)"
+            )
         }
         guard readPtr < h.msgCount else {
-            throw .invalid("\(name): at offset \(hex0x(readerAt)): the \(label)'s read pointer is \(hex0x(readPtr)), beyond msgCount \(hex0x(h.msgCount))")
+            throw .invalid(
+                "\(name): at offset \(hex0x(readerAt)): the \(label)'s read pointer is \(hex0x(readPtr)), beyond msgCount \(hex0x(h.msgCount))"
+            )
         }
         let count = Int(h.msgCount)
         var pending = (Int(h.writePtr) + count - Int(readPtr)) % count
@@ -97,24 +107,33 @@ public struct GspMemDump: Codable, Sendable {
             let eh = ElementHeader(decoding: head)
             let rpc = RPCHeader(decoding: head, at: ElementHeader.size)
             if let problem = rpc.problem() {
-                throw .invalid("\(name): at offset \(hex0x(fileOffset + ElementHeader.size)): \(label) element at page \(page) (seqNum \(eh.seqNum)): \(problem)")
+                throw .invalid(
+                    "\(name): at offset \(hex0x(fileOffset + ElementHeader.size)): \(label) element at page \(page) (seqNum \(eh.seqNum)): \(problem)"
+                )
             }
             let total = ElementHeader.size + Int(rpc.length)
             let pages = (total + GspMemLayout.pageSize - 1) / GspMemLayout.pageSize
             guard eh.elemCount == UInt32(pages) else {
-                throw .invalid("\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page): elemCount is \(eh.elemCount) but its RPC length \(hex0x(rpc.length)) needs \(pages)")
+                throw .invalid(
+                    "\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page): elemCount is \(eh.elemCount) but its RPC length \(hex0x(rpc.length)) needs \(pages)"
+                )
             }
             guard pages <= pending else {
-                throw .invalid("\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page) spans \(pages) pages but only \(pending) are pending before the write pointer \(h.writePtr)")
+                throw .invalid(
+                    "\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page) spans \(pages) pages but only \(pending) are pending before the write pointer \(h.writePtr)"
+                )
             }
             let bytes = (0..<total).map { byteAt(start + $0) }
-            messages.append(Message(seqNum: eh.seqNum, elemCount: eh.elemCount, function: rpc.function.rawValue,
-                                    functionName: rpc.function.name, length: rpc.length, rpcResult: rpc.rpcResult,
-                                    checksumValid: GSPChecksum.compute(bytes) == 0,
-                                    fileOffset: fileOffset, page: page, sequence: rpc.sequence))
+            messages.append(
+                Message(
+                    seqNum: eh.seqNum, elemCount: eh.elemCount, function: rpc.function.rawValue,
+                    functionName: rpc.function.name, length: rpc.length, rpcResult: rpc.rpcResult,
+                    checksumValid: GSPChecksum.compute(bytes) == 0,
+                    fileOffset: fileOffset, page: page, sequence: rpc.sequence))
             page = (page + pages) % count
             pending -= pages
         }
-        return Queue(writePtr: h.writePtr, readPtr: readPtr, messages: messages, header: h, offset: q, initialized: true)
+        return Queue(
+            writePtr: h.writePtr, readPtr: readPtr, messages: messages, header: h, offset: q, initialized: true)
     }
 }

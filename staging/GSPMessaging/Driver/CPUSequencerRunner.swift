@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// BAR0 as the CPU sequencer sees it. The simulation implements it over ``SimRegisters``; a
@@ -32,8 +32,10 @@ public struct CPUSequencerRunner {
     /// The save area `REG_STORE` fills.
     public private(set) var regSaveArea = [UInt32](repeating: 0, count: 8)
 
-    public init(registers: GSPRegisterAccess, waitUntil: @escaping (ContinuousClock.Instant, () -> Bool) -> Bool,
-                ring: @escaping () -> Void) {
+    public init(
+        registers: GSPRegisterAccess, waitUntil: @escaping (ContinuousClock.Instant, () -> Bool) -> Bool,
+        ring: @escaping () -> Void
+    ) {
         self.registers = registers
         self.waitUntil = waitUntil
         self.ring = ring
@@ -54,21 +56,23 @@ public struct CPUSequencerRunner {
     private mutating func execute(_ cmd: SequencerCommand) -> String? {
         let cpuctl = SimRegisters.Address.gspRiscvCpuctl
         switch cmd {
-        case let .regWrite(a, v):
+        case .regWrite(let a, let v):
             return registers.write32(a, v) ? nil : "register \(hex0x(a)) does not exist"
-        case let .regModify(a, m, v):
+        case .regModify(let a, let m, let v):
             guard let old = read(a) else { return "register \(hex0x(a)) does not exist" }
             _ = registers.write32(a, (old & ~m) | v)
             return nil
-        case let .regPoll(a, m, v, t, _):
+        case .regPoll(let a, let m, let v, let t, _):
             guard read(a) != nil else { return "register \(hex0x(a)) does not exist" }
             let timeout = Duration.microseconds(t == 0 ? 4_000_000 : Int64(t))
             let ok = waitUntil(ContinuousClock.now + timeout) { (self.read(a) ?? 0) & m == v }
-            return ok ? nil : "register \(hex0x(a)) & \(hex0x(m)) did not become \(hex0x(v)) within \(t == 0 ? 4_000_000 : t) us (it reads \(hex0x(read(a) ?? 0)))"
-        case let .delayUs(us):
+            return ok
+                ? nil
+                : "register \(hex0x(a)) & \(hex0x(m)) did not become \(hex0x(v)) within \(t == 0 ? 4_000_000 : t) us (it reads \(hex0x(read(a) ?? 0)))"
+        case .delayUs(let us):
             usleep(min(us, 1_000_000))
             return nil
-        case let .regStore(a, i):
+        case .regStore(let a, let i):
             guard let v = read(a) else { return "register \(hex0x(a)) does not exist" }
             guard i < 8 else { return "save-area index \(i) is beyond the 8 slots" }
             regSaveArea[Int(i)] = v
@@ -89,7 +93,8 @@ public struct CPUSequencerRunner {
             }
             _ = registers.write32(cpuctl, SimRegisters.Cpuctl.active)
             ring()
-            return read(cpuctl).map { $0 & SimRegisters.Cpuctl.active != 0 } == true ? nil : "the RISC-V core is not active"
+            return read(cpuctl).map { $0 & SimRegisters.Cpuctl.active != 0 } == true
+                ? nil : "the RISC-V core is not active"
         }
     }
 }

@@ -42,12 +42,15 @@ public final class GSPClient {
     /// is expected to be as large as the command. Events arriving meanwhile are handled. An
     /// error `rpc_result` throws ``GSPError/rpcFailed(_:sequence:result:)``.
     public func call(_ function: RPCFunction, _ payload: [UInt8]) throws(GSPError) -> GSPMessage {
-        let elements = max(1, (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement)
+        let elements = max(
+            1, (payload.count + GspMemLayout.maxPayloadPerElement - 1) / GspMemLayout.maxPayloadPerElement)
         let seq = endpoint.takeRPCSequence(elements: elements)
         let records = try endpoint.send(function: function, payload: payload, sequence: seq, until: deadline)
         record(records.records.map { TranscriptEntry(.toGSP, $0) })
         while true {
-            let m = try endpoint.receive(until: deadline, waitingFor: "the reply to \(function.name) (RPC sequence \(seq))") { f in
+            let m = try endpoint.receive(
+                until: deadline, waitingFor: "the reply to \(function.name) (RPC sequence \(seq))"
+            ) { f in
                 f == function ? payload.count : nil
             }
             if m.function.isEvent {
@@ -56,7 +59,9 @@ public final class GSPClient {
             }
             record(m.elements.map { TranscriptEntry(.fromGSP, $0) })
             guard m.function == function, m.sequence == seq else {
-                throw .protocolViolation("waiting for the reply to \(function.name) (RPC sequence \(seq)), got \(m.function.name) (RPC sequence \(m.sequence))")
+                throw .protocolViolation(
+                    "waiting for the reply to \(function.name) (RPC sequence \(seq)), got \(m.function.name) (RPC sequence \(m.sequence))"
+                )
             }
             guard m.rpcResult == NVStatus.ok else {
                 throw .rpcFailed(function, sequence: seq, result: m.rpcResult)
@@ -76,7 +81,8 @@ public final class GSPClient {
             }
             guard m.function.isEvent else {
                 record(m.elements.map { TranscriptEntry(.fromGSP, $0, note: "unexpected reply") })
-                throw .protocolViolation("waiting for \(event.name), got a reply to \(m.function.name) that nothing asked for")
+                throw .protocolViolation(
+                    "waiting for \(event.name), got a reply to \(m.function.name) that nothing asked for")
             }
             try handleEvent(m)
         }
@@ -100,7 +106,8 @@ public final class GSPClient {
             do { seq = try RunCPUSequencer(decoding: m.payload) } catch { throw .badPayload(m.function, error) }
             record(m.elements.map { TranscriptEntry(.fromGSP, $0) })
             guard let run = sequencer else {
-                throw .protocolViolation("GSP-RM asked for the CPU sequencer (\(seq.commands.count) commands) outside boot")
+                throw .protocolViolation(
+                    "GSP-RM asked for the CPU sequencer (\(seq.commands.count) commands) outside boot")
             }
             let outcome = try run(seq)
             if recordsTranscript, !entries.isEmpty { entries[entries.count - 1].note = outcome }
@@ -122,13 +129,17 @@ public final class GSPClient {
 extension GSPClient {
     /// `GSP_RM_ALLOC`: allocates `hObject` of `hClass` under `hParent`. Throws when GSP-RM's
     /// status is not NV_OK.
-    public func rmAlloc(hClient: UInt32, hParent: UInt32, hObject: UInt32, hClass: UInt32, params: [UInt8] = []) throws(GSPError) -> RMAlloc {
+    public func rmAlloc(hClient: UInt32, hParent: UInt32, hObject: UInt32, hClass: UInt32, params: [UInt8] = [])
+        throws(GSPError) -> RMAlloc
+    {
         let req = RMAlloc(hClient: hClient, hParent: hParent, hObject: hObject, hClass: hClass, params: params)
         let m = try call(.gspRmAlloc, req.encoded)
         let r: RMAlloc
         do { r = try RMAlloc(decoding: m.payload) } catch { throw .badPayload(.gspRmAlloc, error) }
         guard r.status == NVStatus.ok else {
-            throw .protocolViolation("GSP_RM_ALLOC of class \(hex0x(hClass)) as \(hex0x(hObject)) under \(hex0x(hParent)) failed with status \(NVStatus.describe(r.status))")
+            throw .protocolViolation(
+                "GSP_RM_ALLOC of class \(hex0x(hClass)) as \(hex0x(hObject)) under \(hex0x(hParent)) failed with status \(NVStatus.describe(r.status))"
+            )
         }
         return r
     }
@@ -141,7 +152,8 @@ extension GSPClient {
         let r: RMControl
         do { r = try RMControl(decoding: m.payload) } catch { throw .badPayload(.gspRmControl, error) }
         guard r.status == NVStatus.ok else {
-            throw .protocolViolation("GSP_RM_CONTROL \(hex0x(cmd)) on \(hex0x(hObject)) failed with status \(NVStatus.describe(r.status))")
+            throw .protocolViolation(
+                "GSP_RM_CONTROL \(hex0x(cmd)) on \(hex0x(hObject)) failed with status \(NVStatus.describe(r.status))")
         }
         return r.params
     }

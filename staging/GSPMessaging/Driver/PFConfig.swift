@@ -19,13 +19,18 @@ public struct PFConfig: Sendable {
     public static func read(root: HostRoot, address: PCIAddress) throws(VGPUError) -> PFConfig {
         let pci = try LibPCI(root: root)
         guard let cfg = pci.configSpace(address) else {
-            throw .invalid("no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs")
+            throw .invalid(
+                "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs")
         }
         guard cfg.vendorID == PCIIDs.nvidiaVendor, cfg.u8(0x0B) == 0x03 else {
-            throw .invalid("\(address) is not an NVIDIA GPU (vendor \(hex0x(cfg.vendorID ?? 0)), class \(hex0x(cfg.u8(0x0B) ?? 0))); give a GPU's physical function")
+            throw .invalid(
+                "\(address) is not an NVIDIA GPU (vendor \(hex0x(cfg.vendorID ?? 0)), class \(hex0x(cfg.u8(0x0B) ?? 0))); give a GPU's physical function"
+            )
         }
         guard cfg.bytes.count >= 0x1000 else {
-            throw .failed("only \(cfg.bytes.count) bytes of \(address)'s config space are readable; the SR-IOV capability lies in extended config space (run as root)")
+            throw .failed(
+                "only \(cfg.bytes.count) bytes of \(address)'s config space are readable; the SR-IOV capability lies in extended config space (run as root)"
+            )
         }
         let sriov = pci.capabilities(address).first { $0.extended && $0.id == CapabilityID.extSRIOV }
         return PFConfig(address: address, config: cfg, sriovOffset: sriov?.offset)

@@ -19,16 +19,20 @@ public struct VGPUBootPlan: Codable, Sendable {
 
     /// Builds the plan from the PF's config space (read through libpci). `sriovOffset` is
     /// where libpci found the SR-IOV capability, nil when the PF has none.
-    public static func make(pf: PCIAddress, config: ConfigSpace, sriovOffset: Int?, mode: VGPUMode,
-                            frameBufferBytes: UInt64, extraRegistry: [RegistryEntry] = [],
-                            fspVGPUMode: Bool? = nil) throws(VGPUError) -> VGPUBootPlan {
+    public static func make(
+        pf: PCIAddress, config: ConfigSpace, sriovOffset: Int?, mode: VGPUMode,
+        frameBufferBytes: UInt64, extraRegistry: [RegistryEntry] = [],
+        fspVGPUMode: Bool? = nil
+    ) throws(VGPUError) -> VGPUBootPlan {
         let vgpu: Bool
         switch mode {
         case .off: vgpu = false
         case .auto: vgpu = sriovOffset != nil
         case .on:
             guard sriovOffset != nil else {
-                throw .invalid("\(pf) has no SR-IOV capability in its config space, so GSP-RM cannot be booted with vGPU; use --vgpu auto or off")
+                throw .invalid(
+                    "\(pf) has no SR-IOV capability in its config space, so GSP-RM cannot be booted with vGPU; use --vgpu auto or off"
+                )
             }
             vgpu = true
         }
@@ -36,17 +40,22 @@ public struct VGPUBootPlan: Codable, Sendable {
         var gate: VGPUGate?
         if vgpu {
             let id = config.deviceID ?? 0
-            let g = VGPUGate(architecture: .of(deviceID: id), deviceID: id, totalVFs: Int(info.vfInfo.totalVFs), fspVGPUMode: fspVGPUMode)
+            let g = VGPUGate(
+                architecture: .of(deviceID: id), deviceID: id, totalVFs: Int(info.vfInfo.totalVFs),
+                fspVGPUMode: fspVGPUMode)
             let failures = g.failures(pf: pf)
             if !failures.isEmpty {
-                throw .failed("refusing to boot GSP-RM with vGPU: " + failures.joined(separator: "; ") + (mode == .auto ? " (--vgpu off boots without vGPU)" : ""),
-                              cause: "vGPU gate")
+                throw .failed(
+                    "refusing to boot GSP-RM with vGPU: " + failures.joined(separator: "; ")
+                        + (mode == .auto ? " (--vgpu off boots without vGPU)" : ""),
+                    cause: "vGPU gate")
             }
             gate = g
         }
-        return VGPUBootPlan(pf: pf, vgpu: vgpu, systemInfo: info,
-                            registry: .standard(vgpu: vgpu, extra: extraRegistry),
-                            wprMeta: .layout(fbSize: frameBufferBytes, vgpu: vgpu), gate: gate)
+        return VGPUBootPlan(
+            pf: pf, vgpu: vgpu, systemInfo: info,
+            registry: .standard(vgpu: vgpu, extra: extraRegistry),
+            wprMeta: .layout(fbSize: frameBufferBytes, vgpu: vgpu), gate: gate)
     }
 }
 
@@ -83,26 +92,33 @@ public struct VGPUBootReport: Codable, Sendable {
 ///    `GSP_INIT_DONE`, then `GET_GSP_STATIC_INFO`. Every wait has a deadline.
 public enum VGPUBoot {
     /// Step 1. Returns the client whose transcript already holds the two queued commands.
-    public static func prepare(mapping: SharedMapping, plan: VGPUBootPlan,
-                               receiveTimeout: Duration) throws(GSPError) -> GSPClient {
+    public static func prepare(
+        mapping: SharedMapping, plan: VGPUBootPlan,
+        receiveTimeout: Duration
+    ) throws(GSPError) -> GSPClient {
         let page = SimPage(mapping)
         for i in 0..<GspMemLayout.pteCount {
-            (mapping.base + GspMemLayout.pteOffset + 8 * i).storeBytes(of: UInt64(i * GspMemLayout.pageSize).littleEndian, as: UInt64.self)
+            (mapping.base + GspMemLayout.pteOffset + 8 * i).storeBytes(
+                of: UInt64(i * GspMemLayout.pageSize).littleEndian, as: UInt64.self)
         }
         QueueRing(mapping: mapping, side: .cpu).initializeOwnQueue()
         page.registers.reset()
         page.initialize(arguments: MessageQueueInitArguments(), wprMeta: plan.wprMeta)
         let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
         let heap = plan.wprMeta.gspFwHeapSize
-        client.log("WPR2 heap \(heap >> 20) MiB, \(plan.wprMeta.gspFwHeapVfPartitionCount) VF partitions" +
-                   (heap > WPRMeta.scrubberThreshold ? "; above 256 MB a real boot runs the scrubber ucode on SEC2 first (simulated: not needed)" : ""))
+        client.log(
+            "WPR2 heap \(heap >> 20) MiB, \(plan.wprMeta.gspFwHeapVfPartitionCount) VF partitions"
+                + (heap > WPRMeta.scrubberThreshold
+                    ? "; above 256 MB a real boot runs the scrubber ucode on SEC2 first (simulated: not needed)" : ""))
         try client.post(.gspSetSystemInfo, plan.systemInfo.encoded)
         try client.post(.setRegistry, plan.registry.encoded)
         return client
     }
 
     /// Step 3.
-    public static func complete(client: GSPClient, plan: VGPUBootPlan, linkTimeout: Duration) throws(GSPError) -> VGPUBootReport {
+    public static func complete(client: GSPClient, plan: VGPUBootPlan, linkTimeout: Duration) throws(GSPError)
+        -> VGPUBootReport
+    {
         let endpoint = client.endpoint
         try endpoint.wait(for: "GSP-RM to initialise its status queue", until: ContinuousClock.now + linkTimeout) {
             endpoint.ring.peerQueueLinked

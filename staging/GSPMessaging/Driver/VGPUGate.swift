@@ -65,13 +65,19 @@ public struct VGPUGate: Sendable, Codable, Equatable {
         var out: [String] = []
         let chip = architecture.vgpuGate
         if !chip.allowed {
-            out.append("\(pf) is \(architecture == .unknown ? "a GPU of unknown architecture" : "an \(architecture.title) GPU") (device \(hex0x(UInt32(deviceID)))), and \(chip.source): this chip cannot boot with vGPU")
+            out.append(
+                "\(pf) is \(architecture == .unknown ? "a GPU of unknown architecture" : "an \(architecture.title) GPU") (device \(hex0x(UInt32(deviceID)))), and \(chip.source): this chip cannot boot with vGPU"
+            )
         }
         if totalVFs < Self.minimumTotalVFs {
-            out.append("\(pf) reports TotalVFs \(totalVFs) in its SR-IOV capability; vGPU needs at least \(Self.minimumTotalVFs) (pci_sriov_get_totalvfs() >= 2)")
+            out.append(
+                "\(pf) reports TotalVFs \(totalVFs) in its SR-IOV capability; vGPU needs at least \(Self.minimumTotalVFs) (pci_sriov_get_totalvfs() >= 2)"
+            )
         }
         if fspVGPUMode == false {
-            out.append("\(pf)'s firmware vGPU mode (FSP PRC knob 0x29) is disabled; on a real host query it with NVIDIA gpu-admin-tools 'nvidia_gpu_tools.py --gpu-bdf=\(pf) --query-vgpu-mode' and enable it with '--set-vgpu-mode=1' (then reset the GPU); on a simulated host: 'vgpuctl sim vgpu-mode \(pf) enable'")
+            out.append(
+                "\(pf)'s firmware vGPU mode (FSP PRC knob 0x29) is disabled; on a real host query it with NVIDIA gpu-admin-tools 'nvidia_gpu_tools.py --gpu-bdf=\(pf) --query-vgpu-mode' and enable it with '--set-vgpu-mode=1' (then reset the GPU); on a simulated host: 'vgpuctl sim vgpu-mode \(pf) enable'"
+            )
         }
         return out
     }

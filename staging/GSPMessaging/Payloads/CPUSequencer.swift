@@ -42,11 +42,11 @@ public enum SequencerCommand: Equatable, Sendable, Codable, CustomStringConverti
     /// The opcode and payload words.
     public var words: [UInt32] {
         switch self {
-        case let .regWrite(a, v): [0, a, v]
-        case let .regModify(a, m, v): [1, a, m, v]
-        case let .regPoll(a, m, v, t, e): [2, a, m, v, t, e]
-        case let .delayUs(us): [3, us]
-        case let .regStore(a, i): [4, a, i]
+        case .regWrite(let a, let v): [0, a, v]
+        case .regModify(let a, let m, let v): [1, a, m, v]
+        case .regPoll(let a, let m, let v, let t, let e): [2, a, m, v, t, e]
+        case .delayUs(let us): [3, us]
+        case .regStore(let a, let i): [4, a, i]
         case .coreReset: [5]
         case .coreStart: [6]
         case .coreWaitForHalt: [7]
@@ -56,11 +56,12 @@ public enum SequencerCommand: Equatable, Sendable, Codable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case let .regWrite(a, v): "REG_WRITE \(hex0x(a)) = \(hex0x(v))"
-        case let .regModify(a, m, v): "REG_MODIFY \(hex0x(a)) mask \(hex0x(m)) = \(hex0x(v))"
-        case let .regPoll(a, m, v, t, _): "REG_POLL \(hex0x(a)) mask \(hex0x(m)) == \(hex0x(v)) within \(t) us"
-        case let .delayUs(us): "DELAY_US \(us)"
-        case let .regStore(a, i): "REG_STORE \(hex0x(a)) -> save[\(i)]"
+        case .regWrite(let a, let v): "REG_WRITE \(hex0x(a)) = \(hex0x(v))"
+        case .regModify(let a, let m, let v): "REG_MODIFY \(hex0x(a)) mask \(hex0x(m)) = \(hex0x(v))"
+        case .regPoll(let a, let m, let v, let t, _):
+            "REG_POLL \(hex0x(a)) mask \(hex0x(m)) == \(hex0x(v)) within \(t) us"
+        case .delayUs(let us): "DELAY_US \(us)"
+        case .regStore(let a, let i): "REG_STORE \(hex0x(a)) -> save[\(i)]"
         case .coreReset: "CORE_RESET"
         case .coreStart: "CORE_START"
         case .coreWaitForHalt: "CORE_WAIT_FOR_HALT"
@@ -114,7 +115,10 @@ public struct RunCPUSequencer: Equatable, Sendable, Codable {
         regSaveArea = (0..<8).map { b.le32(8 + 4 * $0) }
         let available = (b.count - Self.headerSize) / 4
         guard used <= Int(bufferSizeDWord), used <= available else {
-            throw VGPUPayloadError(offset: 4, "sequencer cmdIndex \(used) exceeds the buffer (bufferSizeDWord \(bufferSizeDWord), \(available) words present)")
+            throw VGPUPayloadError(
+                offset: 4,
+                "sequencer cmdIndex \(used) exceeds the buffer (bufferSizeDWord \(bufferSizeDWord), \(available) words present)"
+            )
         }
         func word(_ i: Int) -> UInt32 { b.le32(Self.headerSize + 4 * i) }
         var out: [SequencerCommand] = []
@@ -125,7 +129,9 @@ public struct RunCPUSequencer: Equatable, Sendable, Codable {
                 throw VGPUPayloadError(offset: Self.headerSize + 4 * p, "unknown sequencer opcode \(op) at word \(p)")
             }
             guard p + 1 + n <= used else {
-                throw VGPUPayloadError(offset: Self.headerSize + 4 * p, "sequencer opcode \(op) at word \(p) needs \(n) payload words; the buffer ends first")
+                throw VGPUPayloadError(
+                    offset: Self.headerSize + 4 * p,
+                    "sequencer opcode \(op) at word \(p) needs \(n) payload words; the buffer ends first")
             }
             let a = (0..<n).map { word(p + 1 + $0) }
             switch op {

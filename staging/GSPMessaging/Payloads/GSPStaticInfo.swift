@@ -78,12 +78,19 @@ public struct GSPStaticInfo: Codable, Equatable, Sendable {
             b.put64(fb + 16, fbRegionLimit)
         }
         let s = Offset.sriovCaps
-        b.put32(s, sriov.totalVFs); b.put32(s + 4, sriov.firstVfOffset); b.put32(s + 8, sriov.vfFeatureMask)
-        b.put64(s + 0x10, sriov.firstVFBar0Address); b.put64(s + 0x18, sriov.firstVFBar1Address)
+        b.put32(s, sriov.totalVFs)
+        b.put32(s + 4, sriov.firstVfOffset)
+        b.put32(s + 8, sriov.vfFeatureMask)
+        b.put64(s + 0x10, sriov.firstVFBar0Address)
+        b.put64(s + 0x18, sriov.firstVFBar1Address)
         b.put64(s + 0x20, sriov.firstVFBar2Address)
-        b.put64(s + 0x28, sriov.bar0Size); b.put64(s + 0x30, sriov.bar1Size); b.put64(s + 0x38, sriov.bar2Size)
-        b[s + 0x40] = sriov.b64bitBar0 ? 1 : 0; b[s + 0x41] = sriov.b64bitBar1 ? 1 : 0
-        b[s + 0x42] = sriov.b64bitBar2 ? 1 : 0; b[s + 0x43] = sriov.sriovEnabled ? 1 : 0
+        b.put64(s + 0x28, sriov.bar0Size)
+        b.put64(s + 0x30, sriov.bar1Size)
+        b.put64(s + 0x38, sriov.bar2Size)
+        b[s + 0x40] = sriov.b64bitBar0 ? 1 : 0
+        b[s + 0x41] = sriov.b64bitBar1 ? 1 : 0
+        b[s + 0x42] = sriov.b64bitBar2 ? 1 : 0
+        b[s + 0x43] = sriov.sriovEnabled ? 1 : 0
         b.put32(Offset.sriovMaxGfid, sriovMaxGfid)
         b.put64(Offset.fbLength, fbLength)
         b.put32(Offset.fbBusWidth, fbBusWidth)
@@ -113,12 +120,19 @@ public struct GSPStaticInfo: Codable, Equatable, Sendable {
             fbRegionLimit = b.le64(fb + 16)
         }
         let s = Offset.sriovCaps
-        sriov.totalVFs = b.le32(s); sriov.firstVfOffset = b.le32(s + 4); sriov.vfFeatureMask = b.le32(s + 8)
-        sriov.firstVFBar0Address = b.le64(s + 0x10); sriov.firstVFBar1Address = b.le64(s + 0x18)
+        sriov.totalVFs = b.le32(s)
+        sriov.firstVfOffset = b.le32(s + 4)
+        sriov.vfFeatureMask = b.le32(s + 8)
+        sriov.firstVFBar0Address = b.le64(s + 0x10)
+        sriov.firstVFBar1Address = b.le64(s + 0x18)
         sriov.firstVFBar2Address = b.le64(s + 0x20)
-        sriov.bar0Size = b.le64(s + 0x28); sriov.bar1Size = b.le64(s + 0x30); sriov.bar2Size = b.le64(s + 0x38)
-        sriov.b64bitBar0 = b[s + 0x40] != 0; sriov.b64bitBar1 = b[s + 0x41] != 0
-        sriov.b64bitBar2 = b[s + 0x42] != 0; sriov.sriovEnabled = b[s + 0x43] != 0
+        sriov.bar0Size = b.le64(s + 0x28)
+        sriov.bar1Size = b.le64(s + 0x30)
+        sriov.bar2Size = b.le64(s + 0x38)
+        sriov.b64bitBar0 = b[s + 0x40] != 0
+        sriov.b64bitBar1 = b[s + 0x41] != 0
+        sriov.b64bitBar2 = b[s + 0x42] != 0
+        sriov.sriovEnabled = b[s + 0x43] != 0
         sriovMaxGfid = b.le32(Offset.sriovMaxGfid)
         fbLength = b.le64(Offset.fbLength)
         fbBusWidth = b.le32(Offset.fbBusWidth)

@@ -23,13 +23,19 @@ public struct GSPVFInfo: Codable, Equatable, Sendable {
     public var b64bitBar1: Bool
     public var b64bitBar2: Bool
 
-    public init(totalVFs: UInt32 = 0, firstVFOffset: UInt32 = 0, firstVFBar0Address: UInt64 = 0,
-                firstVFBar1Address: UInt64 = 0, firstVFBar2Address: UInt64 = 0,
-                b64bitBar0: Bool = false, b64bitBar1: Bool = false, b64bitBar2: Bool = false) {
-        self.totalVFs = totalVFs; self.firstVFOffset = firstVFOffset
-        self.firstVFBar0Address = firstVFBar0Address; self.firstVFBar1Address = firstVFBar1Address
+    public init(
+        totalVFs: UInt32 = 0, firstVFOffset: UInt32 = 0, firstVFBar0Address: UInt64 = 0,
+        firstVFBar1Address: UInt64 = 0, firstVFBar2Address: UInt64 = 0,
+        b64bitBar0: Bool = false, b64bitBar1: Bool = false, b64bitBar2: Bool = false
+    ) {
+        self.totalVFs = totalVFs
+        self.firstVFOffset = firstVFOffset
+        self.firstVFBar0Address = firstVFBar0Address
+        self.firstVFBar1Address = firstVFBar1Address
         self.firstVFBar2Address = firstVFBar2Address
-        self.b64bitBar0 = b64bitBar0; self.b64bitBar1 = b64bitBar1; self.b64bitBar2 = b64bitBar2
+        self.b64bitBar0 = b64bitBar0
+        self.b64bitBar1 = b64bitBar1
+        self.b64bitBar2 = b64bitBar2
     }
 
     /// All zero: what a boot without vGPU sends.
@@ -76,7 +82,8 @@ public struct GSPVFInfo: Codable, Equatable, Sendable {
     /// BARs. Nil when the capability is cut short.
     public init?(config: ConfigSpace, sriovOffset: Int) {
         guard let total = config.u16(sriovOffset + SRIOVCapability.totalVF),
-              let first = config.u16(sriovOffset + SRIOVCapability.vfOffset) else { return nil }
+            let first = config.u16(sriovOffset + SRIOVCapability.vfOffset)
+        else { return nil }
         var bars: [(UInt64, Bool)] = []
         var reg = sriovOffset + SRIOVCapability.bar0
         let limit = sriovOffset + SRIOVCapability.bar0 + 6 * 4
@@ -91,8 +98,9 @@ public struct GSPVFInfo: Codable, Equatable, Sendable {
             bars.append((address, is64))
             reg += is64 ? 8 : 4
         }
-        self.init(totalVFs: UInt32(total), firstVFOffset: UInt32(first),
-                  firstVFBar0Address: bars[0].0, firstVFBar1Address: bars[1].0, firstVFBar2Address: bars[2].0,
-                  b64bitBar0: bars[0].1, b64bitBar1: bars[1].1, b64bitBar2: bars[2].1)
+        self.init(
+            totalVFs: UInt32(total), firstVFOffset: UInt32(first),
+            firstVFBar0Address: bars[0].0, firstVFBar1Address: bars[1].0, firstVFBar2Address: bars[2].0,
+            b64bitBar0: bars[0].1, b64bitBar1: bars[1].1, b64bitBar2: bars[2].1)
     }
 }

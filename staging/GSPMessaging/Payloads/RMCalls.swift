@@ -12,28 +12,43 @@ public struct RMAlloc: Equatable, Sendable {
     public var params: [UInt8] = []
 
     public init(hClient: UInt32, hParent: UInt32, hObject: UInt32, hClass: UInt32, params: [UInt8] = []) {
-        self.hClient = hClient; self.hParent = hParent; self.hObject = hObject; self.hClass = hClass
+        self.hClient = hClient
+        self.hParent = hParent
+        self.hObject = hObject
+        self.hClass = hClass
         self.params = params
     }
 
     public var encoded: [UInt8] {
         var b = [UInt8](repeating: 0, count: Self.headerSize + params.count)
-        b.put32(0, hClient); b.put32(4, hParent); b.put32(8, hObject); b.put32(12, hClass)
-        b.put32(16, status); b.put32(20, UInt32(params.count)); b.put32(24, flags)
+        b.put32(0, hClient)
+        b.put32(4, hParent)
+        b.put32(8, hObject)
+        b.put32(12, hClass)
+        b.put32(16, status)
+        b.put32(20, UInt32(params.count))
+        b.put32(24, flags)
         b.putBytes(Self.headerSize, params)
         return b
     }
 
     public init(decoding b: [UInt8]) throws(VGPUPayloadError) {
         guard b.count >= Self.headerSize else {
-            throw VGPUPayloadError(offset: 0, "GSP_RM_ALLOC payload is \(b.count) bytes, shorter than its 32-byte header")
+            throw VGPUPayloadError(
+                offset: 0, "GSP_RM_ALLOC payload is \(b.count) bytes, shorter than its 32-byte header")
         }
         let n = Int(b.le32(20))
         guard Self.headerSize + n == b.count else {
-            throw VGPUPayloadError(offset: 20, "GSP_RM_ALLOC paramsSize \(n) does not match the \(b.count - Self.headerSize) parameter bytes carried")
+            throw VGPUPayloadError(
+                offset: 20,
+                "GSP_RM_ALLOC paramsSize \(n) does not match the \(b.count - Self.headerSize) parameter bytes carried")
         }
-        hClient = b.le32(0); hParent = b.le32(4); hObject = b.le32(8); hClass = b.le32(12)
-        status = b.le32(16); flags = b.le32(24)
+        hClient = b.le32(0)
+        hParent = b.le32(4)
+        hObject = b.le32(8)
+        hClass = b.le32(12)
+        status = b.le32(16)
+        flags = b.le32(24)
         params = Array(b[Self.headerSize...])
     }
 }
@@ -50,17 +65,25 @@ public struct RMControl: Equatable, Sendable {
     public var params: [UInt8]
 
     public init(hClient: UInt32, hObject: UInt32, cmd: UInt32, params: [UInt8] = []) {
-        self.hClient = hClient; self.hObject = hObject; self.cmd = cmd; self.params = params
+        self.hClient = hClient
+        self.hObject = hObject
+        self.cmd = cmd
+        self.params = params
     }
 
     public var encoded: [UInt8] {
         var b = [UInt8](repeating: 0, count: Self.headerSize + params.count)
-        b.put32(0, hClient); b.put32(4, hObject); b.put32(8, cmd); b.put32(12, status)
-        b.put32(16, UInt32(params.count)); b.put32(20, flags)
+        b.put32(0, hClient)
+        b.put32(4, hObject)
+        b.put32(8, cmd)
+        b.put32(12, status)
+        b.put32(16, UInt32(params.count))
+        b.put32(20, flags)
         if !params.isEmpty {
             b.withUnsafeMutableBytes { dst in
                 params.withUnsafeBytes { src in
-                    dst.baseAddress!.advanced(by: Self.headerSize).copyMemory(from: src.baseAddress!, byteCount: src.count)
+                    dst.baseAddress!.advanced(by: Self.headerSize).copyMemory(
+                        from: src.baseAddress!, byteCount: src.count)
                 }
             }
         }
@@ -69,13 +92,21 @@ public struct RMControl: Equatable, Sendable {
 
     public init(decoding b: [UInt8]) throws(VGPUPayloadError) {
         guard b.count >= Self.headerSize else {
-            throw VGPUPayloadError(offset: 0, "GSP_RM_CONTROL payload is \(b.count) bytes, shorter than its 24-byte header")
+            throw VGPUPayloadError(
+                offset: 0, "GSP_RM_CONTROL payload is \(b.count) bytes, shorter than its 24-byte header")
         }
         let n = Int(b.le32(16))
         guard Self.headerSize + n == b.count else {
-            throw VGPUPayloadError(offset: 16, "GSP_RM_CONTROL paramsSize \(n) does not match the \(b.count - Self.headerSize) parameter bytes carried")
+            throw VGPUPayloadError(
+                offset: 16,
+                "GSP_RM_CONTROL paramsSize \(n) does not match the \(b.count - Self.headerSize) parameter bytes carried"
+            )
         }
-        hClient = b.le32(0); hObject = b.le32(4); cmd = b.le32(8); status = b.le32(12); flags = b.le32(20)
+        hClient = b.le32(0)
+        hObject = b.le32(4)
+        cmd = b.le32(8)
+        status = b.le32(12)
+        flags = b.le32(20)
         params = Array(b[Self.headerSize...])
     }
 }
@@ -89,12 +120,17 @@ public struct RMFree: Equatable, Sendable {
     public var status: UInt32 = 0
 
     public init(hRoot: UInt32, hObjectParent: UInt32, hObjectOld: UInt32) {
-        self.hRoot = hRoot; self.hObjectParent = hObjectParent; self.hObjectOld = hObjectOld
+        self.hRoot = hRoot
+        self.hObjectParent = hObjectParent
+        self.hObjectOld = hObjectOld
     }
 
     public var encoded: [UInt8] {
         var b = [UInt8](repeating: 0, count: Self.size)
-        b.put32(0, hRoot); b.put32(4, hObjectParent); b.put32(8, hObjectOld); b.put32(12, status)
+        b.put32(0, hRoot)
+        b.put32(4, hObjectParent)
+        b.put32(8, hObjectOld)
+        b.put32(12, status)
         return b
     }
 
@@ -102,7 +138,10 @@ public struct RMFree: Equatable, Sendable {
         guard b.count == Self.size else {
             throw VGPUPayloadError(offset: 0, "FREE payload is \(b.count) bytes, not 16")
         }
-        hRoot = b.le32(0); hObjectParent = b.le32(4); hObjectOld = b.le32(8); status = b.le32(12)
+        hRoot = b.le32(0)
+        hObjectParent = b.le32(4)
+        hObjectOld = b.le32(8)
+        status = b.le32(12)
     }
 }
 

@@ -15,7 +15,8 @@ public struct RegistryEntry: Codable, Equatable, Sendable, CustomStringConvertib
     /// Parses `KEY=VALUE` (decimal or 0x hex) as given on the command line.
     public static func parse(_ text: String) -> RegistryEntry? {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+        else { return nil }
         let v = parts[1].lowercased()
         let value = v.hasPrefix("0x") ? UInt32(v.dropFirst(2), radix: 16) : UInt32(v)
         return value.map { RegistryEntry(parts[0], $0) }
@@ -87,20 +88,27 @@ public struct RegistryTable: Codable, Equatable, Sendable {
         guard b.count >= Self.headerSize else {
             throw VGPUPayloadError(offset: 0, "registry table is \(b.count) bytes, shorter than its 8-byte header")
         }
-        let size = Int(b.le32(0)), count = Int(b.le32(4))
+        let size = Int(b.le32(0))
+        let count = Int(b.le32(4))
         guard size == b.count else {
-            throw VGPUPayloadError(offset: 0, "registry table size field is \(size) but the payload is \(b.count) bytes")
+            throw VGPUPayloadError(
+                offset: 0, "registry table size field is \(size) but the payload is \(b.count) bytes")
         }
         guard count <= (b.count - Self.headerSize) / Self.entrySize else {
-            throw VGPUPayloadError(offset: 4, "registry table claims \(count) entries, more than fit in \(b.count) bytes")
+            throw VGPUPayloadError(
+                offset: 4, "registry table claims \(count) entries, more than fit in \(b.count) bytes")
         }
         var out: [RegistryEntry] = []
         for i in 0..<count {
             let at = Self.headerSize + Self.entrySize * i
             let nameOffset = Int(b.le32(at))
             guard nameOffset >= Self.headerSize + Self.entrySize * count, nameOffset < b.count,
-                  let nul = b[nameOffset...].firstIndex(of: 0) else {
-                throw VGPUPayloadError(offset: at, "registry entry \(i): name offset \(hex0x(nameOffset)) is not a NUL-terminated string inside the table")
+                let nul = b[nameOffset...].firstIndex(of: 0)
+            else {
+                throw VGPUPayloadError(
+                    offset: at,
+                    "registry entry \(i): name offset \(hex0x(nameOffset)) is not a NUL-terminated string inside the table"
+                )
             }
             var e = RegistryEntry(String(decoding: b[nameOffset..<nul], as: UTF8.self), b.le32(at + 8))
             e.type = b[at + 4]

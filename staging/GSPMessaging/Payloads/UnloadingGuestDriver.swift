@@ -25,7 +25,8 @@ public struct UnloadingGuestDriver: Equatable, Sendable {
 
     public init(decoding bytes: [UInt8]) throws(VGPUPayloadError) {
         guard bytes.count == Self.size else {
-            throw VGPUPayloadError(offset: 0, "UNLOADING_GUEST_DRIVER payload is \(bytes.count) bytes, not \(Self.size)")
+            throw VGPUPayloadError(
+                offset: 0, "UNLOADING_GUEST_DRIVER payload is \(bytes.count) bytes, not \(Self.size)")
         }
         inPMTransition = bytes[0] != 0
         gc6Entering = bytes[1] != 0

@@ -57,7 +57,9 @@ public struct SimulatedGSP {
 
     /// The record of a started stub, when there is one.
     public var record: GSPStubRecord? {
-        FileManager.default.contents(atPath: stateFile).flatMap { try? JSONDecoder().decode(GSPStubRecord.self, from: $0) }
+        FileManager.default.contents(atPath: stateFile).flatMap {
+            try? JSONDecoder().decode(GSPStubRecord.self, from: $0)
+        }
     }
 
     /// The recorded stub's status, or nil when none was recorded.
@@ -66,9 +68,10 @@ public struct SimulatedGSP {
         let alive = StubProcess.isStub(r.pid, serving: r.sharedFile)
         var firmware = "unknown"
         if let m = try? SharedMapping.open(path: r.sharedFile) { firmware = SimPage(m).firmwareState.description }
-        return GSPStubStatus(pf: r.pf, pid: r.pid, model: r.model,
-                             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
-                             firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log)
+        return GSPStubStatus(
+            pf: r.pf, pid: r.pid, model: r.model,
+            process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
+            firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log)
     }
 
     /// Every recorded stub under `root`.
@@ -81,10 +84,13 @@ public struct SimulatedGSP {
     /// Boots GSP-RM for the PF against a new stub running `model`: prepares the queues, starts
     /// the stub, completes the boot. On failure the stub is stopped and reaped (no orphan) and
     /// the shared file and log are kept for `vgpuctl gsp decode`.
-    public func boot(plan: VGPUBootPlan, model: String, stubExecutable: String, stubArguments: [String] = [],
-                     receiveTimeout: Duration) throws(VGPUError) -> VGPUBootReport {
+    public func boot(
+        plan: VGPUBootPlan, model: String, stubExecutable: String, stubArguments: [String] = [],
+        receiveTimeout: Duration
+    ) throws(VGPUError) -> VGPUBootReport {
         if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
-            throw .refused("a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
+            throw .refused(
+                "a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -100,10 +106,12 @@ public struct SimulatedGSP {
         do { client = try VGPUBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout) } catch {
             throw error.vgpuError(context: "queueing the boot commands for \(pf)", sharedFile: sharedFile)
         }
-        let args = ["--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport] + stubArguments
+        let args =
+            ["--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport] + stubArguments
         let pid = try StubProcess.spawn(stubExecutable, args, logPath: logFile)
-        var rec = GSPStubRecord(pf: pf.description, pid: pid, model: model, sharedFile: sharedFile, log: logFile,
-                                startedAt: ISO8601DateFormatter().string(from: Date()), booted: false)
+        var rec = GSPStubRecord(
+            pf: pf.description, pid: pid, model: model, sharedFile: sharedFile, log: logFile,
+            startedAt: ISO8601DateFormatter().string(from: Date()), booted: false)
         try save(rec)
 
         Self.watch(client, pid: pid, log: logFile)
@@ -138,7 +146,9 @@ public struct SimulatedGSP {
     /// waits for it to go (it runs the unloaders and exits), falling back to ``stop(grace:)``.
     /// Returns the pid, how it ended, and what the unload did (nil: no unload was possible,
     /// with the reason in `skipped`).
-    public func unloadAndStop(timeout: Duration = .seconds(5)) -> (pid: Int32, ending: StubProcess.Ending, unloaded: Bool, skipped: String?)? {
+    public func unloadAndStop(timeout: Duration = .seconds(5)) -> (
+        pid: Int32, ending: StubProcess.Ending, unloaded: Bool, skipped: String?
+    )? {
         guard let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) else {
             try? FileManager.default.removeItem(atPath: stateFile)
             return nil
@@ -148,7 +158,9 @@ public struct SimulatedGSP {
             do {
                 let client = try connect(receiveTimeout: timeout)
                 let reply = try client.call(.unloadingGuestDriver, UnloadingGuestDriver().encoded)
-                if reply.rpcResult != NVStatus.ok { skipped = "UNLOADING_GUEST_DRIVER answered \(NVStatus.describe(reply.rpcResult))" }
+                if reply.rpcResult != NVStatus.ok {
+                    skipped = "UNLOADING_GUEST_DRIVER answered \(NVStatus.describe(reply.rpcResult))"
+                }
                 client.endpoint.mapping.unlock()
             } catch {
                 skipped = "UNLOADING_GUEST_DRIVER failed: \(error)"
@@ -197,7 +209,8 @@ public struct SimulatedGSP {
                 return s
             }
             if page.firmwareState == .halted && endpoint?.hasPending == false {
-                return "GSP-RM halted with \(NVStatus.describe(page.haltCode))" + (client?.lastErrorLog.map { ": \($0)" } ?? "")
+                return "GSP-RM halted with \(NVStatus.describe(page.haltCode))"
+                    + (client?.lastErrorLog.map { ": \($0)" } ?? "")
             }
             return nil
         }

@@ -1,27 +1,33 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CGSPMessaging
 import Foundation
 import HostKit
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Starting, watching and stopping the `gsp-stub` process (`posix_spawn(3)`, `waitpid(2)`,
 /// `kill(2)`, `/proc/<pid>/stat`).
 public enum StubProcess {
     /// The stub binary: `VGPUCTL_GSP_STUB` when set, else `gsp-stub` next to this process's
     /// executable (`/proc/self/exe`), where SwiftPM builds it beside `vgpuctl`.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(VGPUError) -> String {
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(VGPUError)
+        -> String
+    {
         if let e = environment["VGPUCTL_GSP_STUB"], !e.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: e) else {
                 throw .failed("VGPUCTL_GSP_STUB names \(e), which is not an executable file")
             }
             return e
         }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let candidate = (exe as NSString).deletingLastPathComponent + "/gsp-stub"
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw .failed("cannot find the firmware stub: \(candidate) does not exist; build it ('swift build --product gsp-stub') or set VGPUCTL_GSP_STUB")
+            throw .failed(
+                "cannot find the firmware stub: \(candidate) does not exist; build it ('swift build --product gsp-stub') or set VGPUCTL_GSP_STUB"
+            )
         }
         return candidate
     }
@@ -35,7 +41,7 @@ public enum StubProcess {
         defer { close(log) }
         let argv = ([executable] + arguments).map { strdup($0) }
         let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") }
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for p in argv + envp { free(p) } }
         var pid: Int32 = 0
         let r = (argv + [nil]).withUnsafeBufferPointer { a in
             (envp + [nil]).withUnsafeBufferPointer { e in
@@ -43,7 +49,9 @@ public enum StubProcess {
             }
         }
         guard r == 0 else {
-            throw .failed("cannot start \(executable): \(Errno(rawValue: r)); set VGPUCTL_GSP_STUB to the gsp-stub binary", cause: "posix_spawn \(r)")
+            throw .failed(
+                "cannot start \(executable): \(Errno(rawValue: r)); set VGPUCTL_GSP_STUB to the gsp-stub binary",
+                cause: "posix_spawn \(r)")
         }
         return pid
     }
@@ -56,8 +64,8 @@ public enum StubProcess {
 
         public var description: String {
             switch self {
-            case let .exited(s): "exited with status \(s)"
-            case let .signaled(s): "was killed by signal \(s)"
+            case .exited(let s): "exited with status \(s)"
+            case .signaled(let s): "was killed by signal \(s)"
             case .gone: "is no longer running"
             }
         }
@@ -76,7 +84,8 @@ public enum StubProcess {
         // Not our child (or already reaped): look at /proc.
         if kill(pid, 0) != 0 && errno == ESRCH { return .gone }
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")") {
+            let close = stat.lastIndex(of: ")")
+        {
             let state = stat[stat.index(close, offsetBy: 2)...].first
             if state == "Z" || state == "X" { return .gone }
         }

@@ -104,8 +104,10 @@ public final class GSPEndpoint {
 
     /// Waits until `condition` holds, the peer is gone, or `deadline` passes, sleeping on this
     /// side's data doorbell (or its space doorbell, with `forSpace`).
-    public func wait(for what: @autoclosure () -> String, until deadline: ContinuousClock.Instant,
-                     forSpace: Bool = false, _ condition: () -> Bool) throws(GSPError) {
+    public func wait(
+        for what: @autoclosure () -> String, until deadline: ContinuousClock.Instant,
+        forSpace: Bool = false, _ condition: () -> Bool
+    ) throws(GSPError) {
         if condition() { return }
         let start = ContinuousClock.now
         let bell = forSpace ? page.spaceDoorbell(waitedOnBy: side) : page.doorbell(waitedOnBy: side)
@@ -125,21 +127,28 @@ public final class GSPEndpoint {
     /// Sends one message: a head element with `function`, then continuation records while
     /// payload remains. Each element waits for ring space until `deadline`.
     @discardableResult
-    public func send(function: RPCFunction, payload: [UInt8], sequence: UInt32,
-                     rpcResult: UInt32 = RPCHeader.resultPending, rpcResultPrivate: UInt32 = RPCHeader.resultPending,
-                     until deadline: ContinuousClock.Instant) throws(GSPError) -> SentMessage {
+    public func send(
+        function: RPCFunction, payload: [UInt8], sequence: UInt32,
+        rpcResult: UInt32 = RPCHeader.resultPending, rpcResultPrivate: UInt32 = RPCHeader.resultPending,
+        until deadline: ContinuousClock.Instant
+    ) throws(GSPError) -> SentMessage {
         let chunk = GspMemLayout.maxPayloadPerElement
         let count = max(1, (payload.count + chunk - 1) / chunk)
         // A message that fits in the ring is written whole and published once, so the reader
         // wakes once for it; a larger one is published element by element as space frees up.
-        let allPages = (0..<count).reduce(0) { $0 + GspMemLayout.elementPages(payload: min(chunk, payload.count - $1 * chunk)) }
+        let allPages = (0..<count).reduce(0) {
+            $0 + GspMemLayout.elementPages(payload: min(chunk, payload.count - $1 * chunk))
+        }
         let together = allPages <= GspMemLayout.msgCount - 1
         if together {
             if knownFreePages < allPages {
                 knownFreePages = ring.freePages
                 if knownFreePages < allPages {
-                    try wait(for: "\(allPages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(function.name)",
-                             until: deadline, forSpace: true) { ring.freePages >= allPages }
+                    try wait(
+                        for:
+                            "\(allPages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(function.name)",
+                        until: deadline, forSpace: true
+                    ) { ring.freePages >= allPages }
                     knownFreePages = ring.freePages
                 }
             }
@@ -153,20 +162,24 @@ public final class GSPEndpoint {
             let offset = index * chunk
             let n = min(chunk, payload.count - offset)
             let f = index == 0 ? function : .continuationRecord
-            let rpc = RPCHeader(length: UInt32(RPCHeader.size + n), function: f, rpcResult: rpcResult,
-                                rpcResultPrivate: rpcResultPrivate, sequence: sequence &+ UInt32(index))
+            let rpc = RPCHeader(
+                length: UInt32(RPCHeader.size + n), function: f, rpcResult: rpcResult,
+                rpcResultPrivate: rpcResultPrivate, sequence: sequence &+ UInt32(index))
             let pages = GspMemLayout.elementPages(payload: n)
             if !together {
-                try wait(for: "\(pages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(f.name)",
-                         until: deadline, forSpace: true) { ring.freePages >= pages }
+                try wait(
+                    for: "\(pages) free page(s) in the \(side == .cpu ? "command" : "status") queue to send \(f.name)",
+                    until: deadline, forSpace: true
+                ) { ring.freePages >= pages }
             }
             elementsSent += 1
             let fault = sendFault?(elementsSent) ?? (corruptChecksum: false, skipSequence: false)
             if fault.skipSequence { txSeqNum &+= 1 }
             let (record, next) = payload.withUnsafeBytes { all in
-                ring.writeElement(at: page, seqNum: txSeqNum, rpc: rpc,
-                                  payload: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]),
-                                  corruptChecksum: fault.corruptChecksum)
+                ring.writeElement(
+                    at: page, seqNum: txSeqNum, rpc: rpc,
+                    payload: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]),
+                    corruptChecksum: fault.corruptChecksum)
             }
             page = next
             txSeqNum &+= 1
@@ -190,7 +203,9 @@ public final class GSPEndpoint {
     public var hasPending: Bool { ring.pendingPages > 0 }
 
     /// Waits for the next element and checks its header, without consuming it.
-    private func nextElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> QueueRing.Peeked {
+    private func nextElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String)
+        throws(GSPError) -> QueueRing.Peeked
+    {
         try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
         let element: QueueRing.Peeked?
         do { element = try ring.peek() } catch { throw .badElement(error, from: side.peer) }
@@ -207,10 +222,14 @@ public final class GSPEndpoint {
     }
 
     /// Receives one element: waits until `deadline`, checks it, consumes it.
-    public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String) throws(GSPError) -> ReceivedElement {
+    public func receiveElement(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String)
+        throws(GSPError) -> ReceivedElement
+    {
         try wait(for: what(), until: deadline) { ring.pendingPages > 0 }
         let element: ReceivedElement?
-        do { element = try ring.peekElement(expectedSeqNum: rxSeqNum) } catch { throw .badElement(error, from: side.peer) }
+        do { element = try ring.peekElement(expectedSeqNum: rxSeqNum) } catch {
+            throw .badElement(error, from: side.peer)
+        }
         guard let element else { throw .protocolViolation("a published element vanished") }
         ring.consume(pages: Int(element.header.elemCount))
         rxSeqNum &+= 1
@@ -223,15 +242,22 @@ public final class GSPEndpoint {
     /// from the ring into the result, and checksummed in the same pass. `expectedTotal` is the
     /// whole payload size when the caller knows it (a reply as large as its request);
     /// otherwise it comes from ``RPCPayloadSize``.
-    public func receive(until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String,
-                        expectedTotal: ((RPCFunction) -> Int?)? = nil) throws(GSPError) -> GSPMessage {
+    public func receive(
+        until deadline: ContinuousClock.Instant, waitingFor what: @autoclosure () -> String,
+        expectedTotal: ((RPCFunction) -> Int?)? = nil
+    ) throws(GSPError) -> GSPMessage {
         let head = try nextElement(until: deadline, waitingFor: what())
         let ring = self.ring
-        let total = expectedTotal?(head.rpc.function)
-            ?? RPCPayloadSize.total(of: head.rpc.function, headLength: head.payloadLength) { ring.payloadWord(of: head, at: $0) }
+        let total =
+            expectedTotal?(head.rpc.function)
+            ?? RPCPayloadSize.total(of: head.rpc.function, headLength: head.payloadLength) {
+                ring.payloadWord(of: head, at: $0)
+            }
             ?? head.payloadLength
         guard head.payloadLength <= total else {
-            throw .protocolViolation("\(head.rpc.function.name) carries \(head.payloadLength) payload bytes, more than the \(total) its header declares")
+            throw .protocolViolation(
+                "\(head.rpc.function.name) carries \(head.payloadLength) payload bytes, more than the \(total) its header declares"
+            )
         }
         var continuations: [ElementRecord] = []
         var failure: GSPError?
@@ -243,14 +269,20 @@ public final class GSPEndpoint {
                 while true {
                     if !isHead {
                         guard e.rpc.function == .continuationRecord else {
-                            throw .protocolViolation("expected CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes received), got \(e.rpc.function.name)")
+                            throw .protocolViolation(
+                                "expected CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes received), got \(e.rpc.function.name)"
+                            )
                         }
                         guard filled + e.payloadLength <= total else {
-                            throw .protocolViolation("continuation records of \(head.rpc.function.name) carry more than the \(total) bytes declared")
+                            throw .protocolViolation(
+                                "continuation records of \(head.rpc.function.name) carry more than the \(total) bytes declared"
+                            )
                         }
                     }
                     do throws(QueueFault) {
-                        try ring.readPayload(of: e, expectedSeqNum: rxSeqNum, into: buf.baseAddress.map { UnsafeMutableRawPointer($0) + filled })
+                        try ring.readPayload(
+                            of: e, expectedSeqNum: rxSeqNum,
+                            into: buf.baseAddress.map { UnsafeMutableRawPointer($0) + filled })
                     } catch {
                         throw .badElement(error, from: side.peer)
                     }
@@ -259,16 +291,21 @@ public final class GSPEndpoint {
                     if !isHead { continuations.append(e.record) }
                     isHead = false
                     if filled >= total { break }
-                    e = try nextElement(until: deadline, waitingFor: "CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes)")
+                    e = try nextElement(
+                        until: deadline,
+                        waitingFor:
+                            "CONTINUATION_RECORD \(continuations.count + 1) of \(head.rpc.function.name) (\(filled) of \(total) bytes)"
+                    )
                 }
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
-        return GSPMessage(function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
-                          rpcResultPrivate: head.rpc.rpcResultPrivate, payload: payload, head: head.record,
-                          continuations: continuations)
+        return GSPMessage(
+            function: head.rpc.function, sequence: head.rpc.sequence, rpcResult: head.rpc.rpcResult,
+            rpcResultPrivate: head.rpc.rpcResultPrivate, payload: payload, head: head.record,
+            continuations: continuations)
     }
 
     /// Takes the next RPC sequence numbers for a message of `elements` elements.

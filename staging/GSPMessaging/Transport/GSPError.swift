@@ -20,19 +20,19 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .timeout(what, after):
+        case .timeout(let what, let after):
             "timed out after \(Self.seconds(after)) waiting for \(what)"
-        case let .peerGone(text, what):
+        case .peerGone(let text, let what):
             "\(text) while waiting for \(what)"
-        case let .badElement(fault, from):
+        case .badElement(let fault, let from):
             "\(from == .gsp ? "message from GSP" : "command from the CPU") rejected: \(fault)"
-        case let .badPayload(function, e):
+        case .badPayload(let function, let e):
             "\(function.name) payload rejected \(e)"
-        case let .protocolViolation(text):
+        case .protocolViolation(let text):
             "protocol violation: \(text)"
-        case let .rpcFailed(function, sequence, result):
+        case .rpcFailed(let function, let sequence, let result):
             "GSP-RM answered \(function.name) (RPC sequence \(sequence)) with rpc_result \(NVStatus.describe(result))"
-        case let .tooLarge(text):
+        case .tooLarge(let text):
             text
         }
     }
@@ -49,7 +49,10 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
         let (s, atto) = d.components
         var whole = s
         var hundredths = (atto + 5_000_000_000_000_000) / 10_000_000_000_000_000
-        if hundredths >= 100 { whole += 1; hundredths -= 100 }
+        if hundredths >= 100 {
+            whole += 1
+            hundredths -= 100
+        }
         if hundredths == 0 { return "\(whole) s" }
         var digits = hundredths < 10 ? "0\(hundredths)" : "\(hundredths)"
         while digits.hasSuffix("0") { digits.removeLast() }

@@ -88,11 +88,15 @@ public struct QueueRing {
     /// The one or two byte ranges of `count` bytes starting at ring offset `start` in `queue`
     /// (the second is empty unless the range wraps).
     @inline(__always)
-    func segments(_ queue: Int, start: Int, count: Int) -> (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) {
+    func segments(_ queue: Int, start: Int, count: Int) -> (
+        UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer
+    ) {
         let ring = GspMemLayout.ringSize
         let first = min(count, ring - start)
-        return (UnsafeMutableRawBufferPointer(start: ringBase(queue) + start, count: first),
-                UnsafeMutableRawBufferPointer(start: ringBase(queue), count: count - first))
+        return (
+            UnsafeMutableRawBufferPointer(start: ringBase(queue) + start, count: first),
+            UnsafeMutableRawBufferPointer(start: ringBase(queue), count: count - first)
+        )
     }
 
     func copyIn(_ queue: Int, at start: Int, _ src: UnsafeRawBufferPointer) {
@@ -122,9 +126,12 @@ public struct QueueRing {
     /// has checked that ``freePages`` covers it. `corruptChecksum` flips the stored checksum
     /// (a fault switch of the stub).
     @discardableResult
-    public func writeElement(seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
-                             corruptChecksum: Bool = false) -> ElementRecord {
-        let (record, next) = writeElement(at: writePage, seqNum: seqNum, rpc: rpc, payload: payload, corruptChecksum: corruptChecksum)
+    public func writeElement(
+        seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
+        corruptChecksum: Bool = false
+    ) -> ElementRecord {
+        let (record, next) = writeElement(
+            at: writePage, seqNum: seqNum, rpc: rpc, payload: payload, corruptChecksum: corruptChecksum)
         publish(upTo: next)
         return record
     }
@@ -140,8 +147,10 @@ public struct QueueRing {
 
     /// Writes one element at page `w` without publishing it; returns its record and the page
     /// after it. The caller has checked the space.
-    public func writeElement(at w: Int, seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
-                             corruptChecksum: Bool = false) -> (ElementRecord, next: Int) {
+    public func writeElement(
+        at w: Int, seqNum: UInt32, rpc: RPCHeader, payload: UnsafeRawBufferPointer,
+        corruptChecksum: Bool = false
+    ) -> (ElementRecord, next: Int) {
         let pages = GspMemLayout.elementPages(payload: payload.count)
         let start = w * GspMemLayout.pageSize
         // The two headers never wrap: an element starts on a page and they take 0x50 bytes.
@@ -151,8 +160,14 @@ public struct QueueRing {
         put(ElementHeader.seqNumOffset, seqNum)
         put(ElementHeader.elemCountOffset, UInt32(pages))
         let r = ElementHeader.size
-        put(r, rpc.headerVersion); put(r + 4, rpc.signature); put(r + 8, rpc.length); put(r + 12, rpc.function.rawValue)
-        put(r + 16, rpc.rpcResult); put(r + 20, rpc.rpcResultPrivate); put(r + 24, rpc.sequence); put(r + 28, rpc.spare)
+        put(r, rpc.headerVersion)
+        put(r + 4, rpc.signature)
+        put(r + 8, rpc.length)
+        put(r + 12, rpc.function.rawValue)
+        put(r + 16, rpc.rpcResult)
+        put(r + 20, rpc.rpcResultPrivate)
+        put(r + 24, rpc.sequence)
+        put(r + 28, rpc.spare)
         // Payload in, checksummed on the way (headers first, then the payload in one pass).
         var state = GSPChecksum.State()
         state.add(UnsafeRawBufferPointer(start: h, count: GspMemLayout.elementHeadersSize))
@@ -164,9 +179,12 @@ public struct QueueRing {
         var sum = state.value
         if corruptChecksum { sum ^= 0xDEAD_BEEF }
         put(ElementHeader.checkSumOffset, sum)
-        return (ElementRecord(seqNum: seqNum, elemCount: UInt32(pages), function: rpc.function,
-                              length: rpc.length, rpcResult: rpc.rpcResult, sequence: rpc.sequence),
-                (w + pages) % Int(Self.count))
+        return (
+            ElementRecord(
+                seqNum: seqNum, elemCount: UInt32(pages), function: rpc.function,
+                length: rpc.length, rpcResult: rpc.rpcResult, sequence: rpc.sequence),
+            (w + pages) % Int(Self.count)
+        )
     }
 
     // MARK: Receive
@@ -180,8 +198,9 @@ public struct QueueRing {
         public var page: Int
         public var payloadLength: Int { Int(rpc.length) - RPCHeader.size }
         public var record: ElementRecord {
-            ElementRecord(seqNum: seqNum, elemCount: elemCount, function: rpc.function, length: rpc.length,
-                          rpcResult: rpc.rpcResult, sequence: rpc.sequence)
+            ElementRecord(
+                seqNum: seqNum, elemCount: elemCount, function: rpc.function, length: rpc.length,
+                rpcResult: rpc.rpcResult, sequence: rpc.sequence)
         }
     }
 
@@ -196,10 +215,12 @@ public struct QueueRing {
         let start = r * GspMemLayout.pageSize
         let h = UnsafeRawPointer(ringBase(rxQueue) + start)
         func get(_ off: Int) -> UInt32 { UInt32(littleEndian: h.loadUnaligned(fromByteOffset: off, as: UInt32.self)) }
-        let seqNum = get(ElementHeader.seqNumOffset), elemCount = get(ElementHeader.elemCountOffset)
+        let seqNum = get(ElementHeader.seqNumOffset)
+        let elemCount = get(ElementHeader.elemCountOffset)
         let o = ElementHeader.size
-        var rpc = RPCHeader(length: get(o + 8), function: RPCFunction(get(o + 12)), rpcResult: get(o + 16),
-                            rpcResultPrivate: get(o + 20), sequence: get(o + 24))
+        var rpc = RPCHeader(
+            length: get(o + 8), function: RPCFunction(get(o + 12)), rpcResult: get(o + 16),
+            rpcResultPrivate: get(o + 20), sequence: get(o + 24))
         rpc.headerVersion = get(o)
         rpc.signature = get(o + 4)
         rpc.spare = get(o + 28)
@@ -208,25 +229,33 @@ public struct QueueRing {
         let total = ElementHeader.size + Int(rpc.length)
         let pages = (total + GspMemLayout.pageSize - 1) / GspMemLayout.pageSize
         guard elemCount == UInt32(pages) else {
-            throw QueueFault(page: r, seqNum: seqNum, function: what, "elemCount is \(elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
+            throw QueueFault(
+                page: r, seqNum: seqNum, function: what,
+                "elemCount is \(elemCount) but the RPC length \(hex0x(rpc.length)) needs \(pages) page(s)")
         }
         guard pages <= pending else {
-            throw QueueFault(page: r, seqNum: seqNum, function: what, "element claims \(pages) page(s) but only \(pending) are published")
+            throw QueueFault(
+                page: r, seqNum: seqNum, function: what,
+                "element claims \(pages) page(s) but only \(pending) are published")
         }
-        return Peeked(seqNum: seqNum, elemCount: elemCount, checkSum: get(ElementHeader.checkSumOffset), rpc: rpc, page: r)
+        return Peeked(
+            seqNum: seqNum, elemCount: elemCount, checkSum: get(ElementHeader.checkSumOffset), rpc: rpc, page: r)
     }
 
     /// The little-endian `UInt32` at `offset` of a peeked element's payload (offset + 4 must lie
     /// within the payload and within the element's first page), 0 when out of range.
     public func payloadWord(of e: Peeked, at offset: Int) -> UInt32 {
-        guard offset + 4 <= e.payloadLength, GspMemLayout.elementHeadersSize + offset + 4 <= GspMemLayout.pageSize else { return 0 }
-        let p = UnsafeRawPointer(ringBase(rxQueue) + e.page * GspMemLayout.pageSize + GspMemLayout.elementHeadersSize + offset)
+        guard offset + 4 <= e.payloadLength, GspMemLayout.elementHeadersSize + offset + 4 <= GspMemLayout.pageSize
+        else { return 0 }
+        let p = UnsafeRawPointer(
+            ringBase(rxQueue) + e.page * GspMemLayout.pageSize + GspMemLayout.elementHeadersSize + offset)
         return UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
     }
 
     /// Copies a peeked element's payload to `dst` (which has room for it), checking in the same
     /// pass that the whole element sums to 0, then checks its sequence number.
-    public func readPayload(of e: Peeked, expectedSeqNum: UInt32, into dst: UnsafeMutableRawPointer?) throws(QueueFault) {
+    public func readPayload(of e: Peeked, expectedSeqNum: UInt32, into dst: UnsafeMutableRawPointer?) throws(QueueFault)
+    {
         let start = e.page * GspMemLayout.pageSize
         var state = GSPChecksum.State()
         state.add(UnsafeRawBufferPointer(start: ringBase(rxQueue) + start, count: GspMemLayout.elementHeadersSize))
@@ -234,10 +263,14 @@ public struct QueueRing {
         if a.count > 0, let dst { state.copy(from: a.baseAddress!, to: dst, count: a.count) }
         if b.count > 0, let dst { state.copy(from: b.baseAddress!, to: dst + a.count, count: b.count) }
         guard state.value == 0 else {
-            throw QueueFault(page: e.page, seqNum: e.seqNum, function: e.rpc.function.name, "bad checksum: the element sums to \(hex0x(state.value)), not 0 (checkSum field \(hex0x(e.checkSum)))")
+            throw QueueFault(
+                page: e.page, seqNum: e.seqNum, function: e.rpc.function.name,
+                "bad checksum: the element sums to \(hex0x(state.value)), not 0 (checkSum field \(hex0x(e.checkSum)))")
         }
         guard e.seqNum == expectedSeqNum else {
-            throw QueueFault(page: e.page, seqNum: e.seqNum, function: e.rpc.function.name, "sequence number \(e.seqNum), expected \(expectedSeqNum)")
+            throw QueueFault(
+                page: e.page, seqNum: e.seqNum, function: e.rpc.function.name,
+                "sequence number \(e.seqNum), expected \(expectedSeqNum)")
         }
     }
 
@@ -249,7 +282,8 @@ public struct QueueRing {
         var fault: QueueFault?
         let payload = [UInt8](unsafeUninitializedCapacity: p.payloadLength) { buf, n in
             do throws(QueueFault) {
-                try readPayload(of: p, expectedSeqNum: expectedSeqNum, into: buf.baseAddress.map { UnsafeMutableRawPointer($0) })
+                try readPayload(
+                    of: p, expectedSeqNum: expectedSeqNum, into: buf.baseAddress.map { UnsafeMutableRawPointer($0) })
                 n = p.payloadLength
             } catch {
                 fault = error

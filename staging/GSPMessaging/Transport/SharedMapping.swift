@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import HostKit
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// A file mapped `MAP_SHARED` into this process: the memory the driver side and the firmware
 /// stub share (`open(2)`, `ftruncate(2)`, `mmap(2)`, `munmap(2)`, `flock(2)`).
@@ -39,7 +40,8 @@ public final class SharedMapping {
     }
 
     /// Creates (or truncates and re-creates) `path` with `size` zero bytes and maps it.
-    public static func create(path: String, size: Int = GspMemLayout.sharedFileSize) throws(VGPUError) -> SharedMapping {
+    public static func create(path: String, size: Int = GspMemLayout.sharedFileSize) throws(VGPUError) -> SharedMapping
+    {
         unlink(path)
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -55,7 +57,9 @@ public final class SharedMapping {
     }
 
     /// Maps an existing file, which must be at least `minimumSize` bytes.
-    public static func open(path: String, minimumSize: Int = GspMemLayout.sharedFileSize) throws(VGPUError) -> SharedMapping {
+    public static func open(path: String, minimumSize: Int = GspMemLayout.sharedFileSize) throws(VGPUError)
+        -> SharedMapping
+    {
         let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             let e = Errno(rawValue: errno)
@@ -89,7 +93,8 @@ public final class SharedMapping {
                 throw .failed("cannot lock \(path): \(e)")
             }
             if ContinuousClock.now >= deadline {
-                throw .refused("another vgpuctl process is talking to the GSP through \(path); try again when it has finished")
+                throw .refused(
+                    "another vgpuctl process is talking to the GSP through \(path); try again when it has finished")
             }
             usleep(10_000)
         }

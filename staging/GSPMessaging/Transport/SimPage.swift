@@ -2,7 +2,8 @@ import CGSPMessaging
 
 /// The firmware's state as the simulation page records it (`VGPUCTL_FW_STATE_*`).
 public enum FirmwareState: UInt32, Sendable, Codable, CustomStringConvertible {
-    case off = 0, starting, linked, running, halted, exited
+    case off = 0
+    case starting, linked, running, halted, exited
 
     public var description: String {
         switch self {
@@ -84,8 +85,9 @@ public struct SimPage {
     /// consuming). Separate from the data doorbell so that consuming never wakes a peer that
     /// waits for a reply.
     public func spaceDoorbell(waitedOnBy side: GSPSide) -> Doorbell {
-        side == .cpu ? Doorbell(word: p(Offset.spaceForCpu), waiters: p(Offset.spaceCpuWaiters))
-                     : Doorbell(word: p(Offset.spaceForGsp), waiters: p(Offset.spaceGspWaiters))
+        side == .cpu
+            ? Doorbell(word: p(Offset.spaceForCpu), waiters: p(Offset.spaceCpuWaiters))
+            : Doorbell(word: p(Offset.spaceForGsp), waiters: p(Offset.spaceGspWaiters))
     }
 
     /// Driver-side counters kept in the page so that a later vgpuctl process continues the
@@ -127,7 +129,9 @@ public struct SimRegisters {
         public static let gspRiscvCpuctl: UInt32 = 0x0011_1388
         public static let sec2Mailbox0: UInt32 = 0x0084_0040
         public static let sec2Mailbox1: UInt32 = 0x0084_0044
-        public static let all: [UInt32] = [gspMailbox0, gspMailbox1, gspQueueHead, gspRiscvCpuctl, sec2Mailbox0, sec2Mailbox1]
+        public static let all: [UInt32] = [
+            gspMailbox0, gspMailbox1, gspQueueHead, gspRiscvCpuctl, sec2Mailbox0, sec2Mailbox1,
+        ]
     }
 
     /// `CPUCTL` bits of the simulated RISC-V core.

@@ -44,10 +44,14 @@ public enum GSPChecksum {
             // Bytes until the stream is 8-aligned again.
             while i < n && index & 7 != 0 {
                 acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
-                i += 1; index += 1
+                i += 1
+                index += 1
             }
             // Whole words, 64 bytes at a time in SIMD registers.
-            var v0 = SIMD2<UInt64>(), v1 = SIMD2<UInt64>(), v2 = SIMD2<UInt64>(), v3 = SIMD2<UInt64>()
+            var v0 = SIMD2<UInt64>()
+            var v1 = SIMD2<UInt64>()
+            var v2 = SIMD2<UInt64>()
+            var v3 = SIMD2<UInt64>()
             while i + 64 <= n {
                 v0 ^= base.loadUnaligned(fromByteOffset: i, as: SIMD2<UInt64>.self)
                 v1 ^= base.loadUnaligned(fromByteOffset: i + 16, as: SIMD2<UInt64>.self)
@@ -64,7 +68,8 @@ public enum GSPChecksum {
             acc ^= UInt64(littleEndian: a)
             while i < n {
                 acc ^= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << UInt64((index & 7) * 8)
-                i += 1; index += 1
+                i += 1
+                index += 1
             }
         }
 
@@ -79,7 +84,10 @@ public enum GSPChecksum {
                 return
             }
             var i = 0
-            var v0 = SIMD2<UInt64>(), v1 = SIMD2<UInt64>(), v2 = SIMD2<UInt64>(), v3 = SIMD2<UInt64>()
+            var v0 = SIMD2<UInt64>()
+            var v1 = SIMD2<UInt64>()
+            var v2 = SIMD2<UInt64>()
+            var v3 = SIMD2<UInt64>()
             while i + 64 <= n {
                 let w0 = src.loadUnaligned(fromByteOffset: i, as: SIMD2<UInt64>.self)
                 let w1 = src.loadUnaligned(fromByteOffset: i + 16, as: SIMD2<UInt64>.self)
@@ -89,7 +97,10 @@ public enum GSPChecksum {
                 dst.storeBytes(of: w1, toByteOffset: i + 16, as: SIMD2<UInt64>.self)
                 dst.storeBytes(of: w2, toByteOffset: i + 32, as: SIMD2<UInt64>.self)
                 dst.storeBytes(of: w3, toByteOffset: i + 48, as: SIMD2<UInt64>.self)
-                v0 ^= w0; v1 ^= w1; v2 ^= w2; v3 ^= w3
+                v0 ^= w0
+                v1 ^= w1
+                v2 ^= w2
+                v3 ^= w3
                 i += 64
             }
             let v = v0 ^ v1 ^ v2 ^ v3

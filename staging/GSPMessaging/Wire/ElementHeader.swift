@@ -69,8 +69,10 @@ public struct RPCHeader: Equatable, Sendable {
     /// `spare` / `cpuRmGfid`.
     public var spare: UInt32 = 0
 
-    public init(length: UInt32, function: RPCFunction, rpcResult: UInt32 = Self.resultPending,
-                rpcResultPrivate: UInt32 = Self.resultPending, sequence: UInt32 = 0) {
+    public init(
+        length: UInt32, function: RPCFunction, rpcResult: UInt32 = Self.resultPending,
+        rpcResultPrivate: UInt32 = Self.resultPending, sequence: UInt32 = 0
+    ) {
         self.length = length
         self.function = function
         self.rpcResult = rpcResult

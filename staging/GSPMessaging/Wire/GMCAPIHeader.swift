@@ -27,7 +27,8 @@ public struct GMCAPIHeader: Equatable, Sendable {
     public var reserved2: UInt64 = 0
 
     /// A request carrying `payloadSize` bytes that accepts a response of up to `maxResponse`.
-    public static func request(_ command: UInt32, sequence: UInt64, payloadSize: Int, maxResponse: Int) -> GMCAPIHeader {
+    public static func request(_ command: UInt32, sequence: UInt64, payloadSize: Int, maxResponse: Int) -> GMCAPIHeader
+    {
         GMCAPIHeader(commandID: command, sequence: sequence, word0: UInt32(payloadSize), word1: UInt32(maxResponse))
     }
 

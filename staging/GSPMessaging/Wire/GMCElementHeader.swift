@@ -88,7 +88,8 @@ public struct GMCElementHeader: Equatable, Sendable {
     /// nil. `available`: bytes present from the element's start.
     public func problem(available: Int = GspMemLayout.maxElementSize) -> String? {
         if mctpMagic != Self.magic && mctpMagic != Self.magicSeen {
-            return "mctpMagic is \(hex0x(mctpMagic)), not \(hex0x(Self.magic)) (\"MCTP\") or \(hex0x(Self.magicSeen)) (\"SEEN\")"
+            return
+                "mctpMagic is \(hex0x(mctpMagic)), not \(hex0x(Self.magic)) (\"MCTP\") or \(hex0x(Self.magicSeen)) (\"SEEN\")"
         }
         if mctpVersion != 1 { return "MCTP header version is \(mctpVersion), not 1" }
         if vendorID != Self.vendorNV { return "NVDM vendor id is \(hex0x(vendorID)), not \(hex0x(Self.vendorNV))" }
@@ -98,7 +99,9 @@ public struct GMCElementHeader: Equatable, Sendable {
         if Int(nvdmPayloadSize) + Self.size != Int(mctpPayloadSize) {
             return "nvdmPayloadSize \(nvdmPayloadSize) + \(Self.size) does not match mctpPayloadSize \(mctpPayloadSize)"
         }
-        if Int(mctpPayloadSize) > available { return "the element claims \(mctpPayloadSize) bytes, only \(available) are there" }
+        if Int(mctpPayloadSize) > available {
+            return "the element claims \(mctpPayloadSize) bytes, only \(available) are there"
+        }
         return nil
     }
 }

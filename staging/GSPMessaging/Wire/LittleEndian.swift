@@ -12,7 +12,8 @@ extension Array where Element == UInt8 {
 
     /// The little-endian `UInt32` at `offset`.
     @inlinable public func le32(_ offset: Int) -> UInt32 {
-        UInt32(self[offset]) | UInt32(self[offset + 1]) << 8 | UInt32(self[offset + 2]) << 16 | UInt32(self[offset + 3]) << 24
+        UInt32(self[offset]) | UInt32(self[offset + 1]) << 8 | UInt32(self[offset + 2]) << 16 | UInt32(self[offset + 3])
+            << 24
     }
 
     /// The little-endian `UInt64` at `offset`.

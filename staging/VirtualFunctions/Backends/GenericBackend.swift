@@ -25,7 +25,9 @@ public struct GenericBackend: VGPUBackend {
 
     /// Invalid input: a type asked of a PF that offers none.
     public static func noTypes(pf: PCIAddress, type: String) -> VGPUError {
-        .invalid("\(pf) offers no vGPU types on this host (no NVIDIA vendor sysfs, no mdev types, no control channel), so it cannot take \(type): its VFs are handed out as they are; omit --type")
+        .invalid(
+            "\(pf) offers no vGPU types on this host (no NVIDIA vendor sysfs, no mdev types, no control channel), so it cannot take \(type): its VFs are handed out as they are; omit --type"
+        )
     }
 
     public func clear(vf: PCIAddress) throws(VGPUError) {}

@@ -3,7 +3,9 @@ import HostKit
 
 extension TypedVFBackend {
     /// Dry run of a reconciler plan on a copy of the book: nothing is written.
-    public func checkPlan(pf p: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]) throws(VGPUError) {
+    public func checkPlan(
+        pf p: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]
+    ) throws(VGPUError) {
         try checkPF(p)
         var book: GPUBook
         if fresh {
@@ -13,7 +15,9 @@ extension TypedVFBackend {
             for i in clearing { book.release(vf: i) }
             let unscrubbed = try scrubber?.pending(pf: pf) ?? []
             if let p = unscrubbed.first(where: { u in adding.contains { $0.vf == u.vf } }) {
-                throw .failed("\(pf): VF \(p.vf) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub; nothing was changed")
+                throw .failed(
+                    "\(pf): VF \(p.vf) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub; nothing was changed"
+                )
             }
         }
         var requests: [(type: VGPUCatalog.VGPUType, vf: Int)] = []

@@ -9,8 +9,10 @@ extension TypedVFBackend {
     /// Why VF `index` may not take a type now because its old region is unscrubbed, or nil.
     func scrubRefusal(_ r: VFRef) throws(VGPUError) -> VGPUError? {
         guard let s = scrubber, let p = try s.pending(pf: pf).first(where: { $0.vf == r.index }) else { return nil }
-        return VGPUError(.failed, "\(r.address) (VF \(r.index) of \(pf)) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub",
-                         cause: "scrub pending")
+        return VGPUError(
+            .failed,
+            "\(r.address) (VF \(r.index) of \(pf)) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub",
+            cause: "scrub pending")
     }
 
     /// Scrubs what VF `r` left behind (after its vGPU was removed).

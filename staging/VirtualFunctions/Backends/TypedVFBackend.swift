@@ -22,7 +22,9 @@ public final class TypedVFBackend: VGPUBackend {
     /// The scrubs this backend ran, oldest first.
     public internal(set) var lastScrubs: [ScrubReport] = []
 
-    public init(root: HostRoot, pf: PCIAddress, catalog: VGPUCatalog, profiles: VGPUProfiles, interface: any VGPUInterface) {
+    public init(
+        root: HostRoot, pf: PCIAddress, catalog: VGPUCatalog, profiles: VGPUProfiles, interface: any VGPUInterface
+    ) {
         self.root = root
         self.pf = pf
         self.catalog = catalog
@@ -51,7 +53,10 @@ public final class TypedVFBackend: VGPUBackend {
     /// Readies the interface (upstream: teaches the firmware the catalog's types). Only changes
     /// call it, so reading never changes the host.
     func prepare() throws(VGPUError) {
-        if !prepared { try interface.prepare(catalog); prepared = true }
+        if !prepared {
+            try interface.prepare(catalog)
+            prepared = true
+        }
     }
 
     public func view() throws(VGPUError) -> View {
@@ -61,18 +66,27 @@ public final class TypedVFBackend: VGPUBackend {
         for (i, vf) in sr.vfs.enumerated() {
             if let a = try interface.current(VFRef(pf: pf, index: i, address: vf)) { assignments[i] = a }
         }
-        let recorded = Dictionary(try store.entries(pf: pf, catalog: catalog.name).map { ($0.vf, $0) }, uniquingKeysWith: { a, _ in a })
+        let recorded = Dictionary(
+            try store.entries(pf: pf, catalog: catalog.name).map { ($0.vf, $0) }, uniquingKeysWith: { a, _ in a })
         var pending: [Int] = []
         for (i, a) in assignments.sorted(by: { $0.key < $1.key }) {
             if let r = recorded[i], r.type == a.typeName, a.placement == nil || a.placement == r.placement,
-               a.channelOffset == nil || a.channelOffset == r.channels.offset, (try? book.restore(r)) != nil { continue }
+                a.channelOffset == nil || a.channelOffset == r.channels.offset, (try? book.restore(r)) != nil
+            {
+                continue
+            }
             pending.append(i)
         }
         var foreign: [Int: String] = [:]
         for i in pending {
             guard let a = assignments[i] else { continue }
-            guard let t = catalog.type(named: a.typeName) else { foreign[i] = a.typeName; continue }
-            if (try? book.place(t, vf: i, at: a.placement, channelsAt: a.channelOffset)) == nil && (try? book.place(t, vf: i)) == nil {
+            guard let t = catalog.type(named: a.typeName) else {
+                foreign[i] = a.typeName
+                continue
+            }
+            if (try? book.place(t, vf: i, at: a.placement, channelsAt: a.channelOffset)) == nil
+                && (try? book.place(t, vf: i)) == nil
+            {
                 foreign[i] = a.typeName
             }
         }
@@ -86,11 +100,17 @@ public final class TypedVFBackend: VGPUBackend {
 
     static func ref(_ vf: PCIAddress, pf: PCIAddress, sysfs: SysfsReader) throws(VGPUError) -> VFRef {
         guard let d = sysfs.device(vf) else {
-            throw .invalid("no PCI device \(vf) under \(sysfs.root.url(HostRoot.pciDevices)); 'vgpuctl vf list \(pf)' shows the VFs")
+            throw .invalid(
+                "no PCI device \(vf) under \(sysfs.root.url(HostRoot.pciDevices)); 'vgpuctl vf list \(pf)' shows the VFs"
+            )
         }
-        guard let owner = d.physfn else { throw .invalid("\(vf) is not a VF (it has no physfn); vGPU types go on the VFs of an SR-IOV PF") }
+        guard let owner = d.physfn else {
+            throw .invalid("\(vf) is not a VF (it has no physfn); vGPU types go on the VFs of an SR-IOV PF")
+        }
         guard owner == pf else { throw .invalid("\(vf) is a VF of \(owner), not of \(pf)") }
-        guard let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else { throw .invalid("\(vf) is not among the VFs \(pf) lists") }
+        guard let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else {
+            throw .invalid("\(vf) is not among the VFs \(pf) lists")
+        }
         return VFRef(pf: pf, index: i, address: vf)
     }
 
@@ -104,7 +124,9 @@ public final class TypedVFBackend: VGPUBackend {
         try checkPF(p)
         let v = try view()
         return catalog.types.map {
-            VGPUTypeAvailability(name: $0.name, framebufferMiB: $0.framebufferMiB, maxInstances: $0.maxInstances, available: v.book.available($0))
+            VGPUTypeAvailability(
+                name: $0.name, framebufferMiB: $0.framebufferMiB, maxInstances: $0.maxInstances,
+                available: v.book.available($0))
         }
     }
 
@@ -134,15 +156,23 @@ public final class TypedVFBackend: VGPUBackend {
     /// Creates `t` on the VF as planned, reads it back and records the book.
     func carryOut(_ t: VGPUCatalog.VGPUType, _ r: VFRef, _ entry: GPUBook.Entry, _ v: inout View) throws(VGPUError) {
         if let offered = try interface.creatable(r), !offered.contains(t.name) {
-            throw .failed("the driver does not offer \(t.name) on \(r.address) now (it offers \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins")
+            throw .failed(
+                "the driver does not offer \(t.name) on \(r.address) now (it offers \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins"
+            )
         }
         try interface.create(t, on: r, entry: entry)
         guard let now = try interface.current(r), now.typeName == t.name else {
-            throw .failed("after creating \(t.name) on \(r.address) the driver reports \((try? interface.current(r))?.typeName ?? "no vGPU") there")
+            throw .failed(
+                "after creating \(t.name) on \(r.address) the driver reports \((try? interface.current(r))?.typeName ?? "no vGPU") there"
+            )
         }
-        if (now.placement.map { $0 != entry.placement } ?? false) || (now.channelOffset.map { $0 != entry.channels.offset } ?? false) {
+        if (now.placement.map { $0 != entry.placement } ?? false)
+            || (now.channelOffset.map { $0 != entry.channels.offset } ?? false)
+        {
             v.book.release(vf: r.index)
-            if (try? v.book.place(t, vf: r.index, at: now.placement, channelsAt: now.channelOffset)) == nil { _ = try? v.book.place(t, vf: r.index) }
+            if (try? v.book.place(t, vf: r.index, at: now.placement, channelsAt: now.channelOffset)) == nil {
+                _ = try? v.book.place(t, vf: r.index)
+            }
         }
         try store.save(pf: pf, book: v.book)
     }
@@ -171,7 +201,9 @@ public final class TypedVFBackend: VGPUBackend {
     public func holders(_ vf: PCIAddress) throws(VGPUError) -> [VFIOHolder] {
         let r = try ref(vf)
         var files = sysfs.vfioFiles(vf)
-        if let uuid = try interface.current(r)?.mdevUUID, let g = sysfs.linkName("sys/bus/mdev/devices/\(uuid)/iommu_group") {
+        if let uuid = try interface.current(r)?.mdevUUID,
+            let g = sysfs.linkName("sys/bus/mdev/devices/\(uuid)/iommu_group")
+        {
             files.append("/dev/vfio/\(g)")
         }
         return sysfs.holders(of: files)

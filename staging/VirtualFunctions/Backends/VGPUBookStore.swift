@@ -25,7 +25,9 @@ public struct VGPUBookStore: Sendable {
         let url = root.url(Self.path)
         guard let data = FileManager.default.contents(atPath: url) else { return File() }
         do { return try JSONDecoder().decode(File.self, from: data) } catch {
-            throw .failed("\(url) is damaged (\(error)); move it aside and run the command again (vgpuctl rebuilds it from what the driver reports)")
+            throw .failed(
+                "\(url) is damaged (\(error)); move it aside and run the command again (vgpuctl rebuilds it from what the driver reports)"
+            )
         }
     }
 
@@ -38,14 +40,17 @@ public struct VGPUBookStore: Sendable {
     /// Records `book` for `pf` (atomically: a temporary file renamed over the old one).
     public func save(pf: PCIAddress, book: GPUBook) throws(VGPUError) {
         var f = try load()
-        if book.entries.isEmpty { f.pfs[pf.description] = nil } else {
+        if book.entries.isEmpty {
+            f.pfs[pf.description] = nil
+        } else {
             f.pfs[pf.description] = PFRecord(catalog: book.catalog.name, entries: book.entries)
         }
         let url = root.url(Self.path)
         do {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileManager.default.createDirectory(atPath: (url as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (url as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try enc.encode(f).write(to: URL(fileURLWithPath: url), options: .atomic)
         } catch {
             throw .failed("cannot write \(url): \(error.localizedDescription)")

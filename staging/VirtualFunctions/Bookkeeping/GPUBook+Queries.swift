@@ -15,7 +15,10 @@ extension GPUBook {
         guard let vf = freeVFs.first else {
             return BookRefusal(.vfSlot, "every one of the GPU's \(vfSlots) VF slots carries a vGPU")
         }
-        do { _ = try fit(type, vf: vf); return nil } catch { return error }
+        do {
+            _ = try fit(type, vf: vf)
+            return nil
+        } catch { return error }
     }
 
     /// Totals, for listings.
@@ -36,12 +39,13 @@ extension GPUBook {
 
     public var usage: Usage {
         let unitsUsed = entries.reduce(0) { $0 + $1.units }
-        return Usage(mode: mode.description, vgpus: entries.count, vfSlots: vfSlots,
-                     framebufferUsableMiB: gpu.usableMiB, framebufferUsedMiB: entries.reduce(0) { $0 + $1.framebuffer.count },
-                     framebufferFreeMiB: (gpu.placementUnits - unitsUsed) * gpu.unitMiB, unitMiB: gpu.unitMiB,
-                     unitsUsed: unitsUsed, units: gpu.placementUnits,
-                     channelsUsed: entries.reduce(0) { $0 + $1.channels.count }, channels: gpu.channels,
-                     computeSlicesUsed: entries.reduce(0) { $0 + $1.computeSlices })
+        return Usage(
+            mode: mode.description, vgpus: entries.count, vfSlots: vfSlots,
+            framebufferUsableMiB: gpu.usableMiB, framebufferUsedMiB: entries.reduce(0) { $0 + $1.framebuffer.count },
+            framebufferFreeMiB: (gpu.placementUnits - unitsUsed) * gpu.unitMiB, unitMiB: gpu.unitMiB,
+            unitsUsed: unitsUsed, units: gpu.placementUnits,
+            channelsUsed: entries.reduce(0) { $0 + $1.channels.count }, channels: gpu.channels,
+            computeSlicesUsed: entries.reduce(0) { $0 + $1.computeSlices })
     }
 
     /// Every broken invariant of the book, as sentences (empty when it is consistent). The
@@ -49,9 +53,16 @@ extension GPUBook {
     public func violations() -> [String] {
         var out: [String] = []
         for (i, a) in entries.enumerated() {
-            guard let t = catalog.type(named: a.type) else { out.append("VF \(a.vf): unknown type \(a.type)"); continue }
-            if !t.placements.contains(a.placement) { out.append("VF \(a.vf): placement \(a.placement) is not one of \(t.name)'s") }
-            if a.framebuffer.count > a.units * gpu.unitMiB { out.append("VF \(a.vf): frame buffer larger than its placement") }
+            guard let t = catalog.type(named: a.type) else {
+                out.append("VF \(a.vf): unknown type \(a.type)")
+                continue
+            }
+            if !t.placements.contains(a.placement) {
+                out.append("VF \(a.vf): placement \(a.placement) is not one of \(t.name)'s")
+            }
+            if a.framebuffer.count > a.units * gpu.unitMiB {
+                out.append("VF \(a.vf): frame buffer larger than its placement")
+            }
             if a.unitRange.upperBound > gpu.placementUnits { out.append("VF \(a.vf): placement beyond the GPU") }
             if a.channels.end > gpu.channels || a.channels.offset % a.channels.count != 0 {
                 out.append("VF \(a.vf): channels \(a.channels) outside the pool or unaligned")
@@ -59,8 +70,12 @@ extension GPUBook {
             if a.vf < 0 || a.vf >= vfSlots { out.append("VF \(a.vf): beyond the VF slots") }
             for b in entries[(i + 1)...] {
                 if a.vf == b.vf { out.append("VF \(a.vf) appears twice") }
-                if a.framebuffer.overlaps(b.framebuffer) { out.append("VF \(a.vf) and VF \(b.vf) overlap in frame buffer") }
-                if a.unitRange.overlaps(b.unitRange) { out.append("VF \(a.vf) and VF \(b.vf) overlap in placement units") }
+                if a.framebuffer.overlaps(b.framebuffer) {
+                    out.append("VF \(a.vf) and VF \(b.vf) overlap in frame buffer")
+                }
+                if a.unitRange.overlaps(b.unitRange) {
+                    out.append("VF \(a.vf) and VF \(b.vf) overlap in placement units")
+                }
                 if a.channels.overlaps(b.channels) { out.append("VF \(a.vf) and VF \(b.vf) overlap in channels") }
                 if a.isMIG && b.isMIG && !Set(a.copyEngines).isDisjoint(with: b.copyEngines) {
                     out.append("VF \(a.vf) and VF \(b.vf) share copy engines of their GPU instances")
@@ -72,9 +87,13 @@ extension GPUBook {
             out.append("\(t.name): \(count(of: t.name)) instances exceed the maximum \(t.maxInstances)")
         }
         let u = usage
-        if u.framebufferUsedMiB > gpu.usableMiB { out.append("frame buffer \(u.framebufferUsedMiB) MiB exceeds the usable \(gpu.usableMiB)") }
+        if u.framebufferUsedMiB > gpu.usableMiB {
+            out.append("frame buffer \(u.framebufferUsedMiB) MiB exceeds the usable \(gpu.usableMiB)")
+        }
         if u.channelsUsed > gpu.channels { out.append("channels \(u.channelsUsed) exceed the pool \(gpu.channels)") }
-        if let geo = gpu.mig, u.computeSlicesUsed > geo.computeSlices { out.append("compute slices \(u.computeSlicesUsed) exceed \(geo.computeSlices)") }
+        if let geo = gpu.mig, u.computeSlicesUsed > geo.computeSlices {
+            out.append("compute slices \(u.computeSlicesUsed) exceed \(geo.computeSlices)")
+        }
         if !gpu.heterogeneous && !entries.contains(where: \.isMIG) && Set(entries.map(\.framebuffer.count)).count > 1 {
             out.append("homogeneous GPU holds several frame-buffer sizes")
         }

@@ -43,8 +43,10 @@ public struct GPUBook: Sendable, Equatable {
         /// MIG compute slices (0 for time-sliced types).
         public var computeSlices: Int
 
-        public init(vf: Int, type: String, placement: Int, units: Int, framebuffer: Span, channels: Span,
-                    copyEngines: [Int], computeSlices: Int) {
+        public init(
+            vf: Int, type: String, placement: Int, units: Int, framebuffer: Span, channels: Span,
+            copyEngines: [Int], computeSlices: Int
+        ) {
             self.vf = vf
             self.type = type
             self.placement = placement
@@ -64,7 +66,10 @@ public struct GPUBook: Sendable, Equatable {
     public struct Span: Sendable, Equatable, Codable, CustomStringConvertible {
         public var offset: Int
         public var count: Int
-        public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
+        public init(offset: Int, count: Int) {
+            self.offset = offset
+            self.count = count
+        }
         public var end: Int { offset + count }
         public var range: Range<Int> { offset..<end }
         public func overlaps(_ o: Span) -> Bool { offset < o.end && o.offset < end }
@@ -123,8 +128,10 @@ public struct GPUBook: Sendable, Equatable {
     /// Gives VF `vf` an instance of `type` (at `placement` when given, else the lowest free one).
     /// Refuses, changing nothing, when the GPU cannot hold it.
     @discardableResult
-    public mutating func place(_ type: VGPUCatalog.VGPUType, vf: Int, at placement: Int? = nil,
-                               channelsAt channelOffset: Int? = nil) throws(BookRefusal) -> Entry {
+    public mutating func place(
+        _ type: VGPUCatalog.VGPUType, vf: Int, at placement: Int? = nil,
+        channelsAt channelOffset: Int? = nil
+    ) throws(BookRefusal) -> Entry {
         let e = try fit(type, vf: vf, at: placement, channelsAt: channelOffset)
         insertSorted(e)
         return e
@@ -162,7 +169,9 @@ public struct GPUBook: Sendable, Equatable {
         }
         let fresh = try fit(t, vf: e.vf, at: e.placement, channelsAt: e.channels.offset, copyEngines: e.copyEngines)
         guard fresh == e else {
-            throw BookRefusal(.framebuffer, "recorded entry of VF \(e.vf) (\(e.type)) does not match its type in catalog \(catalog.name)")
+            throw BookRefusal(
+                .framebuffer,
+                "recorded entry of VF \(e.vf) (\(e.type)) does not match its type in catalog \(catalog.name)")
         }
         insertSorted(e)
     }

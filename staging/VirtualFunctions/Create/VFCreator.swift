@@ -16,8 +16,10 @@ public struct VFCreator {
     /// Scrubbers of the GPUs' frame buffers (VFs whose scrub is pending are not free).
     public var scrubbers: ScrubberFactory?
 
-    public init(root: HostRoot, kernel: any Kernel, waiterFactory: @escaping @Sendable () throws(VGPUError) -> any VFWaiter,
-                channels: ControlChannelFactory? = nil) {
+    public init(
+        root: HostRoot, kernel: any Kernel, waiterFactory: @escaping @Sendable () throws(VGPUError) -> any VFWaiter,
+        channels: ControlChannelFactory? = nil
+    ) {
         self.root = root
         self.kernel = kernel
         self.waiterFactory = waiterFactory
@@ -28,7 +30,10 @@ public struct VFCreator {
     public struct Request: Sendable, Equatable {
         public var type: String?
         public var count: Int
-        public init(type: String?, count: Int) { self.type = type; self.count = count }
+        public init(type: String?, count: Int) {
+            self.type = type
+            self.count = count
+        }
     }
 
     /// A VF the command made ready.
@@ -57,7 +62,9 @@ public struct VFCreator {
     /// Checks a request and plans it, changing nothing. Returns the backend and the VF indices.
     /// `chosen`: use these VFs (in order) instead of picking free ones; each must be a VF of
     /// `pf` and free.
-    public func plan(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError) -> (any VGPUBackend, [(index: Int, type: String?)]) {
+    public func plan(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError) -> (
+        any VGPUBackend, [(index: Int, type: String?)]
+    ) {
         let pfDev = try controller.pf(pf)
         guard let sr = pfDev.sriov else { throw .invalid("\(pf) has no SR-IOV capability") }
         let total = requests.reduce(0) { $0 + $1.count }
@@ -65,20 +72,27 @@ public struct VFCreator {
         var chosenIndices: [Int]?
         if let chosen {
             guard chosen.count == total else {
-                throw .invalid("\(chosen.count) VFs named with --vf for \(total) vGPUs; name one VF per vGPU, or none to let vgpuctl pick")
+                throw .invalid(
+                    "\(chosen.count) VFs named with --vf for \(total) vGPUs; name one VF per vGPU, or none to let vgpuctl pick"
+                )
             }
             guard Set(chosen).count == chosen.count else { throw .invalid("a VF is named twice with --vf") }
             var idx: [Int] = []
             for vf in chosen { idx.append(try TypedVFBackend.ref(vf, pf: pf, sysfs: sysfs).index) }
             chosenIndices = idx
         }
-        let backend = try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: channels, scrubbers: scrubbers)
+        let backend = try VGPUBackends.detect(
+            root: root, kernel: kernel, pf: pf, channels: channels, scrubbers: scrubbers)
         guard let typed = backend as? TypedVFBackend else {
             if let t = requests.compactMap(\.type).first { throw GenericBackend.noTypes(pf: pf, type: t) }
-            let free = sr.numVFs == 0 ? Array(0..<sr.totalVFs) : sr.vfs.indices.filter { i in
-                let d = sysfs.device(sr.vfs[i])
-                return !(d?.driver.map(["vfio-pci", "nvgrace_gpu_vfio_pci"].contains) ?? false) && sysfs.vfioHolders(sr.vfs[i]).isEmpty
-            }
+            let free =
+                sr.numVFs == 0
+                ? Array(0..<sr.totalVFs)
+                : sr.vfs.indices.filter { i in
+                    let d = sysfs.device(sr.vfs[i])
+                    return !(d?.driver.map(["vfio-pci", "nvgrace_gpu_vfio_pci"].contains) ?? false)
+                        && sysfs.vfioHolders(sr.vfs[i]).isEmpty
+                }
             if let chosenIndices {
                 if let busy = chosenIndices.first(where: { !free.contains($0) }) {
                     throw .refused("\(sr.vfs[busy]) is not free: it is bound to a VFIO driver or open by a process")
@@ -91,7 +105,9 @@ public struct VFCreator {
         var resolved: [VGPUCatalog.VGPUType] = []
         for r in requests {
             guard let name = r.type else {
-                throw .invalid("\(pf) offers vGPU types (\(typed.kind.rawValue)); name one with --type (see 'vgpuctl profile list \(pf)')")
+                throw .invalid(
+                    "\(pf) offers vGPU types (\(typed.kind.rawValue)); name one with --type (see 'vgpuctl profile list \(pf)')"
+                )
             }
             let (_, t) = try typed.profiles.type(name, for: pfDev)
             resolved += Array(repeating: t, count: r.count)
@@ -104,14 +120,18 @@ public struct VFCreator {
         } else {
             free = sr.vfs.indices.filter { i in
                 let r = VFRef(pf: pf, index: i, address: sr.vfs[i])
-                return view.assignments[i] == nil && view.foreign[i] == nil && i < view.book.vfSlots && !unscrubbed.contains(i)
+                return view.assignments[i] == nil && view.foreign[i] == nil && i < view.book.vfSlots
+                    && !unscrubbed.contains(i)
                     && typed.interface.unusable(r) == nil && sysfs.vfioHolders(sr.vfs[i]).isEmpty
             }
         }
         if let chosenIndices {
             for i in chosenIndices where !free.contains(i) {
                 let r = VFRef(pf: pf, index: i, address: sr.vfs[i])
-                if let a = view.assignments[i] { throw .refused("\(r.address) already carries \(a.typeName); clear it first ('vgpuctl vf clear \(r.address)')") }
+                if let a = view.assignments[i] {
+                    throw .refused(
+                        "\(r.address) already carries \(a.typeName); clear it first ('vgpuctl vf clear \(r.address)')")
+                }
                 if let why = typed.interface.unusable(r) { throw .failed(why) }
                 if let refusal = try typed.scrubRefusal(r) { throw refusal }
                 throw .refused("\(r.address) is open by a process; it is not free")
@@ -135,11 +155,15 @@ public struct VFCreator {
     }
 
     static func tooFew(_ pf: PCIAddress, _ sr: PCIDevice.SRIOVState, free: Int, needed: Int) -> VGPUError {
-        .failed("\(pf) has \(sr.numVFs) VFs enabled and \(free) of them free, but the request needs \(needed); changing the VF count removes every VF (vgpuctl vf disable \(pf) first, when none is in use)")
+        .failed(
+            "\(pf) has \(sr.numVFs) VFs enabled and \(free) of them free, but the request needs \(needed); changing the VF count removes every VF (vgpuctl vf disable \(pf) first, when none is in use)"
+        )
     }
 
     /// Carries out `requests` on `pf`.
-    public func create(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError) -> Outcome {
+    public func create(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError)
+        -> Outcome
+    {
         let (backend, planned) = try plan(pf: pf, requests, vfs: chosen)
         guard let sr = sysfs.device(pf)?.sriov else { throw .failed("\(pf) disappeared") }
         var enabled = 0
@@ -152,9 +176,13 @@ public struct VFCreator {
             throw .failed("\(pf) lists fewer VFs than planned after enabling them")
         }
         guard let typed = backend as? TypedVFBackend else {
-            return Outcome(pf: pf.description, backend: backend.kind, enabledVFs: enabled, created: planned.map {
-                Created(vf: vfs[$0.index].description, index: $0.index, type: nil, handoff: .viaPassthrough(vfs[$0.index]))
-            })
+            return Outcome(
+                pf: pf.description, backend: backend.kind, enabledVFs: enabled,
+                created: planned.map {
+                    Created(
+                        vf: vfs[$0.index].description, index: $0.index, type: nil,
+                        handoff: .viaPassthrough(vfs[$0.index]))
+                })
         }
         var done: [PCIAddress] = []
         for p in planned {
@@ -167,12 +195,15 @@ public struct VFCreator {
             done.append(vfs[p.index])
         }
         let view = try typed.view()
-        return Outcome(pf: pf.description, backend: typed.kind, enabledVFs: enabled, created: planned.map { p in
-            let e = view.book.entry(vf: p.index)
-            let r = VFRef(pf: pf, index: p.index, address: vfs[p.index])
-            return Created(vf: vfs[p.index].description, index: p.index, type: p.type, framebufferMiB: e?.framebuffer.count,
-                           framebufferOffsetMiB: e?.framebuffer.offset, channels: e?.channels, copyEngines: e?.copyEngines,
-                           handoff: typed.interface.handoff(r, current: view.assignments[p.index]))
-        })
+        return Outcome(
+            pf: pf.description, backend: typed.kind, enabledVFs: enabled,
+            created: planned.map { p in
+                let e = view.book.entry(vf: p.index)
+                let r = VFRef(pf: pf, index: p.index, address: vfs[p.index])
+                return Created(
+                    vf: vfs[p.index].description, index: p.index, type: p.type, framebufferMiB: e?.framebuffer.count,
+                    framebufferOffsetMiB: e?.framebuffer.offset, channels: e?.channels, copyEngines: e?.copyEngines,
+                    handoff: typed.interface.handoff(r, current: view.assignments[p.index]))
+            })
     }
 }

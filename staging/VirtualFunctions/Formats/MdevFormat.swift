@@ -31,7 +31,8 @@ public enum MdevFormat {
         for part in t.split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1)
             guard kv.count == 2 else { return nil }
-            let k = kv[0].trimmingCharacters(in: .whitespaces), v = kv[1].trimmingCharacters(in: .whitespaces)
+            let k = kv[0].trimmingCharacters(in: .whitespaces)
+            let v = kv[1].trimmingCharacters(in: .whitespaces)
             guard !k.isEmpty, !v.isEmpty else { return nil }
             fields.append((k, v))
         }

@@ -91,7 +91,9 @@ public final class ManagementControlChannel: VGPUControlChannel {
             throw .invalid("channel offset \(o) does not fit 32 bits")
         }
         try run { c throws(ControlChannelError) in
-            try c.assign(vf: a, typeID: UInt32(typeID), placement: placement.map { UInt16($0) }, channelOffset: channelOffset.map { UInt32($0) })
+            try c.assign(
+                vf: a, typeID: UInt32(typeID), placement: placement.map { UInt16($0) },
+                channelOffset: channelOffset.map { UInt32($0) })
         }
     }
 
@@ -118,9 +120,10 @@ public final class ManagementControlChannel: VGPUControlChannel {
                 fb = fb ?? Int(t.framebufferMiB)
                 channels = channels ?? Int(t.channels)
             }
-            return VFAssignmentReport(vf: vf, typeID: Int(r.typeID), placement: Int(r.placement),
-                                      framebufferOffsetMiB: r.framebufferOffsetMiB.map { Int($0) } ?? -1, framebufferMiB: fb ?? 0,
-                                      channelOffset: r.channelOffset.map { Int($0) } ?? -1, channels: channels ?? 0)
+            return VFAssignmentReport(
+                vf: vf, typeID: Int(r.typeID), placement: Int(r.placement),
+                framebufferOffsetMiB: r.framebufferOffsetMiB.map { Int($0) } ?? -1, framebufferMiB: fb ?? 0,
+                channelOffset: r.channelOffset.map { Int($0) } ?? -1, channels: channels ?? 0)
         }
     }
 }
@@ -128,22 +131,31 @@ public final class ManagementControlChannel: VGPUControlChannel {
 extension VGPUTypeRecord {
     /// The record of a profile catalog's type (ADD_VGPU_TYPE).
     public init(_ t: VGPUCatalog.VGPUType) {
-        self.init(id: UInt32(clamping: t.id), name: t.name, maxInstances: UInt32(clamping: t.maxInstances),
-                  framebufferMiB: UInt32(clamping: t.framebufferMiB), nominalMiB: UInt32(clamping: t.nominalMiB), series: t.series,
-                  placementSize: UInt32(clamping: t.placementSize), placements: t.placements.map { UInt32(clamping: $0) },
-                  channels: UInt32(clamping: t.channels), copyEngines: UInt32(clamping: t.copyEngines),
-                  mig: t.mig.map { MIG(profile: $0.profile, computeSlices: UInt32(clamping: $0.computeSlices),
-                                       memorySlices: UInt32(clamping: $0.memorySlices),
-                                       memoryPlacements: $0.memoryPlacements.map { UInt32(clamping: $0) }) })
+        self.init(
+            id: UInt32(clamping: t.id), name: t.name, maxInstances: UInt32(clamping: t.maxInstances),
+            framebufferMiB: UInt32(clamping: t.framebufferMiB), nominalMiB: UInt32(clamping: t.nominalMiB),
+            series: t.series,
+            placementSize: UInt32(clamping: t.placementSize), placements: t.placements.map { UInt32(clamping: $0) },
+            channels: UInt32(clamping: t.channels), copyEngines: UInt32(clamping: t.copyEngines),
+            mig: t.mig.map {
+                MIG(
+                    profile: $0.profile, computeSlices: UInt32(clamping: $0.computeSlices),
+                    memorySlices: UInt32(clamping: $0.memorySlices),
+                    memoryPlacements: $0.memoryPlacements.map { UInt32(clamping: $0) })
+            })
     }
 
     /// The record as a profile catalog's type (QUERY_VGPU_PROPERTIES).
     public var catalogType: VGPUCatalog.VGPUType {
-        VGPUCatalog.VGPUType(name: name, id: Int(id), nominalMiB: Int(nominalMiB), series: series, framebufferMiB: Int(framebufferMiB),
-                             maxInstances: Int(maxInstances), placementSize: Int(placementSize), placements: placements.map { Int($0) },
-                             channels: Int(channels), copyEngines: Int(copyEngines),
-                             mig: mig.map { VGPUCatalog.MIGBacking(profile: $0.profile, computeSlices: Int($0.computeSlices),
-                                                                   memorySlices: Int($0.memorySlices),
-                                                                   memoryPlacements: $0.memoryPlacements.map { Int($0) }) })
+        VGPUCatalog.VGPUType(
+            name: name, id: Int(id), nominalMiB: Int(nominalMiB), series: series, framebufferMiB: Int(framebufferMiB),
+            maxInstances: Int(maxInstances), placementSize: Int(placementSize), placements: placements.map { Int($0) },
+            channels: Int(channels), copyEngines: Int(copyEngines),
+            mig: mig.map {
+                VGPUCatalog.MIGBacking(
+                    profile: $0.profile, computeSlices: Int($0.computeSlices),
+                    memorySlices: Int($0.memorySlices),
+                    memoryPlacements: $0.memoryPlacements.map { Int($0) })
+            })
     }
 }

@@ -41,10 +41,11 @@ public struct MdevInterface: VGPUInterface {
         let base = Self.typesDir(vf)
         return sysfs.list(base).compactMap { d -> MdevType? in
             guard let name = sysfs.text("\(base)/\(d)/name") else { return nil }
-            return MdevType(directory: d, id: MdevFormat.typeID(d), name: VGPUNames.profileName(name),
-                            description: sysfs.text("\(base)/\(d)/description").flatMap(MdevFormat.description),
-                            available: MdevFormat.availableInstances(sysfs.text("\(base)/\(d)/available_instances")) ?? 0,
-                            devices: sysfs.list("\(base)/\(d)/devices").filter(MdevUUID.isUUID))
+            return MdevType(
+                directory: d, id: MdevFormat.typeID(d), name: VGPUNames.profileName(name),
+                description: sysfs.text("\(base)/\(d)/description").flatMap(MdevFormat.description),
+                available: MdevFormat.availableInstances(sysfs.text("\(base)/\(d)/available_instances")) ?? 0,
+                devices: sysfs.list("\(base)/\(d)/devices").filter(MdevUUID.isUUID))
         }
     }
 
@@ -53,7 +54,8 @@ public struct MdevInterface: VGPUInterface {
     public func unusable(_ vf: VFRef) -> String? {
         if sysfs.exists(Self.typesDir(vf.address)) { return nil }
         let drv = sysfs.device(vf.address)?.driver
-        return "\(vf.address) is not an mdev parent (no \(Self.typesDir(vf.address))): it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's mdev types appear on VFs bound to nvidia"
+        return
+            "\(vf.address) is not an mdev parent (no \(Self.typesDir(vf.address))): it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's mdev types appear on VFs bound to nvidia"
     }
 
     public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
@@ -70,21 +72,31 @@ public struct MdevInterface: VGPUInterface {
     public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
         let all = types(vf.address)
         guard let t = all.first(where: { $0.name == type.name }) else {
-            throw .failed("\(vf.address) has no mdev type named \(VGPUNames.driverName(type.name)) (it offers \(all.map(\.name).joined(separator: ", ")))")
+            throw .failed(
+                "\(vf.address) has no mdev type named \(VGPUNames.driverName(type.name)) (it offers \(all.map(\.name).joined(separator: ", ")))"
+            )
         }
         if let fb = t.description?.framebufferMiB, fb != type.nominalMiB {
-            throw .failed("\(vf.address)'s mdev type \(t.directory) (\(t.name)) reports framebuffer=\(fb)M, but the catalog \(catalog.name) says \(type.nominalMiB) MiB; fix the profile file")
+            throw .failed(
+                "\(vf.address)'s mdev type \(t.directory) (\(t.name)) reports framebuffer=\(fb)M, but the catalog \(catalog.name) says \(type.nominalMiB) MiB; fix the profile file"
+            )
         }
         guard t.available > 0 else {
-            throw .failed("the nvidia driver shows available_instances 0 for \(t.name) (\(t.directory)) on \(vf.address), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'")
+            throw .failed(
+                "the nvidia driver shows available_instances 0 for \(t.name) (\(t.directory)) on \(vf.address), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'"
+            )
         }
         let uuid = MdevUUID.uuid(pf: vf.pf, vfIndex: vf.index, type: type.name)
         do { try kernel.write(uuid, to: .mdevCreate(parent: vf.address, type: t.directory)) } catch {
             switch error.errno {
             case .fileExists:
-                throw .failed("an mdev with UUID \(uuid) already exists (writing \(error.path) gave EEXIST); remove it first", cause: error.description)
+                throw .failed(
+                    "an mdev with UUID \(uuid) already exists (writing \(error.path) gave EEXIST); remove it first",
+                    cause: error.description)
             case .invalidArgument:
-                throw .failed("the nvidia driver refused to create \(t.name) on \(vf.address) (EINVAL): it cannot hold it now", cause: error.description)
+                throw .failed(
+                    "the nvidia driver refused to create \(t.name) on \(vf.address) (EINVAL): it cannot hold it now",
+                    cause: error.description)
             default:
                 throw error.explained(device: nil)
             }
@@ -95,7 +107,9 @@ public struct MdevInterface: VGPUInterface {
         guard let uuid = current.mdevUUID else { return }
         do { try kernel.write("1", to: .mdevRemove(uuid: uuid)) } catch {
             if error.errno == .resourceBusy {
-                throw .refused("mdev \(uuid) on \(vf.address) is in use (EBUSY): a VM has it open; stop the VM first", cause: error.description)
+                throw .refused(
+                    "mdev \(uuid) on \(vf.address) is in use (EBUSY): a VM has it open; stop the VM first",
+                    cause: error.description)
             }
             throw error.explained(device: nil)
         }

@@ -40,7 +40,10 @@ public struct VFAssignmentReport: Sendable, Equatable, Codable {
     public var channelOffset: Int
     public var channels: Int
 
-    public init(vf: Int, typeID: Int, placement: Int, framebufferOffsetMiB: Int, framebufferMiB: Int, channelOffset: Int, channels: Int) {
+    public init(
+        vf: Int, typeID: Int, placement: Int, framebufferOffsetMiB: Int, framebufferMiB: Int, channelOffset: Int,
+        channels: Int
+    ) {
         self.vf = vf
         self.typeID = typeID
         self.placement = placement
@@ -78,8 +81,10 @@ public struct UpstreamInterface: VGPUInterface {
 
     public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
         guard let r = try channel.queryAssignedVF(vf.index) else { return nil }
-        let name = catalog.type(id: r.typeID)?.name ?? (try? channel.queryProperties(r.typeID).name) ?? "type id \(r.typeID)"
-        return DriverAssignment(typeName: name, typeID: r.typeID, placement: r.placement, channelOffset: r.channelOffset)
+        let name =
+            catalog.type(id: r.typeID)?.name ?? (try? channel.queryProperties(r.typeID).name) ?? "type id \(r.typeID)"
+        return DriverAssignment(
+            typeName: name, typeID: r.typeID, placement: r.placement, channelOffset: r.channelOffset)
     }
 
     public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {

@@ -62,7 +62,9 @@ public struct DriverAssignment: Sendable, Equatable, Codable {
     /// The mdev device's UUID (mdev backend).
     public var mdevUUID: String?
 
-    public init(typeName: String, typeID: Int? = nil, placement: Int? = nil, channelOffset: Int? = nil, mdevUUID: String? = nil) {
+    public init(
+        typeName: String, typeID: Int? = nil, placement: Int? = nil, channelOffset: Int? = nil, mdevUUID: String? = nil
+    ) {
         self.typeName = typeName
         self.typeID = typeID
         self.placement = placement

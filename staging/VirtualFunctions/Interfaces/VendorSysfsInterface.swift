@@ -30,7 +30,8 @@ public struct VendorSysfsInterface: VGPUInterface {
         if sysfs.exists(Self.file(vf.address, "current_vgpu_type")) { return nil }
         let drv = sysfs.device(vf.address)?.driver
         if drv == "nvidia" { return Self.probeDidNotCreate(vf) }
-        return "\(vf.address) has no nvidia/current_vgpu_type: it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's vendor VFIO needs the VF bound to nvidia (enable the VFs with the nvidia driver probing them, e.g. 'vgpuctl vf enable \(vf.pf) --count N --autoprobe')"
+        return
+            "\(vf.address) has no nvidia/current_vgpu_type: it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's vendor VFIO needs the VF bound to nvidia (enable the VFs with the nvidia driver probing them, e.g. 'vgpuctl vf enable \(vf.pf) --count N --autoprobe')"
     }
 
     /// The driver's creatable list of a VF, parsed.
@@ -38,13 +39,16 @@ public struct VendorSysfsInterface: VGPUInterface {
         let path = Self.file(vf, "creatable_vgpu_types")
         guard let text = sysfs.text(path) else { throw .failed("cannot read \(root.url(path))") }
         guard let list = VendorSysfsFormat.creatable(text) else {
-            throw .failed("\(root.url(path)) is not in the driver's format ('ID : vGPU Name' header, '<id> : <name>' lines)")
+            throw .failed(
+                "\(root.url(path)) is not in the driver's format ('ID : vGPU Name' header, '<id> : <name>' lines)")
         }
         return list
     }
 
     public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
-        guard let id = VendorSysfsFormat.currentType(sysfs.text(Self.file(vf.address, "current_vgpu_type"))) else { return nil }
+        guard let id = VendorSysfsFormat.currentType(sysfs.text(Self.file(vf.address, "current_vgpu_type"))) else {
+            return nil
+        }
         let placement = VendorSysfsFormat.optionalNumber(sysfs.text(Self.file(vf.address, "placement_id")))
         return DriverAssignment(typeName: name(ofID: id, pf: vf.pf), typeID: id, placement: placement)
     }
@@ -67,7 +71,9 @@ public struct VendorSysfsInterface: VGPUInterface {
         let list = try creatableList(vf.address)
         guard let hit = list.first(where: { $0.name == type.name }) else {
             let offered = list.map(\.name)
-            throw .failed("the nvidia driver does not offer \(type.name) on \(vf.address) now (its creatable_vgpu_types lists \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'")
+            throw .failed(
+                "the nvidia driver does not offer \(type.name) on \(vf.address) now (its creatable_vgpu_types lists \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'"
+            )
         }
         try write(String(hit.id), vf)
     }
@@ -92,18 +98,28 @@ public struct VendorSysfsInterface: VGPUInterface {
     func explain(_ e: KernelError, vf: VFRef) -> VGPUError {
         switch e.errno {
         case .invalidArgument:
-            return .failed("the nvidia driver refused type id \(e.value) on \(vf.address) (EINVAL): it is not creatable there now; see 'vgpuctl profile list \(vf.pf) --creatable'", cause: e.description)
+            return .failed(
+                "the nvidia driver refused type id \(e.value) on \(vf.address) (EINVAL): it is not creatable there now; see 'vgpuctl profile list \(vf.pf) --creatable'",
+                cause: e.description)
         case .resourceBusy:
-            return .refused("the nvidia driver reports \(vf.address) busy (EBUSY): its vGPU is in use by a VM, or it already has one", cause: e.description)
+            return .refused(
+                "the nvidia driver reports \(vf.address) busy (EBUSY): its vGPU is in use by a VM, or it already has one",
+                cause: e.description)
         case .noSuchFileOrDirectory:
-            if sysfs.device(vf.address)?.driver == "nvidia" { return .failed(Self.probeDidNotCreate(vf), cause: e.description) }
-            return .failed("\(vf.address) has no nvidia/current_vgpu_type: the VF is not bound to the nvidia driver", cause: e.description)
+            if sysfs.device(vf.address)?.driver == "nvidia" {
+                return .failed(Self.probeDidNotCreate(vf), cause: e.description)
+            }
+            return .failed(
+                "\(vf.address) has no nvidia/current_vgpu_type: the VF is not bound to the nvidia driver",
+                cause: e.description)
         default:
             return e.explained(device: nil)
         }
     }
 
     public func handoff(_ vf: VFRef, current: DriverAssignment?) -> Handoff {
-        .asIs("/sys/bus/pci/devices/\(vf.address)", id: "vgpu-" + vf.address.description.replacingOccurrences(of: ":", with: "-"))
+        .asIs(
+            "/sys/bus/pci/devices/\(vf.address)",
+            id: "vgpu-" + vf.address.description.replacingOccurrences(of: ":", with: "-"))
     }
 }

@@ -41,7 +41,9 @@ public struct VGPUProfiles: Sendable {
     /// The catalog for `gpu`, or invalid input naming the device id and where catalogs live.
     public func requireCatalog(for gpu: PCIDevice) throws(VGPUError) -> VGPUCatalog {
         guard let c = catalog(for: gpu) else {
-            throw .invalid("no vGPU profile catalog covers \(gpu.address) (\(gpu.id)); add one for device 0x\(hex(gpu.deviceID, 4)) in \(Self.userDirectory)/ under the host root")
+            throw .invalid(
+                "no vGPU profile catalog covers \(gpu.address) (\(gpu.id)); add one for device 0x\(hex(gpu.deviceID, 4)) in \(Self.userDirectory)/ under the host root"
+            )
         }
         return c
     }
@@ -53,14 +55,19 @@ public struct VGPUProfiles: Sendable {
         if let t = c.type(named: name) { return (c, t) }
         let owners = catalogs.catalogs(definingType: name)
         if let o = owners.first {
-            throw .invalid("\(name) is a vGPU type of the \(o.gpu.name) (device \(o.gpu.deviceIDs.map { "0x" + hex($0, 4) }.joined(separator: "/"))); \(gpu.address) is a \(c.gpu.name) (\(gpu.id)), whose types are \(c.name)-*: see 'vgpuctl profile list \(gpu.address)'")
+            throw .invalid(
+                "\(name) is a vGPU type of the \(o.gpu.name) (device \(o.gpu.deviceIDs.map { "0x" + hex($0, 4) }.joined(separator: "/"))); \(gpu.address) is a \(c.gpu.name) (\(gpu.id)), whose types are \(c.name)-*: see 'vgpuctl profile list \(gpu.address)'"
+            )
         }
         let near = c.types.map(\.name).filter { $0.lowercased() == name.lowercased() }
-        throw .invalid("unknown vGPU type '\(name)' for \(gpu.address) (\(c.gpu.name))\(near.isEmpty ? "" : "; did you mean \(near[0])?"); its types are \(Self.sample(c)); see 'vgpuctl profile list \(gpu.address)'")
+        throw .invalid(
+            "unknown vGPU type '\(name)' for \(gpu.address) (\(c.gpu.name))\(near.isEmpty ? "" : "; did you mean \(near[0])?"); its types are \(Self.sample(c)); see 'vgpuctl profile list \(gpu.address)'"
+        )
     }
 
     static func sample(_ c: VGPUCatalog) -> String {
         let names = c.types.map(\.name)
-        return names.count <= 8 ? names.joined(separator: ", ") : names.prefix(6).joined(separator: ", ") + ", … (\(names.count) in all)"
+        return names.count <= 8
+            ? names.joined(separator: ", ") : names.prefix(6).joined(separator: ", ") + ", … (\(names.count) in all)"
     }
 }
