@@ -133,8 +133,7 @@ public enum SimHostBuilder {
             defer { next32 += s }
             return next32
         }
-        for a in byAddress.keys.sorted() {
-            let d = byAddress[a]!
+        for (a, d) in byAddress.sorted(by: { $0.key < $1.key }) {
             let spec = loaded.spec(of: d)
             let path = try dir(a)
             maxGroup = max(maxGroup, d.iommuGroup)
@@ -208,8 +207,8 @@ public enum SimHostBuilder {
         var state = SimState(model: host.name, drivers: loaded.drivers, pfs: pfs, firstDynamicGroup: maxGroup + 1)
         state.vgpuInterface = vgpuInterface == .none ? nil : vgpuInterface.rawValue
         let kernel = SimulatedKernel(root: root)
-        for a in byAddress.keys.sorted() {
-            guard let drv = byAddress[a]!.driver else { continue }
+        for (a, d) in byAddress.sorted(by: { $0.key < $1.key }) {
+            guard let drv = d.driver else { continue }
             guard state.driver(drv) != nil else {
                 throw VGPUError.invalid(
                     "model \(host.name): device \(a) is bound to '\(drv)', which is not in the host's driver list")

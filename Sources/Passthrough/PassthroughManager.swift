@@ -174,7 +174,8 @@ public struct PassthroughManager {
                 message += "; and the state file could not be updated: \(error.message)"
             }
             if !stuck.isEmpty {
-                let list = stuck.keys.sorted().map { "\($0) (\(stuck[$0]!))" }.joined(separator: ", ")
+                let list = stuck.sorted(by: { $0.key < $1.key }).map { "\($0.key) (\($0.value))" }.joined(
+                    separator: ", ")
                 message +=
                     "; rolling back also failed for \(list): their previous drivers stay recorded, run 'vgpuctl passthrough release' on them"
             }

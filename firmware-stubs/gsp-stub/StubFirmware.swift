@@ -90,16 +90,19 @@ final class StubFirmware {
                         code: NVStatus.errInvalidParamStruct,
                         text: "GSP_SET_SYSTEM_INFO payload is \(m.payload.count) bytes, expected \(GSPSystemInfo.size)")
                 }
-                state.systemInfo = GSPSystemInfo(decoding: m.payload)
-                let vf = state.systemInfo!.vfInfo
+                let info = GSPSystemInfo(decoding: m.payload)
+                state.systemInfo = info
+                let vf = info.vfInfo
                 state.note(
-                    "GSP_SET_SYSTEM_INFO: PCI \(String(state.systemInfo!.pciDeviceID, radix: 16)), GSP_VF_INFO totalVFs \(vf.totalVFs) firstVFOffset \(vf.firstVFOffset) BAR0 0x\(String(vf.firstVFBar0Address, radix: 16)) BAR1 0x\(String(vf.firstVFBar1Address, radix: 16)) BAR2 0x\(String(vf.firstVFBar2Address, radix: 16))"
+                    "GSP_SET_SYSTEM_INFO: PCI \(String(info.pciDeviceID, radix: 16)), GSP_VF_INFO totalVFs \(vf.totalVFs) firstVFOffset \(vf.firstVFOffset) BAR0 0x\(String(vf.firstVFBar0Address, radix: 16)) BAR1 0x\(String(vf.firstVFBar1Address, radix: 16)) BAR2 0x\(String(vf.firstVFBar2Address, radix: 16))"
                 )
             case .setRegistry:
-                do { state.registry = try RegistryTable(decoding: m.payload) } catch {
+                let registry: RegistryTable
+                do { registry = try RegistryTable(decoding: m.payload) } catch {
                     throw Halt(code: NVStatus.errInvalidParamStruct, text: "SET_REGISTRY rejected \(error)")
                 }
-                state.note("SET_REGISTRY: \(state.registry!.entries.map(\.description).joined(separator: ", "))")
+                state.registry = registry
+                state.note("SET_REGISTRY: \(registry.entries.map(\.description).joined(separator: ", "))")
             default:
                 throw Halt(
                     code: NVStatus.errInvalidState,
@@ -114,7 +117,9 @@ final class StubFirmware {
                 text:
                     "GSP-RM \(GSPFirmwareTable.current.version) (vgpuctl gsp-stub) booting \(state.spec.name ?? options.model) at \(options.pf)"
             ).encoded)
-        let vf = state.systemInfo!.vfInfo
+        guard let vf = state.systemInfo?.vfInfo else {
+            throw Halt(code: NVStatus.errInvalidState, text: "boot went on without GSP_SET_SYSTEM_INFO")
+        }
         let mode =
             state.sriovMode
             ? "vGPU: SR-IOV mode, \(vf.totalVFs) VFs from routing-id offset \(vf.firstVFOffset), WPR2 heap \(state.wprMeta.gspFwHeapSize >> 20) MiB in \(state.wprMeta.gspFwHeapVfPartitionCount) VF partitions"

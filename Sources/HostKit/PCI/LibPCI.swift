@@ -61,7 +61,7 @@ public final class LibPCI {
     private func lookup(_ call: (UnsafeMutablePointer<CChar>, Int32) -> UnsafeMutablePointer<CChar>?) -> String? {
         var buf = [CChar](repeating: 0, count: 256)
         return buf.withUnsafeMutableBufferPointer { b -> String? in
-            guard let p = call(b.baseAddress!, Int32(b.count)) else { return nil }
+            guard let base = b.baseAddress, let p = call(base, Int32(b.count)) else { return nil }
             return String(cString: p)
         }
     }

@@ -26,11 +26,20 @@ public struct VFController {
                 "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
-        if d.physfn != nil { throw .invalid("\(a) is a VF (of \(d.physfn!)); VFs are enabled on their PF") }
+        if let parent = d.physfn { throw .invalid("\(a) is a VF (of \(parent)); VFs are enabled on their PF") }
         guard d.sriov != nil else {
             throw .invalid("\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
         }
         return d
+    }
+
+    /// `pf(_:)` with its SR-IOV state, which `pf(_:)` has checked is there.
+    private func sriovPF(_ a: PCIAddress) throws(VGPUError) -> (PCIDevice, PCIDevice.SRIOVState) {
+        let d = try pf(a)
+        guard let sr = d.sriov else {
+            throw .invalid("\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
+        }
+        return (d, sr)
     }
 
     /// The addresses the kernel will give VFs 0..<count, from the PF's SR-IOV offset and stride
@@ -61,8 +70,7 @@ public struct VFController {
         _ pfAddress: PCIAddress, count: Int, force: Bool, autoprobe: Bool,
         timeout: Duration
     ) throws(VGPUError) -> (Outcome, [PCIDevice]) {
-        let pf = try pf(pfAddress)
-        let sr = pf.sriov!
+        let (pf, sr) = try sriovPF(pfAddress)
         guard count >= 0 else { throw .invalid("VF count must be 0 or more, not \(count)") }
         if count > sr.totalVFs { throw .invalid("\(pfAddress) supports at most \(sr.totalVFs) VFs") }
         if count == sr.numVFs {
@@ -100,9 +108,9 @@ public struct VFController {
     /// Disables every VF of `pfAddress`. Refused (exit 4) while a VF is open by a process,
     /// naming the VF and the process, unless `force`. Returns the VFs removed.
     public func disable(_ pfAddress: PCIAddress, force: Bool) throws(VGPUError) -> [PCIAddress] {
-        let pf = try pf(pfAddress)
-        let vfs = pf.sriov!.vfs
-        if pf.sriov!.numVFs == 0 { return [] }
+        let (pf, sr) = try sriovPF(pfAddress)
+        let vfs = sr.vfs
+        if sr.numVFs == 0 { return [] }
         try requireWritable(.sriovNumVFs(pfAddress))
         if !force { try refuseIfOpen(vfs, action: "disabling the VFs of \(pfAddress)") }
         try write("0", .sriovNumVFs(pfAddress), pf)

@@ -72,7 +72,10 @@ public final class FwctlIoctlTransport: ControlTransport {
             var req = Fwctl.infoRequest(deviceDataLength: UInt32(room), deviceData: 0)
             let failure: Errno? = data.withUnsafeMutableBytes { buf in
                 req.out_device_data = UInt64(UInt(bitPattern: buf.baseAddress))
-                return withUnsafeMutableBytes(of: &req) { file.ioctl(Fwctl.info, $0.baseAddress!) }
+                return withUnsafeMutableBytes(of: &req) { p -> Errno? in
+                    guard let base = p.baseAddress else { return .badAddress }
+                    return file.ioctl(Fwctl.info, base)
+                }
             }
             if let e = failure { throw .call(FwctlCallFailure(call: "FWCTL_INFO", device: name, errno: e)) }
             let full = Int(req.device_data_len)
@@ -104,7 +107,10 @@ public final class FwctlIoctlTransport: ControlTransport {
             output.withUnsafeMutableBytes { o in
                 req.in = UInt64(UInt(bitPattern: i.baseAddress))
                 req.out = UInt64(UInt(bitPattern: o.baseAddress))
-                return withUnsafeMutableBytes(of: &req) { file.ioctl(Fwctl.rpc, $0.baseAddress!) }
+                return withUnsafeMutableBytes(of: &req) { p -> Errno? in
+                    guard let base = p.baseAddress else { return .badAddress }
+                    return file.ioctl(Fwctl.rpc, base)
+                }
             }
         }
         if let e { throw failure(e) }

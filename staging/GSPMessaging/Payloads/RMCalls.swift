@@ -82,8 +82,8 @@ public struct RMControl: Equatable, Sendable {
         if !params.isEmpty {
             b.withUnsafeMutableBytes { dst in
                 params.withUnsafeBytes { src in
-                    dst.baseAddress!.advanced(by: Self.headerSize).copyMemory(
-                        from: src.baseAddress!, byteCount: src.count)
+                    UnsafeMutableRawBufferPointer(rebasing: dst[Self.headerSize..<Self.headerSize + src.count])
+                        .copyMemory(from: src)
                 }
             }
         }

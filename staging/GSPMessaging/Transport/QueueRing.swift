@@ -102,8 +102,8 @@ public struct QueueRing {
     func copyIn(_ queue: Int, at start: Int, _ src: UnsafeRawBufferPointer) {
         guard src.count > 0 else { return }
         let (a, b) = segments(queue, start: start, count: src.count)
-        a.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: a.count)
-        if b.count > 0 { b.baseAddress!.copyMemory(from: src.baseAddress! + a.count, byteCount: b.count) }
+        a.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[..<a.count]))
+        if b.count > 0 { b.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[a.count...])) }
     }
 
     func copyOut(_ queue: Int, at start: Int, count: Int) -> [UInt8] {
@@ -171,10 +171,10 @@ public struct QueueRing {
         // Payload in, checksummed on the way (headers first, then the payload in one pass).
         var state = GSPChecksum.State()
         state.add(UnsafeRawBufferPointer(start: h, count: GspMemLayout.elementHeadersSize))
-        if payload.count > 0 {
+        if payload.count > 0, let p = payload.baseAddress {
             let (a, b) = segments(txQueue, start: start + GspMemLayout.elementHeadersSize, count: payload.count)
-            state.copy(from: payload.baseAddress!, to: a.baseAddress!, count: a.count)
-            if b.count > 0 { state.copy(from: payload.baseAddress! + a.count, to: b.baseAddress!, count: b.count) }
+            if let pa = a.baseAddress { state.copy(from: p, to: pa, count: a.count) }
+            if b.count > 0, let pb = b.baseAddress { state.copy(from: p + a.count, to: pb, count: b.count) }
         }
         var sum = state.value
         if corruptChecksum { sum ^= 0xDEAD_BEEF }
@@ -260,8 +260,8 @@ public struct QueueRing {
         var state = GSPChecksum.State()
         state.add(UnsafeRawBufferPointer(start: ringBase(rxQueue) + start, count: GspMemLayout.elementHeadersSize))
         let (a, b) = segments(rxQueue, start: start + GspMemLayout.elementHeadersSize, count: e.payloadLength)
-        if a.count > 0, let dst { state.copy(from: a.baseAddress!, to: dst, count: a.count) }
-        if b.count > 0, let dst { state.copy(from: b.baseAddress!, to: dst + a.count, count: b.count) }
+        if a.count > 0, let dst, let pa = a.baseAddress { state.copy(from: pa, to: dst, count: a.count) }
+        if b.count > 0, let dst, let pb = b.baseAddress { state.copy(from: pb, to: dst + a.count, count: b.count) }
         guard state.value == 0 else {
             throw QueueFault(
                 page: e.page, seqNum: e.seqNum, function: e.rpc.function.name,

@@ -115,6 +115,8 @@ public final class SharedMapping {
 
     /// Copies `bytes` in at `offset`.
     public func write(_ offset: Int, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        bytes.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(start: base + offset, count: $0.count).copyMemory(from: $0)
+        }
     }
 }
