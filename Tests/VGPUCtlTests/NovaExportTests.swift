@@ -117,6 +117,76 @@ import Testing
         #expect(specs.first?["resource_class"] == NovaConfig.resourceClass(expected))
     }
 
+    /// `export nova -f FILE -c NAME` says, before the apply and changing nothing, what `export
+    /// nova` says after it: for typed VFs (vendor), mdev vGPUs, generic VFs handed to vfio-pci
+    /// and a passthrough GPU, on one config each, from a fresh host and from a host already
+    /// holding another config.
+    @Test(arguments: [
+        ("vendor", "", "b"), ("mdev", "", "b"), ("none", "", "c"), ("vendor", "a", "b"), ("mdev", "a", "b"),
+        ("vendor", "b", "d"), ("mdev", "b", "d"),
+    ])
+    func exportWithAConfigShowsTheHostAsTheApplyLeavesIt(interface: String, start: String, target: String) throws {
+        let dir = try Self.host(interface)
+        let cfg = TestSupport.tempDir("nova-cfg") + "/host.yaml"
+        try """
+        version: 1
+        configs:
+          a:
+            - select: {address: "0000:18:00.0"}
+              mode: vgpu
+              vfs: 4
+              types: {H100XM-40C: 1}
+          b:
+            - select: {address: "0000:18:00.0"}
+              mode: vgpu
+              types: {H100XM-20C: 2, H100XM-10C: 2}
+            - select: {address: "0000:19:00.0"}
+              mode: passthrough
+          c:
+            - select: {address: "0000:18:00.0"}
+              mode: vgpu
+              vfs: 3
+              vfioHandoff: true
+            - select: {address: "0000:19:00.0"}
+              mode: passthrough
+          d:
+            - select: {address: "0000:18:00.0"}
+              mode: vgpu
+              vfs: 4
+              types: {H100XM-20C: 1}
+            - select: {address: "0000:19:00.0"}
+              mode: host
+        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        if !start.isEmpty {
+            let first = try TestSupport.vgpuctl(["--root", dir, "apply", "-f", cfg, "-c", start])
+            #expect(first.status == 0, "\(first.stderr)")
+        }
+        let before = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
+        let projected = try TestSupport.vgpuctl(["--root", dir, "export", "nova", "-f", cfg, "-c", target])
+        #expect(projected.status == 0, "\(projected.stderr)")
+        // Nothing changed: the plain export is as before, and the plan still has steps.
+        #expect(try TestSupport.vgpuctl(["--root", dir, "export", "nova"]).stdout == before.stdout)
+        let plan = try TestSupport.vgpuctl(["--root", dir, "plan", "-f", cfg, "-c", target])
+        #expect(plan.status == 0 && plan.stdout.contains("steps"), "\(plan.stdout)")
+        let applied = try TestSupport.vgpuctl(["--root", dir, "apply", "-f", cfg, "-c", target])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let after = try TestSupport.vgpuctl(["--root", dir, "export", "nova"])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(projected.stdout == after.stdout)
+        // And it says something: the GPU passed through, or the VFs of the first GPU.
+        let conf = try Self.ini(projected.stdout)
+        #expect(conf["pci"] != nil || conf["devices"] != nil, "\(projected.stdout)")
+        #expect(projected.stdout != before.stdout)
+    }
+
+    @Test func exportWithAConfigNamesTheBadFileOrConfig() throws {
+        let dir = try Self.host("vendor")
+        let missing = try TestSupport.vgpuctl(["--root", dir, "export", "nova", "-f", dir + "/no-such.yaml"])
+        #expect(missing.status == 2 && missing.stderr.contains("no-such.yaml"), "\(missing.stderr)")
+        let noFile = try TestSupport.vgpuctl(["--root", dir, "export", "nova", "-c", "a"])
+        #expect(noFile.status != 0 && noFile.stderr.contains("-f FILE"), "\(noFile.stderr)")
+    }
+
     @Test(arguments: [
         ("GH100 [H100 SXM5 80GB]", "GH100_H100_SXM5_80GB"),
         ("GH100 [GH200 120GB / 480GB]", "GH100_GH200_120GB___480GB"),

@@ -1,6 +1,7 @@
 import Fleet
 import Foundation
 import HostKit
+import Reconcile
 import VirtualFunctions
 
 extension HostContext {
@@ -26,5 +27,26 @@ extension HostContext {
             }
         }
         return FleetScanner(root: root, names: { v, d in names?.deviceName(vendor: v, device: d) }, typedVFs: typed)
+    }
+}
+
+extension HostContext {
+    /// The fleet devices this host will offer once `config` is applied (nothing is changed).
+    func projectedFleet(_ config: HostConfig) throws(VGPUError) -> FleetSnapshot {
+        let scanner = fleetScanner()
+        let plan = try planner.plan(config, usersOfEveryDevice: false)
+        let selected = try planner.resolve(config)
+        let root = self.root
+        let kernel = self.kernel
+        let channels = vgpuChannels
+        let mdevTypes: MdevTypeDirectories = { (pf: PCIAddress) throws(VGPUError) -> ((String) -> String?)? in
+            guard try VGPUBackends.interfaceKind(root: root, pf: pf) == .mdev,
+                let b = try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: channels)
+                    as? TypedVFBackend
+            else { return nil }
+            let ids = Dictionary(b.catalog.types.map { ($0.name, "nvidia-\($0.id)") }, uniquingKeysWith: { a, _ in a })
+            return { ids[$0] }
+        }
+        return try scanner.project(scanner.scan(), plan: plan, selected: selected, mdevTypes: mdevTypes)
     }
 }
