@@ -148,7 +148,8 @@ let package = Package(
         .testTarget(
             name: "VGPUCtlTests",
             dependencies: [
-                "vgpuctl", "Fleet", "HostKit", "HostSim", "TestSupport", .product(name: "Yams", package: "Yams"),
+                "vgpuctl", "Fleet", "DevicePlugin", "HostKit", "HostSim", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(

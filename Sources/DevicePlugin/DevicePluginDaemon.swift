@@ -47,11 +47,13 @@ public final class DevicePluginDaemon: Sendable {
                 "the device-plugin directory \(pluginDir) does not exist (is the kubelet's directory mounted? see --plugin-dir)"
             )
         }
-        let events = try HostWatcher.start(root: root, pluginDir: pluginDir, uevents: !root.isSimulated, log: log)
+        let pending = PendingChange()
+        let events = try HostWatcher.start(
+            root: root, pluginDir: pluginDir, uevents: !root.isSimulated, pending: pending, log: log)
         state.update(scan())
         var running: [String: Running] = [:]
         do {
-            try await serve(events: events, stop: stop, running: &running)
+            try await serve(events: events, pending: pending, stop: stop, running: &running)
         } catch {
             // Whatever stops the plugin early, the sockets it made go with it.
             for (r, run) in running { await stopServer(r, run) }
@@ -63,8 +65,10 @@ public final class DevicePluginDaemon: Sendable {
 
     /// Serves until `stop` yields; throws when a server cannot start or a watcher fails (the
     /// lists would go stale: the process exits so its supervisor restarts it).
-    func serve(events: AsyncStream<WatchEvent>, stop: AsyncStream<Void>, running: inout [String: Running]) async throws
-    {
+    func serve(
+        events: AsyncStream<WatchEvent>, pending: PendingChange, stop: AsyncStream<Void>,
+        running: inout [String: Running]
+    ) async throws {
         for r in state.resources { running[r] = try await start(r) }
         log("serving \(running.count) resources: \(running.keys.sorted().joined(separator: ", "))")
 
@@ -91,6 +95,7 @@ public final class DevicePluginDaemon: Sendable {
             case .stop:
                 break loop
             case .event(.hostChanged(let why)):
+                pending.lower()
                 let changed = state.update(scan())
                 if !changed.isEmpty { log("host changed (\(why)): new lists for \(changed.joined(separator: ", "))") }
                 for r in state.resources where running[r] == nil { running[r] = try await start(r) }

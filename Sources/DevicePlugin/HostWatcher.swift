@@ -12,6 +12,32 @@ public enum WatchEvent: Sendable, Equatable {
     case watcherFailed(String)
 }
 
+/// Coalesces host changes: a change is passed on only when none is waiting, so a burst of
+/// uevents (32 VFs appearing) costs the reader one rescan, not one per event. The reader lowers
+/// the flag just before it rescans; a change arriving during the rescan raises it again.
+public final class PendingChange: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+
+    public init() {}
+
+    /// Raises the flag; true when it was down (the change must be passed on).
+    public func raise() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if pending { return false }
+        pending = true
+        return true
+    }
+
+    /// Lowers the flag: the reader is about to look at the host.
+    public func lower() {
+        lock.lock()
+        pending = false
+        lock.unlock()
+    }
+}
+
 /// Turns kernel uevents and inotify events into one stream of ``WatchEvent``s, from two
 /// threads that block in the kernel (no polling): inotify on `run/vgpuctl` (vgpuctl's change
 /// notice, ``HostChanges``; on a simulated host the simulated kernel writes it too) and on the
@@ -19,9 +45,11 @@ public enum WatchEvent: Sendable, Equatable {
 public enum HostWatcher {
     static let inotifyMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE)
 
-    /// Starts the threads. `uevents`: listen to the kernel too (a real host).
+    /// Starts the threads. `uevents`: listen to the kernel too (a real host). Host changes are
+    /// passed on through `pending` (see ``PendingChange``).
     public static func start(
-        root: HostRoot, pluginDir: String, uevents: Bool, log: @escaping @Sendable (String) -> Void
+        root: HostRoot, pluginDir: String, uevents: Bool, pending: PendingChange,
+        log: @escaping @Sendable (String) -> Void
     ) throws(VGPUError) -> AsyncStream<WatchEvent> {
         let (stream, continuation) = AsyncStream<WatchEvent>.makeStream()
         let changes = root.url(HostChanges.directory)
@@ -39,7 +67,7 @@ public enum HostWatcher {
                 }
                 for e in events {
                     if e.directory == changes && e.name == HostChanges.file && e.mask & UInt32(IN_DELETE) == 0 {
-                        continuation.yield(.hostChanged("vgpuctl change notice"))
+                        if pending.raise() { continuation.yield(.hostChanged("vgpuctl change notice")) }
                     } else if e.directory == pluginDir && e.mask & UInt32(IN_DELETE) != 0 {
                         continuation.yield(.socketRemoved(e.name))
                     } else if e.directory == pluginDir && e.name == "kubelet.sock" && e.mask & UInt32(IN_CREATE) != 0 {
@@ -57,7 +85,7 @@ public enum HostWatcher {
                 while true {
                     do {
                         guard let e = try ubox.listener.next(deadline: .now + .seconds(86400)) else { continue }
-                        if ["pci", "mdev", "vfio", "vfio-dev", "egm"].contains(e.subsystem) {
+                        if ["pci", "mdev", "vfio", "vfio-dev", "egm"].contains(e.subsystem), pending.raise() {
                             continuation.yield(.hostChanged("uevent \(e.action) \(e.subsystem) \(e.devpath)"))
                         }
                     } catch {

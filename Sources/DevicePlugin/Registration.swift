@@ -28,7 +28,10 @@ enum Registration {
     }
 
     /// Registers, retrying while no kubelet answers (backoff from 0.2 s to 5 s) until it
-    /// succeeds or the task is cancelled.
+    /// succeeds or the task is cancelled. A kubelet that answers with a refusal (a status other
+    /// than UNAVAILABLE or DEADLINE_EXCEEDED: it listened and said no) is not asked again: the
+    /// refusal is logged, and the daemon registers again when the kubelet restarts (a new
+    /// `kubelet.sock`), as it does after any kubelet restart.
     static func registerRetrying(
         kubeletSocket: String, endpoint: String, resource: String, log: @Sendable (String) -> Void
     ) async {
@@ -38,6 +41,11 @@ enum Registration {
             do {
                 try await register(kubeletSocket: kubeletSocket, endpoint: endpoint, resource: resource)
                 log("\(resource): registered with the kubelet at \(kubeletSocket) (endpoint \(endpoint))")
+                return
+            } catch let e as RPCError where e.code != .unavailable && e.code != .deadlineExceeded {
+                log(
+                    "\(resource): the kubelet at \(kubeletSocket) refused the registration (\(e.code): \(e.message)); not asking again until the kubelet restarts"
+                )
                 return
             } catch {
                 if !said { log("\(resource): no kubelet at \(kubeletSocket) yet (\(error)); retrying") }

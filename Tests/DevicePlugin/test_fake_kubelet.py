@@ -70,7 +70,7 @@ def vg(root, *args):
 class FakeKubelet:
     """Serves v1beta1.Registration on <dir>/kubelet.sock and records each RegisterRequest."""
 
-    def __init__(self, api, directory):
+    def __init__(self, api, directory, refuse=None):
         pb2, pb2_grpc = api
         self.requests = queue.Queue()
         outer = self
@@ -78,6 +78,10 @@ class FakeKubelet:
         class Registration(pb2_grpc.RegistrationServicer):
             def Register(self, request, context):
                 outer.requests.put(request)
+                if refuse:
+                    # As the kubelet's devicemanager does for a request it will not take: a
+                    # plain error, which gRPC carries as UNKNOWN with the message.
+                    context.abort(grpc.StatusCode.UNKNOWN, refuse)
                 return pb2.Empty()
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -255,6 +259,33 @@ def test_reregisters_after_kubelet_restart(api, plugin):
     _, first = w.next()
     assert {d.ID for d in first.devices} == set(plugin["vfs"])
     w.close()
+
+
+def test_a_refused_registration_is_reported_and_not_repeated(api, host):
+    root, _ = host
+    pdir = tempfile.mkdtemp(prefix="device-plugins-refused-")
+    kubelet = FakeKubelet(api, pdir, refuse="invalid resource name: test refusal")
+    proc = subprocess.Popen([VGPUCTL, "--root", root, "device-plugin", "--plugin-dir", pdir],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = kubelet.registered(2, timeout=30)
+        # A kubelet that answered "no" is not asked again until it restarts: no more requests
+        # within several retry periods (the retry backoff starts at 0.2 s).
+        time.sleep(3)
+        again = []
+        while not kubelet.requests.empty():
+            again.append(kubelet.requests.get().resource_name)
+        assert again == [], f"registered again after a refusal: {again}"
+        assert proc.poll() is None, proc.stderr.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        kubelet.stop()
+    err = proc.stderr.read()
+    for resource in first:
+        assert f"{resource}: the kubelet at {pdir}/kubelet.sock refused the registration" in err, err
+    assert "test refusal" in err, err
+    shutil.rmtree(pdir, ignore_errors=True)
 
 
 def test_sigterm_exits_cleanly_and_removes_sockets(plugin):
