@@ -22,6 +22,9 @@ import Yams
         var holds: [String]?
         var exit: Int32
         var contains: [String]
+        /// The error line's prefix: `vgpuctl: error: ` unless the command keeps another tool's
+        /// (`nvidia-vgpu-dm: error: ` for NVIDIA's vgpu-device-manager command line).
+        var errorPrefix: String?
         var testDescription: String { "\(command): \(name)" }
     }
     struct File: Decodable { var cases: [Case] }
@@ -39,7 +42,7 @@ import Yams
         let commands = Set(Self.cases.map(\.command))
         for c in [
             "list", "sim create", "vf enable", "vf create", "passthrough assign", "qemu args", "apply", "plan",
-            "assert",
+            "assert", "export nova", "device-plugin", "vgpu-dm",
         ] {
             #expect(commands.contains(c), "no bad-input case for \(c)")
         }
@@ -92,7 +95,7 @@ import Yams
         // One error line; informational notes (`vgpuctl: note:`, e.g. what --plan would do) may precede it.
         let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("vgpuctl: note:") }
         #expect(
-            lines.count == 1 && lines[0].hasPrefix("vgpuctl: error: "),
+            lines.count == 1 && lines[0].hasPrefix(c.errorPrefix ?? "vgpuctl: error: "),
             "\(c.name): want one error line on stderr, got: \(r.stderr)")
         for w in c.contains.map(fill) { #expect(r.stderr.contains(w), "\(c.name): message lacks '\(w)': \(r.stderr)") }
         #expect(TestSupport.fingerprint(root.path) == before, "\(c.name): the host changed")
