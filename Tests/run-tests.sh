@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 bash .ci/install-deps.sh
+# Style and the no-force-unwrap rule first: a finding fails the run before the long build.
+bash Tests/Lint/run.sh
 swift build --build-tests
 swift test --skip-build
 bash Tests/Schemas/run.sh
