@@ -2,22 +2,20 @@
 import PackageDescription
 
 /// vgpuctl: hand NVIDIA GPUs to virtual machines, whole (VFIO passthrough, Grace + EGM) or as
-/// SR-IOV virtual functions with vGPU types. Layers and seams: see DESIGN in the shared docs and
-/// ROADMAP.md.
+/// SR-IOV virtual functions with vGPU types. Layers, seams and which way the arrows point:
+/// ARCHITECTURE.md (checked by Tests/VGPUCtlTests/LayerTests.swift); module status: ROADMAP.md.
 let package = Package(
     name: "vgpuctl",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vgpuctl", targets: ["vgpuctl"]),
         .executable(name: "gsp-stub", targets: ["gsp-stub"]),
         // For the fuzz package in Tests/Fuzz (built with libFuzzer, outside the normal build).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         // For the bookkeeping benchmark in Benchmarks/bookkeeping.
-        .library(name: "VGPUBookkeeping", targets: ["VirtualFunctions", "GPUModels"]),
+        .library(name: "VGPUBookkeeping", targets: ["VirtualFunctions", "VGPUTypes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
@@ -32,8 +30,6 @@ let package = Package(
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
-        // C mirror of the EGM retired-pages UAPI (not in any released kernel) and its ioctl.
-        .target(name: "CEGM"),
 
         // GPU and host models as data, shared by the simulator and the firmware stub.
         .target(
@@ -41,41 +37,41 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             path: "firmware-stubs/models",
             exclude: ["README.md"],
-            resources: [.copy("hosts"), .copy("gpus"), .copy("drivers.yaml"), .copy("vgpu")]
+            resources: [.copy("hosts"), .copy("gpus"), .copy("drivers.yaml")]
         ),
 
         // The stable core.
         .target(
             name: "HostKit",
             dependencies: [
-                "CPCI", "CUdev", "CMnl", "CEGM",
-                .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
+                "CPCI", "CUdev", "CMnl", .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The vGPU seam the core owns: the backend protocol, its value types, the profile catalog.
         .target(
-            name: "HostSim",
-            dependencies: ["HostKit", "GPUModels", .product(name: "SystemPackage", package: "swift-system")]
+            name: "VGPUTypes",
+            dependencies: ["HostKit", .product(name: "Yams", package: "Yams")],
+            exclude: ["README.md"],
+            resources: [.copy("vgpu")]
         ),
-        .target(
-            name: "Passthrough",
-            dependencies: ["HostKit", .product(name: "SystemPackage", package: "swift-system")]
-        ),
+        .target(name: "Passthrough", dependencies: ["HostKit"]),
 
-        .target(
-            name: "Hypervisor",
-            dependencies: ["HostKit", "Passthrough", .product(name: "SystemPackage", package: "swift-system")]
-        ),
+        .target(name: "Hypervisor", dependencies: ["HostKit", "Passthrough"]),
 
         .target(
             name: "Reconcile",
-            dependencies: [
-                "HostKit", "Passthrough", "VirtualFunctions", .product(name: "Yams", package: "Yams"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["HostKit", "Passthrough", "VGPUTypes", .product(name: "Yams", package: "Yams")]
         ),
 
         // Staging: modules that follow the upstream vGPU plan (see ROADMAP.md).
+        // C mirror of the EGM retired-pages UAPI (an RFC, not in any released kernel) and its ioctl,
+        // and the EGM device over it (implements HostKit's EGMRetiredPagesSource).
+        .target(name: "CEGM", path: "staging/CEGM"),
+        .target(
+            name: "NVGraceEGM",
+            dependencies: ["HostKit", "CEGM", .product(name: "SystemPackage", package: "swift-system")],
+            path: "staging/NVGraceEGM"
+        ),
         .target(name: "CGSPMessaging", path: "staging/CGSPMessaging"),
         .target(
             name: "GSPMessaging",
@@ -86,8 +82,7 @@ let package = Package(
         .target(
             name: "VirtualFunctions",
             dependencies: [
-                "HostKit", "GPUModels", "GSPMessaging", "ControlChannel", .product(name: "Yams", package: "Yams"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                "HostKit", "VGPUTypes", "ControlChannel", .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "staging/VirtualFunctions"
         ),
@@ -96,8 +91,11 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "GPUModels", "Hypervisor", "ControlChannel",
-            ]),
+                "HostKit", "Reconcile", "GSPMessaging", "VirtualFunctions", "VGPUTypes", "Hypervisor", "ControlChannel",
+                "NVGraceEGM",
+            ],
+            path: "Tests/FuzzTargets"
+        ),
 
         .target(name: "CControlChannel", path: "staging/CControlChannel"),
         .target(
@@ -108,10 +106,28 @@ let package = Package(
             path: "staging/ControlChannel"
         ),
 
-        // Firmware stand-ins.
+        // Stand-ins for firmware and hardware (never wired into a library; the CLI edge and the
+        // tests use them). The simulated GPUs' state that the simulated host and the firmware
+        // stub share (vGPU bookkeeping, FSP knobs, the sim marker):
+        .target(
+            name: "SimGPU",
+            dependencies: [
+                "HostKit", "GPUModels", "VGPUTypes", .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "firmware-stubs/SimGPU",
+            exclude: ["README.md"]
+        ),
+        // A simulated host: the tree writer and the simulated kernel.
+        .target(
+            name: "HostSim",
+            dependencies: [
+                "HostKit", "GPUModels", "VGPUTypes", "SimGPU", .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "firmware-stubs/HostSim"
+        ),
         .executableTarget(
             name: "gsp-stub",
-            dependencies: ["GSPMessaging", "ControlChannel", "GPUModels", "HostKit", "HostSim"],
+            dependencies: ["GSPMessaging", "ControlChannel", "GPUModels", "VGPUTypes", "HostKit", "SimGPU"],
             path: "firmware-stubs/gsp-stub"
         ),
 
@@ -133,17 +149,17 @@ let package = Package(
         .target(
             name: "VGPUCtlCommands",
             dependencies: [
-                "Fleet", "DevicePlugin", "HostKit", "HostSim", "GPUModels", "Passthrough", "Hypervisor", "GSPMessaging",
-                "ControlChannel", "VirtualFunctions", "Reconcile",
+                "Fleet", "DevicePlugin", "HostKit", "HostSim", "SimGPU", "GPUModels", "VGPUTypes", "Passthrough",
+                "Hypervisor",
+                "GSPMessaging", "ControlChannel", "VirtualFunctions", "NVGraceEGM", "Reconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "vgpuctl", dependencies: ["VGPUCtlCommands"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["HostKit", "HostSim"], path: "Tests/TestSupport"),
-        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HostSim", "TestSupport"]),
+        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "TestSupport"]),
         .testTarget(name: "HostSimTests", dependencies: ["HostKit", "HostSim", "GPUModels", "TestSupport"]),
         .testTarget(
             name: "VGPUCtlTests",
@@ -154,25 +170,27 @@ let package = Package(
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),
         .testTarget(
             name: "HypervisorTests",
-            dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+            dependencies: ["Hypervisor", "Passthrough", "HostKit", "HostSim", "SimGPU", "TestSupport", "vgpuctl"]),
         .testTarget(
             name: "VirtualFunctionsTests",
             dependencies: [
-                "VirtualFunctions", "ControlChannel", "GSPMessaging", "HostKit", "HostSim", "GPUModels", "TestSupport",
+                "VirtualFunctions", "VGPUTypes", "ControlChannel", "GSPMessaging", "HostKit", "HostSim", "SimGPU",
+                "TestSupport",
                 "vgpuctl",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
             name: "ReconcileTests",
             dependencies: ["Reconcile", "Passthrough", "HostKit", "HostSim", "TestSupport", "vgpuctl"]),
+        .testTarget(name: "NVGraceEGMTests", dependencies: ["NVGraceEGM", "HostKit", "TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(
             name: "ControlChannelTests",
             dependencies: [
-                "ControlChannel", "GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport", "vgpuctl",
+                "ControlChannel", "GSPMessaging", "gsp-stub", "HostKit", "HostSim", "SimGPU", "TestSupport", "vgpuctl",
             ]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "HostKit", "HostSim", "TestSupport"]),
         .testTarget(
-            name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "HostSim", "TestSupport"]),
+            name: "GSPMessagingTests", dependencies: ["GSPMessaging", "gsp-stub", "HostKit", "TestSupport"]),
     ]
 )

@@ -56,14 +56,17 @@ trap 'rm -rf "$stage"' EXIT
 pkg=$stage/vgpuctl
 doc=$pkg/usr/share/doc/vgpuctl
 
-# The binary finds its built-in models and vGPU catalog (the GPUModels resource bundle) next to
-# its real path, so both live in /usr/lib/vgpuctl and /usr/bin/vgpuctl is a link to it.
-bundle="$(dirname "$bin")/vgpuctl_GPUModels.resources"
-[ -d "$bundle" ] || { echo "build-deb: the resource bundle $bundle is missing" >&2; exit 1; }
+# The binary finds its built-in models (the GPUModels resource bundle) and vGPU catalog (the
+# VGPUTypes bundle) next to its real path, so they live in /usr/lib/vgpuctl and /usr/bin/vgpuctl
+# is a link to it.
 install -D -m 0755 "$bin" "$pkg/usr/lib/vgpuctl/vgpuctl"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$pkg/usr/lib/vgpuctl/vgpuctl"
-cp -r "$bundle" "$pkg/usr/lib/vgpuctl/"
-find "$pkg/usr/lib/vgpuctl/vgpuctl_GPUModels.resources" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
+for module in GPUModels VGPUTypes; do
+    bundle="$(dirname "$bin")/vgpuctl_$module.resources"
+    [ -d "$bundle" ] || { echo "build-deb: the resource bundle $bundle is missing" >&2; exit 1; }
+    cp -r "$bundle" "$pkg/usr/lib/vgpuctl/"
+    find "$pkg/usr/lib/vgpuctl/vgpuctl_$module.resources" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
+done
 install -d "$pkg/usr/bin"
 ln -s ../lib/vgpuctl/vgpuctl "$pkg/usr/bin/vgpuctl"
 

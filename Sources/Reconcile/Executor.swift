@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
 import Passthrough
-import VirtualFunctions
+import VGPUTypes
 
 /// Carries out plan steps on the host, each idempotently.
 public struct Executor {

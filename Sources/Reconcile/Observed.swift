@@ -1,6 +1,6 @@
 import HostKit
 import Passthrough
-import VirtualFunctions
+import VGPUTypes
 
 /// What the host is now, for the devices a config selects.
 struct ObservedGPU {

@@ -1,7 +1,7 @@
 import Foundation
 import HostKit
 import Passthrough
-import VirtualFunctions
+import VGPUTypes
 
 /// Works out, device by device, what it takes to bring the host to a config: the ordered steps
 /// (driver binding, VF count, types, hand-off) and which running VMs they would touch.

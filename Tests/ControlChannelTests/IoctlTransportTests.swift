@@ -3,6 +3,7 @@ import ControlChannel
 import Foundation
 import HostKit
 import HostSim
+import SimGPU
 import SystemPackage
 import TestSupport
 import Testing

@@ -12,7 +12,7 @@ func tempMapping() throws -> SharedMapping {
 /// initialises its queue, the "firmware" links its own).
 func endpointPair() throws -> (cpu: GSPEndpoint, gsp: GSPEndpoint, mapping: SharedMapping) {
     let m = try tempMapping()
-    SimPage(m).initialize(arguments: MessageQueueInitArguments(), wprMeta: WPRMeta())
+    ControlPage(m).initialize(arguments: MessageQueueInitArguments(), wprMeta: WPRMeta())
     QueueRing(mapping: m, side: .cpu).initializeOwnQueue()
     QueueRing(mapping: m, side: .gsp).initializeOwnQueue()
     let cpu = GSPEndpoint(mapping: m, side: .cpu)

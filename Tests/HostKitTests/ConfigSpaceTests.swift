@@ -136,19 +136,3 @@ func config(_ pieces: [(Int, String)], size: Int = 4096) -> ConfigSpace {
         #expect(rs[1].size == 0)
     }
 }
-
-@Suite struct EGMRetiredPagesProtocolTests {
-    /// Regression (seen while writing the fuzz target): a reply whose argsz asks for 4 GiB is refused, not allocated.
-    @Test func aHugeArgszIsRefused() {
-        var calls = 0
-        #expect(throws: EGMRetiredPagesList.Failure.self) {
-            _ = try EGMRetiredPagesList.query { buf in
-                calls += 1
-                buf.storeBytes(of: UInt32(0xFFFF_FFF0).littleEndian, toByteOffset: 0, as: UInt32.self)
-                buf.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
-                return 0
-            }
-        }
-        #expect(calls == 1)
-    }
-}

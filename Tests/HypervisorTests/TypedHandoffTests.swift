@@ -2,6 +2,7 @@ import Foundation
 import HostKit
 import HostSim
 import Hypervisor
+import SimGPU
 import TestSupport
 import Testing
 

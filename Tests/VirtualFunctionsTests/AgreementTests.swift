@@ -1,10 +1,11 @@
 import Foundation
-import GPUModels
 import HostKit
 import HostSim
 import PropertyBased
+import SimGPU
 import TestSupport
 import Testing
+import VGPUTypes
 import VirtualFunctions
 
 /// Two books must agree: vgpuctl's book plans, the driver (the simulated firmware or the

@@ -3,6 +3,7 @@ import HostKit
 import HostSim
 import TestSupport
 import Testing
+import VGPUTypes
 import VirtualFunctions
 
 /// Bad input to the stage-3 commands: one clear line on stderr, exit 2, nothing changed.

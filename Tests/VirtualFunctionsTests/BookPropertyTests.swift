@@ -1,7 +1,7 @@
 import Foundation
-import GPUModels
 import PropertyBased
 import Testing
+import VGPUTypes
 import VirtualFunctions
 
 /// Properties of the book, over random sequences of placements and releases on every built-in
@@ -9,7 +9,7 @@ import VirtualFunctions
 /// restores capacity exactly, a refusal changes nothing, allocation is deterministic, and a
 /// fresh GPU takes exactly NVIDIA's maximum instance count of each single type.
 @Suite struct BookPropertyTests {
-    static let catalogs: [VGPUCatalog] = (try? Models.vgpuCatalogs().catalogs) ?? []
+    static let catalogs: [VGPUCatalog] = (try? VGPUCatalogSet.builtIn().catalogs) ?? []
 
     /// One step: place type `type % types` on VF `vf % slots`, or release VF `vf % slots`.
     struct Step: Sendable, CustomStringConvertible {

@@ -1,8 +1,8 @@
 import Foundation
-import GPUModels
 import HostKit
 import TestSupport
 import Testing
+import VGPUTypes
 
 @testable import HostSim
 @testable import VirtualFunctions

@@ -1,6 +1,7 @@
 import Foundation
 import HostKit
 import HostSim
+import SimGPU
 import TestSupport
 import Testing
 import VirtualFunctions

@@ -1,9 +1,10 @@
 import Foundation
-import GPUModels
 import HostKit
 import HostSim
+import SimGPU
 import TestSupport
 import Testing
+import VGPUTypes
 import VirtualFunctions
 
 /// Shared pieces of the stage-3 tests.
@@ -29,7 +30,7 @@ enum VF {
     }
 
     /// The built-in catalogs.
-    static func catalogs() throws -> VGPUCatalogSet { try Models.vgpuCatalogs() }
+    static func catalogs() throws -> VGPUCatalogSet { try VGPUCatalogSet.builtIn() }
 
     static func catalog(_ name: String) throws -> VGPUCatalog {
         try #require(try catalogs().catalogs.first { $0.name == name })

@@ -3,7 +3,7 @@ import Foundation
 import GPUModels
 import GSPMessaging
 import HostKit
-import HostSim
+import SimGPU
 
 /// The stub's GSP-RM: links the status queue, checks the boot commands as firmware would,
 /// emits the boot events (log prints, the CPU sequencer request, `GSP_INIT_DONE`), then serves
@@ -14,7 +14,7 @@ final class StubFirmware {
     let endpoint: GSPEndpoint
     @exclusivity(unchecked) var state: StubState
     let dispatcher = StubDispatcher.standard()
-    var page: SimPage { endpoint.page }
+    var page: ControlPage { endpoint.page }
 
     /// Registry keys this GSP-RM knows; others are logged (OS_ERROR_LOG) and ignored.
     static let knownRegistryKeys: Set<String> = [

@@ -1,14 +1,14 @@
 import ControlChannel
 import Foundation
-import GPUModels
 import GSPMessaging
 import HostKit
-import HostSim
+import SimGPU
+import VGPUTypes
 
 /// gsp-stub's side of the control channel (stage 2): the RM control
 /// `NV2080_CTRL_CMD_VGPUCTL_FWCTL_RPC` on a subdevice carries a nova-core fwctl request
 /// (``FwctlOverRM``); the stub answers the seven vGPU management commands by driving the
-/// simulated host's vGPU firmware model (HostSim's `SimVGPUFirmware`, the same bookkeeping the
+/// simulated host's vGPU firmware model (SimGPU's `SimVGPUFirmware`, the same bookkeeping the
 /// in-process simulation used), and refuses what the model cannot hold with an `NV_STATUS` and
 /// the model's reason.
 ///

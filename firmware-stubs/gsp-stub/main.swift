@@ -21,7 +21,7 @@ do { mapping = try SharedMapping.open(path: options.sharedFile) } catch {
     FileHandle.standardError.write(Data("gsp-stub: \(error.message)\n".utf8))
     exit(2)
 }
-guard SimPage(mapping).isInitialized else {
+guard ControlPage(mapping).isInitialized else {
     FileHandle.standardError.write(
         Data(
             "gsp-stub: \(options.sharedFile) has no vgpuctl simulation page; it must be prepared by 'vgpuctl gsp boot'\n"

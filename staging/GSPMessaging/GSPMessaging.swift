@@ -24,7 +24,7 @@
 /// types (the rest are zero); `GspFwWprMeta` carries the frame-buffer size, WPR2 heap and VF
 /// partition count only; the "DMA addresses" in the PTE page are file offsets; the doorbell
 /// register, the interrupt and the BAR0 registers the sequencer touches are words in a page
-/// after `GspMem` (``SimPage``); the falcon reset/boot and the booter are the start of the
+/// after `GspMem` (``ControlPage``); the falcon reset/boot and the booter are the start of the
 /// `gsp-stub` process.
 public enum GSPMessaging {
     /// The firmware version whose wire format this module speaks.

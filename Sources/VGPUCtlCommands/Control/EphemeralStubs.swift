@@ -3,6 +3,7 @@ import Foundation
 import GSPMessaging
 import HostKit
 import HostSim
+import SimGPU
 
 /// gsp-stubs vgpuctl boots for one command on a simulated host (see ``ControlChannels``): each
 /// in its own run directory under the temporary directory, with a ``StubHostLink`` naming the

@@ -4,6 +4,7 @@ import GPUModels
 import GSPMessaging
 import HostKit
 import HostSim
+import SimGPU
 
 extension GSP {
     /// `vgpuctl gsp boot PF`.

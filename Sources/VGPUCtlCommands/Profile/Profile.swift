@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GPUModels
 import HostKit
+import VGPUTypes
 import VirtualFunctions
 
 /// `vgpuctl profile`: vGPU types (profiles) and how many more each GPU can take.

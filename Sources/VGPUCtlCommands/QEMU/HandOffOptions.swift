@@ -3,6 +3,7 @@ import Foundation
 import HostKit
 import HostSim
 import Hypervisor
+import NVGraceEGM
 
 /// `--qemu PATH` / `--qemu-version X.Y`: which QEMU the arguments are for.
 struct QEMUBinaryOptions: ParsableArguments {

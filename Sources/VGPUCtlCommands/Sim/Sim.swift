@@ -3,6 +3,7 @@ import Foundation
 import GPUModels
 import HostKit
 import HostSim
+import SimGPU
 
 /// `vgpuctl sim`: simulated hosts.
 struct Sim: ParsableCommand {

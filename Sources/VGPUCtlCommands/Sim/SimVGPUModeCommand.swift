@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HostKit
 import HostSim
+import SimGPU
 
 extension Sim {
     /// `vgpuctl sim vgpu-mode PF [enable|disable]`: the simulated GPU's FSP vGPU-mode knob, as

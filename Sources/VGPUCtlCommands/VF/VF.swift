@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostKit
+import VGPUTypes
 import VirtualFunctions
 
 /// `vgpuctl vf`: SR-IOV virtual functions.

@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import VGPUTypes
 import VirtualFunctions
 
 extension HostContext {

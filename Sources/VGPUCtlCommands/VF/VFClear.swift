@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostKit
+import VGPUTypes
 import VirtualFunctions
 
 extension VF {

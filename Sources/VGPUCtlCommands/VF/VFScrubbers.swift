@@ -1,6 +1,7 @@
 import Foundation
 import HostKit
 import HostSim
+import SimGPU
 import VirtualFunctions
 
 /// The frame-buffer scrubbers (stage 3), built at the edge like the other parts of the

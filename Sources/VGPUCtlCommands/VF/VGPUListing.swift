@@ -1,6 +1,7 @@
 import Foundation
 import HostKit
 import Reconcile
+import VGPUTypes
 import VirtualFunctions
 
 /// What `vf list` and `list` add about vGPUs: each VF's type (as its backend reads it), the guest

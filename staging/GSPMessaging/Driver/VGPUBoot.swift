@@ -96,7 +96,7 @@ public enum VGPUBoot {
         mapping: SharedMapping, plan: VGPUBootPlan,
         receiveTimeout: Duration
     ) throws(GSPError) -> GSPClient {
-        let page = SimPage(mapping)
+        let page = ControlPage(mapping)
         for i in 0..<GspMemLayout.pteCount {
             (mapping.base + GspMemLayout.pteOffset + 8 * i).storeBytes(
                 of: UInt64(i * GspMemLayout.pageSize).littleEndian, as: UInt64.self)

@@ -67,7 +67,7 @@ public struct SimulatedGSP {
         guard let r = record else { return nil }
         let alive = StubProcess.isStub(r.pid, serving: r.sharedFile)
         var firmware = "unknown"
-        if let m = try? SharedMapping.open(path: r.sharedFile) { firmware = SimPage(m).firmwareState.description }
+        if let m = try? SharedMapping.open(path: r.sharedFile) { firmware = ControlPage(m).firmwareState.description }
         return GSPStubStatus(
             pf: r.pf, pid: r.pid, model: r.model,
             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),

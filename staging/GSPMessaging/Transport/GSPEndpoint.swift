@@ -55,7 +55,7 @@ public final class GSPEndpoint {
     public let side: GSPSide
     public let mapping: SharedMapping
     public let ring: QueueRing
-    public let page: SimPage
+    public let page: ControlPage
 
     /// Next element `seqNum` to send, and the next one expected from the peer.
     @exclusivity(unchecked) public var txSeqNum: UInt32
@@ -82,7 +82,7 @@ public final class GSPEndpoint {
         self.mapping = mapping
         self.side = side
         ring = QueueRing(mapping: mapping, side: side)
-        page = SimPage(mapping)
+        page = ControlPage(mapping)
         if side == .cpu {
             let c = page.cpuCounters
             (txSeqNum, rxSeqNum, rpcSequence) = (c.tx, c.rx, c.rpc)

@@ -12,7 +12,7 @@ import SystemPackage
 ///
 /// Both processes map the same file, so stores by one are visible to the other through the
 /// page cache; ordering between them comes from the acquire/release accessors in
-/// ``SimPage`` and ``QueueRing``.
+/// ``ControlPage`` and ``QueueRing``.
 public final class SharedMapping {
     /// The mapped file.
     public let path: String

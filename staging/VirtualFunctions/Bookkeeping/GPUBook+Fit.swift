@@ -1,4 +1,4 @@
-import GPUModels
+import VGPUTypes
 
 /// Why the book cannot hold a vGPU, as a sentence with the numbers that decide it.
 public struct BookRefusal: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import GPUModels
+import VGPUTypes
 
 extension GPUBook {
     /// How many more instances of `type` the GPU can take now, each on the lowest free VF slot

@@ -1,4 +1,4 @@
-import GPUModels
+import VGPUTypes
 
 /// The manager's book of one GPU: which VF carries which vGPU type, and the frame buffer,
 /// channels and copy engines each one was given.

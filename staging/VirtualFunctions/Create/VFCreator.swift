@@ -1,5 +1,5 @@
-import GPUModels
 import HostKit
+import VGPUTypes
 
 /// `vf create`: enables a PF's VFs when it has none, picks free VFs, gives them their types and
 /// says how each goes to a VM.

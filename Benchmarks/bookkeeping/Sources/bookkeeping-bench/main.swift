@@ -1,5 +1,5 @@
 import Foundation
-import GPUModels
+import VGPUTypes
 import VirtualFunctions
 
 // 10,000 GPUs spread over the built-in catalogs; 100,000 requests of time-sliced types picked
@@ -8,7 +8,7 @@ import VirtualFunctions
 // dictionary, measured in the same run.
 let gpus = 10_000
 let requests = 100_000
-let set = try Models.vgpuCatalogs()
+let set = try VGPUCatalogSet.builtIn()
 let catalogs = set.catalogs.filter { c in c.types.contains { $0.mig == nil } }
 var books = (0..<gpus).map { GPUBook(catalog: catalogs[$0 % catalogs.count]) }
 let typesPer = books.map { $0.catalog.types.filter { $0.mig == nil } }

@@ -1,0 +1,118 @@
+import Foundation
+import HostKit
+
+/// A simulated GPU's frame buffer: what guests wrote into it, kept in one sparse file per PF
+/// (`.vgpuctl-sim-fb/<PF>.fb`, byte offset = frame-buffer offset). Bytes never written read as
+/// zero, as a hole does; the file grows only as far as the highest byte written, so a 141 GB
+/// frame buffer costs what the guests wrote.
+///
+/// A guest writes through its VF's window (``write(_:at:)``); the firmware's scrub
+/// (`SCRUB_GUEST_FB` in the GMC API: the copy engine fills the VF's region with zeros) is
+/// ``zero(offset:length:progress:)``, which visits only the file's data extents
+/// (`lseek(SEEK_DATA/SEEK_HOLE)`) and writes zeros over them.
+public struct SimFrameBuffer {
+    public let root: HostRoot
+    public let pf: PCIAddress
+    public static let directory = ".vgpuctl-sim-fb"
+    /// Bytes zeroed per write (and per progress report).
+    public static let chunk = 1 << 20
+
+    public init(root: HostRoot, pf: PCIAddress) {
+        self.root = root
+        self.pf = pf
+    }
+
+    /// The file, absolute.
+    public var path: String { root.url("\(Self.directory)/\(pf).fb") }
+
+    /// Writes `bytes` at frame-buffer offset `offset` (what a guest's stores through BAR1 do).
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(VGPUError) {
+        do {
+            try FileManager.default.createDirectory(atPath: root.url(Self.directory), withIntermediateDirectories: true)
+        } catch {
+            throw .failed("cannot create \(root.url(Self.directory)): \(error)")
+        }
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        guard fd >= 0 else { throw .failed("cannot open \(path): errno \(errno)") }
+        defer { close(fd) }
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        guard n == bytes.count else {
+            throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): errno \(errno)")
+        }
+    }
+
+    /// `count` bytes at `offset` (zeros where nothing was written).
+    public func read(at offset: UInt64, count: Int) throws(VGPUError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let fd = open(path, O_RDONLY)
+        if fd < 0 {
+            if errno == ENOENT { return out }
+            throw .failed("cannot open \(path): errno \(errno)")
+        }
+        defer { close(fd) }
+        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n >= 0 else { throw .failed("cannot read \(path): errno \(errno)") }
+        return out
+    }
+
+    /// Linux `SEEK_DATA` and `SEEK_HOLE` (`include/uapi/linux/fs.h`).
+    package static let seekData: Int32 = 3
+    package static let seekHole: Int32 = 4
+
+    /// Fills `[offset, offset + length)` with zeros; returns the bytes that held data and were
+    /// zeroed. `progress` gets (bytes done, bytes of the region) after each chunk.
+    @discardableResult
+    public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(VGPUError)
+        -> UInt64
+    {
+        let fd = open(path, O_RDWR)
+        if fd < 0 {
+            if errno == ENOENT {
+                progress(length, length)
+                return 0
+            }
+            throw .failed("cannot open \(path): errno \(errno)")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .failed("cannot stat \(path): errno \(errno)") }
+        let end = min(offset + length, UInt64(st.st_size))
+        let zeros = [UInt8](repeating: 0, count: Self.chunk)
+        var at = offset
+        var zeroed: UInt64 = 0
+        while at < end {
+            let data = lseek(fd, off_t(at), Self.seekData)
+            if data < 0 {
+                // ENXIO: no data after `at`; any other error leaves the region unscrubbed.
+                guard errno == ENXIO else {
+                    throw .failed(
+                        "cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(errno); the region is not scrubbed"
+                    )
+                }
+                break
+            }
+            let dataStart = UInt64(data)
+            if dataStart >= end { break }
+            let hole = lseek(fd, off_t(dataStart), Self.seekHole)
+            guard hole >= 0 else {
+                throw .failed(
+                    "cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE): errno \(errno); the region is not scrubbed"
+                )
+            }
+            let dataEnd = min(UInt64(hole), end)
+            var p = dataStart
+            while p < dataEnd {
+                let n = Int(min(UInt64(Self.chunk), dataEnd - p))
+                let w = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(p)) }
+                guard w == n else { throw .failed("cannot zero \(n) bytes at \(p) of \(path): errno \(errno)") }
+                p += UInt64(n)
+                zeroed += UInt64(n)
+                progress(p - offset, length)
+            }
+            at = dataEnd
+        }
+        guard fsync(fd) == 0 else { throw .failed("cannot sync \(path): errno \(errno)") }
+        progress(length, length)
+        return zeroed
+    }
+}

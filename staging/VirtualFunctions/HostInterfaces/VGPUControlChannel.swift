@@ -1,0 +1,103 @@
+import HostKit
+import VGPUTypes
+
+/// The vGPU management commands of the upstream plan's control channel (stage 2: fwctl on a
+/// real host, gsp-stub on a simulated one), one channel per PF.
+///
+/// This is the shape stage 3 needs; stage 2 (`staging/ControlChannel`) owns the wire encoding
+/// (fwctl `FWCTL_RPC` payloads, or the same bytes over the GSP queues to the stub) and plugs in
+/// by conforming to this protocol. Until then a simulated host's firmware is reached in-process.
+/// VFs are named by index (0 for `virtfn0`; the firmware's GFID is index + 1).
+public protocol VGPUControlChannel {
+    /// `ADD_TYPE`: teaches the firmware a type from a profile file (upstream has no built-in
+    /// table: the host feeds it).
+    func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError)
+    /// `QUERY_SUPPORTED`: the type ids the firmware knows.
+    func querySupported() throws(VGPUError) -> [Int]
+    /// `QUERY_CREATABLE`: the type ids the firmware would assign to VF `vf` now.
+    func queryCreatable(vf: Int) throws(VGPUError) -> [Int]
+    /// `ASSIGN_TYPE`: gives VF `vf` type `typeID` at placement unit `placement` with the channel
+    /// range starting at `channelOffset` (nil: the firmware chooses, lowest first).
+    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError)
+    /// `DEASSIGN_TYPE`: removes VF `vf`'s type (no-op when it has none).
+    func deassignType(vf: Int) throws(VGPUError)
+    /// `QUERY_PROPERTIES`: a type as the firmware has it.
+    func queryProperties(_ typeID: Int) throws(VGPUError) -> VGPUCatalog.VGPUType
+    /// `QUERY_ASSIGNED_VF`: what VF `vf` carries, nil when nothing.
+    func queryAssignedVF(_ vf: Int) throws(VGPUError) -> VFAssignmentReport?
+}
+
+/// `QUERY_ASSIGNED_VF`'s answer.
+public struct VFAssignmentReport: Sendable, Equatable, Codable {
+    public var vf: Int
+    public var typeID: Int
+    /// First placement unit of the VF's frame buffer.
+    public var placement: Int
+    /// Frame buffer offset and size in MiB.
+    public var framebufferOffsetMiB: Int
+    public var framebufferMiB: Int
+    /// Channel range.
+    public var channelOffset: Int
+    public var channels: Int
+
+    public init(
+        vf: Int, typeID: Int, placement: Int, framebufferOffsetMiB: Int, framebufferMiB: Int, channelOffset: Int,
+        channels: Int
+    ) {
+        self.vf = vf
+        self.typeID = typeID
+        self.placement = placement
+        self.framebufferOffsetMiB = framebufferOffsetMiB
+        self.framebufferMiB = framebufferMiB
+        self.channelOffset = channelOffset
+        self.channels = channels
+    }
+}
+
+/// Opens the control channel of a PF (nil when the host has none for it).
+public typealias ControlChannelFactory = (PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)?
+
+/// The upstream backend's driver side: types go to the firmware with `ADD_TYPE`, then VFs get
+/// them with `ASSIGN_TYPE`/`DEASSIGN_TYPE` at the placement and channel range vgpuctl's book
+/// chose. VFs stay unbound until `passthrough assign` hands them to vfio-pci.
+public struct UpstreamInterface: VGPUInterface {
+    public let channel: any VGPUControlChannel
+    public let catalog: VGPUCatalog
+
+    public init(channel: any VGPUControlChannel, catalog: VGPUCatalog) {
+        self.channel = channel
+        self.catalog = catalog
+    }
+
+    public var kind: VGPUBackendKind { .upstream }
+    public var vfsNeedVendorDriver: Bool { false }
+
+    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {
+        let known = Set(try channel.querySupported())
+        for t in catalog.types where !known.contains(t.id) { try channel.addType(t) }
+    }
+
+    public func unusable(_ vf: VFRef) -> String? { nil }
+
+    public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
+        guard let r = try channel.queryAssignedVF(vf.index) else { return nil }
+        let name =
+            catalog.type(id: r.typeID)?.name ?? (try? channel.queryProperties(r.typeID).name) ?? "type id \(r.typeID)"
+        return DriverAssignment(
+            typeName: name, typeID: r.typeID, placement: r.placement, channelOffset: r.channelOffset)
+    }
+
+    public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {
+        try channel.queryCreatable(vf: vf.index).map { id in catalog.type(id: id)?.name ?? "type id \(id)" }
+    }
+
+    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
+        try channel.assignType(type.id, vf: vf.index, placement: entry.placement, channelOffset: entry.channels.offset)
+    }
+
+    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError) {
+        try channel.deassignType(vf: vf.index)
+    }
+
+    public func handoff(_ vf: VFRef, current: DriverAssignment?) -> Handoff { .viaPassthrough(vf.address) }
+}

@@ -1,0 +1,125 @@
+import HostKit
+import SystemPackage
+import VGPUTypes
+
+/// NVIDIA's vendor-specific VFIO sysfs (vGPU 17+, Ada/Hopper and newer): each VF, bound to the
+/// `nvidia` driver (which is its VFIO driver), has `nvidia/creatable_vgpu_types` (the types the
+/// driver would create on it now: the list shrinks as sibling VFs take types, and a VF of a full
+/// GPU prints only the header) and `nvidia/current_vgpu_type` (write a type id to create, `0` to
+/// destroy). The creatable list is re-read before every creation. These VFs are never rebound.
+public struct VendorSysfsInterface: VGPUInterface {
+    public let root: HostRoot
+    public let kernel: any Kernel
+    public let catalog: VGPUCatalog
+
+    public init(root: HostRoot, kernel: any Kernel, catalog: VGPUCatalog) {
+        self.root = root
+        self.kernel = kernel
+        self.catalog = catalog
+    }
+
+    public var kind: VGPUBackendKind { .vendorSysfs }
+    public var vfsNeedVendorDriver: Bool { true }
+    var sysfs: SysfsReader { SysfsReader(root: root) }
+
+    static func file(_ vf: PCIAddress, _ name: String) -> String { HostRoot.deviceFile(vf, "nvidia/\(name)") }
+
+    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {}
+
+    public func unusable(_ vf: VFRef) -> String? {
+        if sysfs.exists(Self.file(vf.address, "current_vgpu_type")) { return nil }
+        let drv = sysfs.device(vf.address)?.driver
+        if drv == "nvidia" { return Self.probeDidNotCreate(vf) }
+        return
+            "\(vf.address) has no nvidia/current_vgpu_type: it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's vendor VFIO needs the VF bound to nvidia (enable the VFs with the nvidia driver probing them, e.g. 'vgpuctl vf enable \(vf.pf) --count N --autoprobe')"
+    }
+
+    /// The driver's creatable list of a VF, parsed.
+    func creatableList(_ vf: PCIAddress) throws(VGPUError) -> [VendorSysfsFormat.CreatableType] {
+        let path = Self.file(vf, "creatable_vgpu_types")
+        guard let text = sysfs.text(path) else { throw .failed("cannot read \(root.url(path))") }
+        guard let list = VendorSysfsFormat.creatable(text) else {
+            throw .failed(
+                "\(root.url(path)) is not in the driver's format ('ID : vGPU Name' header, '<id> : <name>' lines)")
+        }
+        return list
+    }
+
+    public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
+        guard let id = VendorSysfsFormat.currentType(sysfs.text(Self.file(vf.address, "current_vgpu_type"))) else {
+            return nil
+        }
+        let placement = VendorSysfsFormat.optionalNumber(sysfs.text(Self.file(vf.address, "placement_id")))
+        return DriverAssignment(typeName: name(ofID: id, pf: vf.pf), typeID: id, placement: placement)
+    }
+
+    /// The profile name of a driver type id: from the creatable lists of the PF's VFs (the
+    /// driver's own table), else from the catalog.
+    func name(ofID id: Int, pf: PCIAddress) -> String {
+        for v in sysfs.device(pf)?.sriov?.vfs ?? [] {
+            if let hit = (try? creatableList(v))?.first(where: { $0.id == id }) { return hit.name }
+        }
+        return catalog.type(id: id)?.name ?? "type id \(id)"
+    }
+
+    public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {
+        try creatableList(vf.address).map(\.name)
+    }
+
+    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
+        // Re-read: the list shrinks as sibling VFs take types.
+        let list = try creatableList(vf.address)
+        guard let hit = list.first(where: { $0.name == type.name }) else {
+            let offered = list.map(\.name)
+            throw .failed(
+                "the nvidia driver does not offer \(type.name) on \(vf.address) now (its creatable_vgpu_types lists \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'"
+            )
+        }
+        try write(String(hit.id), vf)
+    }
+
+    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError) {
+        try write("0", vf)
+    }
+
+    func write(_ value: String, _ vf: VFRef) throws(VGPUError) {
+        do { try kernel.write(value, to: .currentVGPUType(vf.address)) } catch {
+            throw explain(error, vf: vf)
+        }
+    }
+
+    /// The driver's errnos as sentences (EINVAL: not creatable now; EBUSY: the vGPU is in use or
+    /// the VF already has one; ENOENT: not bound to nvidia).
+    /// A VF bound to `nvidia` without `nvidia/`: the driver's probe did not create its files.
+    static func probeDidNotCreate(_ vf: VFRef) -> String {
+        "\(vf.address) is bound to nvidia but has no nvidia/ directory: the nvidia driver's probe did not create its vGPU files (see 'dmesg'); disable and re-enable the VFs of \(vf.pf) ('vgpuctl vf disable \(vf.pf)', then apply again)"
+    }
+
+    func explain(_ e: KernelError, vf: VFRef) -> VGPUError {
+        switch e.errno {
+        case .invalidArgument:
+            return .failed(
+                "the nvidia driver refused type id \(e.value) on \(vf.address) (EINVAL): it is not creatable there now; see 'vgpuctl profile list \(vf.pf) --creatable'",
+                cause: e.description)
+        case .resourceBusy:
+            return .refused(
+                "the nvidia driver reports \(vf.address) busy (EBUSY): its vGPU is in use by a VM, or it already has one",
+                cause: e.description)
+        case .noSuchFileOrDirectory:
+            if sysfs.device(vf.address)?.driver == "nvidia" {
+                return .failed(Self.probeDidNotCreate(vf), cause: e.description)
+            }
+            return .failed(
+                "\(vf.address) has no nvidia/current_vgpu_type: the VF is not bound to the nvidia driver",
+                cause: e.description)
+        default:
+            return e.explained(device: nil)
+        }
+    }
+
+    public func handoff(_ vf: VFRef, current: DriverAssignment?) -> Handoff {
+        .asIs(
+            "/sys/bus/pci/devices/\(vf.address)",
+            id: "vgpu-" + vf.address.description.replacingOccurrences(of: ":", with: "-"))
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import HostKit
+import VGPUTypes
+
+/// Picks the backend of a PF from what the host has.
+///
+/// Evidence, strongest first:
+/// 1. a VF with `nvidia/current_vgpu_type` -> vendor sysfs;
+/// 2. a VF registered in `sys/class/mdev_bus` -> mdev;
+/// 3. a fwctl device (`sys/class/fwctl/fwctlN/device`) whose device is the PF -> upstream;
+/// 4. with no VFs enabled yet: the PF bound to `nvidia` and NVIDIA's vGPU host module loaded
+///    (`sys/module/nvidia_vgpu_vfio`, what NVIDIA's install guide checks with `lsmod`) -> mdev
+///    when the mdev bus exists (`sys/bus/mdev`), vendor sysfs otherwise (vGPU 17+ hosts have
+///    no mdev bus);
+/// 5. otherwise generic SR-IOV (no types).
+public enum VGPUBackends {
+    /// NVIDIA's vGPU host module, as sysfs shows it loaded.
+    public static let vgpuModule = "sys/module/nvidia_vgpu_vfio"
+    /// The mdev bus (present when the mdev core is loaded).
+    public static let mdevBus = "sys/bus/mdev"
+
+    /// The interface the host offers for `pf`, without opening anything.
+    public static func interfaceKind(root: HostRoot, pf: PCIAddress) throws(VGPUError) -> VGPUBackendKind {
+        let sysfs = SysfsReader(root: root)
+        guard let d = sysfs.device(pf) else {
+            throw .invalid(
+                "no PCI device \(pf) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
+            )
+        }
+        if let owner = d.physfn { throw .invalid("\(pf) is a VF (of \(owner)); name its PF") }
+        guard let sr = d.sriov else {
+            throw .invalid("\(pf) (\(d.id)) has no SR-IOV capability, so it has no VFs to type")
+        }
+        if sr.vfs.contains(where: { sysfs.exists(HostRoot.deviceFile($0, "nvidia/current_vgpu_type")) }) {
+            return .vendorSysfs
+        }
+        if sr.vfs.contains(where: { sysfs.exists("\(HostRoot.mdevBus)/\($0)") }) { return .mdev }
+        if fwctlDevice(root: root, pf: pf) != nil { return .upstream }
+        if d.driver == "nvidia" && sysfs.exists(vgpuModule) { return sysfs.exists(mdevBus) ? .mdev : .vendorSysfs }
+        return .generic
+    }
+
+    /// The fwctl device (`fwctlN`) whose parent is `pf`, if any.
+    public static func fwctlDevice(root: HostRoot, pf: PCIAddress) -> String? {
+        let sysfs = SysfsReader(root: root)
+        return sysfs.list(HostRoot.fwctlClass).first {
+            sysfs.linkName("\(HostRoot.fwctlClass)/\($0)/device") == pf.description
+        }
+    }
+
+    /// The backend for `pf`. Typed interfaces need the GPU's profile catalog (invalid input when
+    /// there is none); the upstream one needs a control channel from `channels` (the stage-2
+    /// module, or a simulated host's firmware).
+    public static func detect(
+        root: HostRoot, kernel: any Kernel, pf: PCIAddress, profiles given: VGPUProfiles? = nil,
+        channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil
+    ) throws(VGPUError) -> any VGPUBackend {
+        let kind = try interfaceKind(root: root, pf: pf)
+        if kind == .generic { return GenericBackend(root: root, pf: pf) }
+        guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed("\(pf) disappeared") }
+        let profiles: VGPUProfiles
+        if let given { profiles = given } else { profiles = try VGPUProfiles.load(root: root) }
+        let catalog = try profiles.requireCatalog(for: gpu)
+        let interface: any VGPUInterface
+        switch kind {
+        case .vendorSysfs: interface = VendorSysfsInterface(root: root, kernel: kernel, catalog: catalog)
+        case .mdev: interface = MdevInterface(root: root, kernel: kernel, catalog: catalog)
+        case .upstream:
+            let dev = fwctlDevice(root: root, pf: pf) ?? "fwctl"
+            guard let open = channels, let ch = try open(pf) else {
+                throw .failed(
+                    "\(pf) has the upstream control channel \(dev), but this vgpuctl has no control channel for it yet (stage 2, staging/ControlChannel, is missing)"
+                )
+            }
+            interface = UpstreamInterface(channel: ch, catalog: catalog)
+        case .generic: return GenericBackend(root: root, pf: pf)
+        }
+        let typed = TypedVFBackend(root: root, pf: pf, catalog: catalog, profiles: profiles, interface: interface)
+        typed.scrubber = scrubbers?(pf)
+        return typed
+    }
+
+    /// A provider for the reconciler: the backend of a PF, nil when the host offers no vGPU types
+    /// for it (generic SR-IOV, or an NVIDIA GPU no catalog covers). Profile files are read once.
+    public static func provider(
+        root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil
+    )
+        -> (PCIAddress) throws(VGPUError) -> (any VGPUBackend)?
+    {
+        var loaded: VGPUProfiles?
+        return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in
+            let kind = try interfaceKind(root: root, pf: pf)
+            if kind == .generic { return nil }
+            if loaded == nil { loaded = try VGPUProfiles.load(root: root) }
+            guard let gpu = SysfsReader(root: root).device(pf), loaded?.catalog(for: gpu) != nil else { return nil }
+            return try detect(
+                root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels, scrubbers: scrubbers)
+        }
+    }
+}
