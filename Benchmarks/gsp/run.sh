@@ -30,8 +30,10 @@ if [ "$(nproc)" -lt 2 ] && [ "$PIN" = split ]; then export PIN=off; fi
 pf=0000:18:00.0
 
 echo "building vgpuctl and gsp-stub (release, $scratch)..." >&2
-swift build -c release --scratch-path "$scratch" --product vgpuctl >&2
-swift build -c release --scratch-path "$scratch" --product gsp-stub >&2
+# BUILD_FLAGS: extra flags for swift build (Benchmarks/run.py passes --static-swift-stdlib and
+# its own scratch path, so the binary measured is the one it measures everywhere else).
+swift build -c release --scratch-path "$scratch" --product vgpuctl ${BUILD_FLAGS:-} >&2
+swift build -c release --scratch-path "$scratch" --product gsp-stub ${BUILD_FLAGS:-} >&2
 bin="$scratch/release"
 
 # Shared files on tmpfs when there is one (as /run is on a real host), for both sides alike.
@@ -82,7 +84,7 @@ if as_json:
         ms, mc = statistics.median(data[(case, "swift")]), statistics.median(data[(case, "c")])
         out.append({"figure": f"GSP queue round trips, {label} (pin {pin})", "value": round(ms), "unit": "round trips/s",
                     "reference": "C ping-pong over a shared mapping", "referenceValue": round(mc), "ratio": round(ms / mc, 3),
-                    "goal": "at least half the C rate (ratio >= 0.5)", "met": ms / mc >= 0.5})
+                    "goal": "at least 0.8 of the C rate (ratio >= 0.8)", "met": ms / mc >= 0.8})
     print(json.dumps(out))
     sys.exit(0)
 print(f"GSP RPC round trips: {reps} alternating runs each, spin {spin} checks before sleeping, "

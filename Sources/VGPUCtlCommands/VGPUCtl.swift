@@ -36,6 +36,12 @@ public struct VGPUCtl: ParsableCommand {
             VGPUDMCommand.run(arguments: args)
         }
         if args.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(args.dropFirst())) }
+        // `--version` alone: answered before the argument parser builds the command tree (what
+        // it prints is the same: the version and a newline).
+        if args == ["--version"] {
+            print(version)
+            Foundation.exit(0)
+        }
         let command: ParsableCommand
         do {
             command = try parseAsRoot(args)

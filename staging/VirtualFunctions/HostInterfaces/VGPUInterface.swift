@@ -20,6 +20,10 @@ public protocol VGPUInterface {
     /// What the driver says the VF carries now, nil when it has no vGPU.
     func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment?
 
+    /// `current` of every VF of one PF at once (`vfs`: all of them, in index order), by index:
+    /// what a read of the whole GPU uses, so an interface can read what its VFs share once.
+    func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment]
+
     /// The type names the driver would create on the VF now (nil: the interface cannot tell).
     func creatable(_ vf: VFRef) throws(VGPUError) -> [String]?
 
@@ -34,6 +38,14 @@ public protocol VGPUInterface {
 
     /// How to give the VF to a VM.
     func handoff(_ vf: VFRef, current: DriverAssignment?) -> Handoff
+}
+
+extension VGPUInterface {
+    public func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment] {
+        var out: [Int: DriverAssignment] = [:]
+        for vf in vfs { if let a = try current(vf) { out[vf.index] = a } }
+        return out
+    }
 }
 
 /// A VF of a PF: its address and its index (`virtfn<index>`).

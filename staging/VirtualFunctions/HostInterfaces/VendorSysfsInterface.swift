@@ -46,20 +46,44 @@ public struct VendorSysfsInterface: VGPUInterface {
     }
 
     public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
-        guard let id = VendorSysfsFormat.currentType(sysfs.text(Self.file(vf.address, "current_vgpu_type"))) else {
-            return nil
-        }
-        let placement = VendorSysfsFormat.optionalNumber(sysfs.text(Self.file(vf.address, "placement_id")))
-        return DriverAssignment(typeName: name(ofID: id, pf: vf.pf), typeID: id, placement: placement)
+        var names = TypeNames(vfs: sysfs.device(vf.pf)?.sriov?.vfs ?? [])
+        return current(vf.address, names: &names)
     }
 
-    /// The profile name of a driver type id: from the creatable lists of the PF's VFs (the
-    /// driver's own table), else from the catalog.
-    func name(ofID id: Int, pf: PCIAddress) -> String {
-        for v in sysfs.device(pf)?.sriov?.vfs ?? [] {
-            if let hit = (try? creatableList(v))?.first(where: { $0.id == id }) { return hit.name }
+    /// Every VF's type with one read of each creatable list at most (`current` of each VF
+    /// would read the PF and the lists again for every typed VF).
+    public func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment] {
+        var names = TypeNames(vfs: vfs.map(\.address))
+        var out: [Int: DriverAssignment] = [:]
+        for vf in vfs { if let a = current(vf.address, names: &names) { out[vf.index] = a } }
+        return out
+    }
+
+    func current(_ vf: PCIAddress, names: inout TypeNames) -> DriverAssignment? {
+        guard let id = VendorSysfsFormat.currentType(sysfs.text(Self.file(vf, "current_vgpu_type"))) else {
+            return nil
         }
-        return catalog.type(id: id)?.name ?? "type id \(id)"
+        let placement = VendorSysfsFormat.optionalNumber(sysfs.text(Self.file(vf, "placement_id")))
+        return DriverAssignment(typeName: names.name(ofID: id, self), typeID: id, placement: placement)
+    }
+
+    /// The profile names of driver type ids: from the creatable lists of the PF's VFs (the
+    /// driver's own table; each list read once, when an id is first looked up past the lists
+    /// read so far), else from the catalog.
+    struct TypeNames {
+        let vfs: [PCIAddress]
+        /// The lists read, in VF order (nil: unreadable).
+        var lists: [[VendorSysfsFormat.CreatableType]?] = []
+
+        init(vfs: [PCIAddress]) { self.vfs = vfs }
+
+        mutating func name(ofID id: Int, _ i: VendorSysfsInterface) -> String {
+            for k in vfs.indices {
+                if k == lists.count { lists.append(try? i.creatableList(vfs[k])) }
+                if let hit = lists[k]?.first(where: { $0.id == id }) { return hit.name }
+            }
+            return i.catalog.type(id: id)?.name ?? "type id \(id)"
+        }
     }
 
     public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {

@@ -62,10 +62,8 @@ public final class TypedVFBackend: VGPUBackend {
     public func view() throws(VGPUError) -> View {
         guard let d = sysfs.device(pf), let sr = d.sriov else { throw .invalid("\(pf) is not an SR-IOV PF") }
         var book = GPUBook(catalog: catalog, vfSlots: sr.numVFs > 0 ? sr.vfs.count : sr.totalVFs)
-        var assignments: [Int: DriverAssignment] = [:]
-        for (i, vf) in sr.vfs.enumerated() {
-            if let a = try interface.current(VFRef(pf: pf, index: i, address: vf)) { assignments[i] = a }
-        }
+        let assignments = try interface.currentAll(
+            sr.vfs.enumerated().map { VFRef(pf: pf, index: $0.offset, address: $0.element) })
         let recorded = Dictionary(
             try store.entries(pf: pf, catalog: catalog.name).map { ($0.vf, $0) }, uniquingKeysWith: { a, _ in a })
         var pending: [Int] = []

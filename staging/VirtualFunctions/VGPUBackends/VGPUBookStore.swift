@@ -23,11 +23,49 @@ public struct VGPUBookStore: Sendable {
 
     public func load() throws(VGPUError) -> File {
         let url = root.url(Self.path)
+        // Every read of a GPU's view loads the file: decoded once per version of it (a save
+        // renames a new file over it, so its inode changes with every save).
+        var st = stat()
+        let key = stat(url, &st) == 0 ? Decoded.Key(st) : nil
+        if let key, let hit = Decoded.cached(url, key) { return hit }
         guard let data = FileManager.default.contents(atPath: url) else { return File() }
-        do { return try JSONDecoder().decode(File.self, from: data) } catch {
+        do {
+            let f = try JSONDecoder().decode(File.self, from: data)
+            if let key { Decoded.keep(url, key, f) }
+            return f
+        } catch {
             throw .failed(
                 "\(url) is damaged (\(error)); move it aside and run the command again (vgpuctl rebuilds it from what the driver reports)"
             )
+        }
+    }
+
+    /// The last decoded file per path, with the identity of the file it came from.
+    enum Decoded {
+        struct Key: Equatable {
+            var dev: UInt64, ino: UInt64, size: Int64, sec: Int, nsec: Int
+            init(_ st: stat) {
+                dev = UInt64(st.st_dev)
+                ino = UInt64(st.st_ino)
+                size = Int64(st.st_size)
+                sec = st.st_mtim.tv_sec
+                nsec = st.st_mtim.tv_nsec
+            }
+        }
+        nonisolated(unsafe) static var files: [String: (Key, File)] = [:]
+        static let lock = NSLock()
+
+        static func cached(_ path: String, _ key: Key) -> File? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let (k, f) = files[path], k == key else { return nil }
+            return f
+        }
+
+        static func keep(_ path: String, _ key: Key, _ f: File) {
+            lock.lock()
+            defer { lock.unlock() }
+            files[path] = (key, f)
         }
     }
 
