@@ -14,15 +14,16 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(fault: "corrupt-checksum:3", mentions: ["GSP_RUN_CPU_SEQUENCER", "bad checksum", "seqNum 2"]),
-        Case(fault: "corrupt-checksum:5", mentions: ["GET_GSP_STATIC_INFO", "bad checksum"]),
+        // The H100 boots through FSP: 1-2 UCODE_LIBOS_PRINT, 3 GSP_INIT_DONE, 4 the static info.
+        Case(fault: "corrupt-checksum:3", mentions: ["GSP_INIT_DONE", "bad checksum", "seqNum 2"]),
+        Case(fault: "corrupt-checksum:4", mentions: ["GET_GSP_STATIC_INFO", "bad checksum"]),
         Case(fault: "skip-sequence:2", mentions: ["sequence number 2, expected 1"]),
         Case(fault: "silent", mentions: ["timed out after 2 s", "GSP_INIT_DONE"]),
         Case(
             fault: "exit-after:2",
             mentions: ["gsp-stub (pid", "exited with status 3", "while waiting for GSP_INIT_DONE"]),
         Case(
-            fault: "exit-after:4",
+            fault: "exit-after:3",
             mentions: ["exited with status 3", "while waiting for the reply to GET_GSP_STATIC_INFO"]),
         Case(
             fault: "rpc-error:GET_GSP_STATIC_INFO",
@@ -53,6 +54,21 @@ import Testing
         // The queues are kept and decode.
         let decoded = try TestSupport.vgpuctl(["gsp", "decode", root.url("run/vgpuctl/gsp/\(h100PF)/gspmem")])
         #expect(decoded.status == 0, "decode: \(decoded.stderr)")
+    }
+
+    /// A bad checksum on the CPU sequencer request of a part that boots through the SEC2 booter
+    /// (Ampere) is reported naming it.
+    @Test func corruptSequencerRequestOnAnAmperePart() throws {
+        let root = try TestSupport.simHost("mixed")
+        defer { stopStub(root, "0000:03:00.0") }
+        let r = try TestSupport.vgpuctl([
+            "--root", root.path, "gsp", "boot", "0000:03:00.0", "--timeout", "2", "--stub-fault", "corrupt-checksum:3",
+        ])
+        #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
+        for w in ["GSP_RUN_CPU_SEQUENCER", "bad checksum", "seqNum 2"] {
+            #expect(r.stderr.contains(w), "stderr lacks '\(w)': \(r.stderr)")
+        }
+        #expect(processes(mentioning: root.path).isEmpty)
     }
 
     @Test func unknownFaultIsRejectedByTheStub() throws {

@@ -282,6 +282,10 @@ def gsp_model(vgpuctl, model, tmp, gpus):
     h.json("control types", ["control", "types", pf])
     h.json("control types", ["control", "types", pf, "--creatable"])
     h.json("gsp stop", ["gsp", "stop", pf])
+    # The development firmware's wire format: its boot report has its own shape.
+    if h.json("gsp boot", ["gsp", "boot", pf, "--firmware", "r000_00"]) is not None:
+        h.json("gsp status", ["gsp", "status"])
+        h.json("gsp stop", ["gsp", "stop", pf])
 
 
 def vgpu_model(vgpuctl, model, tmp):

@@ -111,11 +111,14 @@ final class StubFirmware {
         }
         try checkBootConfiguration()
 
+        let path = StubBootPath.of(state.spec)
+        state.bootPath = path.rawValue
+        state.note("\(StubBootPath.chip(state.spec)): GSP-RM started through the \(path.rawValue)")
         try send(
             .ucodeLibosPrint,
             LibosPrint(
                 text:
-                    "GSP-RM \(GSPFirmwareTable.current.version) (vgpuctl gsp-stub) booting \(state.spec.name ?? options.model) at \(options.pf)"
+                    "GSP-RM \(GSPFirmwareTable.current.version) (vgpuctl gsp-stub) booting \(state.spec.name ?? options.model) at \(options.pf), started through the \(path.rawValue)"
             ).encoded)
         guard let vf = state.systemInfo?.vfInfo else {
             throw Halt(code: NVStatus.errInvalidState, text: "boot went on without GSP_SET_SYSTEM_INFO")
@@ -126,27 +129,32 @@ final class StubFirmware {
             : "vGPU: off"
         try send(.ucodeLibosPrint, LibosPrint(text: mode).encoded)
 
-        // Ask the CPU to run the sequence that resumes the core, then wait until it has.
-        let regs = page.registers
-        regs.write(SimRegisters.Address.sec2Mailbox0, 0)
-        regs.write(SimRegisters.Address.sec2Mailbox1, 0xA5A5)
-        let seq = RunCPUSequencer(commands: [
-            .regWrite(addr: SimRegisters.Address.gspMailbox0, value: 0),
-            .regModify(addr: SimRegisters.Address.gspMailbox1, mask: 0xFF, value: 0x5A),
-            .regPoll(
-                addr: SimRegisters.Address.sec2Mailbox1, mask: 0xFFFF, value: 0xA5A5, timeoutUs: 1_000_000, error: 0),
-            .delayUs(10),
-            .regStore(addr: SimRegisters.Address.gspMailbox1, index: 0),
-            .coreReset, .coreStart, .coreWaitForHalt, .coreResume,
-        ])
-        try send(.gspRunCpuSequencer, seq.encoded)
-        do {
-            try endpoint.wait(for: "the CPU to run the sequencer (CORE_RESUME)", until: .now + options.sequencerTimeout)
-            {
-                (regs.read(SimRegisters.Address.gspRiscvCpuctl) ?? 0) & SimRegisters.Cpuctl.active != 0
+        // Turing/Ampere/Ada: ask the CPU to run the sequence that resumes the core, then wait
+        // until it has. Hopper/Blackwell: the FSP started GSP-RM; there is nothing to resume.
+        if path == .sec2Booter {
+            let regs = page.registers
+            regs.write(SimRegisters.Address.sec2Mailbox0, 0)
+            regs.write(SimRegisters.Address.sec2Mailbox1, 0xA5A5)
+            let seq = RunCPUSequencer(commands: [
+                .regWrite(addr: SimRegisters.Address.gspMailbox0, value: 0),
+                .regModify(addr: SimRegisters.Address.gspMailbox1, mask: 0xFF, value: 0x5A),
+                .regPoll(
+                    addr: SimRegisters.Address.sec2Mailbox1, mask: 0xFFFF, value: 0xA5A5, timeoutUs: 1_000_000, error: 0
+                ),
+                .delayUs(10),
+                .regStore(addr: SimRegisters.Address.gspMailbox1, index: 0),
+                .coreReset, .coreStart, .coreWaitForHalt, .coreResume,
+            ])
+            try send(.gspRunCpuSequencer, seq.encoded)
+            do {
+                try endpoint.wait(
+                    for: "the CPU to run the sequencer (CORE_RESUME)", until: .now + options.sequencerTimeout
+                ) {
+                    (regs.read(SimRegisters.Address.gspRiscvCpuctl) ?? 0) & SimRegisters.Cpuctl.active != 0
+                }
+            } catch {
+                throw Halt(code: NVStatus.errTimeout, text: "CPU sequencer not completed: \(error)")
             }
-        } catch {
-            throw Halt(code: NVStatus.errTimeout, text: "CPU sequencer not completed: \(error)")
         }
         state.buildStaticInfo()
         try send(.gspInitDone, [])

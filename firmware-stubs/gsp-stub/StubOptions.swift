@@ -4,10 +4,10 @@ import GSPMessaging
 ///
 /// ```
 /// gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE]
-///          [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]
+///          [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144|r000_00]
 /// ```
-/// `--firmware` names the wire format played: r570.144 (mainline) only so far; r000_00 (the
-/// development firmware's GMC API) is refused with a clear message.
+/// `--firmware` names the wire format played: r570.144 (mainline, the default) or r000_00 (the
+/// development firmware's GMC API over MCTP/NVDM elements, ``StubGMCFirmware``).
 /// `--fault` takes ``StubFault`` specs. The stub is started by `vgpuctl gsp boot`; running it by
 /// hand against a file prepared by vgpuctl works too.
 struct StubOptions {
@@ -20,7 +20,7 @@ struct StubOptions {
     var firmware = GSPWireFormat.r570_144
 
     static let usage =
-        "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144]"
+        "usage: gsp-stub --shared FILE --model GPU-MODEL [--pf BDF] [--report FILE] [--fault SPEC]... [--sequencer-timeout SECONDS] [--firmware r570.144|r000_00]"
 
     static func parse(_ args: [String]) throws(StubUsageError) -> StubOptions {
         var o = StubOptions()
@@ -55,11 +55,6 @@ struct StubOptions {
                         "--firmware takes \(GSPWireFormat.allCases.map(\.rawValue).joined(separator: " or ")), not '\(v)'"
                     )
                 }
-                guard f == .r570_144 else {
-                    throw StubUsageError(
-                        "--firmware \(v): this gsp-stub plays r570.144 only; the r000_00 wire format (GMC API) is decoded by 'vgpuctl gsp decode --firmware r000_00' but not served yet"
-                    )
-                }
                 o.firmware = f
             case "-h", "--help": throw StubUsageError(usage)
             default: throw StubUsageError("unknown argument '\(args[i])'")
@@ -77,8 +72,10 @@ struct StubUsageError: Error {
 }
 
 /// The stub's fault switches, to test how the driver side copes. Message numbers count the
-/// elements the stub sends, from 1 (a boot sends: 1-2 UCODE_LIBOS_PRINT, 3
-/// GSP_RUN_CPU_SEQUENCER, 4 GSP_INIT_DONE, 5 the GET_GSP_STATIC_INFO reply).
+/// elements the stub sends, from 1 (a boot through the SEC2 booter (Turing, Ampere, Ada) sends:
+/// 1-2 UCODE_LIBOS_PRINT, 3 GSP_RUN_CPU_SEQUENCER, 4 GSP_INIT_DONE, 5 the GET_GSP_STATIC_INFO
+/// reply; a boot through FSP (Hopper, Blackwell) has no sequencer request: 3 GSP_INIT_DONE, 4 the
+/// reply).
 enum StubFault: Equatable {
     /// `corrupt-checksum:N`: store a wrong checksum in message N.
     case corruptChecksum(Int)

@@ -19,6 +19,12 @@ struct StubState {
     var commandsReceived = 0
     /// Set by UNLOADING_GUEST_DRIVER: after the reply the firmware goes away (the unloader).
     var unloading = false
+    /// r000_00: whether GSP_INIT's system info asked for vGPU (nil: r570.144, see ``sriovMode``).
+    var gmcVGPU: Bool?
+    /// The firmware version the report names (r570.144 unless the stub plays r000_00).
+    var firmwareName = GSPFirmwareTable.current.version
+    /// How the firmware was started: "FSP" or "SEC2 booter + CPU sequencer" (r570.144 boots).
+    var bootPath: String?
 
     init(model: String, spec: DeviceSpec, pf: String) {
         self.model = model
@@ -32,7 +38,7 @@ struct StubState {
     }
 
     /// Whether the driver asked for SR-IOV (vGPU) mode.
-    var sriovMode: Bool { registry?["RMSetSriovMode"] == 1 }
+    var sriovMode: Bool { gmcVGPU ?? (registry?["RMSetSriovMode"] == 1) }
 
     /// Fills ``staticInfo`` from the model and what the driver sent.
     mutating func buildStaticInfo() {
@@ -92,16 +98,18 @@ struct StubState {
         var commandsReceived: Int
         var log: [String]
         var halt: String?
+        var bootPath: String?
     }
 
     func write(report path: String?, state: FirmwareState) {
         guard let path else { return }
         let r = Report(
-            pid: getpid(), model: model, pf: pf, firmware: GSPFirmwareTable.current.version,
+            pid: getpid(), model: model, pf: pf, firmware: firmwareName,
             firmwareState: state.description, systemInfo: systemInfo, vfInfo: systemInfo?.vfInfo,
             registry: registry?.entries, wprHeapMiB: wprMeta.gspFwHeapSize >> 20,
             vfPartitionCount: wprMeta.gspFwHeapVfPartitionCount, staticInfo: staticInfo,
-            rmObjects: objects.count, commandsReceived: commandsReceived, log: log, halt: halt)
+            rmObjects: objects.count, commandsReceived: commandsReceived, log: log, halt: halt,
+            bootPath: bootPath)
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         if let d = try? e.encode(r) { try? d.write(to: URL(fileURLWithPath: path), options: .atomic) }

@@ -30,6 +30,9 @@ final class StubVGPUManager {
     let root: HostRoot?
     let pf: PCIAddress?
     let fault: String?
+    /// The GSP-RM build an added type must name (`570.144`, or `r000_00` for the development
+    /// firmware).
+    let firmwareVersion: String
     /// The firmware model, kept across commands (it caches the host's description).
     let firmware: SimVGPUFirmware?
     let vfCache = VFCache()
@@ -50,10 +53,13 @@ final class StubVGPUManager {
         }
     }
 
-    init(root: HostRoot?, pf: PCIAddress?, fault: String?) {
+    init(
+        root: HostRoot?, pf: PCIAddress?, fault: String?, firmwareVersion: String = GSPFirmwareTable.current.version
+    ) {
         self.root = root
         self.pf = pf
         self.fault = fault
+        self.firmwareVersion = firmwareVersion
         firmware = root.flatMap { r in pf.map { SimVGPUFirmware(root: r, pf: $0) } }
     }
 
@@ -67,7 +73,10 @@ final class StubVGPUManager {
             return StubVGPUManager(root: nil, pf: nil, fault: fault)
         }
         if let owner = link.ownerPid { watch(owner: owner) }
-        return StubVGPUManager(root: HostRoot(link.hostRoot), pf: PCIAddress(options.pf), fault: fault)
+        return StubVGPUManager(
+            root: HostRoot(link.hostRoot), pf: PCIAddress(options.pf), fault: fault,
+            firmwareVersion: options.firmware == .r000_00
+                ? GSPWireFormat.r000_00.rawValue : GSPFirmwareTable.current.version)
     }
 
     /// Exits when process `owner` is gone (a stub started for one vgpuctl process).
@@ -128,6 +137,30 @@ final class StubVGPUManager {
         return NVStatus.ok
     }
 
+    /// Handles one r000_00 GMC API command (`GMCAPI_CMD_*` 0x1000000N): the same management
+    /// command as the fwctl request with the 0x0002000N id, its payload after the
+    /// `GMCAPI_HEADER`. Returns the status, the response payload (after the 8-byte fwctl
+    /// header the management codec adds) and, on a refusal, the reason for the log.
+    func handleGMC(_ state: inout StubState, command: NovaCoreTable.Command, payload: [UInt8], maxResponse: Int)
+        -> (status: UInt32, payload: [UInt8])
+    {
+        var request = [UInt8](repeating: 0, count: NovaCoreTable.headerSize)
+        request.put32(0, command.id)
+        let params = FwctlOverRM(
+            scope: NovaCoreTable.permittedScope, request: request + payload,
+            room: NovaCoreTable.headerSize + maxResponse)
+        switch serve(&state, params) {
+        case .answer(let r):
+            let reply = Array(r.encoded(for: command).dropFirst(NovaCoreTable.headerSize))
+            return (NVStatus.ok, Array(reply.prefix(maxResponse)))
+        case .refuse(let status, let why):
+            state.note(
+                "\(GMCCommandTable.name(of: NovaCoreTable.CommandIDSet.r000_00.id(Int(command.id & 0xF)))) refused: \(NVStatusText.describe(status)): \(why)"
+            )
+            return (status, [])
+        }
+    }
+
     enum Outcome {
         case answer(ManagementReply)
         case refuse(UInt32, String)
@@ -160,10 +193,10 @@ final class StubVGPUManager {
                 guard !discard else {
                     return .refuse(NVStatus.errNotSupported, "discarding the vGPU types added before is not modelled")
                 }
-                guard version == GSPFirmwareTable.current.version else {
+                guard version == firmwareVersion else {
                     return .refuse(
                         NVStatus.errInvalidArgument,
-                        "the type was built for GSP-RM \(version), this is \(GSPFirmwareTable.current.version)")
+                        "the type was built for GSP-RM \(version), this is \(firmwareVersion)")
                 }
                 if let why = Self.unusable(record) {
                     return .refuse(NVStatus.errInvalidData, "type \(record.id) (\(record.name)): \(why)")

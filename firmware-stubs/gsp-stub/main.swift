@@ -1,4 +1,4 @@
-// gsp-stub: plays GSP-RM (firmware r570.144) for a GPU model over the shared file vgpuctl
+// gsp-stub: plays GSP-RM (firmware r570.144, or the development r000_00) for a GPU model over the shared file vgpuctl
 // prepares (stage 1 of the vGPU plan; see ROADMAP.md and StubOptions.swift).
 import Foundation
 import GPUModels
@@ -27,5 +27,8 @@ guard ControlPage(mapping).isInitialized else {
             "gsp-stub: \(options.sharedFile) has no vgpuctl simulation page; it must be prepared by 'vgpuctl gsp boot'\n"
                 .utf8))
     exit(2)
+}
+if options.firmware == .r000_00 {
+    StubGMCFirmware(options: options, spec: spec, mapping: mapping).run()
 }
 StubFirmware(options: options, spec: spec, mapping: mapping).run()

@@ -47,6 +47,17 @@ enum ControlChannels {
             }
         }
         let recorded = SimulatedGSP(root: root, pf: pci)
+        if let s = recorded.status(), s.process == "running", s.wireFormat == GSPWireFormat.r000_00.rawValue {
+            // A stub booted with '--firmware r000_00': the requests travel as GMC API commands.
+            let gmc = try recorded.connectGMC()
+            let total = UInt32(SysfsReader(root: root).device(pci)?.sriov?.totalVFs ?? 0)
+            let t = GMCStubTransport(
+                gmc: gmc, name: "gsp-stub (pid \(s.pid), r000_00) for \(pci)", pci: SysfsReader(root: root).device(pci),
+                vgpu: total > 0, totalVFs: total)
+            let client = VGPUManagementClient(transport: t, scope: scope)
+            client.buildVersion = GSPWireFormat.r000_00.rawValue
+            return OpenedControlChannel(client: client, device: device, stubPid: s.pid, stubStartedHere: false)
+        }
         if let s = recorded.status(), s.process == "running" {
             let gsp = try recorded.connect()
             let t = GSPStubTransport(

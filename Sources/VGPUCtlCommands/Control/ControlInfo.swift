@@ -50,7 +50,8 @@ extension Control {
                 transport: ch.client.transport.name, simulated: root.isSimulated, stubPid: ch.stubPid,
                 stubStartedForCommand: ch.stubStartedHere, deviceType: info.deviceType.rawValue,
                 deviceTypeName: info.deviceType.name, deviceDataLength: info.deviceDataLength,
-                deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova)
+                deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova,
+                wireFormat: (ch.client.transport is GMCStubTransport ? GSPWireFormat.r000_00 : .r570_144).rawValue)
             if output.json {
                 try printJSON(out)
                 return
@@ -59,7 +60,7 @@ extension Control {
                 "\(out.device): \(out.fwctl) (\(out.node))",
                 "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
                 "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional (published: \(NovaCoreTable.deviceTypeCandidates.map { "\($0.value)" }.joined(separator: " or ")))" : "")",
-                "  wire format   \(GSPWireFormat.r570_144.summary)",
+                "  wire format   \((GSPWireFormat(rawValue: out.wireFormat) ?? .r570_144).summary)\(out.wireFormat == GSPWireFormat.r000_00.rawValue ? "; requests go on the queues as GMCAPI_CMD_* \(NovaCoreTable.CommandIDSet.r000_00.rawValue)" : "")",
                 "  command ids   \(NovaCoreTable.spokenIDSet.rawValue) (\(NovaCoreTable.spokenIDSet.source)); the other published set: \(NovaCoreTable.CommandIDSet.r000_00.rawValue) (\(NovaCoreTable.CommandIDSet.r000_00.source))",
                 "  device data   \(info.deviceDataLength) bytes\(info.deviceData.isEmpty ? "" : ": " + out.deviceData)",
             ]

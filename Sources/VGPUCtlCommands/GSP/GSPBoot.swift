@@ -34,6 +34,13 @@ extension GSP {
         @Option(name: .long, help: .hidden)
         var stubFault: [String] = []
 
+        @Option(
+            name: .long,
+            help:
+                "The firmware wire format the stub plays: r570.144 (mainline, the default) or r000_00 (the development firmware's GMC API over MCTP/NVDM elements)."
+        )
+        var firmware: GSPWireFormat = .r570_144
+
         func run() throws {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let extra = try registry.map { s throws(VGPUError) -> RegistryEntry in
@@ -62,6 +69,14 @@ extension GSP {
                 mode: vgpu, frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
                 extraRegistry: extra, fspVGPUMode: try SimFSP(root: root).vgpuMode(address))
             let stub = try StubProcess.locate()
+            if firmware == .r000_00 {
+                let report = try SimulatedGSP(root: root, pf: address).bootGMC(
+                    plan: plan, model: model.name, stubExecutable: stub,
+                    stubArguments: stubFault.flatMap { ["--fault", $0] },
+                    receiveTimeout: .milliseconds(Int64(timeout * 1000)))
+                if output.json { try printJSON(report) } else { print(GSPText.gmcBoot(report)) }
+                return
+            }
             let report = try SimulatedGSP(root: root, pf: address).boot(
                 plan: plan, model: model.name, stubExecutable: stub,
                 stubArguments: stubFault.flatMap { ["--fault", $0] },

@@ -32,10 +32,11 @@ extension GSP {
             }
             print(
                 renderTable(
-                    ["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "BOOTED", "VGPU MODE", "SHARED FILE"],
+                    ["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "WIRE FORMAT", "BOOTED", "VGPU MODE", "SHARED FILE"],
                     all.map {
                         [
-                            $0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.booted ? "yes" : "no",
+                            $0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.wireFormat ?? "r570.144",
+                            $0.booted ? "yes" : "no",
                             $0.vgpuMode ?? "unknown", $0.sharedFile,
                         ]
                     }))

@@ -3,12 +3,28 @@ import HostKit
 
 /// Text renderings of `gsp` results.
 enum GSPText {
+    static func gmcBoot(_ r: GMCBootReport) -> String {
+        var out = [
+            "GSP-RM r000_00 booted for \(r.pf) with vGPU \(r.vgpu ? "enabled" : "disabled") (gsp-stub pid \(r.stubPid.map(String.init) ?? "?"); stop it with 'vgpuctl gsp stop \(r.pf)')",
+            "Wire format: \(GSPWireFormat.r000_00.summary); queue version \(r.queueVersion)",
+            "GMCAPI_CMD_GSP_INIT answered \(r.status); NVKV system info sent: NVGMC_SI_VF_TOTAL_VFS \(r.totalVFs), FIRST_VF_OFFSET \(r.firstVFOffset), FIRST_BAR0..2 \(r.firstVFBarAddresses.map { hex0x($0) }.joined(separator: ", "))",
+            "Elements: \(r.elementsToGSP) to GSP, \(r.elementsFromGSP) from GSP",
+        ]
+        if let g = r.gate {
+            out.append(
+                "vGPU gate: \(g.architecture.title) chip (\(g.architecture.vgpuGate.source)), TotalVFs \(g.totalVFs) >= \(VGPUGate.minimumTotalVFs), FSP vGPU mode (PRC knob 0x29) \(g.fspVGPUMode.map { $0 ? "enabled" : "disabled" } ?? "not read")"
+            )
+        }
+        return out.joined(separator: "\n")
+    }
+
     static func boot(_ r: VGPUBootReport) -> String {
         var out: [String] = []
         out.append(
             "GSP-RM \(r.firmware) booted for \(r.pf) with vGPU \(r.vgpu ? "enabled" : "disabled") (gsp-stub pid \(r.stubPid.map(String.init) ?? "?"); stop it with 'vgpuctl gsp stop \(r.pf)')"
         )
         out.append("Wire format: \(GSPWireFormat.r570_144.summary)")
+        if let p = r.bootPath { out.append("Boot path: \(p)") }
         out.append("")
         out.append("Transcript:")
         out.append(

@@ -77,6 +77,10 @@ public struct VGPUBootReport: Codable, Sendable {
     public var sharedFile: String?
     /// What upstream's vGPU gate saw (nil when booted without vGPU).
     public var gate: VGPUGate?
+    /// How GSP-RM was started, as the messages show it: "SEC2 booter + CPU sequencer" when
+    /// GSP-RM asked for `GSP_RUN_CPU_SEQUENCER` (Turing, Ampere, Ada), "FSP chain of trust (no
+    /// CPU sequencer)" when it did not (Hopper, Blackwell).
+    public var bootPath: String?
 }
 
 /// The vGPU-enabled boot sequence as nova-core runs it (`gsp/boot.rs` with the RFC "gpu:
@@ -143,6 +147,8 @@ public enum VGPUBoot {
             wprHeapMiB: plan.wprMeta.gspFwHeapSize >> 20,
             scrubberRequired: plan.wprMeta.gspFwHeapSize > WPRMeta.scrubberThreshold,
             transcript: client.transcript, logs: client.logs, staticInfo: info,
-            stubPid: nil, sharedFile: endpoint.mapping.path, gate: plan.gate)
+            stubPid: nil, sharedFile: endpoint.mapping.path, gate: plan.gate,
+            bootPath: client.transcript.contains { $0.functionName == RPCFunction.gspRunCpuSequencer.name }
+                ? "SEC2 booter + CPU sequencer" : "FSP chain of trust (no CPU sequencer)")
     }
 }

@@ -10,6 +10,8 @@ public struct GSPStubRecord: Codable, Sendable {
     public var log: String
     public var startedAt: String
     public var booted: Bool
+    /// The wire format the stub plays (nil: r570.144, as recorded before r000_00 was served).
+    public var firmware: String?
 }
 
 /// A stub's status as `vgpuctl gsp status` shows it.
@@ -26,6 +28,8 @@ public struct GSPStubStatus: Codable, Sendable {
     public var log: String
     /// The firmware's vGPU mode (FSP PRC knob 0x29), filled by the command that shows it.
     public var vgpuMode: String?
+    /// The wire format the stub plays (`r570.144` or `r000_00`).
+    public var wireFormat: String?
 }
 
 /// The simulated-host side of stage 1: the run directory of one PF's firmware stub, and boot,
@@ -71,7 +75,8 @@ public struct SimulatedGSP {
         return GSPStubStatus(
             pf: r.pf, pid: r.pid, model: r.model,
             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
-            firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log)
+            firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log,
+            wireFormat: r.firmware ?? GSPWireFormat.r570_144.rawValue)
     }
 
     /// Every recorded stub under `root`.
@@ -154,7 +159,13 @@ public struct SimulatedGSP {
             return nil
         }
         var skipped: String?
-        if r.booted {
+        if r.booted, r.firmware == GSPWireFormat.r000_00.rawValue {
+            skipped = unloadGMC(timeout: timeout)
+            if skipped == nil, let gone = waitGone(r, timeout: timeout) { return (r.pid, gone, true, nil) }
+            if skipped == nil {
+                skipped = "GSP-RM acknowledged UNLOADING_GUEST_DRIVER but did not go within \(timeout)"
+            }
+        } else if r.booted {
             do {
                 let client = try connect(receiveTimeout: timeout)
                 let reply = try client.call(.unloadingGuestDriver, UnloadingGuestDriver().encoded)
@@ -190,6 +201,11 @@ public struct SimulatedGSP {
             throw .failed("no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf)'")
         }
         guard r.booted else { throw .failed("the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting") }
+        if r.firmware == GSPWireFormat.r000_00.rawValue {
+            throw .failed(
+                "the gsp-stub for \(pf) (pid \(r.pid)) plays r000_00 (GMC API); this command speaks r570.144 RPCs to it: stop it ('vgpuctl gsp stop \(pf)') and boot without --firmware r000_00"
+            )
+        }
         let mapping = try SharedMapping.open(path: r.sharedFile)
         try mapping.lockExclusive(until: .now + receiveTimeout)
         let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
@@ -216,7 +232,7 @@ public struct SimulatedGSP {
         }
     }
 
-    private func save(_ r: GSPStubRecord) throws(VGPUError) {
+    func save(_ r: GSPStubRecord) throws(VGPUError) {
         do { try Self.encoder.encode(r).write(to: URL(fileURLWithPath: stateFile), options: .atomic) } catch {
             throw .failed("cannot write \(stateFile): \(error.localizedDescription)")
         }

@@ -36,18 +36,22 @@ public struct QueueRing {
     let mapping: SharedMapping
     /// Start of the queue this side writes, and of the one it reads.
     let txQueue: Int, rxQueue: Int
+    /// Where the write pointer sits in a queue's tx header: `writePtr` (0x10) for r570.144;
+    /// for r000_00, whose `msgqTxHeader` has no `writePtr`, ``GspMemLayout/gmcWritePtrOffset``.
+    let writePtrOffset: Int
 
-    public init(mapping: SharedMapping, side: GSPSide) {
+    public init(mapping: SharedMapping, side: GSPSide, format: GSPWireFormat = .r570_144) {
         self.mapping = mapping
         self.side = side
         txQueue = GspMemLayout.queueOffset(writtenBy: side)
         rxQueue = GspMemLayout.queueOffset(writtenBy: side.peer)
+        writePtrOffset = format == .r570_144 ? GspMemLayout.writePtrOffset : GspMemLayout.gmcWritePtrOffset
     }
 
     // The four pointers.
-    var myWritePtr: UnsafeMutablePointer<UInt32> { mapping.u32(txQueue + GspMemLayout.writePtrOffset) }
+    var myWritePtr: UnsafeMutablePointer<UInt32> { mapping.u32(txQueue + writePtrOffset) }
     var myReadPtr: UnsafeMutablePointer<UInt32> { mapping.u32(txQueue + GspMemLayout.rxHeaderOffset) }
-    var peerWritePtr: UnsafeMutablePointer<UInt32> { mapping.u32(rxQueue + GspMemLayout.writePtrOffset) }
+    var peerWritePtr: UnsafeMutablePointer<UInt32> { mapping.u32(rxQueue + writePtrOffset) }
     var peerReadPtr: UnsafeMutablePointer<UInt32> { mapping.u32(rxQueue + GspMemLayout.rxHeaderOffset) }
 
     static let count = UInt32(GspMemLayout.msgCount)

@@ -29,6 +29,10 @@ public enum GspMemLayout {
     public static let entryOffset = pageSize
     /// Within a tx header: `writePtr`.
     public static let writePtrOffset = 0x10
+    /// Within an r000_00 tx header: where vgpuctl keeps the write pointer. The development
+    /// bindings' `msgqTxHeader` has no `writePtr` (0x10 holds `entryOff`) and publish no other
+    /// place for it, so this is **vgpuctl's** choice: the first `reserved` word (0x14).
+    public static let gmcWritePtrOffset = 0x14
     /// Size of GspMem.
     public static let gspMemSize = cpuQueueOffset + 2 * queueSize
     /// `pageTableEntryCount`: one PTE per GspMem page.
