@@ -10,7 +10,7 @@ import Testing
 @Suite struct GMCQueueTests {
     func pair() throws -> (GMCEndpoint, GMCEndpoint, SharedMapping) {
         let m = try tempMapping()
-        SimPage(m).initialize(arguments: MessageQueueInitArguments(), wprMeta: WPRMeta())
+        ControlPage(m).initialize(arguments: MessageQueueInitArguments(), wprMeta: WPRMeta())
         let cpu = GMCEndpoint(mapping: m, side: .cpu)
         let gsp = GMCEndpoint(mapping: m, side: .gsp)
         cpu.initializeOwnQueue()

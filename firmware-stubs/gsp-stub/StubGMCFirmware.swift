@@ -3,7 +3,7 @@ import Foundation
 import GPUModels
 import GSPMessaging
 import HostKit
-import HostSim
+import SimGPU
 
 /// The stub's GSP-RM in the development firmware's wire format (r000_00): links its queue with
 /// the r000_00 `msgqTxHeader`, answers `GMCAPI_CMD_GSP_INIT` (NVKV system info) after the vGPU
@@ -16,7 +16,7 @@ final class StubGMCFirmware {
     let endpoint: GMCEndpoint
     @exclusivity(unchecked) var state: StubState
     let manager = StubVGPUManager.fromCommandLine()
-    var page: SimPage { endpoint.page }
+    var page: ControlPage { endpoint.page }
 
     init(options: StubOptions, spec: DeviceSpec, mapping: SharedMapping) {
         self.options = options

@@ -12,7 +12,7 @@ public final class GMCEndpoint {
     public let side: GSPSide
     public let mapping: SharedMapping
     public let ring: QueueRing
-    public let page: SimPage
+    public let page: ControlPage
     /// `msgqTxHeader.versionMajor`/`versionMinor` this side writes (vgpuctl's: 1.0).
     public static let queueVersion: (major: UInt16, minor: UInt16) = (1, 0)
     /// Called while waiting: a sentence when the peer is gone, else nil.
@@ -25,7 +25,7 @@ public final class GMCEndpoint {
         self.mapping = mapping
         self.side = side
         ring = QueueRing(mapping: mapping, side: side, format: .r000_00)
-        page = SimPage(mapping)
+        page = ControlPage(mapping)
     }
 
     private var txQueue: Int { GspMemLayout.queueOffset(writtenBy: side) }
