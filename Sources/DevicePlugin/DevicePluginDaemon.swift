@@ -19,12 +19,16 @@ public final class DevicePluginDaemon: Sendable {
     public let scan: @Sendable () -> FleetSnapshot
     public let state = PluginState()
     let log: @Sendable (String) -> Void
+    /// Whether kernel uevents trigger rescans besides vgpuctl's own change notes (a real host;
+    /// the CLI edge chooses).
+    public let uevents: Bool
 
     public init(
-        root: HostRoot, pluginDir: String, scan: @escaping @Sendable () -> FleetSnapshot,
+        root: HostRoot, pluginDir: String, uevents: Bool, scan: @escaping @Sendable () -> FleetSnapshot,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.root = root
+        self.uevents = uevents
         self.pluginDir = pluginDir
         self.scan = scan
         self.log = log
@@ -47,7 +51,7 @@ public final class DevicePluginDaemon: Sendable {
                 "the device-plugin directory \(pluginDir) does not exist (is the kubelet's directory mounted? see --plugin-dir)"
             )
         }
-        let events = try HostWatcher.start(root: root, pluginDir: pluginDir, uevents: !root.isSimulated, log: log)
+        let events = try HostWatcher.start(root: root, pluginDir: pluginDir, uevents: uevents, log: log)
         state.update(scan())
         var running: [String: Running] = [:]
         do {

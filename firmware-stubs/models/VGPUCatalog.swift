@@ -203,7 +203,7 @@ public struct VGPUCatalogSet: Sendable {
 
 extension Models {
     /// The built-in vGPU profile catalogs (`vgpu/*.yaml` in `dir`), in file-name order.
-    public static func vgpuCatalogs(in dir: URL = directory) throws(ModelError) -> VGPUCatalogSet {
+    public static func vgpuCatalogs(in dir: URL = bundled) throws(ModelError) -> VGPUCatalogSet {
         let folder = dir.appendingPathComponent("vgpu")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") }.sorted()
@@ -213,7 +213,7 @@ extension Models {
     }
 
     /// The built-in catalog for a GPU with device id `deviceID`, if any.
-    public static func vgpuCatalog(forDevice deviceID: UInt16, in dir: URL = directory) -> VGPUCatalog? {
+    public static func vgpuCatalog(forDevice deviceID: UInt16, in dir: URL = bundled) -> VGPUCatalog? {
         (try? vgpuCatalogs(in: dir))?.catalog(forDevice: deviceID)
     }
 }

@@ -89,7 +89,7 @@ struct ApplyCommand: ParsableCommand {
         ctx.progress = TerminalProgress.forStderr(json: output.json)
         if let w = waitReady {
             guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
-            try Readiness(root: ctx.root, planner: ctx.planner).wait(
+            try Readiness(root: ctx.root, planner: ctx.planner, uevents: ctx.env.uevents).wait(
                 cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }
         let outcome = try ctx.mutate(

@@ -94,7 +94,7 @@ public enum VGPUBoot {
     /// Step 1. Returns the client whose transcript already holds the two queued commands.
     public static func prepare(
         mapping: SharedMapping, plan: VGPUBootPlan,
-        receiveTimeout: Duration
+        receiveTimeout: Duration, spin: Int = 0
     ) throws(GSPError) -> GSPClient {
         let page = SimPage(mapping)
         for i in 0..<GspMemLayout.pteCount {
@@ -104,7 +104,8 @@ public enum VGPUBoot {
         QueueRing(mapping: mapping, side: .cpu).initializeOwnQueue()
         page.registers.reset()
         page.initialize(arguments: MessageQueueInitArguments(), wprMeta: plan.wprMeta)
-        let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
+        let client = GSPClient(
+            endpoint: GSPEndpoint(mapping: mapping, side: .cpu, spin: spin), receiveTimeout: receiveTimeout)
         let heap = plan.wprMeta.gspFwHeapSize
         client.log(
             "WPR2 heap \(heap >> 20) MiB, \(plan.wprMeta.gspFwHeapVfPartitionCount) VF partitions"

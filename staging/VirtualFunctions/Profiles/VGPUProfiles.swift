@@ -15,7 +15,7 @@ public struct VGPUProfiles: Sendable {
 
     /// Loads the built-in catalogs and the root's profile files. A malformed file is invalid
     /// input (exit 2) naming `file:line:column` and what is wrong.
-    public static func load(root: HostRoot, builtIn: URL = Models.directory) throws(VGPUError) -> VGPUProfiles {
+    public static func load(root: HostRoot, builtIn: URL = Models.bundled) throws(VGPUError) -> VGPUProfiles {
         let base: VGPUCatalogSet
         do { base = try Models.vgpuCatalogs(in: builtIn) } catch {
             throw .failed("a built-in vGPU profile catalog is broken: \(error.message)")
