@@ -19,12 +19,16 @@ public final class DevicePluginDaemon: Sendable {
     public let scan: @Sendable () -> FleetSnapshot
     public let state = PluginState()
     let log: @Sendable (String) -> Void
+    /// Whether kernel uevents trigger rescans besides vgpuctl's own change notes (a real host;
+    /// the CLI edge chooses).
+    public let uevents: Bool
 
     public init(
-        root: HostRoot, pluginDir: String, scan: @escaping @Sendable () -> FleetSnapshot,
+        root: HostRoot, pluginDir: String, uevents: Bool, scan: @escaping @Sendable () -> FleetSnapshot,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.root = root
+        self.uevents = uevents
         self.pluginDir = pluginDir
         self.scan = scan
         self.log = log
@@ -49,7 +53,7 @@ public final class DevicePluginDaemon: Sendable {
         }
         let pending = PendingChange()
         let events = try HostWatcher.start(
-            root: root, pluginDir: pluginDir, uevents: !root.isSimulated, pending: pending, log: log)
+            root: root, pluginDir: pluginDir, uevents: uevents, pending: pending, log: log)
         state.update(scan())
         var running: [String: Running] = [:]
         do {

@@ -65,11 +65,6 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     /// `sys/bus/pci/drivers/<name>` relative to the root.
     public static func driver(_ name: String) -> String { "\(pciDrivers)/\(name)" }
 
-    /// Whether the root holds the simulated-host marker.
-    public var isSimulated: Bool {
-        FileManager.default.fileExists(atPath: url(Self.simulationMarker))
-    }
-
     /// Checks that the root exists and looks like a host tree (it has `sys/bus/pci/devices`).
     ///
     /// Throws an invalid-input error naming the directory and what is missing.
@@ -90,10 +85,9 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The root chosen by `--root` (if given), else `VGPUCTL_ROOT`, else `/`.
-    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> HostRoot
-    {
+    /// The root chosen by `--root` (if given), else `VGPUCTL_ROOT` in `environment` (the
+    /// process environment, which only the CLI edge reads), else `/`.
+    public static func resolve(option: String?, environment: [String: String]) -> HostRoot {
         if let option, !option.isEmpty { return HostRoot(option) }
         if let env = environment["VGPUCTL_ROOT"], !env.isEmpty { return HostRoot(env) }
         return .system

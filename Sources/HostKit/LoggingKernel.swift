@@ -23,9 +23,11 @@ public struct LoggingKernel: Kernel {
     }
 
     func append(_ line: String) {
-        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = retryingOnEINTR { open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { return }
-        _ = line.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+        _ = line.utf8CString.withUnsafeBufferPointer { b in
+            retryingOnEINTR { Glibc.write(fd, b.baseAddress, b.count - 1) }
+        }
         close(fd)
     }
 }

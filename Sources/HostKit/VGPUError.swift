@@ -15,33 +15,54 @@ public enum ExitStatus: Int32, Sendable, Codable {
 /// The one error type of HostKit and the layers above it.
 ///
 /// `message` is a sentence for an operator: it names the device or path and says what to do.
-/// `cause` keeps the underlying failure (an errno from a syscall, a parser error) for `--debug`.
+/// `underlying` keeps the failure below as a value (a ``SystemCallError`` with the call, errno
+/// and path; a ``KernelError``; a parser's error); `cause` is a short note for `--debug`.
 public struct VGPUError: Error, CustomStringConvertible, Sendable {
     public var status: ExitStatus
     public var message: String
     public var cause: String?
+    /// The error this one explains, as a value.
+    public var underlying: (any Error & Sendable)?
 
-    public init(_ status: ExitStatus, _ message: String, cause: String? = nil) {
+    public init(
+        _ status: ExitStatus, _ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil
+    ) {
         self.status = status
         self.message = message
-        self.cause = cause
+        self.cause = cause ?? underlying.map { "\($0)" }
+        self.underlying = underlying
+    }
+
+    /// The failed system call underneath, if any (the errno and path kept as values).
+    public var systemCall: SystemCallError? { underlying as? SystemCallError }
+
+    /// The operation failed because system call `error` did (exit 1); `message` says what was
+    /// being done and what to do, `error` is kept as ``underlying``.
+    public static func failed(_ message: String, _ error: SystemCallError) -> VGPUError {
+        VGPUError(.failed, message, underlying: error)
     }
 
     public var description: String { message }
 
     /// Invalid input: a malformed argument or file (exit 2).
-    public static func invalid(_ message: String, cause: String? = nil) -> VGPUError {
-        VGPUError(.invalidInput, message, cause: cause)
+    public static func invalid(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
+        -> VGPUError
+    {
+        VGPUError(.invalidInput, message, cause: cause, underlying: underlying)
     }
 
     /// The operation failed (exit 1).
-    public static func failed(_ message: String, cause: String? = nil) -> VGPUError {
-        VGPUError(.failed, message, cause: cause)
+    public static func failed(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
+        -> VGPUError
+    {
+        VGPUError(.failed, message, cause: cause, underlying: underlying)
     }
 
     /// Refused because something is in use (exit 4).
-    public static func refused(_ message: String, cause: String? = nil) -> VGPUError {
-        VGPUError(.refused, message, cause: cause)
+    public static func refused(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
+        -> VGPUError
+    {
+        VGPUError(.refused, message, cause: cause, underlying: underlying)
     }
 }
 

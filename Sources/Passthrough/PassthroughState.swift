@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import SystemPackage
 
 /// What vgpuctl has handed to VFIO, in `var/lib/vgpuctl/passthrough.json` under the root.
 ///

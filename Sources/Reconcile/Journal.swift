@@ -1,6 +1,7 @@
 import Foundation
 import HostKit
 import Passthrough
+import SystemPackage
 
 /// The write-ahead journal of an apply, in `var/lib/vgpuctl/journal.json`.
 ///
@@ -39,8 +40,9 @@ public struct Journal: Codable, Sendable, Equatable {
 
     public static func remove(_ root: HostRoot) throws(VGPUError) {
         let path = root.url(file)
-        if unlink(path) != 0 && errno != ENOENT {
-            throw .failed("cannot remove the journal \(path): \(String(cString: strerror(errno)))")
+        do throws(SystemCallError) { _ = try systemCall("unlink", path: path) { unlink(path) } } catch {
+            if error.errno == .noSuchFileOrDirectory { return }
+            throw .failed("cannot remove the journal \(path): \(error.errno)", error)
         }
     }
 }

@@ -6,10 +6,14 @@ import HostKit
 public struct Readiness {
     public let root: HostRoot
     public let planner: Planner
+    /// Whether kernel uevents wake the wait (a real host); without them (a simulated host) the
+    /// tree is re-read every 50 ms. The CLI edge chooses.
+    public let uevents: Bool
 
-    public init(root: HostRoot, planner: Planner) {
+    public init(root: HostRoot, planner: Planner, uevents: Bool) {
         self.root = root
         self.planner = planner
+        self.uevents = uevents
     }
 
     /// The devices not ready yet, with the reason.
@@ -38,7 +42,7 @@ public struct Readiness {
     }
 
     /// Waits until nothing is pending or `timeout` passes (then throws naming what is missing).
-    /// On a simulated host (no uevents) it re-reads the tree every 50 ms. `progress` shows what
+    /// Without uevents (a simulated host) it re-reads the tree every 50 ms. `progress` shows what
     /// is still pending and for how long.
     public func wait(_ config: HostConfig, timeout: Duration, progress: any ProgressReporter = SilentProgress())
         throws(VGPUError)
@@ -47,7 +51,7 @@ public struct Readiness {
         if waiting.isEmpty { return }
         progress.begin("waiting for devices to be ready: \(waiting.joined(separator: "; "))")
         defer { progress.end() }
-        if root.isSimulated {
+        if !uevents {
             let deadline = ContinuousClock.now + timeout
             while !waiting.isEmpty && ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
@@ -60,7 +64,7 @@ public struct Readiness {
             }
         }
         #if os(Linux)
-            if !root.isSimulated {
+            if uevents {
                 let listener = try UeventListener()
                 let deadline = ContinuousClock.now + timeout
                 while !pending(config).isEmpty {

@@ -16,9 +16,10 @@ public struct Reconciler {
         self.executor = executor
     }
 
-    /// The environment variable that, in tests, ends the process right after step N (1-based)
-    /// of an apply has run and before the journal records it, as a crash would.
-    public static let crashSwitch = "VGPUCTL_TEST_CRASH_AFTER_STEP"
+    /// Tests: ends the process (status 86) right after step N (1-based) of an apply has run
+    /// and before the journal records it, as a crash would. Set by the CLI edge from its
+    /// environment (`VGPUCTL_TEST_CRASH_AFTER_STEP`); nil in normal use.
+    public var crashAfterStep: Int?
 
     /// What an apply did.
     public struct Outcome: Sendable, Encodable {
@@ -133,7 +134,7 @@ public struct Reconciler {
             started: ISO8601DateFormatter().string(from: Date()),
             configFile: config.file, configName: config.name, steps: plan.steps, next: 0, guests: wantGuests)
         try j.save(root)
-        let crashAfter = ProcessInfo.processInfo.environment[Self.crashSwitch].flatMap(Int.init)
+        let crashAfter = crashAfterStep
         var done: [String] = []
         while j.next < j.steps.count {
             progress.begin("apply '\(config.name)': step \(j.next + 1)/\(j.steps.count): \(j.steps[j.next])")

@@ -276,7 +276,10 @@ import Testing
             pf: h100PF, config: config.config, sriovOffset: config.sriovOffset, mode: .auto,
             frameBufferBytes: 81559 << 20)
         let report = try sim.boot(
-            plan: plan, model: "h100-sxm5-80gb", stubExecutable: TestSupport.productsDirectory + "/gsp-stub",
+            plan: plan, model: "h100-sxm5-80gb",
+            launcher: StubLauncher(
+                executable: TestSupport.productsDirectory + "/gsp-stub",
+                environment: ProcessInfo.processInfo.environment),
             receiveTimeout: .seconds(10))
         let pid = try #require(report.stubPid)
         defer { StubProcess.stop(pid) }

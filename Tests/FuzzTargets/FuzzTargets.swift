@@ -22,11 +22,6 @@ public enum FuzzTargets {
         "control-reply": controlReply,
     ]
 
-    /// The target named by `VGPUCTL_FUZZ_TARGET`.
-    public static var selected: String {
-        ProcessInfo.processInfo.environment["VGPUCTL_FUZZ_TARGET"] ?? ""
-    }
-
     /// Runs target `name` on `bytes`. An unknown name is a setup error: it stops the run.
     public static func run(_ name: String, _ bytes: [UInt8]) {
         guard let f = all[name] else {

@@ -143,7 +143,7 @@ import Testing
         #expect(steps >= 7, "the plan is realistic: \(steps) steps")
         for n in 1...steps {
             let root = try TestSupport.simHost("mixed")
-            let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: String(n)])
+            let crashed = try vg(root, ["apply", "-f", cfg], env: ["VGPUCTL_TEST_CRASH_AFTER_STEP": String(n)])
             #expect(
                 crashed.status == 86, "step \(n): the crash switch did not fire (\(crashed.status)) \(crashed.stderr)")
             #expect(
@@ -164,7 +164,7 @@ import Testing
     @Test func anyMutatingCommandCompletesAnInterruptedApplyFirst() throws {
         let cfg = try write(Self.mixedConfig)
         let root = try TestSupport.simHost("mixed")
-        #expect(try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "2"]).status == 86)
+        #expect(try vg(root, ["apply", "-f", cfg], env: ["VGPUCTL_TEST_CRASH_AFTER_STEP": "2"]).status == 86)
         let r = try vg(root, ["passthrough", "assign", "0000:02:00.0"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("interrupted apply"), "\(r.stderr)")

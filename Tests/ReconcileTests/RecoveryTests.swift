@@ -45,7 +45,7 @@ import Testing
     @Test func aStepThatCannotCompleteStopsRecoveryWithTheWayOut() throws {
         let root = try vendorHost()
         let cfg = try write(Self.config)
-        let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "1"])
+        let crashed = try vg(root, ["apply", "-f", cfg], env: ["VGPUCTL_TEST_CRASH_AFTER_STEP": "1"])
         #expect(crashed.status == 86, "\(crashed.stderr)")
         let vfDir = try #require(SysfsReader(root: root).device(PCIAddress("0000:18:00.4")!)?.canonicalPath)
         try FileManager.default.removeItem(atPath: root.url(vfDir + "/nvidia"))
@@ -100,7 +100,7 @@ import Testing
     @Test func applyCanAbandonTheInterruptedApply() throws {
         let root = try vendorHost()
         let cfg = try write(Self.config)
-        #expect(try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "2"]).status == 86)
+        #expect(try vg(root, ["apply", "-f", cfg], env: ["VGPUCTL_TEST_CRASH_AFTER_STEP": "2"]).status == 86)
         let r = try vg(root, ["apply", "-f", cfg, "--abandon-interrupted"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(
@@ -118,7 +118,7 @@ import Testing
             "version: 1\nconfigs:\n  a:\n    - select: {serial: \"00-00-00-00-00-00-00-01\"}\n      mode: host\n",
             file: "r.yaml")[0]
         let planner = Planner(root: root, backends: { _ in nil })
-        let pending = Readiness(root: root, planner: planner).pending(cfg)
+        let pending = Readiness(root: root, planner: planner, uevents: false).pending(cfg)
         #expect(
             pending == [
                 "r.yaml:4:24: no device has serial number 0000000000000001 (read from the config-space DSN capability; run as root on a real host)"
@@ -158,7 +158,7 @@ import Testing
     @Test func recoveryRefusesToTakeADeviceSomeoneNowUses() throws {
         let root = try vendorHost()
         let cfg = try write(Self.config)
-        let crashed = try vg(root, ["apply", "-f", cfg], env: [Reconciler.crashSwitch: "1"])
+        let crashed = try vg(root, ["apply", "-f", cfg], env: ["VGPUCTL_TEST_CRASH_AFTER_STEP": "1"])
         #expect(crashed.status == 86, "\(crashed.stderr)")
         // After the crash a CUDA-like process opens the GPU the remaining steps hand to VFIO.
         let gpu = try #require(PCIAddress("0000:3a:00.0"))

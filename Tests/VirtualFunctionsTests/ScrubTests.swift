@@ -92,7 +92,7 @@ import VirtualFunctions
 
         let crashed = try TestSupport.vgpuctl(
             ["--root", root.path, "vf", "clear", vf],
-            environment: [TypedVFBackend.crashBeforeScrubSwitch: "1"])
+            environment: ["VGPUCTL_TEST_CRASH_BEFORE_SCRUB": "1"])
         #expect(crashed.status == 86, "\(iface): the crash switch did not fire: \(crashed.status) \(crashed.stderr)")
         #expect(
             try Self.read(root, mine) == Array(repeating: Self.pattern, count: 3),

@@ -12,7 +12,7 @@ public enum SimHostBuilder {
     public static func create(
         at dir: String, model name: String, replace: Bool = false,
         vgpuInterface: SimVGPUInterface = .none,
-        modelsDirectory: URL = Models.directory
+        modelsDirectory: URL = Models.bundled
     ) throws(VGPUError) -> SimState {
         let root = HostRoot(dir)
         let fm = FileManager.default
@@ -55,7 +55,7 @@ public enum SimHostBuilder {
 
     /// The vGPU interface a real host of `model` has (the model's `vgpuInterface`), `.none`
     /// when it has none.
-    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.directory) throws(VGPUError)
+    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.bundled) throws(VGPUError)
         -> SimVGPUInterface
     {
         let loaded: LoadedHost

@@ -24,7 +24,7 @@ final class StubFirmware {
     init(options: StubOptions, spec: DeviceSpec, mapping: SharedMapping) {
         self.options = options
         self.mapping = mapping
-        endpoint = GSPEndpoint(mapping: mapping, side: .gsp)
+        endpoint = GSPEndpoint(mapping: mapping, side: .gsp, spin: StubEnvironment.current.spin)
         state = StubState(model: options.model, spec: spec, pf: options.pf)
         let faults = options.faults
         endpoint.sendFault = { n in

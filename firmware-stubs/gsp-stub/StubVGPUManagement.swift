@@ -66,7 +66,7 @@ final class StubVGPUManager {
     /// The manager for this process's `--shared` and `--pf`, watching the owner the host link
     /// names.
     static func fromCommandLine() -> StubVGPUManager {
-        let fault = ProcessInfo.processInfo.environment["VGPUCTL_STUB_FWCTL_FAULT"].flatMap { $0.isEmpty ? nil : $0 }
+        let fault = StubEnvironment.current.fwctlFault
         guard let options = try? StubOptions.parse(Array(CommandLine.arguments.dropFirst())),
             let link = StubHostLink.find(sharedFile: options.sharedFile, pf: options.pf)
         else {

@@ -12,7 +12,8 @@ do {
     exit(2)
 }
 let spec: DeviceSpec
-do { spec = try Models.loadGPU(options.model) } catch {
+do { spec = try Models.loadGPU(options.model, from: Models.directory(override: StubEnvironment.current.models)) } catch
+{
     FileHandle.standardError.write(Data("gsp-stub: \(error.message)\n".utf8))
     exit(2)
 }

@@ -8,21 +8,26 @@ import Yams
 /// IOMMU groups, NUMA, EGM). Every number carries its source or is marked as assumed in the
 /// YAML comments.
 public enum Models {
-    /// The directory holding `gpus/` and `hosts/`: `VGPUCTL_MODELS` when set, else the bundled copy.
-    public static var directory: URL {
-        if let env = ProcessInfo.processInfo.environment["VGPUCTL_MODELS"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        return Bundle.module.resourceURL ?? Bundle.module.bundleURL
+    /// The bundled directory holding `gpus/` and `hosts/`. Executables may point at another
+    /// copy (`VGPUCTL_MODELS`, read at their edge: ``directory(override:)``).
+    public static var bundled: URL {
+        Bundle.module.resourceURL ?? Bundle.module.bundleURL
+    }
+
+    /// `override` (the value of `VGPUCTL_MODELS`, which an executable reads) when it is set and
+    /// not empty, else the bundled copy.
+    public static func directory(override: String?) -> URL {
+        if let override, !override.isEmpty { return URL(fileURLWithPath: override) }
+        return bundled
     }
 
     /// Names of the host models (`hosts/*.yaml` without extension), sorted.
-    public static func hostNames(in dir: URL = directory) -> [String] {
+    public static func hostNames(in dir: URL = bundled) -> [String] {
         names(in: dir.appendingPathComponent("hosts"))
     }
 
     /// Names of the GPU models, sorted.
-    public static func gpuNames(in dir: URL = directory) -> [String] {
+    public static func gpuNames(in dir: URL = bundled) -> [String] {
         names(in: dir.appendingPathComponent("gpus"))
     }
 
@@ -32,7 +37,7 @@ public enum Models {
     }
 
     /// Loads host model `name` and every GPU model it refers to.
-    public static func loadHost(_ name: String, from dir: URL = directory) throws(ModelError) -> LoadedHost {
+    public static func loadHost(_ name: String, from dir: URL = bundled) throws(ModelError) -> LoadedHost {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty,
             hostNames(in: dir).contains(name)
         else {
@@ -67,7 +72,7 @@ public enum Models {
     }
 
     /// Loads one GPU model.
-    public static func loadGPU(_ name: String, from dir: URL = directory) throws(ModelError) -> DeviceSpec {
+    public static func loadGPU(_ name: String, from dir: URL = bundled) throws(ModelError) -> DeviceSpec {
         guard gpuNames(in: dir).contains(name) else {
             throw ModelError(
                 message: "unknown GPU model '\(name)'; known: \(gpuNames(in: dir).joined(separator: ", "))")

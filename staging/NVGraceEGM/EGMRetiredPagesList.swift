@@ -95,19 +95,25 @@ public struct EGMDevice: EGMRetiredPagesSource {
 
     public func retiredPages(pxm: Int) throws(VGPUError) -> [EGMRetiredPage] {
         let path = root.url("dev/egm\(pxm)")
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw openError(Errno(rawValue: errno), path: path, pxm: pxm) }
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw openError(error, pxm: pxm)
+        }
         defer { close(fd) }
         do {
             return try EGMRetiredPagesList.query { buffer in vgpuctl_egm_retired_pages_list(fd, buffer.baseAddress) }
         } catch {
             switch error {
             case .errno(let e) where e == .notPermitted || e == .permissionDenied:
-                throw .failed("EGM_RETIRED_PAGES_LIST on \(path) was refused (\(e)); run as root", cause: "ioctl: \(e)")
+                throw .failed(
+                    "EGM_RETIRED_PAGES_LIST on \(path) was refused (\(e)); run as root",
+                    SystemCallError("ioctl", errno: e, path: path))
             case .errno(let e):
                 throw .failed(
                     "\(path) did not answer EGM_RETIRED_PAGES_LIST (\(e), errno \(e.rawValue)): it is not an nvgrace-egm device of the revision vgpuctl knows (RFC v2, ioctl 0x4564)",
-                    cause: "ioctl: \(e)")
+                    SystemCallError("ioctl", errno: e, path: path))
             case .overflow(let count, let argsz):
                 throw .failed(
                     "\(path) reported \(count) retired pages, more than the \(argsz)-byte buffer holds; the EGM driver is misbehaving"
@@ -120,22 +126,24 @@ public struct EGMDevice: EGMRetiredPagesSource {
         }
     }
 
-    func openError(_ e: Errno, path: String, pxm: Int) -> VGPUError {
+    func openError(_ error: SystemCallError, pxm: Int) -> VGPUError {
+        let e = error.errno
+        let path = error.path ?? root.url("dev/egm\(pxm)")
         switch e {
         case .noSuchFileOrDirectory:
             return .failed(
                 "\(path) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg",
-                cause: "open: \(e)")
+                error)
         case .permissionDenied, .notPermitted:
-            return .failed("cannot open \(path) (\(e)); reading EGM retired pages needs root", cause: "open: \(e)")
+            return .failed("cannot open \(path) (\(e)); reading EGM retired pages needs root", error)
         case .resourceBusy:
             let holders = SysfsReader(root: root).holders(of: ["/dev/egm\(pxm)"])
             let who = holders.first.map { "pid \($0.pid) (\($0.command))" } ?? "another process (a VM)"
             return .failed(
                 "\(path) is held by \(who); the EGM driver lets one process open a region at a time, so its retired pages cannot be read while the VM runs",
-                cause: "open: \(e)")
+                error)
         default:
-            return .failed("cannot open \(path): \(e) (errno \(e.rawValue))", cause: "open: \(e)")
+            return .failed("cannot open \(path): \(e) (errno \(e.rawValue))", error)
         }
     }
 }

@@ -23,10 +23,10 @@ public enum HostChanges {
         let dir = root.url(directory)
         mkdir(root.url("run"), 0o755)
         mkdir(dir, 0o755)
-        let fd = open(dir + "/" + file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = retryingOnEINTR { open(dir + "/" + file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { return }
         let line = Array("\(getpid()) \(reason)\n".utf8)
-        _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        _ = line.withUnsafeBytes { b in retryingOnEINTR { Glibc.write(fd, b.baseAddress, b.count) } }
         close(fd)
     }
 }

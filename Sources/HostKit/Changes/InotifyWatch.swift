@@ -1,5 +1,6 @@
 #if os(Linux)
     import Glibc
+    import SystemPackage
 
     /// An inotify watch on directories (`inotify_init1`, `inotify_add_watch`, `read`), for
     /// long-running watchers that wait on files without polling.
@@ -20,17 +21,22 @@
 
         /// `inotify_init1(IN_CLOEXEC | IN_NONBLOCK)`.
         public init() throws(VGPUError) {
-            fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-            guard fd >= 0 else { throw .failed("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+            do throws(SystemCallError) {
+                fd = try systemCall("inotify_init1") { inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) }
+            } catch {
+                throw .failed("inotify_init1 failed: \(error.errno)", error)
+            }
         }
 
         deinit { close(fd) }
 
         /// `inotify_add_watch(dir, mask)`; the directory must exist.
         public func add(_ directory: String, mask: UInt32) throws(VGPUError) {
-            let wd = inotify_add_watch(fd, directory, mask)
-            guard wd >= 0 else {
-                throw .failed("cannot watch \(directory) (inotify_add_watch): \(String(cString: strerror(errno)))")
+            let wd: Int32
+            do throws(SystemCallError) {
+                wd = try systemCall("inotify_add_watch", path: directory) { inotify_add_watch(fd, directory, mask) }
+            } catch {
+                throw .failed("cannot watch \(directory) (inotify_add_watch): \(error.errno)", error)
             }
             directories[wd] = directory
         }
@@ -41,15 +47,20 @@
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let n = poll(&p, 1, timeoutMilliseconds)
             if n < 0 {
-                if errno == EINTR { return [] }
-                throw .failed("poll on the inotify descriptor failed: \(String(cString: strerror(errno)))")
+                let e = Errno(rawValue: errno)
+                // Interrupted: the caller's loop polls again with its own deadline.
+                if e == .interrupted { return [] }
+                throw .failed(
+                    "poll on the inotify descriptor failed: \(e)", SystemCallError("poll", errno: e, path: nil))
             }
             if n == 0 { return [] }
             var buffer = [UInt8](repeating: 0, count: 16384)
-            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if got < 0 {
-                if errno == EAGAIN || errno == EINTR { return [] }
-                throw .failed("read from the inotify descriptor failed: \(String(cString: strerror(errno)))")
+            let got: Int
+            do throws(SystemCallError) {
+                got = try systemCall("read") { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            } catch {
+                if error.errno == .resourceTemporarilyUnavailable { return [] }
+                throw .failed("read from the inotify descriptor failed: \(error.errno)", error)
             }
             return Self.parse(Array(buffer[0..<got]), directories: directories)
         }

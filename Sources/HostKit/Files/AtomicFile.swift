@@ -3,7 +3,8 @@ import Glibc
 
 /// Atomic file replacement: write a temporary file beside the target, fsync it, rename it over
 /// the target, fsync the directory. The one atomic writer of the package (vgpuctl's state
-/// files, the libvirt hook's record, the simulator's state).
+/// files, the libvirt hook's record, the simulator's state). A failed call keeps its errno and
+/// path (``SystemCallError``, the error's underlying value); EINTR is retried.
 public enum AtomicFile {
     /// Writes `value` as pretty, key-sorted JSON, atomically.
     public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws(VGPUError) {
@@ -20,26 +21,50 @@ public enum AtomicFile {
             throw .failed("cannot create \(dir): \(error.localizedDescription)")
         }
         let tmp = path + ".tmp.\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .failed("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { buf -> Bool in
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        } catch {
+            throw .failed("cannot create \(tmp): \(error.errno)", error)
+        }
+        // The errno of a failure is captured right after the failing call (close and unlink
+        // below would overwrite it).
+        var failure: SystemCallError?
+        data.withUnsafeBytes { buf in
+            guard let base = buf.baseAddress else { return }
             var off = 0
-            while off < buf.count, let base = buf.baseAddress {
-                let n = Glibc.write(fd, base + off, buf.count - off)
-                if n <= 0 { return false }
-                off += n
+            while off < buf.count {
+                do throws(SystemCallError) {
+                    let n = try systemCall("write", path: tmp) { Glibc.write(fd, base + off, buf.count - off) }
+                    // write(2) returns 0 only for a zero-length request; treat it as no space.
+                    if n == 0 {
+                        failure = SystemCallError("write", errno: .noSpace, path: tmp)
+                        return
+                    }
+                    off += n
+                } catch {
+                    failure = error
+                    return
+                }
             }
-            return fsync(fd) == 0
+        }
+        if failure == nil {
+            do throws(SystemCallError) { _ = try systemCall("fsync", path: tmp) { fsync(fd) } } catch {
+                failure = error
+            }
         }
         close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            throw .failed("cannot write \(path): \(e)")
+        if failure == nil {
+            do throws(SystemCallError) { _ = try systemCall("rename", path: path) { rename(tmp, path) } } catch {
+                failure = error
+            }
         }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 {
-            fsync(dfd)
+        if let failure {
+            unlink(tmp)
+            throw .failed("cannot write \(path): \(failure.errno)", failure)
+        }
+        if let dfd = try? systemCall("open", path: dir, { open(dir, O_RDONLY | O_DIRECTORY) }) {
+            _ = retryingOnEINTR { fsync(dfd) }
             close(dfd)
         }
     }

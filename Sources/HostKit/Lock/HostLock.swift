@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// The one host-wide lock every command that changes the host takes (`flock(2)` on
 /// `run/vgpuctl.lock` under the root), including the libvirt hook.
@@ -24,20 +25,23 @@ public final class HostLock {
         let file = root.url(Self.path)
         try? FileManager.default.createDirectory(
             atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let e = errno
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: file) { open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        } catch {
             throw .failed(
-                "cannot open the host lock \(file): \(String(cString: strerror(e)))\(e == EACCES ? "; changing the host needs root" : "")"
-            )
+                "cannot open the host lock \(file): \(error.errno)\(error.errno == .permissionDenied ? "; changing the host needs root" : "")",
+                error)
         }
         let deadline = ContinuousClock.now + wait
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let e = errno
-            guard e == EWOULDBLOCK || e == EINTR else {
+        while true {
+            do throws(SystemCallError) {
+                _ = try systemCall("flock", path: file) { flock(fd, LOCK_EX | LOCK_NB) }
+                break
+            } catch let error where error.errno != .wouldBlock {
                 close(fd)
-                throw .failed("cannot lock \(file): \(String(cString: strerror(e)))")
-            }
+                throw .failed("cannot lock \(file): \(error.errno)", error)
+            } catch {}
             if ContinuousClock.now >= deadline {
                 let holder = Self.readHolder(fd)
                 close(fd)

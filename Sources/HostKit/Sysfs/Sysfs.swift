@@ -11,27 +11,36 @@ public struct SysfsReader: Sendable {
         bytes(relative).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The contents of `relative` as bytes, or nil (`open(2)` + `read(2)`: sysfs files are small
-    /// and this is the hot path of every inventory).
+    /// The contents of `relative` as bytes, or nil when it does not exist or cannot be read
+    /// (``contents(_:)`` says why).
     public func bytes(_ relative: String) -> [UInt8]? {
-        let fd = open(root.url(relative), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        try? contents(relative)
+    }
+
+    /// The contents of `relative` as bytes (`open(2)` + `read(2)`, retried on `EINTR`: sysfs
+    /// files are small and this is the hot path of every inventory). A failure names the call,
+    /// its errno and the full path.
+    public func contents(_ relative: String) throws(SystemCallError) -> [UInt8] {
+        let path = root.url(relative)
+        let fd = try systemCall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
         var out: [UInt8] = []
         // An uninitialised stack buffer: zero-filling a heap chunk per file showed up as 11% of
         // a converged apply's instructions.
-        let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> Bool in
+        let failure = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> SystemCallError? in
             while true {
-                let n = read(fd, chunk.baseAddress, chunk.count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
+                let n: Int
+                do throws(SystemCallError) {
+                    n = try systemCall("read", path: path) { read(fd, chunk.baseAddress, chunk.count) }
+                } catch {
+                    return error
                 }
-                if n == 0 { return true }
+                if n == 0 { return nil }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
             }
         }
-        return ok ? out : nil
+        if let failure { throw failure }
+        return out
     }
 
     /// The target of the symlink at `relative`, as written in the link, or nil (`readlink(2)`).

@@ -30,7 +30,8 @@
             }
             guard let udev = udev_new() else {
                 let e = Errno(rawValue: errno)
-                throw .failed("cannot create a libudev context: \(e)", cause: "udev_new: \(e) (errno \(e.rawValue))")
+                throw .failed(
+                    "cannot create a libudev context: \(e)", underlying: SystemCallError("udev_new", errno: e))
             }
             handle = udev
         }
@@ -54,7 +55,7 @@
                 let e = Errno(rawValue: errno)
                 throw .failed(
                     "cannot list \(subsystem) devices through libudev: \(e)",
-                    cause: "udev_enumerate_new: \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("udev_enumerate_new", errno: e))
             }
             defer { udev_enumerate_unref(enumerate) }
 
@@ -64,7 +65,7 @@
                 let e = Errno(rawValue: -r)
                 throw .failed(
                     "cannot list \(subsystem) devices through libudev (scanning /sys/bus/\(subsystem)/devices failed: \(e)); check that /sys is mounted",
-                    cause: "udev_enumerate_scan_devices: \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("udev_enumerate_scan_devices", errno: e))
             }
 
             var result: [UdevDevice] = []
@@ -87,7 +88,7 @@
                 let e = Errno(rawValue: errno)
                 throw .failed(
                     "no device at \(syspath) (\(e)); check the address with 'lspci -D' or 'ls /sys/bus/pci/devices'",
-                    cause: "udev_device_new_from_syspath(\(syspath)): \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("udev_device_new_from_syspath", errno: e))
             }
             defer { udev_device_unref(device) }
             return UdevDevice(device)

@@ -45,7 +45,7 @@
                 let e = Errno(rawValue: errno)
                 throw .failed(
                     "cannot open a udev monitor to wait for \(syspath): \(e)",
-                    cause: "udev_monitor_new_from_netlink(\"udev\"): \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("udev_monitor_new_from_netlink", errno: e))
             }
             defer { udev_monitor_unref(monitor) }
             var r: Int32 = 0
@@ -57,7 +57,7 @@
                 let e = Errno(rawValue: -r)
                 throw .failed(
                     "cannot start a udev monitor to wait for \(syspath): \(e)",
-                    cause: "udev_monitor_enable_receiving: \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("udev_monitor_enable_receiving", errno: e))
             }
             let fd = udev_monitor_get_fd(monitor)
 
@@ -74,7 +74,7 @@
                 } catch {
                     throw .failed(
                         "waiting for udev to process \(current.sysname) failed: \(error)",
-                        cause: "poll(udev monitor fd \(fd)): \(error) (errno \(error.rawValue))")
+                        underlying: SystemCallError("poll", errno: error))
                 }
                 var processed = false
                 if readable {

@@ -61,14 +61,14 @@
                 let e = Errno(rawValue: errno)
                 throw .failed(
                     "cannot open a kernel uevent socket (netlink NETLINK_KOBJECT_UEVENT): \(e); vgpuctl needs it to see devices appear; check that the kernel has CONFIG_NET and netlink support",
-                    cause: "mnl_socket_open2(NETLINK_KOBJECT_UEVENT): \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("mnl_socket_open2", errno: e))
             }
             if mnl_socket_bind(nl, groups, pid_t(MNL_SOCKET_AUTOPID)) < 0 {
                 let e = Errno(rawValue: errno)
                 mnl_socket_close(nl)
                 throw .failed(
                     "cannot join the kernel uevent multicast group \(groups): \(e); run vgpuctl as root in the host's initial network namespace",
-                    cause: "mnl_socket_bind(groups: \(groups)): \(e) (errno \(e.rawValue))")
+                    underlying: SystemCallError("mnl_socket_bind", errno: e))
             }
             let fd = mnl_socket_get_fd(nl)
             var size = Int32(clamping: receiveBufferSize)
@@ -109,7 +109,7 @@
                 } catch {
                     throw .failed(
                         "waiting for kernel uevents failed: \(error)",
-                        cause: "poll(uevent socket fd \(fd)): \(error) (errno \(error.rawValue))")
+                        underlying: SystemCallError("poll", errno: error))
                 }
                 if !readable { return nil }
 
@@ -126,11 +126,11 @@
                 case .noBufferSpace:
                     throw .failed(
                         "the kernel dropped uevents: the uevent socket's receive buffer (\(receiveBufferSize) bytes) overflowed; events may be missing, so re-read the device state from sysfs and retry",
-                        cause: "mnl_socket_recvfrom: \(e) (errno \(e.rawValue))")
+                        underlying: SystemCallError("mnl_socket_recvfrom", errno: e))
                 default:
                     throw .failed(
                         "reading a kernel uevent failed: \(e)",
-                        cause: "mnl_socket_recvfrom: \(e) (errno \(e.rawValue))")
+                        underlying: SystemCallError("mnl_socket_recvfrom", errno: e))
                 }
             }
         }

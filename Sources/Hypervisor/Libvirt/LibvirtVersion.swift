@@ -35,9 +35,9 @@ public struct LibvirtVersion: Sendable, Comparable, CustomStringConvertible, Enc
     }
 
     /// Asks the libvirt installed here: `virsh --version`, else `libvirtd --version`, found on
-    /// `path`. Returns the version and the program asked, or nil when neither is installed.
+    /// `path` (the caller's `PATH`). Returns the version and the program asked, or nil when neither is installed.
     public static func detect(
-        path: String? = ProcessInfo.processInfo.environment["PATH"],
+        path: String?,
         runner: any CommandRunner = ProcessRunner()
     ) throws(VGPUError) -> (version: LibvirtVersion, program: String)? {
         let search = (path ?? "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin"

@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import SystemPackage
 
 /// ``CommandRunner`` with `posix_spawn(3)`: the child gets `/dev/null` as stdin, an empty
 /// signal mask and default dispositions (a caller may have signals blocked), and both output
@@ -19,11 +20,13 @@ public struct ProcessRunner: CommandRunner {
     ) {
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
-        guard pipe(&out) == 0 else { throw .failed("pipe failed: \(String(cString: strerror(errno)))") }
-        guard pipe(&err) == 0 else {
+        do throws(SystemCallError) { _ = try systemCall("pipe") { pipe(&out) } } catch {
+            throw .failed("pipe failed: \(error.errno)", error)
+        }
+        do throws(SystemCallError) { _ = try systemCall("pipe") { pipe(&err) } } catch {
             close(out[0])
             close(out[1])
-            throw .failed("pipe failed: \(String(cString: strerror(errno)))")
+            throw .failed("pipe failed: \(error.errno)", error)
         }
         // Close-on-exec, so other children spawned meanwhile do not hold the pipes open.
         for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -54,7 +57,10 @@ public struct ProcessRunner: CommandRunner {
             close(out[0])
             close(err[0])
         }
-        guard rc == 0 else { throw .failed("cannot run \(executable): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else {
+            let e = SystemCallError("posix_spawn", errno: Errno(rawValue: rc), path: executable)
+            throw .failed("cannot run \(executable): \(e.errno)", e)
+        }
 
         var buffers: [Int32: [UInt8]] = [out[0]: [], err[0]: []]
         var open = [out[0], err[0]]

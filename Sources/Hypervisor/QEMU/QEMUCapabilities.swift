@@ -175,8 +175,9 @@ extension QEMUCapabilities {
         return "qemu-system-" + (machine == "arm64" ? "aarch64" : machine)
     }
 
-    /// Finds `name` (a path, or a name looked up on PATH); nil when there is none.
-    public static func locate(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+    /// Finds `name` (a path, or a name looked up on `path`, the caller's `PATH`); nil when there
+    /// is none.
+    public static func locate(_ name: String, path: String?) -> String? {
         if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let p = "\(dir)/\(name)"

@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import SystemPackage
 
 /// What one receive produced.
 public enum QMPReceived: Sendable, Equatable {
@@ -35,14 +36,13 @@ public final class UnixSocketTransport: QMPTransport {
     public init(path: String, connectDeadline: Duration = .seconds(3)) throws(VGPUError) {
         peer = path
         var st = stat()
-        guard stat(path, &st) == 0 else {
-            let e = errno
-            if e == ENOENT {
+        do throws(SystemCallError) { _ = try systemCall("stat", path: path) { stat(path, &st) } } catch {
+            if error.errno == .noSuchFileOrDirectory {
                 throw .invalid(
                     "no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)"
                 )
             }
-            throw .failed("cannot reach \(path): \(String(cString: strerror(e)))")
+            throw .failed("cannot reach \(path): \(error.errno)", error)
         }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
             throw .invalid(
@@ -66,15 +66,27 @@ public final class UnixSocketTransport: QMPTransport {
         let deadline = ContinuousClock.now + connectDeadline
         var s: Int32 = -1
         while true {
-            s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard s >= 0 else { throw .failed("socket(AF_UNIX) failed: \(String(cString: strerror(errno)))") }
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            do throws(SystemCallError) {
+                s = try systemCall("socket", path: path) {
+                    socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 }
+            } catch {
+                throw .failed("socket(AF_UNIX) failed: \(error.errno)", error)
             }
-            if rc == 0 { break }
-            let e = errno
+            let failure: SystemCallError
+            do throws(SystemCallError) {
+                _ = try systemCall("connect", path: path) {
+                    withUnsafePointer(to: &addr) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                        }
+                    }
+                }
+                break
+            } catch {
+                failure = error
+            }
+            let e = failure.errno.rawValue
             Glibc.close(s)
             if (e == ECONNREFUSED || e == EAGAIN) && ContinuousClock.now < deadline {
                 usleep(20_000)
@@ -83,12 +95,12 @@ public final class UnixSocketTransport: QMPTransport {
             switch e {
             case ECONNREFUSED:
                 throw .failed(
-                    "nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale"
-                )
+                    "nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale",
+                    failure)
             case EACCES, EPERM:
-                throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user")
+                throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user", failure)
             default:
-                throw .failed("cannot connect to \(path): \(String(cString: strerror(e)))")
+                throw .failed("cannot connect to \(path): \(failure.errno)", failure)
             }
         }
         fd = s
@@ -107,11 +119,13 @@ public final class UnixSocketTransport: QMPTransport {
         let data = Array((line + "\n").utf8)
         var off = 0
         while off < data.count {
-            let n = data[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .failed(
-                    "QEMU closed the QMP connection on \(peer) (\(String(cString: strerror(errno)))); did the VM exit?")
+            let n: Int
+            do throws(SystemCallError) {
+                n = try systemCall("send", path: peer) {
+                    data[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+            } catch {
+                throw .failed("QEMU closed the QMP connection on \(peer) (\(error.errno)); did the VM exit?", error)
             }
             off += n
         }
@@ -131,17 +145,20 @@ public final class UnixSocketTransport: QMPTransport {
             let ms = Int32(
                 min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let r = poll(&p, 1, ms)
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw .failed("poll on \(peer) failed: \(String(cString: strerror(errno)))")
+            let r: Int32
+            do throws(SystemCallError) { r = try systemCall("poll", path: peer) { poll(&p, 1, ms) } } catch {
+                throw .failed("poll on \(peer) failed: \(error.errno)", error)
             }
             if r == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw .failed("reading \(peer) failed: \(String(cString: strerror(errno)))")
+            let n: Int
+            do throws(SystemCallError) {
+                n = try systemCall("read", path: peer) {
+                    chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                }
+            } catch {
+                if error.errno == .resourceTemporarilyUnavailable { continue }
+                throw .failed("reading \(peer) failed: \(error.errno)", error)
             }
             if n == 0 {
                 if buffer.isEmpty { return .closed }

@@ -25,18 +25,19 @@ struct OpenedControlChannel {
 /// host tree, and stopped when the channel closes or vgpuctl exits (``EphemeralStubs``). The
 /// firmware's vGPU state lives in the host tree, so nothing is lost between commands.
 enum ControlChannels {
-    static func open(root: HostRoot, pci: PCIAddress, scope: FwctlScope = .configuration) throws(VGPUError)
+    static func open(env: HostEnvironment, pci: PCIAddress, scope: FwctlScope = .configuration) throws(VGPUError)
         -> OpenedControlChannel
     {
+        let root = env.root
         let device: FwctlDevice
         do { device = try FwctlLocator.device(for: pci, root: root) } catch {
             var e = error.vgpuError
-            if root.isSimulated {
+            if env.simulated {
                 e.message += " (simulated host: only hosts created with '--vgpu-interface upstream' have fwctl devices)"
             }
             throw e
         }
-        if !root.isSimulated {
+        if !env.simulated {
             do {
                 let t = try FwctlIoctlTransport.open(root: root, pci: pci)
                 return OpenedControlChannel(
@@ -46,7 +47,7 @@ enum ControlChannels {
                 throw error.vgpuError
             }
         }
-        let recorded = SimulatedGSP(root: root, pf: pci)
+        let recorded = env.gsp(pci)
         if let s = recorded.status(), s.process == "running", s.wireFormat == GSPWireFormat.r000_00.rawValue {
             // A stub booted with '--firmware r000_00': the requests travel as GMC API commands.
             let gmc = try recorded.connectGMC()
@@ -66,7 +67,7 @@ enum ControlChannels {
                 client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: s.pid,
                 stubStartedHere: false)
         }
-        let stub = try EphemeralStubs.start(root: root, pf: pci)
+        let stub = try EphemeralStubs.start(env: env, pf: pci)
         let gsp: GSPClient
         do { gsp = try stub.sim.connect() } catch {
             EphemeralStubs.stop(stub)
@@ -82,8 +83,8 @@ enum ControlChannels {
 
     /// The upstream backend's channel to `pf`, one per PF for the life of this process (backends
     /// are built more than once per command; they share the channel and its stub).
-    static func upstream(root: HostRoot, pf: PCIAddress) -> ManagementControlChannel {
-        upstreamChannels.channel(root: root, pf: pf)
+    static func upstream(env: HostEnvironment, pf: PCIAddress) -> ManagementControlChannel {
+        upstreamChannels.channel(env: env, pf: pf)
     }
 
     static let upstreamChannels = ChannelCache()
@@ -92,14 +93,15 @@ enum ControlChannels {
         private let lock = NSLock()
         private var channels: [String: ManagementControlChannel] = [:]
 
-        func channel(root: HostRoot, pf: PCIAddress) -> ManagementControlChannel {
-            lock.withLock {
+        func channel(env: HostEnvironment, pf: PCIAddress) -> ManagementControlChannel {
+            let root = env.root
+            return lock.withLock {
                 let key = "\(root.path)|\(pf)"
                 if let c = channels[key] { return c }
                 let c = ManagementControlChannel(
                     root: root, pf: pf,
                     open: { () throws(VGPUError) -> VGPUManagementClient in
-                        try ControlChannels.open(root: root, pci: pf).client
+                        try ControlChannels.open(env: env, pci: pf).client
                     })
                 channels[key] = c
                 return c

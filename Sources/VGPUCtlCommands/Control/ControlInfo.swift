@@ -38,16 +38,17 @@ extension Control {
         }
 
         func run() throws {
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             let dev = try Control.device(device, root: root, what: "PCI address of the device")
-            let ch = try ControlChannels.open(root: root, pci: dev.address)
+            let ch = try ControlChannels.open(env: env, pci: dev.address)
             defer { ch.client.close() }
             let info: FwctlDeviceInfo
             do { info = try ch.client.info() } catch { throw error.vgpuError }
             let nova = info.deviceType == .novaCore ? NovaCoreInfo(decoding: info.deviceData) : nil
             let out = Out(
                 device: dev.address.description, fwctl: ch.device.name, node: root.url(ch.device.node),
-                transport: ch.client.transport.name, simulated: root.isSimulated, stubPid: ch.stubPid,
+                transport: ch.client.transport.name, simulated: env.simulated, stubPid: ch.stubPid,
                 stubStartedForCommand: ch.stubStartedHere, deviceType: info.deviceType.rawValue,
                 deviceTypeName: info.deviceType.name, deviceDataLength: info.deviceDataLength,
                 deviceData: info.deviceData.map { String(format: "%02x", $0) }.joined(), novaCore: nova,
@@ -58,7 +59,7 @@ extension Control {
             }
             var lines = [
                 "\(out.device): \(out.fwctl) (\(out.node))",
-                "  transport     \(out.transport)\(root.isSimulated ? " (simulated host)" : "")",
+                "  transport     \(out.transport)\(env.simulated ? " (simulated host)" : "")",
                 "  device type   \(info.deviceType)\(info.deviceType == .novaCore ? ", provisional (published: \(NovaCoreTable.deviceTypeCandidates.map { "\($0.value)" }.joined(separator: " or ")))" : "")",
                 "  wire format   \((GSPWireFormat(rawValue: out.wireFormat) ?? .r570_144).summary)\(out.wireFormat == GSPWireFormat.r000_00.rawValue ? "; requests go on the queues as GMCAPI_CMD_* \(NovaCoreTable.CommandIDSet.r000_00.rawValue)" : "")",
                 "  command ids   \(NovaCoreTable.spokenIDSet.rawValue) (\(NovaCoreTable.spokenIDSet.source)); the other published set: \(NovaCoreTable.CommandIDSet.r000_00.rawValue) (\(NovaCoreTable.CommandIDSet.r000_00.source))",

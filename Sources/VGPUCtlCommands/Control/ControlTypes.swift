@@ -46,11 +46,12 @@ extension Control {
         }
 
         func run() throws {
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             let dev = try Control.device(pf, root: root, what: "PCI address of the GPU")
             if let owner = dev.physfn { throw VGPUError.invalid("\(dev.address) is a VF (of \(owner)); name its PF") }
             let s = scope.scope()
-            let ch = try ControlChannels.open(root: root, pci: dev.address, scope: s)
+            let ch = try ControlChannels.open(env: env, pci: dev.address, scope: s)
             defer { ch.client.close() }
             let c = ch.client
             let records: [VGPUTypeRecord]

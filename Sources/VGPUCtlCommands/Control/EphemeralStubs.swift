@@ -17,21 +17,22 @@ enum EphemeralStubs {
     }
 
     /// Boots a stub for `pf` of the simulated host `root`.
-    static func start(root: HostRoot, pf: PCIAddress) throws(VGPUError) -> Stub {
-        let model = try SimulatedModel.gpuModel(root: root, pf: pf)
+    static func start(env: HostEnvironment, pf: PCIAddress) throws(VGPUError) -> Stub {
+        let root = env.root
+        let model = try SimulatedModel.gpuModel(root: root, pf: pf, models: env.models)
         let config = try PFConfig.read(root: root, address: pf)
         let plan = try VGPUBootPlan.make(
             pf: pf, config: config.config, sriovOffset: config.sriovOffset, mode: .auto,
             frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
             fspVGPUMode: try SimFSP(root: root).vgpuMode(pf))
-        let executable = try StubProcess.locate()
+        let launcher = try env.stubLauncher()
         let base = registry.newDirectory()
-        let sim = SimulatedGSP(root: HostRoot(base), pf: pf)
+        let sim = env.gsp(pf, base: HostRoot(base))
         try StubHostLink(hostRoot: root.path, ownerPid: getpid()).write(into: sim.directory)
         let report: VGPUBootReport
         do {
             report = try sim.boot(
-                plan: plan, model: model.name, stubExecutable: executable, receiveTimeout: .seconds(10))
+                plan: plan, model: model.name, launcher: launcher, receiveTimeout: .seconds(10))
         } catch {
             var e = error
             e.message = "starting gsp-stub for the control channel of \(pf) failed: \(e.message)"

@@ -49,7 +49,8 @@ struct DevicePluginCommand: ParsableCommand {
         }
         let quiet: @Sendable (String) -> Void = { line in if !line.contains(": sent ") { log(line) } }
         let daemon = DevicePluginDaemon(
-            root: ctx.root, pluginDir: pluginDir, scan: { box.scan() }, log: verbose ? log : quiet)
+            root: ctx.root, pluginDir: pluginDir, uevents: ctx.env.uevents, scan: { box.scan() },
+            log: verbose ? log : quiet)
         let (stop, stopper) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {

@@ -25,9 +25,10 @@ struct EGM: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             let regions = EGMRegions.report(
-                root: root, source: egmRetiredPagesSource(root), readRetiredPages: !noRetiredPages)
+                root: root, source: env.egmSource, readRetiredPages: !noRetiredPages)
             if output.json {
                 struct Out: Encodable { var regions: [EGMRegionReport] }
                 try printJSON(Out(regions: regions))

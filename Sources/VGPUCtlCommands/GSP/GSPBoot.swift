@@ -54,7 +54,8 @@ extension GSP {
             guard timeout > 0, timeout <= 3600 else {
                 throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, got \(timeout)")
             }
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             guard SysfsReader(root: root).exists(HostRoot.device(address)) else {
                 throw VGPUError.invalid(
                     "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs"
@@ -62,23 +63,23 @@ extension GSP {
             }
             guard root.isSimulated else { throw RealHostGSP.explain(root: root, pf: address) }
 
-            let model = try SimulatedModel.gpuModel(root: root, pf: address)
+            let model = try SimulatedModel.gpuModel(root: root, pf: address, models: env.models)
             let pfConfig = try PFConfig.read(root: root, address: address)
             let plan = try VGPUBootPlan.make(
                 pf: address, config: pfConfig.config, sriovOffset: pfConfig.sriovOffset,
                 mode: vgpu, frameBufferBytes: (model.spec.memoryMiB?.value ?? 0) << 20,
                 extraRegistry: extra, fspVGPUMode: try SimFSP(root: root).vgpuMode(address))
-            let stub = try StubProcess.locate()
+            let launcher = try env.stubLauncher()
             if firmware == .r000_00 {
-                let report = try SimulatedGSP(root: root, pf: address).bootGMC(
-                    plan: plan, model: model.name, stubExecutable: stub,
+                let report = try env.gsp(address).bootGMC(
+                    plan: plan, model: model.name, launcher: launcher,
                     stubArguments: stubFault.flatMap { ["--fault", $0] },
                     receiveTimeout: .milliseconds(Int64(timeout * 1000)))
                 if output.json { try printJSON(report) } else { print(GSPText.gmcBoot(report)) }
                 return
             }
-            let report = try SimulatedGSP(root: root, pf: address).boot(
-                plan: plan, model: model.name, stubExecutable: stub,
+            let report = try env.gsp(address).boot(
+                plan: plan, model: model.name, launcher: launcher,
                 stubArguments: stubFault.flatMap { ["--fault", $0] },
                 receiveTimeout: .milliseconds(Int64(timeout * 1000)))
             if output.json {
@@ -94,7 +95,9 @@ extension VGPUMode: ExpressibleByArgument {}
 
 /// The GPU model a simulated host's PF was built from.
 enum SimulatedModel {
-    static func gpuModel(root: HostRoot, pf: PCIAddress) throws(VGPUError) -> (name: String, spec: DeviceSpec) {
+    static func gpuModel(root: HostRoot, pf: PCIAddress, models: URL) throws(VGPUError) -> (
+        name: String, spec: DeviceSpec
+    ) {
         guard let data = FileManager.default.contents(atPath: root.url(HostRoot.simulationMarker)),
             let state = try? JSONDecoder().decode(SimState.self, from: data)
         else {
@@ -103,7 +106,7 @@ enum SimulatedModel {
             )
         }
         let host: LoadedHost
-        do { host = try Models.loadHost(state.model) } catch {
+        do { host = try Models.loadHost(state.model, from: models) } catch {
             throw .failed("cannot load host model '\(state.model)': \(error.message)")
         }
         guard let dev = host.host.devices.first(where: { PCIAddress($0.address) == pf }), let name = dev.model,

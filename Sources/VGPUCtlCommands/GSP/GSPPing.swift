@@ -33,8 +33,8 @@ extension GSP {
             guard size >= 0, size <= 16 << 20 else {
                 throw VGPUError.invalid("--size must be 0...16777216, got \(size)")
             }
-            let root = try host.hostRoot()
-            let sim = SimulatedGSP(root: root, pf: address)
+            let env = try host.environment()
+            let sim = env.gsp(address)
             let client = try sim.connect()
             client.recordsTranscript = false
             let info: GSPStaticInfo

@@ -19,8 +19,8 @@ extension GSP {
 
         func run() throws {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
-            let root = try host.hostRoot()
-            let result = SimulatedGSP(root: root, pf: address).unloadAndStop()
+            let env = try host.environment()
+            let result = env.gsp(address).unloadAndStop()
             struct Out: Encodable {
                 var pf: String
                 var stopped: Bool

@@ -55,7 +55,7 @@ struct Libvirt: ParsableCommand {
                 }
                 return v >= LibvirtVersion.hostdevACPINodeset
             }
-            guard let found = try LibvirtVersion.detect() else {
+            guard let found = try LibvirtVersion.detect(path: ProcessInfo.processInfo.environment["PATH"]) else {
                 printNote(
                     "no virsh or libvirtd found: Grace GPUs get the <qemu:commandline> form every libvirt accepts; --libvirt-version 11.8 (or newer) gives <acpi nodeset>"
                 )

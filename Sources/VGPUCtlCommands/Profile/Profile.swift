@@ -58,7 +58,7 @@ struct Profile: ParsableCommand {
         func run() throws {
             let only = try pf.map { s throws(VGPUError) in try address(s, what: "PF address") }
             let ctx = try HostContext(host)
-            let profiles = try VGPUProfiles.load(root: ctx.root)
+            let profiles = try VGPUProfiles.load(root: ctx.root, builtIn: ctx.env.vgpuCatalogs)
             var gpus: [(PCIDevice, VGPUCatalog)] = []
             if let only {
                 guard let d = ctx.sysfs.device(only) else {

@@ -38,11 +38,13 @@ struct QEMUBinaryOptions: ParsableArguments {
             return .planned(version)
         }
         if let q = qemu {
-            guard let path = QEMUCapabilities.locate(q) else { throw .invalid("no executable QEMU at '\(q)' (--qemu)") }
+            guard let path = QEMUCapabilities.locate(q, path: ProcessInfo.processInfo.environment["PATH"]) else {
+                throw .invalid("no executable QEMU at '\(q)' (--qemu)")
+            }
             return try QEMUCapabilities.detect(binary: path)
         }
         let name = QEMUCapabilities.defaultBinaryName
-        guard let path = QEMUCapabilities.locate(name) else {
+        guard let path = QEMUCapabilities.locate(name, path: ProcessInfo.processInfo.environment["PATH"]) else {
             return QEMUCapabilities(source: .none(searched: name), version: nil)
         }
         return try QEMUCapabilities.detect(binary: path)
@@ -116,9 +118,4 @@ struct PlacementOptions: ParsableArguments {
 /// Prints `vgpuctl: note: ...` on stderr.
 func printNote(_ message: String) {
     FileHandle.standardError.write(Data(("vgpuctl: note: " + message + "\n").utf8))
-}
-
-/// Where the retired pages of EGM regions come from on this host.
-func egmRetiredPagesSource(_ root: HostRoot) -> any EGMRetiredPagesSource {
-    root.isSimulated ? SimulatedEGM(root: root) : EGMDevice(root: root)
 }

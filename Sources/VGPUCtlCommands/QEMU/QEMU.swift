@@ -42,7 +42,8 @@ struct QEMU: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             let resolved = try plan.resolve(try guest.names(devices, root: root), root: root)
             let request = QEMUArgsRequest(
                 devices: resolved, bus: bus, firstSlot: try placement.slot(), rombar: placement.rombar,
@@ -53,7 +54,7 @@ struct QEMU: ParsableCommand {
                 try caps.require(.iommufd, for: "--iommufd needs")
                 try QEMUArgsBuilder.checkIOMMUFD(root: root, devices: resolved)
             }
-            let source = egmRetiredPagesSource(root)
+            let source = env.egmSource
             let line = try QEMUArgsBuilder.build(request, capabilities: caps) { (pxm: Int) throws(VGPUError) in
                 try source.retiredPages(pxm: pxm)
             }

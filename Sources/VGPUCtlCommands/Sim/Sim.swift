@@ -33,8 +33,12 @@ struct Sim: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let iface = try vgpuInterface ?? SimHostBuilder.defaultInterface(model: model)
-            let state = try SimHostBuilder.create(at: dir, model: model, replace: force, vgpuInterface: iface)
+            let iface =
+                try vgpuInterface
+                ?? SimHostBuilder.defaultInterface(
+                    model: model, modelsDirectory: HostEnvironment.models())
+            let state = try SimHostBuilder.create(
+                at: dir, model: model, replace: force, vgpuInterface: iface, modelsDirectory: HostEnvironment.models())
             let root = HostRoot(dir)
             if output.json {
                 struct Out: Encodable {
@@ -62,13 +66,14 @@ struct Sim: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let names = GPUModels.Models.hostNames()
+            let models = HostEnvironment.models()
+            let names = GPUModels.Models.hostNames(in: models)
             if output.json {
                 try printJSON(names)
                 return
             }
             for n in names {
-                let d = (try? GPUModels.Models.loadHost(n))?.host.description ?? ""
+                let d = (try? GPUModels.Models.loadHost(n, from: models))?.host.description ?? ""
                 print("\(n.padding(toLength: 10, withPad: " ", startingAt: 0))  \(d)")
             }
         }

@@ -28,6 +28,7 @@ extension HostContext {
     var reconciler: Reconciler {
         var r = Reconciler(root: root, planner: planner, executor: executor)
         r.progress = progress
+        r.crashAfterStep = env.crashAfterStep
         return r
     }
 

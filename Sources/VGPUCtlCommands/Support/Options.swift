@@ -10,7 +10,7 @@ struct HostOptions: ParsableArguments {
 
     /// The validated root.
     func hostRoot() throws(VGPUError) -> HostRoot {
-        let r = HostRoot.resolve(option: root)
+        let r = HostRoot.resolve(option: root, environment: ProcessInfo.processInfo.environment)
         try r.validate()
         // A simulated kernel write whose writer died is completed before anything reads the
         // tree, as a real kernel would have finished it (an unwritable root is left as it is).
@@ -22,6 +22,11 @@ struct HostOptions: ParsableArguments {
             }
         }
         return r
+    }
+
+    /// The validated root and what goes with it (``HostEnvironment``).
+    func environment() throws(VGPUError) -> HostEnvironment {
+        HostEnvironment(root: try hostRoot())
     }
 }
 

@@ -8,20 +8,22 @@ extension HostContext {
     /// real host, gsp-stub over the GSP queues on a simulated one; see ``ControlChannels``),
     /// opened on first use and shared by every backend of the PF in this process.
     var vgpuChannels: ControlChannelFactory {
-        let root = self.root
+        let env = self.env
         return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
-            ControlChannels.upstream(root: root, pf: pf)
+            ControlChannels.upstream(env: env, pf: pf)
         }
     }
 
     /// The vGPU backend of a PF (generic SR-IOV when the host offers no types for it).
     func vgpuBackend(_ pf: PCIAddress) throws(VGPUError) -> any VGPUBackend {
-        try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: vgpuChannels, scrubbers: scrubbers)
+        try VGPUBackends.detect(
+            root: root, kernel: kernel, pf: pf, channels: vgpuChannels, scrubbers: scrubbers, models: env.vgpuCatalogs)
     }
 
     /// The reconciler's provider (nil for PFs without vGPU types).
     var vgpuBackendProvider: (PCIAddress) throws(VGPUError) -> (any VGPUBackend)? {
-        VGPUBackends.provider(root: root, kernel: kernel, channels: vgpuChannels, scrubbers: scrubbers)
+        VGPUBackends.provider(
+            root: root, kernel: kernel, channels: vgpuChannels, scrubbers: scrubbers, models: env.vgpuCatalogs)
     }
 
     /// The PF of a VF named on the command line (invalid input when it is not a VF).

@@ -42,17 +42,35 @@ struct SimulatedScrubber: FrameBufferScrubber {
     }
 }
 
+/// Tests (`VGPUCTL_TEST_CRASH_BEFORE_SCRUB`, ``HostEnvironment/crashBeforeScrub``): ends the
+/// process (status 86) when a scrub is about to start, as a crash after the vGPU was removed
+/// and before its frame buffer was scrubbed would.
+struct CrashingScrubber: FrameBufferScrubber {
+    let wrapping: any FrameBufferScrubber
+
+    func pending(pf: PCIAddress) throws(VGPUError) -> [ScrubRegion] { try wrapping.pending(pf: pf) }
+
+    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VGPUError) -> [ScrubReport] {
+        _exit(86)
+    }
+}
+
 extension HostContext {
     /// The scrubber of each PF's GPU (nil on a real host: its driver scrubs unseen).
     var scrubbers: ScrubberFactory {
         let root = self.root
-        let simulated = root.isSimulated
-        return { _ in simulated ? SimulatedScrubber(driver: SimVGPUDriver(root: root)) : nil }
+        let simulated = env.simulated
+        let crash = env.crashBeforeScrub
+        return { _ in
+            guard simulated else { return nil }
+            let s = SimulatedScrubber(driver: SimVGPUDriver(root: root))
+            return crash ? CrashingScrubber(wrapping: s) : s
+        }
     }
 
     /// Finishes every pending scrub (what `recover` does after an interrupted clear).
     func finishScrubs() throws(VGPUError) -> [ScrubReport] {
-        guard root.isSimulated else { return [] }
+        guard env.simulated else { return [] }
         let driver = SimVGPUDriver(root: root)
         let s = SimulatedScrubber(driver: driver)
         let state: SimVGPUDriver.State

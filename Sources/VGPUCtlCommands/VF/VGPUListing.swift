@@ -47,7 +47,8 @@ struct VGPUListing {
             if kind != .generic && (fits || sr.numVFs > 0) {
                 do {
                     let backend = try VGPUBackends.detect(
-                        root: root, kernel: ctx.kernel, pf: p.address, channels: ctx.channels)
+                        root: root, kernel: ctx.kernel, pf: p.address, channels: ctx.channels,
+                        models: ctx.env.vgpuCatalogs)
                     if sr.numVFs > 0 {
                         for (vf, t) in try backend.assignedTypes(pf: p.address) { if let t { out.types[vf] = t } }
                     }
@@ -84,11 +85,14 @@ struct VGPUListing {
 struct HostContextForReading {
     let kernel: any Kernel
     let channels: ControlChannelFactory
+    let env: HostEnvironment
 
     init(root: HostRoot) {
+        let env = HostEnvironment(root: root)
+        self.env = env
         kernel = SysfsKernel(root: root)
         channels = { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
-            ControlChannels.upstream(root: root, pf: pf)
+            ControlChannels.upstream(env: env, pf: pf)
         }
     }
 }

@@ -98,7 +98,7 @@ public enum VGPUBoot {
     /// Step 1. Returns the client whose transcript already holds the two queued commands.
     public static func prepare(
         mapping: SharedMapping, plan: VGPUBootPlan,
-        receiveTimeout: Duration
+        receiveTimeout: Duration, spin: Int = 0
     ) throws(GSPError) -> GSPClient {
         let page = ControlPage(mapping)
         for i in 0..<GspMemLayout.pteCount {
@@ -108,7 +108,8 @@ public enum VGPUBoot {
         QueueRing(mapping: mapping, side: .cpu).initializeOwnQueue()
         page.registers.reset()
         page.initialize(arguments: MessageQueueInitArguments(), wprMeta: plan.wprMeta)
-        let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
+        let client = GSPClient(
+            endpoint: GSPEndpoint(mapping: mapping, side: .cpu, spin: spin), receiveTimeout: receiveTimeout)
         let heap = plan.wprMeta.gspFwHeapSize
         client.log(
             "WPR2 heap \(heap >> 20) MiB, \(plan.wprMeta.gspFwHeapVfPartitionCount) VF partitions"

@@ -5,9 +5,9 @@ import HostKit
 /// clients on its queues, and its unload path (`UNLOADING_GUEST_DRIVER` as an RM RPC element).
 extension SimulatedGSP {
     /// Boots the development firmware's wire format against a new stub (``GMCBoot``). On
-    /// failure the stub is stopped and the shared file kept, as ``boot(plan:model:stubExecutable:stubArguments:receiveTimeout:)`` does.
+    /// failure the stub is stopped and the shared file kept, as ``boot(plan:model:launcher:stubArguments:receiveTimeout:)`` does.
     public func bootGMC(
-        plan: VGPUBootPlan, model: String, stubExecutable: String, stubArguments: [String] = [],
+        plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
         receiveTimeout: Duration
     ) throws(VGPUError) -> GMCBootReport {
         if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
@@ -33,7 +33,7 @@ extension SimulatedGSP {
                 "--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport,
                 "--firmware", GSPWireFormat.r000_00.rawValue,
             ] + stubArguments
-        let pid = try StubProcess.spawn(stubExecutable, args, logPath: logFile)
+        let pid = try launcher.spawn(args, logPath: logFile)
         var rec = GSPStubRecord(
             pf: pf.description, pid: pid, model: model, sharedFile: sharedFile, log: logFile,
             startedAt: ISO8601DateFormatter().string(from: Date()), booted: false,

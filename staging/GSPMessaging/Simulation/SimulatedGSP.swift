@@ -45,6 +45,8 @@ public struct GSPStubStatus: Codable, Sendable {
 public struct SimulatedGSP {
     public let root: HostRoot
     public let pf: PCIAddress
+    /// Doorbell checks the driver side spins before sleeping (``GSPEndpoint/spin``).
+    public var spin = 0
 
     public init(root: HostRoot, pf: PCIAddress) {
         self.root = root
@@ -90,7 +92,7 @@ public struct SimulatedGSP {
     /// the stub, completes the boot. On failure the stub is stopped and reaped (no orphan) and
     /// the shared file and log are kept for `vgpuctl gsp decode`.
     public func boot(
-        plan: VGPUBootPlan, model: String, stubExecutable: String, stubArguments: [String] = [],
+        plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
         receiveTimeout: Duration
     ) throws(VGPUError) -> VGPUBootReport {
         if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
@@ -108,12 +110,14 @@ public struct SimulatedGSP {
         defer { mapping.unlock() }
 
         let client: GSPClient
-        do { client = try VGPUBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout) } catch {
+        do {
+            client = try VGPUBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout, spin: spin)
+        } catch {
             throw error.vgpuError(context: "queueing the boot commands for \(pf)", sharedFile: sharedFile)
         }
         let args =
             ["--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport] + stubArguments
-        let pid = try StubProcess.spawn(stubExecutable, args, logPath: logFile)
+        let pid = try launcher.spawn(args, logPath: logFile)
         var rec = GSPStubRecord(
             pf: pf.description, pid: pid, model: model, sharedFile: sharedFile, log: logFile,
             startedAt: ISO8601DateFormatter().string(from: Date()), booted: false)
@@ -208,7 +212,8 @@ public struct SimulatedGSP {
         }
         let mapping = try SharedMapping.open(path: r.sharedFile)
         try mapping.lockExclusive(until: .now + receiveTimeout)
-        let client = GSPClient(endpoint: GSPEndpoint(mapping: mapping, side: .cpu), receiveTimeout: receiveTimeout)
+        let client = GSPClient(
+            endpoint: GSPEndpoint(mapping: mapping, side: .cpu, spin: spin), receiveTimeout: receiveTimeout)
         Self.watch(client, pid: r.pid, log: r.log)
         return client
     }

@@ -10,37 +10,22 @@ import SystemPackage
 /// Starting, watching and stopping the `gsp-stub` process (`posix_spawn(3)`, `waitpid(2)`,
 /// `kill(2)`, `/proc/<pid>/stat`).
 public enum StubProcess {
-    /// The stub binary: `VGPUCTL_GSP_STUB` when set, else `gsp-stub` next to this process's
-    /// executable (`/proc/self/exe`), where SwiftPM builds it beside `vgpuctl`.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(VGPUError)
-        -> String
-    {
-        if let e = environment["VGPUCTL_GSP_STUB"], !e.isEmpty {
-            guard FileManager.default.isExecutableFile(atPath: e) else {
-                throw .failed("VGPUCTL_GSP_STUB names \(e), which is not an executable file")
+    /// Starts `executable` detached (own session) with `environment`, output appended to
+    /// `logPath`.
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String], logPath: String
+    ) throws(VGPUError) -> Int32 {
+        let log: Int32
+        do throws(SystemCallError) {
+            log = try systemCall("open", path: logPath) {
+                Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             }
-            return e
-        }
-        let exe =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let candidate = (exe as NSString).deletingLastPathComponent + "/gsp-stub"
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw .failed(
-                "cannot find the firmware stub: \(candidate) does not exist; build it ('swift build --product gsp-stub') or set VGPUCTL_GSP_STUB"
-            )
-        }
-        return candidate
-    }
-
-    /// Starts `executable` detached (own session), output appended to `logPath`.
-    public static func spawn(_ executable: String, _ arguments: [String], logPath: String) throws(VGPUError) -> Int32 {
-        let log = Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard log >= 0 else {
-            throw .failed("cannot open the stub log \(logPath): \(Errno(rawValue: errno))")
+        } catch {
+            throw .failed("cannot open the stub log \(logPath): \(error.errno)", error)
         }
         defer { close(log) }
         let argv = ([executable] + arguments).map { strdup($0) }
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") }
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") }
         defer { for p in argv + envp { free(p) } }
         var pid: Int32 = 0
         let r = (argv + [nil]).withUnsafeBufferPointer { a in
@@ -49,9 +34,8 @@ public enum StubProcess {
             }
         }
         guard r == 0 else {
-            throw .failed(
-                "cannot start \(executable): \(Errno(rawValue: r)); set VGPUCTL_GSP_STUB to the gsp-stub binary",
-                cause: "posix_spawn \(r)")
+            let e = SystemCallError("posix_spawn", errno: Errno(rawValue: r), path: executable)
+            throw .failed("cannot start \(executable): \(e.errno); set VGPUCTL_GSP_STUB to the gsp-stub binary", e)
         }
         return pid
     }

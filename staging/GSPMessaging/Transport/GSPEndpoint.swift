@@ -62,8 +62,9 @@ public final class GSPEndpoint {
     @exclusivity(unchecked) public var rxSeqNum: UInt32
     /// Next RPC header `sequence` this side stamps on a command.
     @exclusivity(unchecked) public var rpcSequence: UInt32
-    /// Doorbell checks to spin before sleeping (`VGPUCTL_GSP_SPIN`, default 0: sleep at once;
-    /// a short spin lowers latency only when both sides have a CPU of their own).
+    /// Doorbell checks to spin before sleeping (default 0: sleep at once; a short spin lowers
+    /// latency only when both sides have a CPU of their own). Executables set it from
+    /// `VGPUCTL_GSP_SPIN`.
     @exclusivity(unchecked) public var spin: Int
     /// Called while waiting: a sentence when the peer is gone (process exited), else nil.
     @exclusivity(unchecked) public var peerCheck: (() -> String?)?
@@ -78,7 +79,7 @@ public final class GSPEndpoint {
     /// when this runs short.
     @exclusivity(unchecked) private var knownFreePages = 0
 
-    public init(mapping: SharedMapping, side: GSPSide) {
+    public init(mapping: SharedMapping, side: GSPSide, spin: Int = 0) {
         self.mapping = mapping
         self.side = side
         ring = QueueRing(mapping: mapping, side: side)
@@ -89,8 +90,7 @@ public final class GSPEndpoint {
         } else {
             (txSeqNum, rxSeqNum, rpcSequence) = (0, 0, 0)
         }
-        let env = ProcessInfo.processInfo.environment["VGPUCTL_GSP_SPIN"].flatMap { Int($0) }
-        spin = env ?? 0
+        self.spin = spin
     }
 
     private func saveCounters() {
@@ -188,13 +188,20 @@ public final class GSPEndpoint {
                 ring.publish(upTo: page)
                 peerDoorbell.ring()
             }
-            if sent == nil { sent = SentMessage(head: record) } else { sent!.continuations.append(record) }
+            if var s = sent {
+                s.continuations.append(record)
+                sent = s
+            } else {
+                sent = SentMessage(head: record)
+            }
         }
         if together {
             ring.publish(upTo: page)
             peerDoorbell.ring()
         }
-        return sent!
+        // `count` is at least 1, so the loop made the head element.
+        guard let sent else { preconditionFailure("GSPEndpoint.send wrote no element") }
+        return sent
     }
 
     // MARK: Receiving

@@ -26,7 +26,8 @@ public final class SharedMapping {
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
             let e = Errno(rawValue: errno)
             close(fd)
-            throw .failed("cannot map \(path) (\(size) bytes): mmap failed: \(e)", cause: "mmap errno \(e.rawValue)")
+            throw .failed(
+                "cannot map \(path) (\(size) bytes): mmap failed: \(e)", SystemCallError("mmap", errno: e, path: path))
         }
         self.path = path
         self.fd = fd
@@ -43,15 +44,16 @@ public final class SharedMapping {
     public static func create(path: String, size: Int = GspMemLayout.sharedFileSize) throws(VGPUError) -> SharedMapping
     {
         unlink(path)
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let e = Errno(rawValue: errno)
-            throw .failed("cannot create the shared GSP memory file \(path): \(e)", cause: "open errno \(e.rawValue)")
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: path) { Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        } catch {
+            throw .failed("cannot create the shared GSP memory file \(path): \(error.errno)", error)
         }
-        guard ftruncate(fd, off_t(size)) == 0 else {
-            let e = Errno(rawValue: errno)
+        do throws(SystemCallError) { _ = try systemCall("ftruncate", path: path) { ftruncate(fd, off_t(size)) } } catch
+        {
             close(fd)
-            throw .failed("cannot size \(path) to \(size) bytes: \(e)", cause: "ftruncate errno \(e.rawValue)")
+            throw .failed("cannot size \(path) to \(size) bytes: \(error.errno)", error)
         }
         return try SharedMapping(path: path, fd: fd, size: size)
     }
@@ -60,16 +62,16 @@ public final class SharedMapping {
     public static func open(path: String, minimumSize: Int = GspMemLayout.sharedFileSize) throws(VGPUError)
         -> SharedMapping
     {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = Errno(rawValue: errno)
-            throw .failed("cannot open the shared GSP memory file \(path): \(e)", cause: "open errno \(e.rawValue)")
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: path) { Glibc.open(path, O_RDWR | O_CLOEXEC) }
+        } catch {
+            throw .failed("cannot open the shared GSP memory file \(path): \(error.errno)", error)
         }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = Errno(rawValue: errno)
+        do throws(SystemCallError) { _ = try systemCall("fstat", path: path) { fstat(fd, &st) } } catch {
             close(fd)
-            throw .failed("cannot stat \(path): \(e)")
+            throw .failed("cannot stat \(path): \(error.errno)", error)
         }
         guard Int(st.st_size) >= minimumSize else {
             close(fd)
@@ -90,7 +92,7 @@ public final class SharedMapping {
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = Errno(rawValue: errno)
             guard e == .wouldBlock || e == .interrupted else {
-                throw .failed("cannot lock \(path): \(e)")
+                throw .failed("cannot lock \(path): \(e)", SystemCallError("flock", errno: e, path: path))
             }
             if ContinuousClock.now >= deadline {
                 throw .refused(

@@ -2,10 +2,6 @@ import Foundation
 import HostKit
 
 extension TypedVFBackend {
-    /// Environment switch for the crash tests: when set, `clear` exits (status 86) after the
-    /// vGPU is removed and before its frame buffer is scrubbed, as a crash would.
-    public static let crashBeforeScrubSwitch = "VGPUCTL_TEST_CRASH_BEFORE_SCRUB"
-
     /// Why VF `index` may not take a type now because its old region is unscrubbed, or nil.
     func scrubRefusal(_ r: VFRef) throws(VGPUError) -> VGPUError? {
         guard let s = scrubber, let p = try s.pending(pf: pf).first(where: { $0.vf == r.index }) else { return nil }
@@ -18,7 +14,6 @@ extension TypedVFBackend {
     /// Scrubs what VF `r` left behind (after its vGPU was removed).
     func scrubAfterClear(_ r: VFRef) throws(VGPUError) {
         guard let s = scrubber else { return }
-        if ProcessInfo.processInfo.environment[Self.crashBeforeScrubSwitch] != nil { _exit(86) }
         let reports = try s.scrub(pf: pf, vf: r.index, progress: scrubProgress)
         lastScrubs.append(contentsOf: reports)
     }

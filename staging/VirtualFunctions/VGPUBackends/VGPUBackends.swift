@@ -50,16 +50,18 @@ public enum VGPUBackends {
 
     /// The backend for `pf`. Typed interfaces need the GPU's profile catalog (invalid input when
     /// there is none); the upstream one needs a control channel from `channels` (the stage-2
-    /// module, or a simulated host's firmware).
+    /// module, or a simulated host's firmware). Built-in profiles come from `models` (a folder
+    /// of `vgpu/*.yaml` catalogs: VGPUTypes' bundled one unless the edge points elsewhere).
     public static func detect(
         root: HostRoot, kernel: any Kernel, pf: PCIAddress, profiles given: VGPUProfiles? = nil,
-        channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil
+        channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
+        models: URL = VGPUCatalogSet.builtInDirectory
     ) throws(VGPUError) -> any VGPUBackend {
         let kind = try interfaceKind(root: root, pf: pf)
         if kind == .generic { return GenericBackend(root: root, pf: pf) }
         guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed("\(pf) disappeared") }
         let profiles: VGPUProfiles
-        if let given { profiles = given } else { profiles = try VGPUProfiles.load(root: root) }
+        if let given { profiles = given } else { profiles = try VGPUProfiles.load(root: root, builtIn: models) }
         let catalog = try profiles.requireCatalog(for: gpu)
         let interface: any VGPUInterface
         switch kind {
@@ -83,7 +85,8 @@ public enum VGPUBackends {
     /// A provider for the reconciler: the backend of a PF, nil when the host offers no vGPU types
     /// for it (generic SR-IOV, or an NVIDIA GPU no catalog covers). Profile files are read once.
     public static func provider(
-        root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil
+        root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
+        models: URL = VGPUCatalogSet.builtInDirectory
     )
         -> (PCIAddress) throws(VGPUError) -> (any VGPUBackend)?
     {
@@ -91,7 +94,7 @@ public enum VGPUBackends {
         return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in
             let kind = try interfaceKind(root: root, pf: pf)
             if kind == .generic { return nil }
-            if loaded == nil { loaded = try VGPUProfiles.load(root: root) }
+            if loaded == nil { loaded = try VGPUProfiles.load(root: root, builtIn: models) }
             guard let gpu = SysfsReader(root: root).device(pf), loaded?.catalog(for: gpu) != nil else { return nil }
             return try detect(
                 root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels, scrubbers: scrubbers)
