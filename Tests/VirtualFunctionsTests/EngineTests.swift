@@ -67,6 +67,8 @@ import VirtualFunctions
         #expect(!table.stdout.contains("problem:") && !table.stdout.contains(" !"), "\(table.stdout)")
         let assign = try VF.run(root, ["vf", "assign", Self.vfs[2], "--type", "H100XM-10C"])
         #expect(assign.status == 0 && assign.stdout.contains("hand it to a VM"), "\(assign.stderr)")
+        let passthrough = try VF.run(root, ["passthrough", "assign", Self.vfs[0]])
+        #expect(passthrough.status == 0 && passthrough.stdout.contains("-> vfio-pci"), "\(passthrough.stderr)")
     }
 
     /// The firmware gives a VF fewer channels or copy engines than its type's book entry:
@@ -105,7 +107,8 @@ import VirtualFunctions
     }
 
     /// The firmware reports a BAR1 window twice the VF's BAR1: larger than the BAR and
-    /// overlapping the next VF's window. Listed; `vf create` does not hand the VFs on.
+    /// overlapping the next VF's window. Listed; `passthrough assign` and `vf create` do not hand
+    /// the VFs on.
     @Test func bar1WindowLargerThanTheVFBARIsReportedAndRefused() throws {
         let root = try Self.typedHost()
         let (b0, b1) = (try Self.bar1(root, 0), try Self.bar1(root, 1))
@@ -121,6 +124,16 @@ import VirtualFunctions
         #expect(e["vfBar1"] as? [String: Int] == ["address": Int(b0.start), "size": Int(4 * Self.gib)])
         let second = try #require(listed[Self.vfs[1]]?["engines"] as? [String: Any])
         #expect((second["problems"] as? [String])?.contains(overlap) == true, "the overlap names both VFs")
+
+        let passthrough = try VF.run(
+            root, ["passthrough", "assign", Self.vfs[0]], environment: ["VGPUCTL_STUB_FWCTL_FAULT": "wide-bar1"])
+        #expect(passthrough.status == 1, "\(passthrough.stdout)")
+        #expect(
+            passthrough.stderr.contains("0000:18:00.4 carries H100XM-10C but is not handed on: \(larger); \(overlap);"),
+            "\(passthrough.stderr)")
+        #expect(
+            SysfsReader(root: root).device(try #require(PCIAddress(Self.vfs[0])))?.driver == nil,
+            "the VF stays unbound")
 
         let create = try VF.run(
             root, ["vf", "create", Self.pf.description, "--type", "H100XM-10C", "--vf", "0000:18:00.6"],
