@@ -74,7 +74,10 @@ struct VGPUListing {
 
     /// Reads every PF in `pfs` (SR-IOV PFs). Reading never changes the host; a PF whose backend
     /// cannot be read is listed with the reason instead of failing the listing.
-    static func read(root: HostRoot, pfs: [PCIDevice], fits: Bool = true) throws(VGPUError) -> VGPUListing {
+    /// `engines`: also read and check what the firmware reports about each typed VF's engines.
+    static func read(root: HostRoot, pfs: [PCIDevice], fits: Bool = true, engines: Bool = true) throws(VGPUError)
+        -> VGPUListing
+    {
         var out = VGPUListing()
         for (k, v) in try GuestAssignments.load(root).vfs { if let a = PCIAddress(k) { out.guests[a] = v } }
         let ctx = HostContextForReading(root: root)
@@ -92,9 +95,13 @@ struct VGPUListing {
                     let backend = try VGPUBackends.detect(
                         root: root, kernel: ctx.kernel, pf: p.address, channels: ctx.channels,
                         models: ctx.env.vgpuCatalogs)
-                    if sr.numVFs > 0 {
+                    if sr.numVFs > 0, let typed = backend as? TypedVFBackend {
+                        // One read of the driver for the types and the engine report.
+                        let v = try typed.view()
+                        for (i, vf) in v.vfs.enumerated() { if let a = v.assignments[i] { out.types[vf] = a.typeName } }
+                        if engines { try out.readEngines(typed, v) }
+                    } else if sr.numVFs > 0 {
                         for (vf, t) in try backend.assignedTypes(pf: p.address) { if let t { out.types[vf] = t } }
-                        if let typed = backend as? TypedVFBackend { try out.readEngines(typed) }
                     }
                     if fits {
                         info.fits = try backend.types(pf: p.address).filter { $0.available > 0 }.map {
@@ -112,8 +119,7 @@ struct VGPUListing {
     }
 
     /// The firmware's report of each typed VF of `typed`'s PF, checked.
-    mutating func readEngines(_ typed: TypedVFBackend) throws(VGPUError) {
-        let v = try typed.view()
+    mutating func readEngines(_ typed: TypedVFBackend, _ v: TypedVFBackend.View) throws(VGPUError) {
         let report = try typed.engineReport(v)
         for (i, vf) in v.vfs.enumerated() {
             guard let f = report.reports[i] else { continue }
