@@ -49,11 +49,15 @@ import Testing
         #expect(try c.queryCreatable() == [1205, 1206, 1208])
         #expect(try c.queryAssigned(vf: vf[0]) == nil)
         try c.assign(vf: vf[0], typeID: 1205)
+        // The engine report travels over r000_00 too (vgpuctl's extension after the GMC API's
+        // out params): 8 shared copy engines, the VF's 4 GiB BAR1 as sysfs shows it.
+        let bar1 = SysfsReader(root: root).resources(vf[0])[1]
+        #expect(bar1.size == 4 << 30, "\(bar1)")
         #expect(
             try c.queryAssigned(vf: vf[0])
                 == AssignedVF(
                     typeID: 1205, placement: 0, channelOffset: 0, channels: 512, framebufferOffsetMiB: 0,
-                    framebufferMiB: 20320))
+                    framebufferMiB: 20320, copyEngineMask: 0xFF, bar1Address: bar1.start, bar1Size: 4 << 30))
         #expect(try c.queryCreatable() == [1205, 1206], "MIG cannot join a time-sliced VF")
         try c.deassign(vf: vf[0])
         #expect(try c.queryAssigned(vf: vf[0]) == nil)

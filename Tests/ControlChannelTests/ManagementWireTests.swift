@@ -175,6 +175,25 @@ import Testing
             try decode(Array(withExt.prefix(20)), c.queryAssigned)
                 == .assigned(AssignedVF(typeID: 1205, placement: 20)),
             "the public 12-byte output alone")
+        var e = a
+        e.copyEngineMask = 0x30
+        e.bar1Address = 0x3001_0000_0000
+        e.bar1Size = 4 << 30
+        let withEngines =
+            withExt
+            + annotatedHex(
+                """
+                30 00 00 00 00 00 00 00  // vgpuctl_assigned_vf_engines: copyEngineMask 0x30 (engines 4, 5), reserved
+                00 00 00 00 01 30 00 00  //   bar1Address 0x300100000000
+                00 00 00 00 01 00 00 00  //   bar1Size 4 GiB
+                """)
+        #expect(ManagementReply.assigned(e).encoded(for: c.queryAssigned) == withEngines)
+        #expect(try decode(withEngines, c.queryAssigned) == .assigned(e))
+        var reserved = withEngines
+        reserved[8 + 32] = 1
+        #expect(throws: BadReply.malformed("vgpuctl_assigned_vf_engines.reserved is 0x1, not 0")) {
+            try decode(reserved, c.queryAssigned)
+        }
     }
 
     @Test func badReplies() {
@@ -195,7 +214,7 @@ import Testing
         fails(annotatedHex("07 00 02 00 01 00 00 00") + [UInt8](repeating: 0, count: 12), .reservedNotZero(1))
         fails(
             annotatedHex("07 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 20), length: 99,
-            .oversized(length: 99, room: 36))
+            .oversized(length: 99, room: 60))
         fails(annotatedHex("07 00 02 00 00 00 00 00") + [UInt8](repeating: 0, count: 14), .trailing(2, expected: 16))
         #expect(
             BadReply.wrongCommand(expected: 0x20007, got: 0x20006).description

@@ -57,17 +57,23 @@ import Testing
 
         #expect(try c.queryAssigned(vf: vf[0]) == nil)
         try c.assign(vf: vf[0], typeID: 1205)
+        // The engine report: the type's 8 copy engines (shared: time-sliced), the VF's whole
+        // 4 GiB BAR1 where its sysfs resource puts it.
+        let bar1 = vf.map { SysfsReader(root: root).resources($0)[1] }
+        #expect(bar1.prefix(2).allSatisfy { $0.size == 4 << 30 }, "\(bar1.prefix(2))")
         #expect(
             try c.queryAssigned(vf: vf[0])
                 == AssignedVF(
                     typeID: 1205, placement: 0, channelOffset: 0, channels: 512,
-                    framebufferOffsetMiB: 0, framebufferMiB: 20320))
+                    framebufferOffsetMiB: 0, framebufferMiB: 20320, copyEngineMask: 0xFF, bar1Address: bar1[0].start,
+                    bar1Size: 4 << 30))
         try c.assign(vf: vf[1], typeID: 1205, placement: 40, channelOffset: 1024)
         #expect(
             try c.queryAssigned(vf: vf[1])
                 == AssignedVF(
                     typeID: 1205, placement: 40, channelOffset: 1024, channels: 512,
-                    framebufferOffsetMiB: 40 * 1016, framebufferMiB: 20320))
+                    framebufferOffsetMiB: 40 * 1016, framebufferMiB: 20320, copyEngineMask: 0xFF,
+                    bar1Address: bar1[1].start, bar1Size: 4 << 30))
         // 40C needs units 0..<40 or 40..<80, both partly taken; MIG cannot join time-sliced VFs.
         #expect(try c.queryCreatable() == [1205])
         try c.deassign(vf: vf[1])

@@ -53,6 +53,8 @@ import Testing
             MemoryLayout<GmcapiQueryAssignedVfVgpuTypeOutParams>.offset(
                 of: \GmcapiQueryAssignedVfVgpuTypeOutParams.placementId) == 8)
         #expect(MemoryLayout<vgpuctl_assigned_vf_ext>.size == NovaCoreTable.Size.assignedExtension)
+        #expect(MemoryLayout<vgpuctl_assigned_vf_engines>.size == NovaCoreTable.Size.assignedEngines)
+        #expect(MemoryLayout<vgpuctl_assigned_vf_engines>.offset(of: \vgpuctl_assigned_vf_engines.bar1Address) == 8)
         #expect(MemoryLayout<vgpuctl_fwctl_info_nova_core>.size == NovaCoreTable.infoSize)
         #expect(MemoryLayout<NV2080_CTRL_VGPUCTL_FWCTL_RPC_PARAMS>.size == NovaCoreTable.stubControlHeaderSize)
         #expect(MemoryLayout<NV0080_ALLOC_PARAMETERS>.size == 56 && MemoryLayout<NV2080_ALLOC_PARAMETERS>.size == 4)

@@ -91,6 +91,18 @@ import VirtualFunctions
             #expect(
                 try firmwareView(fw, b.catalog, vfs: vfs.count) == bookView(book),
                 "after \(s): QUERY_ASSIGNED_VF and the book differ")
+            // The firmware's engine report (its own rules) gives every VF what the book promises:
+            // the same channel range, as many copy engines, a BAR1 window inside the VF's BAR1.
+            let engines = try b.engineReport()
+            #expect(engines.problems.isEmpty, "after \(s): \(engines.problems.map(\.message))")
+            #expect(Set(engines.reports.keys) == Set(book.entries.map(\.vf)), "after \(s): VFs reported")
+            for e in book.entries {
+                let r = engines.reports[e.vf]
+                #expect(
+                    r?.channels == e.channels && r?.copyEngines?.count == e.copyEngines.count
+                        && r?.bar1 != nil && r?.bar1?.size == engines.vfBAR1[e.vf]?.size,
+                    "after \(s): VF \(e.vf): firmware \(String(describing: r)), book \(e)")
+            }
             // Until the first assignment teaches it the catalog (ADD_TYPE), the firmware knows no type.
             if let f = freeVF, try !fw.querySupported().isEmpty {
                 let ids = try fw.queryCreatable(vf: f)

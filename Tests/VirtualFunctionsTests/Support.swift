@@ -19,9 +19,11 @@ enum VF {
         return HostRoot(dir)
     }
 
-    /// Runs the built vgpuctl against `root`.
-    static func run(_ root: HostRoot, _ args: [String]) throws -> TestSupport.Result {
-        try TestSupport.vgpuctl(["--root", root.path] + args)
+    /// Runs the built vgpuctl against `root` (`environment` added to this process's).
+    static func run(_ root: HostRoot, _ args: [String], environment: [String: String?] = [:]) throws
+        -> TestSupport.Result
+    {
+        try TestSupport.vgpuctl(["--root", root.path] + args, environment: environment)
     }
 
     static func json(_ r: TestSupport.Result) throws -> [String: Any] {

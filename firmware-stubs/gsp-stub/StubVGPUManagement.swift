@@ -16,7 +16,8 @@ import VGPUTypes
 /// lies under). A stub started for one vgpuctl process exits when that process is gone.
 ///
 /// `VGPUCTL_STUB_FWCTL_FAULT` makes the replies bad, to test the driver side: `short`,
-/// `wrong-command`, `reserved`, `oversized`, `refuse:STATUS`.
+/// `wrong-command`, `reserved`, `oversized`, `refuse:STATUS`; and makes the firmware misreport a
+/// VF's engines (``misreport(_:_:)``): `short-channels`, `short-engines`, `wide-bar1`.
 enum StubVGPUManagement {
     /// Adds the control handler to `d` (called from ``StubDispatcher/standard()``).
     static func register(_ d: inout StubDispatcher) {
@@ -247,13 +248,17 @@ final class StubVGPUManager {
                 }
                 guard let a = try fw.queryAssignedVF(i) else { return .answer(.assigned(nil)) }
                 let t = try? fw.queryProperties(a.typeID)
-                return .answer(
-                    .assigned(
-                        AssignedVF(
-                            typeID: UInt32(a.typeID), placement: UInt16(clamping: a.placement),
-                            channelOffset: UInt32(a.channelOffset), channels: UInt32(t?.channels ?? 0),
-                            framebufferOffsetMiB: UInt32(a.placement * fw.unitMiB),
-                            framebufferMiB: UInt32(t?.framebufferMiB ?? 0))))
+                var reply = AssignedVF(
+                    typeID: UInt32(a.typeID), placement: UInt16(clamping: a.placement),
+                    channelOffset: UInt32(a.channelOffset), channels: UInt32(t?.channels ?? 0),
+                    framebufferOffsetMiB: UInt32(a.placement * fw.unitMiB),
+                    framebufferMiB: UInt32(t?.framebufferMiB ?? 0))
+                if let e = try fw.engines(vf: i) {
+                    reply.copyEngineMask = e.copyEngines.reduce(UInt32(0)) { $0 | (1 << UInt32($1 & 31)) }
+                    reply.bar1Address = e.bar1Address
+                    reply.bar1Size = e.bar1Size
+                }
+                return .answer(.assigned(Self.misreport(reply, fault)))
             }
         } catch {
             let status: UInt32 =
@@ -265,6 +270,23 @@ final class StubVGPUManager {
                 }
             return .refuse(status, error.message)
         }
+    }
+
+    /// The engine report as a misbehaving firmware sends it (`VGPUCTL_STUB_FWCTL_FAULT`):
+    /// `short-channels` half the VF's channels, `short-engines` one copy engine fewer (the
+    /// highest), `wide-bar1` a BAR1 window twice the VF's BAR1.
+    static func misreport(_ a: AssignedVF, _ fault: String?) -> AssignedVF {
+        var a = a
+        switch fault {
+        case "short-channels"?: a.channels = a.channels.map { $0 / 2 }
+        case "short-engines"?:
+            if let m = a.copyEngineMask, m != 0 {
+                a.copyEngineMask = m & ~(UInt32(1) << UInt32(31 - m.leadingZeroBitCount))
+            }
+        case "wide-bar1"?: a.bar1Size = a.bar1Size.map { $0 * 2 }
+        default: break
+        }
+        return a
     }
 
     /// Why the firmware cannot hold a type record at all (its model divides by these).

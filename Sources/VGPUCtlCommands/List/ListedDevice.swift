@@ -26,7 +26,7 @@ struct ListedDevice: Encodable {
     /// The entries of `inv` with their VFs' vGPU facts (`inUseBy` already filled in).
     static func read(_ inv: Inventory, root: HostRoot) throws(VGPUError) -> [ListedDevice] {
         let pfs = inv.devices.map(\.device).filter { $0.sriov?.numVFs ?? 0 > 0 }
-        let vgpu = try VGPUListing.read(root: root, pfs: pfs, fits: false)
+        let vgpu = try VGPUListing.read(root: root, pfs: pfs, fits: false, engines: false)
         return inv.devices.map { e in
             let a = e.device.address
             guard e.device.physfn != nil else {

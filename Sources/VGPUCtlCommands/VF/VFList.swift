@@ -61,6 +61,7 @@ extension VF {
             } else {
                 print(VFRow.table(rows))
             }
+            for p in vgpu.engineProblems { print("problem: \(p)") }
             // Free slots and what fits: for the PF named, or every PF with VFs or vGPU types.
             let summaries = pfs.filter {
                 only != nil || ($0.sriov?.numVFs ?? 0) > 0

@@ -183,6 +183,16 @@ struct vgpuctl_assigned_vf_ext {
 };
 VGPUCTL_CC_ASSERT_SIZE(struct vgpuctl_assigned_vf_ext, 16);
 
+/** Follows vgpuctl_assigned_vf_ext when the firmware reports the VF's engines and BAR1 window
+ *  (stage 3's engine enumeration; no published format carries these per VF). */
+struct vgpuctl_assigned_vf_engines {
+    uint32_t copyEngineMask; /* bit i: copy engine i serves the VF */
+    uint32_t reserved;       /* 0 */
+    uint64_t bar1Address;    /* bus address of the VF's BAR1 window */
+    uint64_t bar1Size;       /* bytes */
+};
+VGPUCTL_CC_ASSERT_SIZE(struct vgpuctl_assigned_vf_engines, 24);
+
 /** FWCTL_INFO device data of a nova-core device (no public layout: vgpuctl's). */
 struct vgpuctl_fwctl_info_nova_core {
     uint16_t vendor_id;

@@ -11,10 +11,16 @@ public struct AssignedVF: Sendable, Equatable, Codable {
     public var channels: UInt32?
     public var framebufferOffsetMiB: UInt32?
     public var framebufferMiB: UInt32?
+    /// vgpuctl's engine report (after the extension, only with it): the copy engines serving
+    /// the VF (bit i: engine i) and the VF's BAR1 window (bus address and size in bytes).
+    public var copyEngineMask: UInt32?
+    public var bar1Address: UInt64?
+    public var bar1Size: UInt64?
 
     public init(
         typeID: UInt32, swizzID: UInt32 = 0, placement: UInt16, channelOffset: UInt32? = nil, channels: UInt32? = nil,
-        framebufferOffsetMiB: UInt32? = nil, framebufferMiB: UInt32? = nil
+        framebufferOffsetMiB: UInt32? = nil, framebufferMiB: UInt32? = nil, copyEngineMask: UInt32? = nil,
+        bar1Address: UInt64? = nil, bar1Size: UInt64? = nil
     ) {
         self.typeID = typeID
         self.swizzID = swizzID
@@ -23,7 +29,13 @@ public struct AssignedVF: Sendable, Equatable, Codable {
         self.channels = channels
         self.framebufferOffsetMiB = framebufferOffsetMiB
         self.framebufferMiB = framebufferMiB
+        self.copyEngineMask = copyEngineMask
+        self.bar1Address = bar1Address
+        self.bar1Size = bar1Size
     }
+
+    /// Whether the reply carries the engine report (it needs the extension before it).
+    var hasEngines: Bool { channelOffset != nil && copyEngineMask != nil }
 }
 
 /// A reply to a management request, encoded once: the echoed `fwctl_rpc_nova_core`, then the
@@ -55,7 +67,8 @@ public enum ManagementReply: Sendable, Equatable {
             var p = [UInt8](
                 repeating: 0,
                 count: NovaCoreTable.Size.assignedReply
-                    + (a?.channelOffset == nil ? 0 : NovaCoreTable.Size.assignedExtension))
+                    + (a?.channelOffset == nil ? 0 : NovaCoreTable.Size.assignedExtension)
+                    + (a?.hasEngines == true ? NovaCoreTable.Size.assignedEngines : 0))
             if let a {
                 p.put32(0, a.typeID)
                 p.put32(4, a.swizzID)
@@ -65,6 +78,11 @@ public enum ManagementReply: Sendable, Equatable {
                     p.put32(16, a.channels ?? 0)
                     p.put32(20, a.framebufferOffsetMiB ?? 0)
                     p.put32(24, a.framebufferMiB ?? 0)
+                }
+                if a.hasEngines {
+                    p.put32(28, a.copyEngineMask ?? 0)
+                    p.put64(36, a.bar1Address ?? 0)
+                    p.put64(44, a.bar1Size ?? 0)
                 }
             }
             b += p
@@ -108,18 +126,29 @@ public enum ManagementReply: Sendable, Equatable {
         default:
             let n = NovaCoreTable.Size.assignedReply
             let ext = NovaCoreTable.Size.assignedExtension
+            let engines = NovaCoreTable.Size.assignedEngines
             guard p.count >= n else { throw .short(length: b.count, needed: h + n) }
-            guard p.count == n || p.count == n + ext else { throw .trailing(p.count - n, expected: ext) }
+            guard p.count == n || p.count == n + ext || p.count == n + ext + engines else {
+                throw .trailing(p.count - n, expected: ext)
+            }
             let typeID = p.le32(0)
             if typeID == 0 {
                 self = .assigned(nil)
             } else if p.count == n {
                 self = .assigned(AssignedVF(typeID: typeID, swizzID: p.le32(4), placement: p.le16(8)))
             } else {
-                self = .assigned(
-                    AssignedVF(
-                        typeID: typeID, swizzID: p.le32(4), placement: p.le16(8), channelOffset: p.le32(12),
-                        channels: p.le32(16), framebufferOffsetMiB: p.le32(20), framebufferMiB: p.le32(24)))
+                var a = AssignedVF(
+                    typeID: typeID, swizzID: p.le32(4), placement: p.le16(8), channelOffset: p.le32(12),
+                    channels: p.le32(16), framebufferOffsetMiB: p.le32(20), framebufferMiB: p.le32(24))
+                if p.count == n + ext + engines {
+                    guard p.le32(32) == 0 else {
+                        throw .malformed("vgpuctl_assigned_vf_engines.reserved is \(hex0x(p.le32(32))), not 0")
+                    }
+                    a.copyEngineMask = p.le32(28)
+                    a.bar1Address = p.le64(36)
+                    a.bar1Size = p.le64(44)
+                }
+                self = .assigned(a)
             }
         }
     }

@@ -127,9 +127,9 @@ public enum NovaCoreTable {
         id: 0x0002_0007, name: "QUERY_ASSIGNED_VF_VGPU_TYPE",
         request: "GmcapiQueryAssignedVfVgpuTypeInParams (8: dbdf u64)",
         reply:
-            "GmcapiQueryAssignedVfVgpuTypeOutParams (12: vgpuTypeId u32 (0: none), swizzId u32, placementId u16, pad), then optionally vgpuctl_assigned_vf_ext (16: channelOffset, channelCount, framebufferOffsetMiB, framebufferMiB, u32 each)",
-        replyRoom: headerSize + 12 + 16, changesState: false,
-        source: "gmcapi (params), vgpuctl (the extension)")
+            "GmcapiQueryAssignedVfVgpuTypeOutParams (12: vgpuTypeId u32 (0: none), swizzId u32, placementId u16, pad), then optionally vgpuctl_assigned_vf_ext (16: channelOffset, channelCount, framebufferOffsetMiB, framebufferMiB, u32 each), then optionally vgpuctl_assigned_vf_engines (24: copyEngineMask u32, reserved u32, bar1Address u64, bar1Size u64)",
+        replyRoom: headerSize + 12 + 16 + 24, changesState: false,
+        source: "gmcapi (params), vgpuctl (the extension and the engines)")
 
     /// The seven, in number order.
     public static let all: [Command] = [
@@ -148,6 +148,8 @@ public enum NovaCoreTable {
         public static let propertiesParams = 4
         public static let assignedReply = 12
         public static let assignedExtension = 16
+        /// `vgpuctl_assigned_vf_engines`, after the extension.
+        public static let assignedEngines = 24
     }
 
     // MARK: vgpuctl's additions

@@ -10,18 +10,7 @@ extension SimulatedGSP {
         plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
         receiveTimeout: Duration
     ) throws(VGPUError) -> GMCBootReport {
-        if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
-            throw .refused(
-                "a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .failed("cannot create \(directory): \(error.localizedDescription)")
-        }
-        for f in [stateFile, bootFile, stubReport, logFile] { try? FileManager.default.removeItem(atPath: f) }
-        let mapping = try SharedMapping.create(path: sharedFile)
-        try mapping.lockExclusive(until: .now + .seconds(1))
+        let mapping = try freshSharedFile()
         defer { mapping.unlock() }
         let prepared: (GMCClient, UInt64)
         do { prepared = try GMCBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout) } catch {

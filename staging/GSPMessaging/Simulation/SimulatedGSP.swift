@@ -88,13 +88,11 @@ public struct SimulatedGSP {
         return names.sorted().compactMap { PCIAddress($0) }.compactMap { SimulatedGSP(root: root, pf: $0).status() }
     }
 
-    /// Boots GSP-RM for the PF against a new stub running `model`: prepares the queues, starts
-    /// the stub, completes the boot. On failure the stub is stopped and reaped (no orphan) and
-    /// the shared file and log are kept for `vgpuctl gsp decode`.
-    public func boot(
-        plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
-        receiveTimeout: Duration
-    ) throws(VGPUError) -> VGPUBootReport {
+    /// The start of every boot, whatever the wire format: refused while a stub serves the PF;
+    /// the run directory created, the last run's record, boot report, stub report and log
+    /// removed; a new shared file created and locked for the driver side (the caller unlocks).
+    /// Internal, not public: only the boots of this type (this file and `+GMC`) call it.
+    func freshSharedFile() throws(VGPUError) -> SharedMapping {
         if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
             throw .refused(
                 "a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
@@ -107,6 +105,17 @@ public struct SimulatedGSP {
         for f in [stateFile, bootFile, stubReport, logFile] { try? FileManager.default.removeItem(atPath: f) }
         let mapping = try SharedMapping.create(path: sharedFile)
         try mapping.lockExclusive(until: .now + .seconds(1))
+        return mapping
+    }
+
+    /// Boots GSP-RM for the PF against a new stub running `model`: prepares the queues, starts
+    /// the stub, completes the boot. On failure the stub is stopped and reaped (no orphan) and
+    /// the shared file and log are kept for `vgpuctl gsp decode`.
+    public func boot(
+        plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
+        receiveTimeout: Duration
+    ) throws(VGPUError) -> VGPUBootReport {
+        let mapping = try freshSharedFile()
         defer { mapping.unlock() }
 
         let client: GSPClient

@@ -195,6 +195,16 @@ public struct VFCreator {
             done.append(vfs[p.index])
         }
         let view = try typed.view()
+        // Not handed on while the firmware's report disagrees with the book or the BARs.
+        let problems = try typed.engineReport(view).problems.filter { p in
+            p.vfs.contains { i in planned.contains { $0.index == i && $0.type != nil } }
+        }
+        if !problems.isEmpty {
+            throw VGPUError(
+                .failed,
+                "\(pf): the VFs have their types but are not handed on: \(problems.map(\.message).joined(separator: "; ")); the firmware does not give them what their types need (clear them with 'vgpuctl vf clear' and check the GPU's firmware)",
+                cause: "engine check: \(problems.map(\.kind.rawValue).joined(separator: ", "))")
+        }
         return Outcome(
             pf: pf.description, backend: typed.kind, enabledVFs: enabled,
             created: planned.map { p in

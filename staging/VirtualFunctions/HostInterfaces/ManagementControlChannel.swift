@@ -108,7 +108,8 @@ public final class ManagementControlChannel: VGPUControlChannel {
     }
 
     /// What the VF carries. The channel range and frame-buffer offset come from vgpuctl's
-    /// reply extension; a firmware that does not send it leaves them -1 (unknown).
+    /// reply extension; a firmware that does not send it leaves them -1 (unknown). The copy
+    /// engines and the BAR1 window come from the engine report after it (nil when absent).
     public func queryAssignedVF(_ vf: Int) throws(VGPUError) -> VFAssignmentReport? {
         guard let a = address(vf) else { return nil }
         return try run { c throws(ControlChannelError) -> VFAssignmentReport? in
@@ -123,7 +124,9 @@ public final class ManagementControlChannel: VGPUControlChannel {
             return VFAssignmentReport(
                 vf: vf, typeID: Int(r.typeID), placement: Int(r.placement),
                 framebufferOffsetMiB: r.framebufferOffsetMiB.map { Int($0) } ?? -1, framebufferMiB: fb ?? 0,
-                channelOffset: r.channelOffset.map { Int($0) } ?? -1, channels: channels ?? 0)
+                channelOffset: r.channelOffset.map { Int($0) } ?? -1, channels: channels ?? 0,
+                copyEngines: r.copyEngineMask.map { m in (0..<32).filter { m & (1 << UInt32($0)) != 0 } },
+                bar1: r.bar1Address.flatMap { a in r.bar1Size.map { BAR1Window(address: a, size: $0) } })
         }
     }
 }

@@ -39,10 +39,14 @@ public struct VFAssignmentReport: Sendable, Equatable, Codable {
     /// Channel range.
     public var channelOffset: Int
     public var channels: Int
+    /// The copy engines serving the VF and its BAR1 window, when the firmware reports them
+    /// (vgpuctl's reply extension; nil: not reported).
+    public var copyEngines: [Int]?
+    public var bar1: BAR1Window?
 
     public init(
         vf: Int, typeID: Int, placement: Int, framebufferOffsetMiB: Int, framebufferMiB: Int, channelOffset: Int,
-        channels: Int
+        channels: Int, copyEngines: [Int]? = nil, bar1: BAR1Window? = nil
     ) {
         self.vf = vf
         self.typeID = typeID
@@ -51,6 +55,16 @@ public struct VFAssignmentReport: Sendable, Equatable, Codable {
         self.framebufferMiB = framebufferMiB
         self.channelOffset = channelOffset
         self.channels = channels
+        self.copyEngines = copyEngines
+        self.bar1 = bar1
+    }
+
+    /// What the firmware reported, for the engine check (the channel range when it told one).
+    public func firmwareReport(type: String) -> VFFirmwareReport {
+        VFFirmwareReport(
+            vf: vf, type: type,
+            channels: channelOffset >= 0 ? GPUBook.Span(offset: channelOffset, count: channels) : nil,
+            copyEngines: copyEngines, bar1: bar1)
     }
 }
 
@@ -84,7 +98,8 @@ public struct UpstreamInterface: VGPUInterface {
         let name =
             catalog.type(id: r.typeID)?.name ?? (try? channel.queryProperties(r.typeID).name) ?? "type id \(r.typeID)"
         return DriverAssignment(
-            typeName: name, typeID: r.typeID, placement: r.placement, channelOffset: r.channelOffset)
+            typeName: name, typeID: r.typeID, placement: r.placement, channelOffset: r.channelOffset,
+            firmware: r.firmwareReport(type: name))
     }
 
     public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {

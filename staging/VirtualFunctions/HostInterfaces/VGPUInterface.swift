@@ -73,15 +73,20 @@ public struct DriverAssignment: Sendable, Equatable, Codable {
     public var channelOffset: Int?
     /// The mdev device's UUID (mdev backend).
     public var mdevUUID: String?
+    /// The VF's channels, copy engines and BAR1 window as the firmware reports them (upstream
+    /// backend; nil when the interface reports none: vendor sysfs and mdev carry no such figures).
+    public var firmware: VFFirmwareReport?
 
     public init(
-        typeName: String, typeID: Int? = nil, placement: Int? = nil, channelOffset: Int? = nil, mdevUUID: String? = nil
+        typeName: String, typeID: Int? = nil, placement: Int? = nil, channelOffset: Int? = nil, mdevUUID: String? = nil,
+        firmware: VFFirmwareReport? = nil
     ) {
         self.typeName = typeName
         self.typeID = typeID
         self.placement = placement
         self.channelOffset = channelOffset
         self.mdevUUID = mdevUUID
+        self.firmware = firmware
     }
 }
 

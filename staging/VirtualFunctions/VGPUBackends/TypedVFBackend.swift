@@ -207,8 +207,11 @@ public final class TypedVFBackend: VGPUBackend {
         return sysfs.holders(of: files)
     }
 
+    /// How to give the VF to a VM; refused while the firmware's report of the VF disagrees with
+    /// the book or the VF's BAR1 (``checkEngines(_:)``).
     public func handoff(_ vf: PCIAddress) throws(VGPUError) -> Handoff {
         let r = try ref(vf)
+        try checkEngines(r)
         return interface.handoff(r, current: try interface.current(r))
     }
 }
