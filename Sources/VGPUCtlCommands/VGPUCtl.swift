@@ -44,7 +44,7 @@ public struct VGPUCtl: ParsableCommand {
         }
         let command: ParsableCommand
         do {
-            command = try parseAsRoot(args)
+            command = try parseFast(args)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -78,6 +78,33 @@ public struct VGPUCtl: ParsableCommand {
 }
 
 extension VGPUCtl {
+    /// Parses `args` as `parseAsRoot` does, building only the named subcommand's branch of the
+    /// command tree when the first argument names a subcommand (`vgpuctl list ...`): the parser
+    /// then visits and names that branch alone instead of every command. Help, usage lines,
+    /// errors and exit statuses are the same (Tests/CLI/surface.json records them); anything
+    /// else (`--help`, `help list`, a typo) is parsed against the whole tree.
+    static func parseFast(_ args: [String]) throws -> ParsableCommand {
+        if let first = args.first, !first.hasPrefix("-") {
+            for sub in configuration.subcommands where sub.configuration.commandName == first {
+                return try parse(args, through: sub)
+            }
+        }
+        return try parseAsRoot(args)
+    }
+
+    static func parse<Sub: ParsableCommand>(_ args: [String], through _: Sub.Type) throws -> ParsableCommand {
+        try OneBranch<Sub>.parseAsRoot(args)
+    }
+
+    /// `vgpuctl` with one subcommand: the root the parser sees for `vgpuctl <Sub> ...`.
+    struct OneBranch<Sub: ParsableCommand>: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            var c = VGPUCtl.configuration
+            c.subcommands = [Sub.self]
+            return c
+        }
+    }
+
     /// `--root DIR` may stand before the subcommand (`vgpuctl --root DIR list`): it is taken out
     /// there and handed to the subcommand through `VGPUCTL_ROOT`, which every command reads when
     /// it has no `--root` of its own.

@@ -45,10 +45,12 @@ public struct SysfsReader: Sendable {
 
     /// The target of the symlink at `relative`, as written in the link, or nil (`readlink(2)`).
     public func link(_ relative: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(root.url(relative), &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buf -> String? in
+            guard let base = buf.baseAddress else { return nil }
+            let n = readlink(root.url(relative), base, buf.count - 1)
+            guard n > 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: base, count: n), as: UTF8.self)
+        }
     }
 
     /// The last path component of the symlink target at `relative` (e.g. the driver name of
@@ -66,12 +68,51 @@ public struct SysfsReader: Sendable {
         defer { closedir(dir) }
         var names: [String] = []
         while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = Self.name(e)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
+    }
+
+    /// What a directory entry is, from `readdir`'s `d_type` (an `lstat` when the file system
+    /// does not say): links are not followed.
+    public enum EntryKind: Sendable, Equatable {
+        case directory, link, other
+    }
+
+    /// The entries of directory `relative` in the order `readdir` gives them (unsorted), with
+    /// their kinds, or [] when it does not exist. For walks that visit every entry anyway: no
+    /// sorting and no `lstat` per entry (sysfs and local file systems fill `d_type`).
+    public func entries(_ relative: String) -> [(name: String, kind: EntryKind)] {
+        let path = root.url(relative)
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var out: [(name: String, kind: EntryKind)] = []
+        while let e = readdir(dir) {
+            let name = Self.name(e)
+            if name == "." || name == ".." { continue }
+            let kind: EntryKind
+            switch Int32(e.pointee.d_type) {
+            case Int32(DT_DIR): kind = .directory
+            case Int32(DT_LNK): kind = .link
+            case Int32(DT_UNKNOWN):
+                var st = stat()
+                let type = lstat(path + "/" + name, &st) == 0 ? st.st_mode & S_IFMT : 0
+                kind = type == S_IFDIR ? .directory : type == S_IFLNK ? .link : .other
+            default: kind = .other
+            }
+            out.append((name, kind))
+        }
+        return out
+    }
+
+    /// The name of a `readdir` entry (`d_name`, NUL-terminated within its array).
+    static func name(_ e: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: e.pointee.d_name) { raw in
+            guard let base = raw.baseAddress else { return "" }
+            let n = strnlen(base.assumingMemoryBound(to: CChar.self), raw.count)
+            return String(decoding: UnsafeRawBufferPointer(start: base, count: n), as: UTF8.self)
+        }
     }
 
     /// Whether `relative` exists (following links).

@@ -2,8 +2,9 @@ import Foundation
 import Glibc
 
 extension DeviceUsage {
-    /// Collects the files of device `a` (see `DeviceUsage`) and its kernel users.
-    func target(_ a: PCIAddress, mounts: [UInt64: [String]]) -> Target {
+    /// Collects the files of device `a` (see `DeviceUsage`) and its kernel users. `host` holds
+    /// what is the same for every device of the host (read once per `users(of:)`).
+    func target(_ a: PCIAddress, mounts: [UInt64: [String]], host: inout HostFacts?) -> Target {
         var t = Target()
         for f in sysfs.vfioFiles(a) {
             t.paths.insert(f)
@@ -11,11 +12,15 @@ extension DeviceUsage {
         }
         // The canonical directory (sys/devices/...), so nodes and BARs are named as the kernel does.
         guard let dir = canonicalDir(a) else { return t }
-        walk(dir, depth: 0, into: &t, mounts: mounts)
-        for name in sysfs.list(dir) where Self.isResource(name) {
-            t.bars.insert("/" + dir + "/" + name)
+        let top = sysfs.entries(dir)
+        walk(dir, entries: top, depth: 0, into: &t, mounts: mounts)
+        for e in top where Self.isResource(e.name) {
+            t.bars.insert("/" + dir + "/" + e.name)
         }
-        if sysfs.linkName(HostRoot.deviceFile(a, "driver")) == "nvidia" { addNVIDIA(a, into: &t) }
+        if sysfs.linkName(HostRoot.deviceFile(a, "driver")) == "nvidia" {
+            if host == nil { host = HostFacts(self) }
+            if let host { addNVIDIA(a, host: host, into: &t) }
+        }
         return t
     }
 
@@ -38,12 +43,17 @@ extension DeviceUsage {
 
     /// Walks the device's own subtree (no links followed, child PCI functions skipped): every
     /// `dev` file is a node of the function; block nodes are checked for mounts and holders,
-    /// `net/<if>` for an interface that is up.
-    func walk(_ dir: String, depth: Int, into t: inout Target, mounts: [UInt64: [String]]) {
+    /// `net/<if>` for an interface that is up. `entries` are `dir`'s (read once by the caller
+    /// or here); the order of entries does not matter (the users are sorted at the end).
+    func walk(
+        _ dir: String, entries: [(name: String, kind: SysfsReader.EntryKind)]? = nil, depth: Int,
+        into t: inout Target, mounts: [UInt64: [String]]
+    ) {
         guard depth < 7 else { return }
-        let names = sysfs.list(dir)
-        if depth > 0, names.contains("dev"), let dev = Self.parseDev(sysfs.text(dir + "/dev")) {
-            let name = (dir as NSString).lastPathComponent
+        let names = entries ?? sysfs.entries(dir)
+        let base = dir.lastIndex(of: "/").map { String(dir[dir.index(after: $0)...]) } ?? dir
+        if depth > 0, names.contains(where: { $0.name == "dev" }), let dev = Self.parseDev(sysfs.text(dir + "/dev")) {
+            let name = base
             let isBlock = sysfs.linkName(dir + "/subsystem") == "block" || dir.contains("/block/")
             t.ids.insert(isBlock ? .block(dev) : .char(dev))
             if isBlock {
@@ -62,8 +72,8 @@ extension DeviceUsage {
                 }
             }
         }
-        if (dir as NSString).lastPathComponent == "net" {
-            for ifname in names {
+        if base == "net" {
+            for (ifname, _) in names {
                 let flags = SysfsParse.hex(sysfs.text("\(dir)/\(ifname)/flags")) ?? 0
                 let oper = sysfs.text("\(dir)/\(ifname)/operstate")?.trimmingCharacters(in: .whitespacesAndNewlines)
                 if flags & 1 != 0 || oper == "up" {
@@ -74,12 +84,8 @@ extension DeviceUsage {
                 }
             }
         }
-        for n in names where !Self.skipInWalk(n) {
-            let sub = dir + "/" + n
-            if sysfs.isLink(sub) || PCIAddress(n) != nil { continue }
-            var st = stat()
-            guard lstat(root.url(sub), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-            walk(sub, depth: depth + 1, into: &t, mounts: mounts)
+        for (n, kind) in names where kind == .directory && !Self.skipInWalk(n) && PCIAddress(n) == nil {
+            walk(dir + "/" + n, depth: depth + 1, into: &t, mounts: mounts)
         }
     }
 
@@ -89,34 +95,47 @@ extension DeviceUsage {
             || name == "mq" || name == "integrity" || name == "trace" || name == "statistics"
     }
 
-    /// NVIDIA's nodes for device `a`: `/dev/nvidia<minor>`, its MIG instances' caps, and the
-    /// driver-wide nodes as possible.
-    func addNVIDIA(_ a: PCIAddress, into t: inout Target) {
-        let info = sysfs.text("proc/driver/nvidia/gpus/\(a)/information") ?? ""
-        let nvidiaMajor = charMajor("nvidia") ?? 195
-        let capsMajor = charMajor("nvidia-caps")
-        if let minor = Self.field(info, "Device Minor"), let m = UInt64(minor) {
-            insert("/dev/nvidia\(m)", char: (nvidiaMajor, m), into: &t.paths, &t.ids)
-            for capMinor in migCaps("proc/driver/nvidia/capabilities/gpu\(m)/mig", depth: 0) {
-                insert(
-                    "/dev/nvidia-caps/nvidia-cap\(capMinor)", char: capsMajor.map { ($0, capMinor) }, into: &t.paths,
-                    &t.ids)
+    /// What NVIDIA's driver gives every GPU of the host alike, read once: the majors of
+    /// `proc/devices` and the driver-wide nodes (`/dev/nvidiactl`, `/dev/nvidia-modeset`, UVM,
+    /// the MIG config/monitor caps), which make a process a possible user of every GPU.
+    struct HostFacts {
+        var nvidiaMajor: UInt64
+        var capsMajor: UInt64?
+        var possiblePaths: Set<String> = []
+        var possibleIDs: Set<FileID> = []
+
+        init(_ usage: DeviceUsage) {
+            nvidiaMajor = usage.charMajor("nvidia") ?? 195
+            capsMajor = usage.charMajor("nvidia-caps")
+            usage.insert("/dev/nvidiactl", char: (nvidiaMajor, 255), into: &possiblePaths, &possibleIDs)
+            usage.insert("/dev/nvidia-modeset", char: (nvidiaMajor, 254), into: &possiblePaths, &possibleIDs)
+            for uvm in ["/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"] {
+                usage.insert(uvm, char: nil, into: &possiblePaths, &possibleIDs)
+            }
+            for (kind, fallback) in [("config", UInt64(1)), ("monitor", UInt64(2))] {
+                let text = usage.sysfs.text("proc/driver/nvidia/capabilities/mig/\(kind)") ?? ""
+                let m = DeviceUsage.field(text, "DeviceFileMinor").flatMap { UInt64($0) } ?? fallback
+                usage.insert(
+                    "/dev/nvidia-caps/nvidia-cap\(m)", char: capsMajor.map { ($0, m) }, into: &possiblePaths,
+                    &possibleIDs)
             }
         }
-        insert("/dev/nvidiactl", char: (nvidiaMajor, 255), into: &t.possiblePaths, &t.possibleIDs)
-        insert("/dev/nvidia-modeset", char: (nvidiaMajor, 254), into: &t.possiblePaths, &t.possibleIDs)
-        for uvm in ["/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"] {
-            insert(uvm, char: nil, into: &t.possiblePaths, &t.possibleIDs)
+    }
+
+    /// NVIDIA's nodes for device `a`: `/dev/nvidia<minor>`, its MIG instances' caps, and the
+    /// driver-wide nodes as possible.
+    func addNVIDIA(_ a: PCIAddress, host: HostFacts, into t: inout Target) {
+        let info = sysfs.text("proc/driver/nvidia/gpus/\(a)/information") ?? ""
+        if let minor = Self.field(info, "Device Minor"), let m = UInt64(minor) {
+            insert("/dev/nvidia\(m)", char: (host.nvidiaMajor, m), into: &t.paths, &t.ids)
+            for capMinor in migCaps("proc/driver/nvidia/capabilities/gpu\(m)/mig", depth: 0) {
+                insert(
+                    "/dev/nvidia-caps/nvidia-cap\(capMinor)", char: host.capsMajor.map { ($0, capMinor) },
+                    into: &t.paths, &t.ids)
+            }
         }
-        for (kind, fallback) in [("config", UInt64(1)), ("monitor", UInt64(2))] {
-            let m =
-                Self.field(sysfs.text("proc/driver/nvidia/capabilities/mig/\(kind)") ?? "", "DeviceFileMinor").flatMap {
-                    UInt64($0)
-                } ?? fallback
-            insert(
-                "/dev/nvidia-caps/nvidia-cap\(m)", char: capsMajor.map { ($0, m) }, into: &t.possiblePaths,
-                &t.possibleIDs)
-        }
+        t.possiblePaths.formUnion(host.possiblePaths)
+        t.possibleIDs.formUnion(host.possibleIDs)
     }
 
     func insert(_ path: String, char: (UInt64, UInt64)?, into paths: inout Set<String>, _ ids: inout Set<FileID>) {

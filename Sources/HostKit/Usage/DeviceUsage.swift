@@ -60,7 +60,8 @@ public struct DeviceUsage: Sendable {
     public func users(of addresses: [PCIAddress]) -> [PCIAddress: [DeviceUser]] {
         let mounts = mountedDevices()
         var targets: [PCIAddress: Target] = [:]
-        for a in addresses { targets[a] = target(a, mounts: mounts) }
+        var host: HostFacts?
+        for a in addresses { targets[a] = target(a, mounts: mounts, host: &host) }
         var out: [PCIAddress: [DeviceUser]] = [:]
         for a in addresses { out[a] = targets[a]?.kernelUsers ?? [] }
         // Inverted indexes, so each fd costs one lookup whatever the number of devices.

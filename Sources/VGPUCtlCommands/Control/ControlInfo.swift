@@ -8,6 +8,7 @@ extension Control {
     /// `vgpuctl control info DEVICE`.
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "info",
             abstract:
                 "Show the fwctl device of a PCI function: its device type and device data (FWCTL_INFO), or the stub's on a simulated host."
         )

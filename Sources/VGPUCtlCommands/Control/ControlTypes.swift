@@ -7,6 +7,7 @@ extension Control {
     /// `vgpuctl control types PF [--creatable]`.
     struct Types: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "types",
             abstract:
                 "List the vGPU types a GPU's firmware knows (QUERY_SUPPORTED_VGPU_TYPES), or those it would create now (--creatable), with their properties.",
             discussion: """

@@ -6,6 +6,7 @@ import Hypervisor
 /// `vgpuctl egm`: Extended GPU Memory regions of Grace hosts.
 struct EGM: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "egm",
         abstract: "Extended GPU Memory (EGM) regions of Grace hosts.",
         subcommands: [ListRegions.self])
 

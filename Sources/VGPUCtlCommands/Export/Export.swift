@@ -7,6 +7,7 @@ import Reconcile
 /// `vgpuctl export`: settings for the fleet engines that hand this host's devices to VMs.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract:
             "Settings for fleet engines (OpenStack Nova) describing this host's devices as they are, or as a host config would make them.",
         subcommands: [Nova.self])
@@ -15,6 +16,7 @@ struct Export: ParsableCommand {
 extension Export {
     struct Nova: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "nova",
             abstract:
                 "nova.conf settings ([pci] device_spec/alias, [devices] enabled_mdev_types, [mdev_<type>]) for the host as it is, or as a host config would make it.",
             discussion: """

@@ -10,6 +10,7 @@ extension GSP {
     /// `vgpuctl gsp boot PF`.
     struct Boot: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "boot",
             abstract: "Boot GSP-RM for a GPU with vGPU enabled (simulated host: starts gsp-stub, which keeps running).")
 
         @Argument(help: ArgumentHelp("The GPU's physical function.", valueName: "PF"))

@@ -7,6 +7,7 @@ extension GSP {
     /// `vgpuctl gsp decode FILE`.
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "decode",
             abstract: "Decode a GspMem dump: both queues' headers and every pending message.",
             discussion:
                 "--firmware r570.144 (mainline, the default) decodes a GspMem file; --firmware r000_00 (the development firmware's GMC API format) decodes a queue ring dump: page-aligned MCTP/NVDM elements."

@@ -7,6 +7,7 @@ extension GSP {
     /// `vgpuctl gsp ping PF`: round trips through a running stub.
     struct Ping: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ping",
             abstract:
                 "Measure RPC round trips to a booted gsp-stub (GSP_RM_CONTROL NV0000_CTRL_CMD_NULL, parameters echoed)."
         )

@@ -5,7 +5,8 @@ import HostKit
 extension GSP {
     /// `vgpuctl gsp status [PF]`.
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the gsp-stub processes of a simulated host.")
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show the gsp-stub processes of a simulated host.")
 
         @Argument(help: ArgumentHelp("Only this GPU.", valueName: "PF"))
         var pf: String?

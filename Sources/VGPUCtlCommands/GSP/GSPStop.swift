@@ -6,6 +6,7 @@ extension GSP {
     /// `vgpuctl gsp stop PF`.
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stop",
             abstract: "Stop the gsp-stub serving a GPU (simulated host) through the unload path.",
             discussion:
                 "Sends UNLOADING_GUEST_DRIVER (47), after which the firmware runs the Booter Unloader and FWSEC-SB and goes; a stub that does not answer is terminated."

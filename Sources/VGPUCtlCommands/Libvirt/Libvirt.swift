@@ -6,6 +6,7 @@ import Hypervisor
 /// `vgpuctl libvirt`: domain XML for devices handed to a guest.
 struct Libvirt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "libvirt",
         abstract: "libvirt domain XML for devices handed to a guest.",
         subcommands: [XML.self])
 

@@ -5,6 +5,7 @@ import HostKit
 /// `vgpuctl list`: the inventory an operator looks at first.
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List GPUs, their VFs and the devices sharing their IOMMU groups (--all: every PCI function).")
 
     @OptionGroup var host: HostOptions

@@ -7,6 +7,7 @@ import VirtualFunctions
 extension PassthroughCommand {
     struct Assign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "assign",
             abstract: "Bind a GPU or VF (and its companion functions) to its VFIO driver.",
             discussion:
                 "Grace GPUs go to nvgrace_gpu_vfio_pci, everything else to vfio-pci. Loads no module. Refuses (exit 4) when another device in the IOMMU group is bound to a host driver, unless --include-group, and when a process or the kernel uses a device whose driver would change (an open node, a mapped BAR, a mount, an interface up), unless --force."

@@ -6,6 +6,7 @@ import Passthrough
 extension PassthroughCommand {
     struct Release: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "release",
             abstract:
                 "Give a device back to the drivers it had before 'passthrough assign' (refused while a VM holds it).")
 

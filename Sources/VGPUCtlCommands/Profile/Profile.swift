@@ -7,6 +7,7 @@ import VirtualFunctions
 /// `vgpuctl profile`: vGPU types (profiles) and how many more each GPU can take.
 struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "profile",
         abstract: "vGPU profiles: the types a GPU supports and how many more of each it can take now.",
         subcommands: [ListProfiles.self])
 

@@ -6,11 +6,13 @@ import Hypervisor
 /// `vgpuctl qemu`: QEMU command-line pieces for assigned devices.
 struct QEMU: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "qemu",
         abstract: "QEMU arguments for devices handed to a guest.",
         subcommands: [Args.self])
 
     struct Args: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "args",
             abstract: "Print the QEMU arguments for assigned devices, one argument per line.",
             discussion: """
                 Each device gets '-device vfio-pci,host=BDF,...,id=hostdev-BDF' (an mdev: sysfsdev=). A VF with a \

@@ -7,6 +7,7 @@ import Passthrough
 extension QMP {
     struct Attach: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "attach",
             abstract: "Add an assigned device to a running VM (device_add vfio-pci) and show where the guest sees it.",
             discussion:
                 "On q35 a device needs a hot-pluggable bus: pass --bus with the id of a free pcie-root-port. Grace GPUs cannot be hot-plugged (their NUMA nodes exist only from boot): use 'vgpuctl qemu args'."

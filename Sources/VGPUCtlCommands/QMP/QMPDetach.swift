@@ -7,6 +7,7 @@ import Passthrough
 extension QMP {
     struct Detach: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "detach",
             abstract: "Remove a device from a running VM: succeeds only once QEMU reports DEVICE_DELETED.",
             discussion:
                 "device_del only asks the guest OS to let go. If it does not within --timeout, the device stays in the VM and assigned on the host, and the command fails (exit 1) saying the guest did not release it. With --release a released device is then given back to its host driver ('passthrough release')."

@@ -8,11 +8,13 @@ import SimGPU
 /// `vgpuctl sim`: simulated hosts.
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sim",
         abstract: "Create and inspect simulated hosts (sysfs trees that real tools can read).",
         subcommands: [Create.self, Models.self, VGPUModeCommand.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a simulated host tree to DIR.")
+        static let configuration = CommandConfiguration(
+            commandName: "create", abstract: "Write a simulated host tree to DIR.")
 
         @Argument(help: "Directory to create the host in (new, empty, or an existing simulated host with --force).")
         var dir: String
@@ -62,7 +64,7 @@ struct Sim: ParsableCommand {
     }
 
     struct Models: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the host models.")
+        static let configuration = CommandConfiguration(commandName: "models", abstract: "List the host models.")
         @OptionGroup var output: OutputOptions
 
         func run() throws {

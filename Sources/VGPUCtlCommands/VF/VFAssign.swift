@@ -7,6 +7,7 @@ import VirtualFunctions
 extension VF {
     struct Assign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "assign",
             abstract: "Give one VF a vGPU type.",
             discussion:
                 "The VF's PF must have VFs enabled already (see 'vgpuctl vf create' to enable and type in one go). Refused with the numbers (exit 1) when the GPU cannot hold the type; nothing changes then."

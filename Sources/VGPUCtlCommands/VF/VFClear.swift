@@ -7,6 +7,7 @@ import VirtualFunctions
 extension VF {
     struct Clear: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "clear",
             abstract: "Remove the vGPU type of a VF (refused while a VM holds the VF).",
             discussion:
                 "Refused with exit 4 while a process (a VM) holds the VF's VFIO files, or its mdev device's, or any other file of the VF open, unless --force."

@@ -6,6 +6,7 @@ import VirtualFunctions
 extension VF {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Give free VFs of a PF vGPU types and print how to hand each to a VM.",
             discussion: """
                 Enables the PF's VFs first when it has none (all of them, as NVIDIA's sriov-manage does; \

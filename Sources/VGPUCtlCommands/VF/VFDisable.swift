@@ -6,6 +6,7 @@ import VirtualFunctions
 extension VF {
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "disable",
             abstract: "Disable every VF of a PF (refused while a VF is open by a process, unless --force).")
 
         @Argument(help: "The PF's PCI address.") var pf: String

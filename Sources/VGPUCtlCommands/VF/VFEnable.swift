@@ -6,6 +6,7 @@ import VirtualFunctions
 extension VF {
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enable",
             abstract: "Enable N VFs on a PF and wait until they exist.",
             discussion:
                 "Sets sriov_drivers_autoprobe to 0 (new VFs stay unbound) unless --autoprobe. Changing a nonzero count needs --force."
