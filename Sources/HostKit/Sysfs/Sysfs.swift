@@ -43,11 +43,18 @@ public struct SysfsReader: Sendable {
         return out
     }
 
-    /// The target of the symlink at `relative`, as written in the link, or nil (`readlink(2)`).
+    /// The target of the symlink at `relative`, as written in the link, or nil (``linkTarget(_:)``
+    /// says why).
     public func link(_ relative: String) -> String? {
+        try? linkTarget(relative)
+    }
+
+    /// The target of the symlink at `relative`, as written in the link (`readlink(2)`, retried on
+    /// `EINTR`). A failure names the call, its errno and the full path.
+    public func linkTarget(_ relative: String) throws(SystemCallError) -> String {
+        let path = root.url(relative)
         var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(root.url(relative), &buf, buf.count - 1)
-        guard n > 0 else { return nil }
+        let n = try systemCall("readlink", path: path) { readlink(path, &buf, buf.count - 1) }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -60,9 +67,17 @@ public struct SysfsReader: Sendable {
         return name.isEmpty ? nil : String(name)
     }
 
-    /// The names in directory `relative` (sorted), or [] when it does not exist.
+    /// The names in directory `relative` (sorted), or [] when it does not exist or cannot be read
+    /// (``entries(_:)`` says why).
     public func list(_ relative: String) -> [String] {
-        guard let dir = opendir(root.url(relative)) else { return [] }
+        (try? entries(relative)) ?? []
+    }
+
+    /// The names in directory `relative` (sorted) (`opendir(3)`, retried on `EINTR`). A failure
+    /// names the call, its errno and the full path.
+    public func entries(_ relative: String) throws(SystemCallError) -> [String] {
+        let path = root.url(relative)
+        let dir = try systemCallReturningPointer("opendir", path: path) { opendir(path) }
         defer { closedir(dir) }
         var names: [String] = []
         while let e = readdir(dir) {

@@ -52,7 +52,7 @@ struct VGPUDMCommand: ParsableCommand {
             var c = command
             try c.run()
             Foundation.exit(0)
-        } catch let e as VGPUError {
+        } catch let e as any CodedError {
             dmError(e.message)
         } catch let e as ExitCode {
             Foundation.exit(e.rawValue == 0 ? 0 : 1)
