@@ -36,12 +36,16 @@ public struct Executor {
     public func run(_ step: Action) throws(VGPUError) {
         switch step {
         case .releasePassthrough(let a):
-            guard try PassthroughState.load(root).devices[a.description] != nil else { return }
+            guard
+                try VGPUError.wrapping(.unclassified, { try PassthroughState.load(root) }).devices[a.description] != nil
+            else {
+                return
+            }
             // apply and recovery checked every disturbed function's users (refused unless --force).
-            _ = try passthrough.release(a, force: true)
+            _ = try VGPUError.wrapping(.unclassified) { try passthrough.release(a, force: true) }
         case .assignPassthrough(let a):
             // apply checked every device's users before its first step (refused unless --force).
-            _ = try passthrough.assign(a, includeGroup: false, force: true)
+            _ = try VGPUError.wrapping(.unclassified) { try passthrough.assign(a, includeGroup: false, force: true) }
         case .bindHostDriver(let a):
             guard let d = sysfs.device(a) else { throw .failed("\(a) disappeared") }
             if d.driverOverride != nil { try write("", .driverOverride(a), d) }

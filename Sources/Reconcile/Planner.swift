@@ -172,7 +172,7 @@ public struct Planner {
     /// show); without it only the functions the steps disturb are looked up (what `apply`
     /// checks), so a converged apply scans no process.
     public func plan(_ config: HostConfig, usersOfEveryDevice: Bool = true) throws(VGPUError) -> Plan {
-        let state = try PassthroughState.load(root)
+        let state = try VGPUError.wrapping(.unclassified) { try PassthroughState.load(root) }
         let guests = try GuestAssignments.load(root).vfs
         var out: [DevicePlan] = []
         let all = sysfs.allDevices()
