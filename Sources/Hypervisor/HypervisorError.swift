@@ -43,8 +43,6 @@ public enum HypervisorCode: String, ErrorCode {
     case qmpRefused
     /// Hot-plugging or unplugging a device failed.
     case hotplug
-    /// The EGM regions cannot be read.
-    case egm
 }
 
 /// Hypervisor's error: a ``HypervisorCode``, the operator's sentence, the exit status, and the
