@@ -33,15 +33,16 @@ public struct VGPUCtl: ParsableCommand {
     ///
     /// Argument errors print one line on stderr and exit 2; help and `--version` exit 0.
     public static func run(arguments: [String]? = nil) -> Never {
-        let (debugFlag, rest) = takeDebugFlag(arguments ?? Array(CommandLine.arguments.dropFirst()))
+        let given = hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
+        // NVIDIA vgpu-device-manager's command line: under its name, or as `vgpuctl vgpu-dm`
+        // (its own -d/--debug is left to it).
+        if arguments == nil, let argv0 = CommandLine.arguments.first, VGPUDMCommand.invokedUnderOwnName(argv0) {
+            VGPUDMCommand.run(arguments: given)
+        }
+        if given.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(given.dropFirst())) }
+        let (debugFlag, args) = takeDebugFlag(given)
         let debug =
             debugFlag || ProcessInfo.processInfo.environment["VGPUCTL_DEBUG"].map { !$0.isEmpty && $0 != "0" } == true
-        let args = hoistGlobalRoot(rest)
-        // NVIDIA vgpu-device-manager's command line: under its name, or as `vgpuctl vgpu-dm`.
-        if arguments == nil, let argv0 = CommandLine.arguments.first, VGPUDMCommand.invokedUnderOwnName(argv0) {
-            VGPUDMCommand.run(arguments: args)
-        }
-        if args.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(args.dropFirst())) }
         // `--version` alone: answered before the argument parser builds the command tree (what
         // it prints is the same: the version and a newline).
         if args == ["--version"] {

@@ -116,13 +116,17 @@
                 }
                 if !readable { return nil }
 
-                let n = buffer.withUnsafeMutableBytes { raw in
-                    mnl_socket_recvfrom(socket, raw.baseAddress, raw.count)
+                let e: Errno
+                do throws(SystemCallError) {
+                    let n = try systemCall("mnl_socket_recvfrom") {
+                        buffer.withUnsafeMutableBytes { raw in mnl_socket_recvfrom(socket, raw.baseAddress, raw.count) }
+                    }
+                    return Array(buffer[0..<min(n, buffer.count)])
+                } catch {
+                    e = error.errno  // EINTR was retried by the helper
                 }
-                if n >= 0 { return Array(buffer[0..<min(n, buffer.count)]) }
-                let e = Errno(rawValue: errno)
                 switch e {
-                case .interrupted, .wouldBlock:
+                case .wouldBlock:
                     continue
                 case .noSpace:
                     continue
