@@ -47,7 +47,8 @@ public final class DevicePluginDaemon: Sendable {
     /// Runs until `stop` yields (SIGTERM): then stops every server and removes its socket.
     public func run(stop: AsyncStream<Void>) async throws {
         guard FileManager.default.fileExists(atPath: pluginDir) else {
-            throw VGPUError.invalid(
+            throw DevicePluginError.invalid(
+                .pluginDirectory,
                 "the device-plugin directory \(pluginDir) does not exist (is the kubelet's directory mounted? see --plugin-dir)"
             )
         }
@@ -112,7 +113,8 @@ public final class DevicePluginDaemon: Sendable {
                 await stopServer(r, run, removeSocket: false)
                 running[r] = try await start(r)
             case .event(.watcherFailed(let why)):
-                throw VGPUError.failed(
+                throw DevicePluginError.failed(
+                    .watcher,
                     "vgpuctl device-plugin: \(why); stopping so the lists cannot go stale (systemd or the DaemonSet restarts it)"
                 )
             case .event(.kubeletStarted):
@@ -139,7 +141,7 @@ public final class DevicePluginDaemon: Sendable {
             do { try await server.serve() } catch { log("\(resource): server on \(socket) ended: \(error)") }
         }
         do { _ = try await transport.listeningAddress } catch {
-            throw VGPUError.failed("cannot listen on \(socket): \(error)")
+            throw DevicePluginError.failed(.listen, "cannot listen on \(socket): \(error)", underlying: error)
         }
         return Running(
             server: server, serving: serving, registering: registration(resource, socket: socket), socket: socket)

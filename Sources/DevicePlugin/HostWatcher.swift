@@ -50,13 +50,16 @@ public enum HostWatcher {
     public static func start(
         root: HostRoot, pluginDir: String, uevents: Bool, pending: PendingChange,
         log: @escaping @Sendable (String) -> Void
-    ) throws(VGPUError) -> AsyncStream<WatchEvent> {
+    ) throws(DevicePluginError) -> AsyncStream<WatchEvent> {
         let (stream, continuation) = AsyncStream<WatchEvent>.makeStream()
         let changes = root.url(HostChanges.directory)
         try? FileManager.default.createDirectory(atPath: changes, withIntermediateDirectories: true)
-        let watch = try InotifyWatch()
-        try watch.add(changes, mask: inotifyMask)
-        try watch.add(pluginDir, mask: inotifyMask)
+        let watch = try DevicePluginError.wrapping(.watcher) {
+            let watch = try InotifyWatch()
+            try watch.add(changes, mask: inotifyMask)
+            try watch.add(pluginDir, mask: inotifyMask)
+            return watch
+        }
         let box = WatchBox(watch)
         let notices = Thread {
             while true {
@@ -79,7 +82,7 @@ public enum HostWatcher {
         notices.name = "vgpuctl-inotify"
         notices.start()
         if uevents {
-            let listener = try UeventListener()
+            let listener = try DevicePluginError.wrapping(.watcher) { try UeventListener() }
             let ubox = ListenerBox(listener)
             let kernel = Thread {
                 while true {

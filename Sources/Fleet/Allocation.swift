@@ -21,15 +21,17 @@ public struct Allocation: Sendable, Equatable {
     /// `/dev/iommu` and `/dev/vfio/devices/vfioN`; `/dev/egmN` when every GPU of that EGM
     /// region is in the allocation. An id the resource does not have, or an unhealthy one, is
     /// an error naming it.
-    public static func make(_ snapshot: FleetSnapshot, resource: String, ids: [String]) throws(VGPUError) -> Allocation
+    public static func make(_ snapshot: FleetSnapshot, resource: String, ids: [String]) throws(FleetError) -> Allocation
     {
         let mine = snapshot.devices(of: resource)
         var chosen: [FleetDevice] = []
         for id in ids {
             guard let d = mine.first(where: { $0.id == id }) else {
-                throw .invalid("\(resource) has no device '\(id)'; it has: \(mine.map(\.id).joined(separator: ", "))")
+                throw .invalid(
+                    .noSuchDevice,
+                    "\(resource) has no device '\(id)'; it has: \(mine.map(\.id).joined(separator: ", "))")
             }
-            if let why = d.unhealthy { throw .refused("\(resource) device \(id) is unhealthy: \(why)") }
+            if let why = d.unhealthy { throw .refused(.unhealthy, "\(resource) device \(id) is unhealthy: \(why)") }
             chosen.append(d)
         }
         let mdev = chosen.contains { $0.kind == .mdev }

@@ -16,7 +16,7 @@ extension FleetScanner {
     public func project(
         _ now: FleetSnapshot, plan: Planner.Plan, selected: [(PCIDevice, HostConfig.Rule)],
         mdevTypes: MdevTypeDirectories
-    ) throws(VGPUError) -> FleetSnapshot {
+    ) throws(FleetError) -> FleetSnapshot {
         let sysfs = SysfsReader(root: root)
         let byAddress = Dictionary(sysfs.allDevices().map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
         let changed = Set(selected.map { $0.0.address })
@@ -50,10 +50,10 @@ extension FleetScanner {
     func projectVFs(
         _ gpu: PCIDevice, spec: HostConfig.VGPUSpec, steps: [Action], sysfs: SysfsReader,
         byAddress: [PCIAddress: PCIDevice], numa: Int?, mdevTypes: MdevTypeDirectories
-    ) throws(VGPUError) -> [FleetDevice] {
+    ) throws(FleetError) -> [FleetDevice] {
         // The VFs and their types after the steps, in step order (as the executor runs them).
         var vfs = gpu.sriov?.vfs ?? []
-        let current = try typedVFs(gpu.address)
+        let current = try FleetError.wrapping(.scan) { try typedVFs(gpu.address) }
         var types: [PCIAddress: String] = [:]
         for t in current ?? [] { if let type = t.type { types[t.vf] = type } }
         for s in steps {
@@ -72,7 +72,7 @@ extension FleetScanner {
                 continue
             }
         }
-        let mdev = try mdevTypes(gpu.address)
+        let mdev = try FleetError.wrapping(.scan) { try mdevTypes(gpu.address) }
         // A VF that does not exist yet has the device id the PF gives its VFs.
         func ids(_ vf: PCIAddress) -> (UInt16, UInt16) {
             if let d = byAddress[vf] { return (d.vendorID, d.deviceID) }

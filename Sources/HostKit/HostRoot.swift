@@ -72,14 +72,16 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw .invalid(
+                .hostRoot,
                 "host root \(path) does not exist; pass an existing directory to --root (or VGPUCTL_ROOT), or create a simulated host with 'vgpuctl sim create \(path) --model NAME'"
             )
         }
         guard isDir.boolValue else {
-            throw .invalid("host root \(path) is not a directory")
+            throw .invalid(.hostRoot, "host root \(path) is not a directory")
         }
         guard FileManager.default.fileExists(atPath: url(Self.pciDevices), isDirectory: &isDir), isDir.boolValue else {
             throw .invalid(
+                .hostRoot,
                 "\(path) is not a host tree: \(url(Self.pciDevices)) is missing; point --root at a host's root directory or at a tree made by 'vgpuctl sim create'"
             )
         }

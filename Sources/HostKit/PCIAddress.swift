@@ -106,7 +106,7 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Parses a user-supplied address, throwing an invalid-input error that quotes it.
     public static func parse(_ text: String, what: String = "PCI address") throws(VGPUError) -> PCIAddress {
         guard let a = PCIAddress(text) else {
-            throw .invalid("'\(text)' is not a valid \(what); expected DDDD:BB:DD.F, e.g. 0000:01:00.0")
+            throw .invalid(.badAddress, "'\(text)' is not a valid \(what); expected DDDD:BB:DD.F, e.g. 0000:01:00.0")
         }
         return a
     }

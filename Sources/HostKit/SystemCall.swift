@@ -44,6 +44,19 @@ public func systemCall<T: FixedWidthInteger>(_ call: String, path: String? = nil
     }
 }
 
+/// Runs `body`, a call that returns a pointer or nil and sets `errno` on failure (`opendir(3)`,
+/// `fopen(3)`), again while it fails with `EINTR`; returns the pointer.
+public func systemCallReturningPointer<T>(_ call: String, path: String? = nil, _ body: () -> T?)
+    throws(SystemCallError) -> T
+{
+    while true {
+        if let r = body() { return r }
+        let e = Errno(rawValue: Glibc.errno)
+        if e == .interrupted { continue }
+        throw SystemCallError(call, errno: e, path: path)
+    }
+}
+
 /// Runs `body`, a call that returns 0 or an errno value (`posix_spawn(3)`, pthread functions),
 /// again while it returns `EINTR`.
 public func systemCallReturningErrno(_ call: String, path: String? = nil, _ body: () -> Int32)

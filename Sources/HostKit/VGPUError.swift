@@ -12,57 +12,90 @@ public enum ExitStatus: Int32, Sendable, Codable {
     case refused = 4
 }
 
-/// The one error type of HostKit and the layers above it.
-///
-/// `message` is a sentence for an operator: it names the device or path and says what to do.
-/// `underlying` keeps the failure below as a value (a ``SystemCallError`` with the call, errno
-/// and path; a ``KernelError``; a parser's error); `cause` is a short note for `--debug`.
-public struct VGPUError: Error, CustomStringConvertible, Sendable {
-    public var status: ExitStatus
-    public var message: String
-    public var cause: String?
-    /// The error this one explains, as a value.
-    public var underlying: (any Error & Sendable)?
+/// HostKit's error codes (``HostKitError``).
+public enum HostKitCode: String, ErrorCode {
+    public static var module: String { "hostkit" }
+    /// `--root` (or `VGPUCTL_ROOT`) is not a host tree.
+    case hostRoot
+    /// A text is not a PCI address.
+    case badAddress
+    /// No such PCI device under the root.
+    case noSuchDevice
+    /// A VF was named where a PF is needed.
+    case notAPF
+    /// The device has no SR-IOV capability.
+    case noSRIOV
+    /// A VF count the device cannot take.
+    case vfCount
+    /// VFs that exist (and may be in use) would be removed.
+    case vfsInUse
+    /// VFs the kernel should have created are missing.
+    case vfsMissing
+    /// A control file this user cannot write (not root).
+    case notPrivileged
+    /// A write to a kernel control file failed (the ``KernelError`` is underneath).
+    case kernelWrite
+    /// Something uses the device (a process, a mount, an interface).
+    case inUse
+    /// The host lock cannot be opened or taken.
+    case lock
+    /// Another vgpuctl holds the host lock.
+    case lockHeld
+    /// A file cannot be written (atomically) or encoded.
+    case fileWrite
+    /// libpci failed.
+    case libpci
+    /// libudev failed, or udev did not finish with a device.
+    case udev
+    /// The kernel uevent socket failed, or an awaited uevent did not arrive.
+    case uevent
+    /// inotify failed.
+    case inotify
+    /// Thrown through the code-less factories (`.failed("...")`) kept for the modules that have
+    /// no error type of their own yet (the other staging modules, firmware-stubs) and for code
+    /// written before codes; new code names a code.
+    case unclassified
+}
 
+/// HostKit's error.
+public typealias HostKitError = ModuleError<HostKitCode>
+
+/// HostKit's error under the name it had when it served every module (code written before each
+/// module had its own error type still throws it).
+public typealias VGPUError = HostKitError
+
+extension ModuleError where Code == HostKitCode {
+    /// An error without a code (``HostKitCode/unclassified``), for code that predates codes.
     public init(
         _ status: ExitStatus, _ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil
     ) {
-        self.status = status
-        self.message = message
-        self.cause = cause ?? underlying.map { "\($0)" }
-        self.underlying = underlying
+        self.init(.unclassified, status, message, cause: cause, underlying: underlying)
     }
 
-    /// The failed system call underneath, if any (the errno and path kept as values).
-    public var systemCall: SystemCallError? { underlying as? SystemCallError }
-
-    /// The operation failed because system call `error` did (exit 1); `message` says what was
-    /// being done and what to do, `error` is kept as ``underlying``.
-    public static func failed(_ message: String, _ error: SystemCallError) -> VGPUError {
-        VGPUError(.failed, message, underlying: error)
-    }
-
-    public var description: String { message }
-
-    /// Invalid input: a malformed argument or file (exit 2).
+    /// Invalid input (exit 2), without a code.
     public static func invalid(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
         -> VGPUError
     {
-        VGPUError(.invalidInput, message, cause: cause, underlying: underlying)
+        VGPUError(.unclassified, .invalidInput, message, cause: cause, underlying: underlying)
     }
 
-    /// The operation failed (exit 1).
+    /// The operation failed (exit 1), without a code.
     public static func failed(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
         -> VGPUError
     {
-        VGPUError(.failed, message, cause: cause, underlying: underlying)
+        VGPUError(.unclassified, .failed, message, cause: cause, underlying: underlying)
     }
 
-    /// Refused because something is in use (exit 4).
+    /// The operation failed because system call `error` did (exit 1), without a code.
+    public static func failed(_ message: String, _ error: SystemCallError) -> VGPUError {
+        VGPUError(.unclassified, .failed, message, underlying: error)
+    }
+
+    /// Refused because something is in use (exit 4), without a code.
     public static func refused(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
         -> VGPUError
     {
-        VGPUError(.refused, message, cause: cause, underlying: underlying)
+        VGPUError(.unclassified, .refused, message, cause: cause, underlying: underlying)
     }
 }
 

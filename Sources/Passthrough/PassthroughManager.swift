@@ -52,9 +52,10 @@ public struct PassthroughManager {
         public var alreadyAssigned: Bool
     }
 
-    func device(_ a: PCIAddress) throws(VGPUError) -> PCIDevice {
+    func device(_ a: PCIAddress) throws(PassthroughError) -> PCIDevice {
         guard let d = sysfs.device(a) else {
             throw .invalid(
+                .noSuchDevice,
                 "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
@@ -62,17 +63,19 @@ public struct PassthroughManager {
     }
 
     /// Works out what assigning `address` takes, without changing anything.
-    public func plan(_ address: PCIAddress, includeGroup: Bool) throws(VGPUError) -> Assignment {
+    public func plan(_ address: PCIAddress, includeGroup: Bool) throws(PassthroughError) -> Assignment {
         let d = try device(address)
-        if d.isBridge { throw .invalid("\(address) is a PCI bridge; bridges are not passed through") }
+        if d.isBridge { throw .invalid(.bridge, "\(address) is a PCI bridge; bridges are not passed through") }
         if let typed = TypedVF.read(d, sysfs) {
             throw .refused(
+                .carriesVGPU,
                 "\(address) carries a vGPU and is not rebound (unbinding it from nvidia would destroy the vGPU; vfio-pci cannot take it); \(typed.handoffAdvice(address))"
             )
         }
         let target = PCIIDs.vfioDriver(vendor: d.vendorID, device: d.deviceID).rawValue
         guard let group = d.iommuGroup else {
             throw .failed(
+                .noIOMMU,
                 "\(address) has no IOMMU group: the IOMMU is off; enable it (intel_iommu=on or amd_iommu=on on the kernel command line) and reboot"
             )
         }
@@ -103,6 +106,7 @@ public struct PassthroughManager {
         if let b = blockers.first {
             let list = blockers.map { "\($0.address) (\($0.driver ?? "-"))" }.joined(separator: ", ")
             throw .refused(
+                .groupInUse,
                 "IOMMU group \(group) of \(address) also holds \(list), bound to a host driver; VFIO needs the whole group, so \(b.address) would lose its driver; pass --include-group to bind it to vfio-pci too"
             )
         }
@@ -118,7 +122,7 @@ public struct PassthroughManager {
     public func assign(
         _ address: PCIAddress, includeGroup: Bool, force: Bool = false, forceOverrides: Bool = true,
         now: Date = Date()
-    ) throws(VGPUError) -> Assignment {
+    ) throws(PassthroughError) -> Assignment {
         let plan = try plan(address, includeGroup: includeGroup)
         if plan.alreadyAssigned { return plan }
         if !force {
@@ -129,17 +133,20 @@ public struct PassthroughManager {
                     doing: "binding it to \(s.toDriver) (unbinding \(s.fromDriver ?? "no driver"))",
                     forceOverrides: forceOverrides)
                 {
-                    throw e
+                    throw PassthroughError(.inUse, wrapping: e)
                 }
             }
         }
         // Drivers must be loaded: vgpuctl loads nothing behind the operator's back.
         for drv in Set(plan.steps.map(\.toDriver)) where !sysfs.exists(HostRoot.driver(drv)) {
             let module = PCIIDs.VFIODriver(rawValue: drv)?.module ?? drv
-            throw .failed("the \(drv) driver is not loaded; load it with 'modprobe \(module)' and try again")
+            throw .failed(
+                .driverNotLoaded, "the \(drv) driver is not loaded; load it with 'modprobe \(module)' and try again")
         }
-        for s in plan.steps { try Privileges.requireWritable(root: root, .driverOverride(s.address)) }
-        try Privileges.requireWritable(root: root, .driversProbe)
+        try PassthroughError.wrapping(.notPrivileged) {
+            for s in plan.steps { try Privileges.requireWritable(root: root, .driverOverride(s.address)) }
+            try Privileges.requireWritable(root: root, .driversProbe)
+        }
 
         // Record first (intent), then bind.
         var state = try PassthroughState.load(root)
@@ -179,10 +186,11 @@ public struct PassthroughManager {
                 message +=
                     "; rolling back also failed for \(list): their previous drivers stay recorded, run 'vgpuctl passthrough release' on them"
             }
-            throw VGPUError(error.status, message, cause: error.cause)
+            throw PassthroughError(error.code, error.status, message, cause: error.cause, underlying: error.underlying)
         }
         guard sysfs.exists("dev/vfio/\(plan.iommuGroup)") else {
             throw .failed(
+                .noVFIOGroup,
                 "\(address) is bound to \(plan.vfioDriver) but \(root.url("dev/vfio/\(plan.iommuGroup)")) did not appear; check 'dmesg' for VFIO errors"
             )
         }
@@ -190,34 +198,38 @@ public struct PassthroughManager {
     }
 
     /// driver_override = driver, unbind from the current driver, drivers_probe; then checks.
-    func bind(_ a: PCIAddress, to driver: String) throws(VGPUError) {
+    func bind(_ a: PCIAddress, to driver: String) throws(PassthroughError) {
         let d = try device(a)
-        try write(driver, .driverOverride(a), d)
-        if let cur = d.driver { try write(a.description, .unbind(driver: cur), d) }
-        try write(a.description, .driversProbe, d)
+        try write(driver, .driverOverride(a), d, .bindFailed)
+        if let cur = d.driver { try write(a.description, .unbind(driver: cur), d, .bindFailed) }
+        try write(a.description, .driversProbe, d, .bindFailed)
         let now = sysfs.device(a)?.driver
         guard now == driver else {
             throw .failed(
+                .bindFailed,
                 "\(a) did not bind to \(driver) (it is \(now.map { "bound to \($0)" } ?? "unbound")); check 'dmesg'")
         }
     }
 
     /// Clears driver_override, unbinds from the VFIO driver and binds the previous driver back.
-    func restore(_ a: PCIAddress, previousDriver: String?) throws(VGPUError) {
+    func restore(_ a: PCIAddress, previousDriver: String?) throws(PassthroughError) {
         let d = try device(a)
-        try write("", .driverOverride(a), d)
-        if let cur = d.driver, cur != previousDriver { try write(a.description, .unbind(driver: cur), d) }
+        try write("", .driverOverride(a), d, .restoreFailed)
+        if let cur = d.driver, cur != previousDriver {
+            try write(a.description, .unbind(driver: cur), d, .restoreFailed)
+        }
         guard let prev = previousDriver, sysfs.device(a)?.driver == nil else { return }
         if sysfs.exists(HostRoot.driver(prev) + "/bind") {
             do { try kernel.write(a.description, to: .bind(driver: prev)) } catch {
-                try write(a.description, .driversProbe, d)
+                try write(a.description, .driversProbe, d, .restoreFailed)
             }
         } else {
-            try write(a.description, .driversProbe, d)
+            try write(a.description, .driversProbe, d, .restoreFailed)
         }
         let now = sysfs.device(a)?.driver
         guard now == prev else {
             throw .failed(
+                .restoreFailed,
                 "\(a) was released but did not bind back to \(prev) (it is \(now.map { "bound to \($0)" } ?? "unbound")); bind it by hand: echo \(a) > /sys/bus/pci/drivers/\(prev)/bind"
             )
         }
@@ -232,11 +244,12 @@ public struct PassthroughManager {
     /// Releases `address` (and the devices assigned with it), restoring the recorded drivers.
     /// Refused (exit 4) while a process holds one of their VFIO files, unless `force` (an apply
     /// or recovery that has already checked the users of every function it disturbs).
-    public func release(_ address: PCIAddress, force: Bool = false) throws(VGPUError) -> Release {
+    public func release(_ address: PCIAddress, force: Bool = false) throws(PassthroughError) -> Release {
         _ = try device(address)
         var state = try PassthroughState.load(root)
         guard let rec = state.devices[address.description] else {
             throw .invalid(
+                .notAssigned,
                 "\(address) was not assigned by vgpuctl (nothing in \(root.url(PassthroughState.file))); see 'vgpuctl passthrough list'"
             )
         }
@@ -244,11 +257,14 @@ public struct PassthroughManager {
         for (a, _) in members where !force {
             if let h = sysfs.vfioHolders(a).first {
                 throw .refused(
+                    .openByVM,
                     "\(a) is open by pid \(h.pid) (\(h.command)) through \(h.file); stop that VM or process before releasing it"
                 )
             }
         }
-        for (a, _) in members { try Privileges.requireWritable(root: root, .driverOverride(a)) }
+        try PassthroughError.wrapping(.notPrivileged) {
+            for (a, _) in members { try Privileges.requireWritable(root: root, .driverOverride(a)) }
+        }
         var restored: [Step] = []
         for (a, r) in members {
             try restore(a, previousDriver: r.previousDriver)
@@ -292,7 +308,7 @@ public struct PassthroughManager {
         }
     }
 
-    public func list() throws(VGPUError) -> [Listed] {
+    public func list() throws(PassthroughError) -> [Listed] {
         let state = try PassthroughState.load(root)
         return state.devices.keys.sorted().compactMap { k in
             guard let r = state.devices[k], let a = PCIAddress(k) else { return nil }
@@ -304,7 +320,13 @@ public struct PassthroughManager {
         }
     }
 
-    func write(_ value: String, _ file: ControlFile, _ device: PCIDevice) throws(VGPUError) {
-        do { try kernel.write(value, to: file) } catch { throw error.explained(device: device) }
+    /// Writes a control file; a failure is the kernel's sentence under `code` (what was being
+    /// done), the ``KernelError`` underneath it.
+    func write(_ value: String, _ file: ControlFile, _ device: PCIDevice, _ code: PassthroughCode)
+        throws(PassthroughError)
+    {
+        do { try kernel.write(value, to: file) } catch {
+            throw PassthroughError(code, wrapping: error.explained(device: device))
+        }
     }
 }

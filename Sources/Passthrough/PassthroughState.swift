@@ -27,16 +27,17 @@ public struct PassthroughState: Codable, Sendable, Equatable {
 
     public static let file = HostRoot.stateDir + "/passthrough.json"
 
-    public static func load(_ root: HostRoot) throws(VGPUError) -> PassthroughState {
+    public static func load(_ root: HostRoot) throws(PassthroughError) -> PassthroughState {
         let path = root.url(file)
         guard let data = FileManager.default.contents(atPath: path) else { return PassthroughState() }
         do { return try JSONDecoder().decode(PassthroughState.self, from: data) } catch {
-            throw .failed("\(path) is damaged (\(error)); fix or remove it (it records the drivers to restore)")
+            throw .failed(
+                .stateFile, "\(path) is damaged (\(error)); fix or remove it (it records the drivers to restore)")
         }
     }
 
-    public func save(_ root: HostRoot) throws(VGPUError) {
-        try AtomicFile.writeJSON(self, to: root.url(Self.file))
+    public func save(_ root: HostRoot) throws(PassthroughError) {
+        try PassthroughError.wrapping(.stateFile) { try AtomicFile.writeJSON(self, to: root.url(Self.file)) }
     }
 
     /// The records that were assigned together with `address`.

@@ -25,25 +25,32 @@ public struct Executor {
     var passthrough: PassthroughManager { PassthroughManager(root: root, kernel: kernel) }
     var vfs: VFController { VFController(root: root, kernel: kernel, waiterFactory: vfWaiter) }
 
-    func backend(for vf: PCIAddress) throws(VGPUError) -> any VGPUBackend {
+    func backend(for vf: PCIAddress) throws(ReconcileError) -> any VGPUBackend {
         guard let pf = sysfs.device(vf)?.physfn ?? (sysfs.device(vf)?.sriov != nil ? vf : nil) else {
-            throw .failed("\(vf) is not a VF (anymore); the plan expected one")
+            throw .failed(.stepFailed, "\(vf) is not a VF (anymore); the plan expected one")
         }
-        guard let b = try backends(pf) else { throw .failed("\(pf) offers no vGPU interface") }
+        guard let b = try ReconcileError.wrapping(.backend, { try backends(pf) }) else {
+            throw .failed(.stepFailed, "\(pf) offers no vGPU interface")
+        }
         return b
     }
 
-    public func run(_ step: Action) throws(VGPUError) {
+    public func run(_ step: Action) throws(ReconcileError) {
         switch step {
         case .releasePassthrough(let a):
-            guard try PassthroughState.load(root).devices[a.description] != nil else { return }
+            guard
+                try ReconcileError.wrapping(.passthroughState, { try PassthroughState.load(root) }).devices[
+                    a.description] != nil
+            else {
+                return
+            }
             // apply and recovery checked every disturbed function's users (refused unless --force).
-            _ = try passthrough.release(a, force: true)
+            _ = try ReconcileError.wrapping(.stepFailed) { try passthrough.release(a, force: true) }
         case .assignPassthrough(let a):
             // apply checked every device's users before its first step (refused unless --force).
-            _ = try passthrough.assign(a, includeGroup: false, force: true)
+            _ = try ReconcileError.wrapping(.stepFailed) { try passthrough.assign(a, includeGroup: false, force: true) }
         case .bindHostDriver(let a):
-            guard let d = sysfs.device(a) else { throw .failed("\(a) disappeared") }
+            guard let d = sysfs.device(a) else { throw .failed(.stepFailed, "\(a) disappeared") }
             if d.driverOverride != nil { try write("", .driverOverride(a), d) }
             if let drv = d.driver, PassthroughManager.vfioDrivers.contains(drv) {
                 try write(a.description, .unbind(driver: drv), d)
@@ -51,30 +58,41 @@ public struct Executor {
             if sysfs.device(a)?.driver == nil { try write(a.description, .driversProbe, d) }
             if sysfs.device(a)?.driver == nil {
                 throw .failed(
+                    .stepFailed,
                     "\(a) did not bind to a host driver after drivers_probe; is its driver loaded? (check 'dmesg')")
             }
         case .clearType(let vf, _):
             guard sysfs.device(vf) != nil else { return }
             let b = try backend(for: vf)
-            guard let pf = sysfs.device(vf)?.physfn,
-                try b.assignedTypes(pf: pf).contains(where: { $0.vf == vf && $0.type != nil })
-            else { return }
-            try b.clear(vf: vf)
+            try ReconcileError.wrapping(.backend) {
+                guard let pf = sysfs.device(vf)?.physfn,
+                    try b.assignedTypes(pf: pf).contains(where: { $0.vf == vf && $0.type != nil })
+                else { return }
+                try b.clear(vf: vf)
+            }
         case .disableVFs(let pf, _):
-            _ = try vfs.disable(pf, force: true)
+            _ = try ReconcileError.wrapping(.stepFailed) { try vfs.disable(pf, force: true) }
         case .enableVFs(let pf, let n, let autoprobe):
-            _ = try vfs.enable(pf, count: n, force: true, autoprobe: autoprobe, timeout: timeout)
+            _ = try ReconcileError.wrapping(.stepFailed) {
+                try vfs.enable(pf, count: n, force: true, autoprobe: autoprobe, timeout: timeout)
+            }
         case .assignType(let vf, let type, _):
             let b = try backend(for: vf)
-            guard let pf = sysfs.device(vf)?.physfn else { throw .failed("\(vf) is not a VF; the plan expected one") }
-            let current = try b.assignedTypes(pf: pf).first { $0.vf == vf }?.type
-            if current == type { return }
-            if current != nil { try b.clear(vf: vf) }
-            try b.assign(type: type, vf: vf)
+            guard let pf = sysfs.device(vf)?.physfn else {
+                throw .failed(.stepFailed, "\(vf) is not a VF; the plan expected one")
+            }
+            try ReconcileError.wrapping(.backend) {
+                let current = try b.assignedTypes(pf: pf).first { $0.vf == vf }?.type
+                if current == type { return }
+                if current != nil { try b.clear(vf: vf) }
+                try b.assign(type: type, vf: vf)
+            }
         }
     }
 
-    func write(_ value: String, _ file: ControlFile, _ d: PCIDevice) throws(VGPUError) {
-        do { try kernel.write(value, to: file) } catch { throw error.explained(device: d) }
+    func write(_ value: String, _ file: ControlFile, _ d: PCIDevice) throws(ReconcileError) {
+        do { try kernel.write(value, to: file) } catch {
+            throw ReconcileError(.stepFailed, wrapping: error.explained(device: d))
+        }
     }
 }

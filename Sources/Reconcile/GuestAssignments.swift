@@ -15,15 +15,16 @@ public struct GuestAssignments: Codable, Sendable, Equatable {
 
     public init(vfs: [String: String] = [:]) { self.vfs = vfs }
 
-    public static func load(_ root: HostRoot) throws(VGPUError) -> GuestAssignments {
+    public static func load(_ root: HostRoot) throws(ReconcileError) -> GuestAssignments {
         guard let data = FileManager.default.contents(atPath: root.url(file)) else { return GuestAssignments() }
         do { return try JSONDecoder().decode(GuestAssignments.self, from: data) } catch {
-            throw .failed("\(root.url(file)) is damaged (\(error)); remove it and apply the host config again")
+            throw .failed(
+                .guestRecord, "\(root.url(file)) is damaged (\(error)); remove it and apply the host config again")
         }
     }
 
-    public func save(_ root: HostRoot) throws(VGPUError) {
-        try AtomicFile.writeJSON(self, to: root.url(Self.file))
+    public func save(_ root: HostRoot) throws(ReconcileError) {
+        try ReconcileError.wrapping(.guestRecord) { try AtomicFile.writeJSON(self, to: root.url(Self.file)) }
     }
 
     /// The VFs assigned to `guest`.

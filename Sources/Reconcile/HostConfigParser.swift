@@ -23,44 +23,50 @@ import Yams
 /// as it is.
 public enum HostConfigParser {
     /// The configs a file defines, by name, in file order.
-    public static func load(path: String) throws(VGPUError) -> [HostConfig] {
+    public static func load(path: String) throws(ReconcileError) -> [HostConfig] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalid(
+                .badConfig,
                 "cannot read host config \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
             )
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw .invalid("\(path):1:1: not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .invalid(.badConfig, "\(path):1:1: not UTF-8 text")
+        }
         return try parse(text, file: path)
     }
 
     /// Loads one config: `name`, or the only one, or `default`.
-    public static func load(path: String, config name: String?) throws(VGPUError) -> HostConfig {
+    public static func load(path: String, config name: String?) throws(ReconcileError) -> HostConfig {
         let all = try load(path: path)
         if let name {
             guard let c = all.first(where: { $0.name == name }) else {
-                throw .invalid("\(path): no config named '\(name)'; it has: \(all.map(\.name).joined(separator: ", "))")
+                throw .invalid(
+                    .badConfig, "\(path): no config named '\(name)'; it has: \(all.map(\.name).joined(separator: ", "))"
+                )
             }
             return c
         }
         if all.count == 1 { return all[0] }
         if let d = all.first(where: { $0.name == "default" }) { return d }
         throw .invalid(
+            .badConfig,
             "\(path) has several configs (\(all.map(\.name).joined(separator: ", "))); choose one with -c NAME")
     }
 
-    public static func parse(_ text: String, file: String) throws(VGPUError) -> [HostConfig] {
+    public static func parse(_ text: String, file: String) throws(ReconcileError) -> [HostConfig] {
         let root: Node
         do {
             guard let n = try Yams.compose(yaml: text) else {
-                throw VGPUError.invalid("\(file):1:1: the file is empty")
+                throw ReconcileError.invalid(.badConfig, "\(file):1:1: the file is empty")
             }
             root = n
-        } catch let e as VGPUError {
+        } catch let e as ReconcileError {
             throw e
         } catch let e as YamlError {
-            throw .invalid(describe(e, file: file))
+            throw .invalid(.badConfig, describe(e, file: file))
         } catch {
-            throw .invalid("\(file): \(error)")
+            throw .invalid(.badConfig, "\(file): \(error)")
         }
         let p = Parser(file: file)
         guard let top = root.mapping else {
@@ -132,12 +138,12 @@ public enum HostConfigParser {
             return "\(file):\(m.line):\(m.column)"
         }
 
-        func error(_ n: Node, _ what: String) -> VGPUError { .invalid("\(loc(n)): \(what)") }
+        func error(_ n: Node, _ what: String) -> ReconcileError { .invalid(.badConfig, "\(loc(n)): \(what)") }
 
         /// The key node of `key` in mapping `m` (for messages that point at the key).
         func keyNode(_ m: Node.Mapping, _ key: String) -> Node? { m.keys.first { $0.string == key } }
 
-        func checkKeys(_ m: Node.Mapping, allowed: Set<String>, context: String) throws(VGPUError) {
+        func checkKeys(_ m: Node.Mapping, allowed: Set<String>, context: String) throws(ReconcileError) {
             for k in m.keys {
                 guard let s = k.string, allowed.contains(s) else {
                     throw error(
@@ -148,7 +154,7 @@ public enum HostConfigParser {
             }
         }
 
-        func int(_ n: Node, _ what: String, min: Int = 0) throws(VGPUError) -> Int {
+        func int(_ n: Node, _ what: String, min: Int = 0) throws(ReconcileError) -> Int {
             guard let s = n.scalar?.string, let v = Int(s), v >= min else {
                 throw error(
                     n,
@@ -169,7 +175,7 @@ public enum HostConfigParser {
 
         // MARK: vgpuctl's own format
 
-        func ownFile(_ top: Node.Mapping, _ root: Node) throws(VGPUError) -> [HostConfig] {
+        func ownFile(_ top: Node.Mapping, _ root: Node) throws(ReconcileError) -> [HostConfig] {
             try checkKeys(top, allowed: ["version", "configs"], context: "the top level")
             guard let v = top["version"] else {
                 throw error(
@@ -198,7 +204,7 @@ public enum HostConfigParser {
             return out
         }
 
-        func ownRule(_ n: Node) throws(VGPUError) -> HostConfig.Rule {
+        func ownRule(_ n: Node) throws(ReconcileError) -> HostConfig.Rule {
             guard let m = n.mapping else { throw error(n, "a rule must be a mapping with 'select' and 'mode'") }
             try checkKeys(m, allowed: ["select", "mode", "vfs", "types", "guests", "vfioHandoff"], context: "a rule")
             guard let sel = m["select"] else { throw error(n, "missing key 'select' in a rule") }
@@ -216,7 +222,7 @@ public enum HostConfigParser {
                 }
                 mode = modeNode.string == "host" ? .host : .passthrough
             case "vgpu":
-                let vfs = try m["vfs"].map { n throws(VGPUError) in try int(n, "vfs") }
+                let vfs = try m["vfs"].map { n throws(ReconcileError) in try int(n, "vfs") }
                 var types: [HostConfig.TypeRequest] = []
                 if let t = m["types"] {
                     guard let tm = t.mapping else {
@@ -300,7 +306,7 @@ public enum HostConfigParser {
             return n
         }
 
-        func ownSelector(_ n: Node) throws(VGPUError) -> HostConfig.Selector {
+        func ownSelector(_ n: Node) throws(ReconcileError) -> HostConfig.Selector {
             if n.string == "all" { return .all }
             guard let m = n.mapping, m.count == 1, let (k, v) = m.first, let key = k.string else {
                 throw error(n, "'select' must be 'all' or one of {address: BDF}, {deviceID: VVVV:DDDD}, {serial: HEX}")
@@ -343,7 +349,7 @@ public enum HostConfigParser {
 
         // MARK: vgpu-device-manager
 
-        func deviceManagerFile(_ top: Node.Mapping, _ root: Node) throws(VGPUError) -> [HostConfig] {
+        func deviceManagerFile(_ top: Node.Mapping, _ root: Node) throws(ReconcileError) -> [HostConfig] {
             try checkKeys(top, allowed: ["version", "vgpu-configs"], context: "a vgpu-device-manager file")
             guard let v = top["version"], v.string == "v1" else {
                 throw error(top["version"] ?? root, "a vgpu-device-manager file needs 'version: v1'")

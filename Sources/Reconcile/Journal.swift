@@ -25,24 +25,25 @@ public struct Journal: Codable, Sendable, Equatable {
 
     public static let file = HostRoot.stateDir + "/journal.json"
 
-    public static func load(_ root: HostRoot) throws(VGPUError) -> Journal? {
+    public static func load(_ root: HostRoot) throws(ReconcileError) -> Journal? {
         guard let data = FileManager.default.contents(atPath: root.url(file)) else { return nil }
         do { return try JSONDecoder().decode(Journal.self, from: data) } catch {
             throw .failed(
+                .journal,
                 "\(root.url(file)) is damaged (\(error)); an apply was interrupted and its journal cannot be read: check the host with 'vgpuctl assert', then remove the file"
             )
         }
     }
 
-    public func save(_ root: HostRoot) throws(VGPUError) {
-        try AtomicFile.writeJSON(self, to: root.url(Self.file))
+    public func save(_ root: HostRoot) throws(ReconcileError) {
+        try ReconcileError.wrapping(.journal) { try AtomicFile.writeJSON(self, to: root.url(Self.file)) }
     }
 
-    public static func remove(_ root: HostRoot) throws(VGPUError) {
+    public static func remove(_ root: HostRoot) throws(ReconcileError) {
         let path = root.url(file)
         do throws(SystemCallError) { _ = try systemCall("unlink", path: path) { unlink(path) } } catch {
             if error.errno == .noSuchFileOrDirectory { return }
-            throw .failed("cannot remove the journal \(path): \(error.errno)", error)
+            throw .failed(.journal, "cannot remove the journal \(path): \(error.errno)", error)
         }
     }
 }

@@ -81,7 +81,7 @@ public struct Planner {
     }
 
     /// Which device each rule selects (first rule wins), in address order.
-    public func resolve(_ config: HostConfig) throws(VGPUError) -> [(PCIDevice, HostConfig.Rule)] {
+    public func resolve(_ config: HostConfig) throws(ReconcileError) -> [(PCIDevice, HostConfig.Rule)] {
         try resolve(config, all: sysfs.allDevices()).selected
     }
 
@@ -89,7 +89,7 @@ public struct Planner {
     /// the rules that matched nothing. A selector that names one device (an address, a serial,
     /// a `devices:` index) must find it: otherwise the config is wrong for this host (exit 2,
     /// at the value's line).
-    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(VGPUError) -> (
+    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(ReconcileError) -> (
         selected: [(PCIDevice, HostConfig.Rule)], unmatched: [String]
     ) {
         let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
@@ -101,11 +101,13 @@ public struct Planner {
             case .address(let a):
                 guard let d = all.first(where: { $0.address == a }) else {
                     throw .invalid(
+                        .selection,
                         "\(rule.at("select")): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'"
                     )
                 }
                 if d.physfn != nil {
-                    throw .invalid("\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)")
+                    throw .invalid(
+                        .selection, "\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)")
                 }
                 hits = [d]
             case .deviceID(let v, let dev):
@@ -114,6 +116,7 @@ public struct Planner {
                 hits = all.filter { $0.physfn == nil && sysfs.configSpace($0.address)?.deviceSerialNumber == s }
                 if hits.isEmpty {
                     throw .invalid(
+                        .selection,
                         "\(rule.at("select")): no device has serial number \(hex(s, 16)) (read from the config-space DSN capability; run as root on a real host)"
                     )
                 }
@@ -126,6 +129,7 @@ public struct Planner {
                 for (k, i) in idx.enumerated() where i >= pool.count {
                     let kind = filter.isEmpty ? "NVIDIA GPUs" : "GPUs that match its device-filter"
                     throw .invalid(
+                        .selection,
                         "\(rule.at("index:\(k)")): GPU index \(i) is not on this host: it has \(pool.count) \(kind)\(pool.isEmpty ? "" : " (indices 0-\(pool.count - 1))"); see 'vgpuctl list'"
                     )
                 }
@@ -150,11 +154,13 @@ public struct Planner {
     func observe(
         _ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String],
         holders: [PCIAddress: [VFIOHolder]]
-    ) throws(VGPUError) -> ObservedGPU {
-        let backend = d.sriov != nil ? try backends(d.address) : nil
+    ) throws(ReconcileError) -> ObservedGPU {
+        let backend = d.sriov != nil ? try ReconcileError.wrapping(.backend, { try backends(d.address) }) : nil
         var types: [PCIAddress: String] = [:]
         if let backend, (d.sriov?.numVFs ?? 0) > 0 {
-            for (vf, t) in try backend.assignedTypes(pf: d.address) { if let t { types[vf] = t } }
+            for (vf, t) in try ReconcileError.wrapping(.backend, { try backend.assignedTypes(pf: d.address) }) {
+                if let t { types[vf] = t }
+            }
         }
         let vfs = (d.sriov?.vfs ?? []).map { vf in
             ObservedGPU.ObservedVF(
@@ -171,8 +177,8 @@ public struct Planner {
     /// `usersOfEveryDevice`: fill `inUseBy` for every selected device (what `plan` and `assert`
     /// show); without it only the functions the steps disturb are looked up (what `apply`
     /// checks), so a converged apply scans no process.
-    public func plan(_ config: HostConfig, usersOfEveryDevice: Bool = true) throws(VGPUError) -> Plan {
-        let state = try PassthroughState.load(root)
+    public func plan(_ config: HostConfig, usersOfEveryDevice: Bool = true) throws(ReconcileError) -> Plan {
+        let state = try ReconcileError.wrapping(.passthroughState) { try PassthroughState.load(root) }
         let guests = try GuestAssignments.load(root).vfs
         var out: [DevicePlan] = []
         let all = sysfs.allDevices()
@@ -200,7 +206,7 @@ public struct Planner {
         return Plan(config: config.name, file: config.file, devices: out, unmatchedRules: resolved.unmatched)
     }
 
-    func planDevice(_ o: ObservedGPU, rule: HostConfig.Rule) throws(VGPUError) -> DevicePlan {
+    func planDevice(_ o: ObservedGPU, rule: HostConfig.Rule) throws(ReconcileError) -> DevicePlan {
         let d = o.device
         let a = d.address
         var steps: [Action] = []
@@ -240,24 +246,28 @@ public struct Planner {
             modeName = "vgpu"
             guard let sr = d.sriov else {
                 throw .invalid(
+                    .unsupported,
                     "\(rule.at("mode")): \(a) (\(d.id)) has no SR-IOV capability, so 'mode: vgpu' cannot apply to it; use passthrough or host"
                 )
             }
             let want = spec.vfCount
             if want > sr.totalVFs {
                 throw .invalid(
+                    .unsupported,
                     "\(spec.vfs == nil ? rule.at("types") : rule.at("vfs")): \(a) supports at most \(sr.totalVFs) VFs; the rule asks for \(want)"
                 )
             }
             if !spec.types.isEmpty && o.backend == nil {
                 throw .invalid(
+                    .unsupported,
                     "\(rule.at("types")): \(a) offers no vGPU interface (no fwctl device, no NVIDIA vendor sysfs, no mdev types), so it cannot take the types \(spec.types.map(\.type).joined(separator: ", "))"
                 )
             }
             if let backend = o.backend, !spec.types.isEmpty {
-                let known = Set(try backend.types(pf: a).map(\.name))
+                let known = Set(try ReconcileError.wrapping(.backend, { try backend.types(pf: a) }).map(\.name))
                 for t in spec.types where !known.contains(t.type) {
                     throw .invalid(
+                        .unsupported,
                         "\(rule.at("type:\(t.type)")): \(a) (\(d.id)) has no vGPU type '\(t.type)'; 'vgpuctl profile list \(a)' shows the types it supports"
                     )
                 }
@@ -326,7 +336,7 @@ public struct Planner {
                     try backend.checkPlan(
                         pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
                 } catch {
-                    throw .invalid("\(rule.at("types")): \(error.message)")
+                    throw .invalid(.unsupported, "\(rule.at("types")): \(error.message)", underlying: error)
                 }
             }
             // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked; with the upstream
@@ -334,6 +344,7 @@ public struct Planner {
             if spec.vfioHandoff {
                 if o.backend?.kind == .vendorSysfs && !untyped.isEmpty {
                     throw .invalid(
+                        .unsupported,
                         "\(rule.location): 'vfioHandoff: true' would bind \(untyped.count) untyped VF\(untyped.count == 1 ? "" : "s") of \(a) to vfio-pci, which NVIDIA's vendor VFIO does not allow (its VFs stay bound to nvidia); give every VF a type, or drop vfioHandoff"
                     )
                 }

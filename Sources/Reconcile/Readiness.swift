@@ -45,7 +45,7 @@ public struct Readiness {
     /// Without uevents (a simulated host) it re-reads the tree every 50 ms. `progress` shows what
     /// is still pending and for how long.
     public func wait(_ config: HostConfig, timeout: Duration, progress: any ProgressReporter = SilentProgress())
-        throws(VGPUError)
+        throws(ReconcileError)
     {
         var waiting = pending(config)
         if waiting.isEmpty { return }
@@ -65,17 +65,19 @@ public struct Readiness {
         }
         #if os(Linux)
             if uevents {
-                let listener = try UeventListener()
+                let listener = try ReconcileError.wrapping(.notReady) { try UeventListener() }
                 let deadline = ContinuousClock.now + timeout
                 while !pending(config).isEmpty {
                     // Any PCI event may be the one; re-check after each (bind, add, change).
-                    guard try listener.next(deadline: deadline) != nil else { break }
+                    guard try ReconcileError.wrapping(.notReady, { try listener.next(deadline: deadline) }) != nil
+                    else { break }
                 }
             }
         #endif
         let left = pending(config)
         if !left.isEmpty {
             throw .failed(
+                .notReady,
                 "devices not ready after \(timeout): \(left.joined(separator: "; ")); is the GPU driver loaded?")
         }
     }

@@ -18,7 +18,7 @@ extension Reconciler {
     }
 
     /// What dropping the interrupted apply (if any) would leave, without dropping it.
-    public func interrupted() throws(VGPUError) -> Abandoned? {
+    public func interrupted() throws(ReconcileError) -> Abandoned? {
         guard let j = try Journal.load(root) else { return nil }
         let left = Array(j.steps[min(j.next, j.steps.count)...])
         var seen = Set<PCIAddress>()
@@ -30,14 +30,14 @@ extension Reconciler {
 
     /// Drops the interrupted apply (if any): its journal goes, nothing on the host changes, and
     /// the next apply plans from the host as it is. Call with the lock held.
-    public func abandon() throws(VGPUError) -> Abandoned? {
+    public func abandon() throws(ReconcileError) -> Abandoned? {
         guard let a = try interrupted() else { return nil }
         try Journal.remove(root)
         return a
     }
 
     /// The sentence of a recovery that cannot go on.
-    func recoveryStopped(_ j: Journal, step: Action, _ error: VGPUError) -> String {
+    func recoveryStopped(_ j: Journal, step: Action, _ error: ReconcileError) -> String {
         "recovery of the apply interrupted in pid \(j.pid) ('\(j.command)') stopped at step \(j.next + 1) of \(j.steps.count), "
             + "'\(step)': \(error.message); the host shows \(describe(step.device)). "
             + "Fix that and run 'vgpuctl recover' again, or drop the interrupted apply with 'vgpuctl recover --abandon' "

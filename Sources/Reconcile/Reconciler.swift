@@ -46,7 +46,7 @@ public struct Reconciler {
     /// The remaining steps were checked against the users of their devices when the apply
     /// planned them; a VM or process may have started since. Unless `force`, recovery refuses
     /// (exit 4, before any step) when one now holds a function a remaining step disturbs.
-    public func recover(force: Bool = false) throws(VGPUError) -> Recovery? {
+    public func recover(force: Bool = false) throws(ReconcileError) -> Recovery? {
         guard var j = try Journal.load(root) else { return nil }
         if !force {
             let remaining = Array(j.steps[min(j.next, j.steps.count)...])
@@ -69,9 +69,10 @@ public struct Reconciler {
                 let doing = "completing the apply interrupted in pid \(j.pid) ('\(j.command)')"
                 if let e = DeviceUser.refusal(a.description, users[a] ?? [], doing: doing, forceOverrides: false) {
                     throw .refused(
+                        .inUse,
                         e.message
-                            + "; stop it and run 'vgpuctl recover' again, or 'vgpuctl recover --force' to take it, or 'vgpuctl recover --abandon' to drop the interrupted apply"
-                    )
+                            + "; stop it and run 'vgpuctl recover' again, or 'vgpuctl recover --force' to take it, or 'vgpuctl recover --abandon' to drop the interrupted apply",
+                        underlying: e)
                 }
             }
         }
@@ -81,9 +82,9 @@ public struct Reconciler {
             progress.begin("recovering an interrupted apply: step \(j.next + 1)/\(j.steps.count): \(step)")
             defer { progress.end() }
             do { try executor.run(step) } catch {
-                throw VGPUError(
-                    error.status == .refused ? .refused : .failed, recoveryStopped(j, step: step, error),
-                    cause: error.cause)
+                throw ReconcileError(
+                    .recoveryStopped, error.status == .refused ? .refused : .failed,
+                    recoveryStopped(j, step: step, error), underlying: error)
             }
             done.append(step.description)
             j.next += 1
@@ -98,7 +99,7 @@ public struct Reconciler {
     /// step touches a device a VM, a process or the kernel uses, unless `force`; fails (exit 1,
     /// before any change) when a step cannot be done on this host (`Feasibility`). On a host that matches it writes nothing.
     /// An interrupted apply is completed first (with `force`, also over users of its devices).
-    public func apply(_ config: HostConfig, force: Bool, command: String) throws(VGPUError) -> Outcome {
+    public func apply(_ config: HostConfig, force: Bool, command: String) throws(ReconcileError) -> Outcome {
         let recovered = try recover(force: force)
         let plan = try planner.plan(config, usersOfEveryDevice: false)
         let guestsNow = try GuestAssignments.load(root).vfs
@@ -111,7 +112,7 @@ public struct Reconciler {
         }
         // What this host cannot do stops the apply before its first write, even with --force.
         if let (dev, step, reason) = plan.firstImpossible {
-            throw .failed("\(config.file): cannot \(step) (device \(dev)): \(reason); nothing was changed")
+            throw .failed(.impossible, "\(config.file): cannot \(step) (device \(dev)): \(reason); nothing was changed")
         }
         if !force {
             for d in plan.devices where !d.steps.isEmpty {
@@ -119,13 +120,15 @@ public struct Reconciler {
                     d.device, d.disturbedUsers,
                     doing: "the plan (\(d.steps.count) steps: \(d.steps.map(\.description).joined(separator: "; ")))")
                 {
-                    throw .refused(e.message + " (\(plan.steps.count) steps were not carried out)")
+                    throw .refused(
+                        .inUse, e.message + " (\(plan.steps.count) steps were not carried out)", underlying: e)
                 }
             }
         }
         if !force, let h = plan.touchesVMs.first {
             let dev = plan.devices.first { $0.touchesVMs.contains(h) }?.device ?? "?"
             throw .refused(
+                .inUse,
                 "the plan would touch \(dev), which pid \(h.pid) (\(h.command)) holds through \(h.file); stop that VM or pass --force (\(plan.steps.count) steps were not carried out)"
             )
         }
@@ -152,7 +155,7 @@ public struct Reconciler {
             unmatchedRules: plan.unmatchedRules)
     }
 
-    func saveGuests(_ guests: [String: String], config: String) throws(VGPUError) {
+    func saveGuests(_ guests: [String: String], config: String) throws(ReconcileError) {
         let now = try GuestAssignments.load(root)
         if now.vfs != guests { try GuestAssignments(vfs: guests).save(root) }
     }

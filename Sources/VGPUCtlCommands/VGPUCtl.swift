@@ -11,9 +11,14 @@ public struct VGPUCtl: ParsableCommand {
         abstract:
             "Hand NVIDIA GPUs to virtual machines: whole (VFIO passthrough, Grace + EGM) or as SR-IOV VFs with vGPU types.",
         discussion: """
-            Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files);
+            Exit status: 0 success; 1 the operation failed; 2 invalid input (arguments, files); \
             4 refused because it would harm something in use (--force overrides where it makes sense).
-            As 'vgpuctl vgpu-dm' (or invoked as nvidia-vgpu-dm) it answers NVIDIA vgpu-device-manager's
+
+            --debug (anywhere on the command line) or VGPUCTL_DEBUG=1: on an error, also print its \
+            stable code (e.g. passthrough.inUse) and the chain of errors underneath it (the failed \
+            system call with its errno and path), one 'vgpuctl: debug:' line each.
+
+            As 'vgpuctl vgpu-dm' (or invoked as nvidia-vgpu-dm) it answers NVIDIA vgpu-device-manager's \
             command line with its exit statuses (see 'vgpuctl vgpu-dm --help').
             """,
         version: version,
@@ -30,12 +35,18 @@ public struct VGPUCtl: ParsableCommand {
     ///
     /// Argument errors print one line on stderr and exit 2; help and `--version` exit 0.
     public static func run(arguments: [String]? = nil) -> Never {
-        let args = hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
-        // NVIDIA vgpu-device-manager's command line: under its name, or as `vgpuctl vgpu-dm`.
+        let given = hoistGlobalRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
+        // NVIDIA vgpu-device-manager's command line: under its name, or as `vgpuctl vgpu-dm`
+        // (its own -d/--debug is left to it).
         if arguments == nil, let argv0 = CommandLine.arguments.first, VGPUDMCommand.invokedUnderOwnName(argv0) {
-            VGPUDMCommand.run(arguments: args)
+            VGPUDMCommand.run(arguments: given)
         }
-        if args.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(args.dropFirst())) }
+        if given.first == "vgpu-dm" { VGPUDMCommand.run(arguments: Array(given.dropFirst())) }
+        let (debugFlag, args) = takeDebugFlag(given)
+        // The environment is read only when an error is to be printed.
+        func debug() -> Bool {
+            debugFlag || ProcessInfo.processInfo.environment["VGPUCTL_DEBUG"].map { !$0.isEmpty && $0 != "0" } == true
+        }
         // `--version` alone: answered before the argument parser builds the command tree (what
         // it prints is the same: the version and a newline).
         if args == ["--version"] {
@@ -58,8 +69,9 @@ public struct VGPUCtl: ParsableCommand {
             var c = command
             try c.run()
             Foundation.exit(0)
-        } catch let e as VGPUError {
+        } catch let e as any CodedError {
             printError(e.message)
+            if debug() { printErrorChain(e) }
             Foundation.exit(e.status.rawValue)
         } catch let e as ExitCode {
             Foundation.exit(e.rawValue)
@@ -72,6 +84,7 @@ public struct VGPUCtl: ParsableCommand {
                 Foundation.exit(0)
             }
             printError(message(for: error))
+            if debug() { printErrorChain(error) }
             Foundation.exit(code == .validationFailure ? ExitStatus.invalidInput.rawValue : ExitStatus.failed.rawValue)
         }
     }
@@ -105,6 +118,15 @@ extension VGPUCtl {
         }
     }
 
+    /// Takes `--debug` out of the arguments (anywhere before a `--`; no subcommand has an option
+    /// of that name): whether it was there, and the rest.
+    static func takeDebugFlag(_ args: [String]) -> (Bool, [String]) {
+        let end = args.firstIndex(of: "--") ?? args.endIndex
+        let head = args[..<end]
+        guard head.contains("--debug") else { return (false, args) }
+        return (true, head.filter { $0 != "--debug" } + args[end...])
+    }
+
     /// `--root DIR` may stand before the subcommand (`vgpuctl --root DIR list`): it is taken out
     /// there and handed to the subcommand through `VGPUCTL_ROOT`, which every command reads when
     /// it has no `--root` of its own.
@@ -136,6 +158,20 @@ extension VGPUCtl {
 func printError(_ message: String) {
     let line = "vgpuctl: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
     FileHandle.standardError.write(Data(line.utf8))
+}
+
+/// Prints, for `--debug`, the code and message of `error` and of each error underneath it, one
+/// `vgpuctl: debug: ` line each, indented by depth.
+func printErrorChain(_ error: any Error) {
+    var text = ""
+    var depth = 0
+    for line in ErrorChain.lines(error) {
+        let isCause = line.hasPrefix("  cause: ")
+        if !isCause && !text.isEmpty { depth += 1 }
+        let indent = String(repeating: "  ", count: depth)
+        text += "vgpuctl: debug: " + indent + line.replacingOccurrences(of: "\n", with: " ") + "\n"
+    }
+    FileHandle.standardError.write(Data(text.utf8))
 }
 
 /// Prints a warning on stderr.

@@ -7,8 +7,8 @@ extension FuzzTargets {
         var lines: [String]
         let peer = "fuzz"
         init(_ lines: [String]) { self.lines = lines }
-        func send(_ line: String) throws(VGPUError) {}
-        func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived {
+        func send(_ line: String) throws(HypervisorError) {}
+        func receive(until deadline: ContinuousClock.Instant) throws(HypervisorError) -> QMPReceived {
             lines.isEmpty ? .closed : .line(lines.removeFirst())
         }
         func close() {}

@@ -83,8 +83,8 @@ import Testing
         #expect {
             try DomainXML.parse(input)
         } throws: { e in
-            let m = (e as? VGPUError)?.message ?? ""
-            return (e as? VGPUError)?.status == .invalidInput && m.contains(words)
+            let m = (e as? HypervisorError)?.message ?? ""
+            return (e as? HypervisorError)?.status == .invalidInput && m.contains(words)
         }
     }
 

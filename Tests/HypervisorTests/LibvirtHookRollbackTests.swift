@@ -63,7 +63,7 @@ final class UnbindFailingKernel: Kernel, @unchecked Sendable {
         let hook = LibvirtHook(root: root, kernel: SimulatedKernel(root: root), guestVFs: [missing: "vm1"])
         let managed = try hook.managed(
             in: try DomainXML.parse(LibvirtHookTests.domain("vm1", ["0000:03:00.0", missing.description])))
-        #expect(throws: VGPUError.self) { try hook.prepare(guest: "vm1", devices: managed) }
+        #expect(throws: HypervisorError.self) { try hook.prepare(guest: "vm1", devices: managed) }
         #expect(LibvirtHookTests.devices(root) == before)
         #expect(!FileManager.default.fileExists(atPath: root.url(LibvirtHook.recordFile("vm1"))))
     }

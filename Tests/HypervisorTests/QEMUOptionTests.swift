@@ -47,7 +47,7 @@ import Testing
         var devices: String
         var objects: String
         var jsonAware: Bool
-        func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (
+        func run(_ executable: String, _ arguments: [String]) throws(HypervisorError) -> (
             status: Int32, stdout: String, stderr: String
         ) {
             switch arguments.first {
@@ -90,7 +90,7 @@ import Testing
         #expect {
             try old.require(.acpiGenericInitiator, for: "the test needs")
         } throws: { e in
-            (e as? VGPUError)?.message
+            (e as? HypervisorError)?.message
                 == "QEMU 6.1.0 at /old/qemu has no acpi-generic-initiator object, which the test needs; QEMU 9.0 adds it: use a QEMU >= 9.0 (--qemu PATH) or plan for one with --qemu-version"
         }
         // No QEMU at all: only vfio-pci is taken for granted.
@@ -98,6 +98,6 @@ import Testing
         #expect(throws: Never.self) { try none.require(.vfioPCI, for: "x") }
         #expect {
             try none.require(.vfioPCINoHotplug, for: "a Grace GPU needs")
-        } throws: { e in ((e as? VGPUError)?.message ?? "").contains("no qemu-system-x86_64 on PATH") }
+        } throws: { e in ((e as? HypervisorError)?.message ?? "").contains("no qemu-system-x86_64 on PATH") }
     }
 }

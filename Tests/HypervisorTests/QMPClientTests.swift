@@ -55,13 +55,13 @@ import Testing
         #expect {
             try c.run("device_del", ["id": .string("x")])
         } throws: { e in
-            (e as? VGPUError)?.message == "QEMU refused device_del: DeviceNotFound: Device 'x' not found"
+            (e as? HypervisorError)?.message == "QEMU refused device_del: DeviceNotFound: Device 'x' not found"
         }
         // No answer at all is a timeout, not a hang.
         #expect {
             try c.run("query-status")
         } throws: { e in
-            ((e as? VGPUError)?.message ?? "").contains("did not answer query-status")
+            ((e as? HypervisorError)?.message ?? "").contains("did not answer query-status")
         }
     }
 
@@ -98,7 +98,7 @@ import Testing
         #expect {
             try QMPHotplug(client: c2).detach(id: "gpu0", timeout: .milliseconds(50))
         } throws: { e in
-            let m = (e as? VGPUError)?.message ?? ""
+            let m = (e as? HypervisorError)?.message ?? ""
             return m.contains("the guest did not release gpu0 (host 0000:00:03.2)")
                 && m.contains("stays in the VM and assigned")
         }
@@ -117,7 +117,7 @@ import Testing
             #expect {
                 try c.connect()
             } throws: { e in
-                let v = e as? VGPUError
+                let v = e as? HypervisorError
                 return v?.status == .invalidInput && (v?.message.contains(words) ?? false)
             }
         }

@@ -29,7 +29,7 @@ import Testing
         let (fd, path) = try boundSocket()
         defer { close(fd) }
         // Refused now (bound, not listening): the premise of the retry.
-        #expect(throws: VGPUError.self) { try UnixSocketTransport(path: path, connectDeadline: .zero) }
+        #expect(throws: HypervisorError.self) { try UnixSocketTransport(path: path, connectDeadline: .zero) }
         let listening = DispatchSemaphore(value: 0)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             listen(fd, 1)
@@ -47,7 +47,7 @@ import Testing
         #expect {
             try UnixSocketTransport(path: path, connectDeadline: .milliseconds(400))
         } throws: { e in
-            let v = e as? VGPUError
+            let v = e as? HypervisorError
             return v?.status == .failed
                 && (v?.message.contains("nothing listens on \(path) (connection refused for 0.4 seconds)") ?? false)
         }

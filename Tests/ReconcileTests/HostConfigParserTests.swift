@@ -90,8 +90,8 @@ import Testing
         #expect(c.name == "default")
         #expect(try HostConfigParser.load(path: Self.nvidiaFile, config: "A2-4C").name == "A2-4C")
         #expect { try HostConfigParser.load(path: Self.nvidiaFile, config: "nope") } throws: { e in
-            (e as? VGPUError)?.status == .invalidInput
-                && (e as? VGPUError)?.message.contains("no config named 'nope'") == true
+            (e as? ReconcileError)?.status == .invalidInput
+                && (e as? ReconcileError)?.message.contains("no config named 'nope'") == true
         }
     }
 
@@ -152,7 +152,7 @@ import Testing
     ])
     func badFilesNameFileLineColumn(text: String, location: String, words: String) {
         #expect { try HostConfigParser.parse(text, file: "bad.yaml") } throws: { e in
-            guard let v = e as? VGPUError, v.status == .invalidInput else { return false }
+            guard let v = e as? ReconcileError, v.status == .invalidInput else { return false }
             let ok = v.message.hasPrefix(location) && v.message.contains(words)
             if !ok { Issue.record("got: \(v.message)") }
             return ok

@@ -40,14 +40,17 @@ import Testing
     }
 
     @Test func unknownAndUnhealthyIdsAreRefused() {
-        #expect(throws: VGPUError.self) {
+        let unknown = #expect(throws: FleetError.self) {
             try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0000:ff:00.0"])
         }
+        #expect(unknown?.code == .noSuchDevice)
+        #expect(unknown?.status == .invalidInput)
         do {
             _ = try Allocation.make(Self.snapshot, resource: "nvidia.com/GH100_GH200", ids: ["0039:01:00.0"])
             Issue.record("an unhealthy device was allocated")
         } catch {
             #expect(error.status == .refused && error.message.contains("0039:01:00.0"))
+            #expect(error.code == .unhealthy)
         }
     }
 

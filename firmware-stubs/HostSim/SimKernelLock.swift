@@ -10,12 +10,16 @@ struct SimKernelLock {
 
     init(root: HostRoot) throws {
         let path = root.url(Self.name)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw VGPUError.failed("cannot open \(path): errno \(errno)") }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
+        do throws(SystemCallError) {
+            fd = try systemCall("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        } catch {
+            throw VGPUError.failed("cannot open \(path): errno \(error.errno.rawValue)", error)
+        }
+        do throws(SystemCallError) {
+            _ = try systemCall("flock", path: path) { [fd] in flock(fd, LOCK_EX) }
+        } catch {
             close(fd)
-            throw VGPUError.failed("cannot lock \(path): errno \(errno)")
+            throw VGPUError.failed("cannot lock \(path): errno \(error.errno.rawValue)", error)
         }
     }
 

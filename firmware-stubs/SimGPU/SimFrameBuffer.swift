@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import SystemPackage
 
 /// A simulated GPU's frame buffer: what guests wrote into it, kept in one sparse file per PF
 /// (`.vgpuctl-sim-fb/<PF>.fb`, byte offset = frame-buffer offset). Bytes never written read as
@@ -32,26 +33,26 @@ public struct SimFrameBuffer {
         } catch {
             throw .failed("cannot create \(root.url(Self.directory)): \(error)")
         }
-        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
-        guard fd >= 0 else { throw .failed("cannot open \(path): errno \(errno)") }
+        let fd = try Self.call("open", path, "cannot open \(path)") {
+            open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        }
         defer { close(fd) }
-        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        let n = try Self.call("pwrite", path, "cannot write \(bytes.count) bytes at \(offset) of \(path)") {
+            bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        }
         guard n == bytes.count else {
-            throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): errno \(errno)")
+            throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): wrote \(n)")
         }
     }
 
     /// `count` bytes at `offset` (zeros where nothing was written).
     public func read(at offset: UInt64, count: Int) throws(VGPUError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        let fd = open(path, O_RDONLY)
-        if fd < 0 {
-            if errno == ENOENT { return out }
-            throw .failed("cannot open \(path): errno \(errno)")
-        }
+        guard let fd = try Self.openUnlessMissing(path, O_RDONLY | O_CLOEXEC) else { return out }
         defer { close(fd) }
-        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        guard n >= 0 else { throw .failed("cannot read \(path): errno \(errno)") }
+        _ = try Self.call("pread", path, "cannot read \(path)") {
+            out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        }
         return out
     }
 
@@ -65,54 +66,71 @@ public struct SimFrameBuffer {
     public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(VGPUError)
         -> UInt64
     {
-        let fd = open(path, O_RDWR)
-        if fd < 0 {
-            if errno == ENOENT {
-                progress(length, length)
-                return 0
-            }
-            throw .failed("cannot open \(path): errno \(errno)")
+        guard let fd = try Self.openUnlessMissing(path, O_RDWR | O_CLOEXEC) else {
+            progress(length, length)
+            return 0
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .failed("cannot stat \(path): errno \(errno)") }
+        _ = try Self.call("fstat", path, "cannot stat \(path)") { fstat(fd, &st) }
         let end = min(offset + length, UInt64(st.st_size))
         let zeros = [UInt8](repeating: 0, count: Self.chunk)
         var at = offset
         var zeroed: UInt64 = 0
         while at < end {
-            let data = lseek(fd, off_t(at), Self.seekData)
-            if data < 0 {
+            let data: off_t
+            do throws(SystemCallError) {
+                data = try systemCall("lseek", path: path) { lseek(fd, off_t(at), Self.seekData) }
+            } catch {
                 // ENXIO: no data after `at`; any other error leaves the region unscrubbed.
-                guard errno == ENXIO else {
+                guard error.errno.rawValue == ENXIO else {
                     throw .failed(
-                        "cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(errno); the region is not scrubbed"
-                    )
+                        "cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(error.errno.rawValue); the region is not scrubbed",
+                        error)
                 }
                 break
             }
             let dataStart = UInt64(data)
             if dataStart >= end { break }
-            let hole = lseek(fd, off_t(dataStart), Self.seekHole)
-            guard hole >= 0 else {
-                throw .failed(
-                    "cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE): errno \(errno); the region is not scrubbed"
-                )
-            }
+            let hole = try Self.call(
+                "lseek", path,
+                "cannot find the end of data at \(dataStart) of \(path) (lseek SEEK_HOLE)",
+                then: "; the region is not scrubbed"
+            ) { lseek(fd, off_t(dataStart), Self.seekHole) }
             let dataEnd = min(UInt64(hole), end)
             var p = dataStart
             while p < dataEnd {
                 let n = Int(min(UInt64(Self.chunk), dataEnd - p))
-                let w = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(p)) }
-                guard w == n else { throw .failed("cannot zero \(n) bytes at \(p) of \(path): errno \(errno)") }
+                let w = try Self.call("pwrite", path, "cannot zero \(n) bytes at \(p) of \(path)") {
+                    zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(p)) }
+                }
+                guard w == n else { throw .failed("cannot zero \(n) bytes at \(p) of \(path): wrote \(w)") }
                 p += UInt64(n)
                 zeroed += UInt64(n)
                 progress(p - offset, length)
             }
             at = dataEnd
         }
-        guard fsync(fd) == 0 else { throw .failed("cannot sync \(path): errno \(errno)") }
+        _ = try Self.call("fsync", path, "cannot sync \(path)") { fsync(fd) }
         progress(length, length)
         return zeroed
+    }
+
+    /// Runs system call `body` through HostKit's helper (retried on `EINTR`); a failure is
+    /// "`message`: errno N`then`" with the call, errno and path kept underneath.
+    static func call<T: FixedWidthInteger>(
+        _ name: String, _ path: String, _ message: String, then: String = "", _ body: () -> T
+    ) throws(VGPUError) -> T {
+        do throws(SystemCallError) { return try systemCall(name, path: path, body) } catch {
+            throw .failed("\(message): errno \(error.errno.rawValue)\(then)", error)
+        }
+    }
+
+    /// `open(2)` of `path`, or nil when it does not exist.
+    static func openUnlessMissing(_ path: String, _ flags: Int32) throws(VGPUError) -> Int32? {
+        do throws(SystemCallError) { return try systemCall("open", path: path) { open(path, flags) } } catch {
+            if error.errno == .noSuchFileOrDirectory { return nil }
+            throw .failed("cannot open \(path): errno \(error.errno.rawValue)", error)
+        }
     }
 }

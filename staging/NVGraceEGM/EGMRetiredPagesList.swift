@@ -103,7 +103,15 @@ public struct EGMDevice: EGMRetiredPagesSource {
         }
         defer { close(fd) }
         do {
-            return try EGMRetiredPagesList.query { buffer in vgpuctl_egm_retired_pages_list(fd, buffer.baseAddress) }
+            return try EGMRetiredPagesList.query { buffer in
+                // Made again on EINTR (HostKit's helper); 0 or the errno.
+                do throws(SystemCallError) {
+                    try systemCallReturningErrno("ioctl") { vgpuctl_egm_retired_pages_list(fd, buffer.baseAddress) }
+                    return 0
+                } catch {
+                    return error.errno.rawValue
+                }
+            }
         } catch {
             switch error {
             case .errno(let e) where e == .notPermitted || e == .permissionDenied:

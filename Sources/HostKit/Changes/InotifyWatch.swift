@@ -24,7 +24,7 @@
             do throws(SystemCallError) {
                 fd = try systemCall("inotify_init1") { inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) }
             } catch {
-                throw .failed("inotify_init1 failed: \(error.errno)", error)
+                throw .failed(.inotify, "inotify_init1 failed: \(error.errno)", error)
             }
         }
 
@@ -36,7 +36,7 @@
             do throws(SystemCallError) {
                 wd = try systemCall("inotify_add_watch", path: directory) { inotify_add_watch(fd, directory, mask) }
             } catch {
-                throw .failed("cannot watch \(directory) (inotify_add_watch): \(error.errno)", error)
+                throw .failed(.inotify, "cannot watch \(directory) (inotify_add_watch): \(error.errno)", error)
             }
             directories[wd] = directory
         }
@@ -45,13 +45,17 @@
         /// empty when the time passed with none.
         public func next(timeoutMilliseconds: Int32) throws(VGPUError) -> [Event] {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let n = poll(&p, 1, timeoutMilliseconds)
-            if n < 0 {
-                let e = Errno(rawValue: errno)
-                // Interrupted: the caller's loop polls again with its own deadline.
-                if e == .interrupted { return [] }
-                throw .failed(
-                    "poll on the inotify descriptor failed: \(e)", SystemCallError("poll", errno: e, path: nil))
+            let n: Int32
+            do throws(SystemCallError) {
+                // Retried on EINTR with the time left, not the whole timeout again.
+                let clock = ContinuousClock()
+                let deadline = clock.now + .milliseconds(max(timeoutMilliseconds, 0))
+                n = try systemCall("poll") {
+                    let left = timeoutMilliseconds < 0 ? -1 : DeadlinePoll.milliseconds(until: deadline, now: clock.now)
+                    return poll(&p, 1, left)
+                }
+            } catch {
+                throw .failed(.inotify, "poll on the inotify descriptor failed: \(error.errno)", error)
             }
             if n == 0 { return [] }
             var buffer = [UInt8](repeating: 0, count: 16384)
@@ -60,7 +64,7 @@
                 got = try systemCall("read") { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             } catch {
                 if error.errno == .resourceTemporarilyUnavailable { return [] }
-                throw .failed("read from the inotify descriptor failed: \(error.errno)", error)
+                throw .failed(.inotify, "read from the inotify descriptor failed: \(error.errno)", error)
             }
             return Self.parse(Array(buffer[0..<got]), directories: directories)
         }

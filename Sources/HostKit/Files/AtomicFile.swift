@@ -11,21 +11,21 @@ public enum AtomicFile {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
-        do { data = try enc.encode(value) } catch { throw .failed("cannot encode \(path): \(error)") }
+        do { data = try enc.encode(value) } catch { throw .failed(.fileWrite, "cannot encode \(path): \(error)") }
         try write(data, to: path)
     }
 
     public static func write(_ data: Data, to path: String) throws(VGPUError) {
         let dir = (path as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw .failed("cannot create \(dir): \(error.localizedDescription)")
+            throw .failed(.fileWrite, "cannot create \(dir): \(error.localizedDescription)")
         }
         let tmp = path + ".tmp.\(getpid())"
         let fd: Int32
         do throws(SystemCallError) {
             fd = try systemCall("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         } catch {
-            throw .failed("cannot create \(tmp): \(error.errno)", error)
+            throw .failed(.fileWrite, "cannot create \(tmp): \(error.errno)", error)
         }
         // The errno of a failure is captured right after the failing call (close and unlink
         // below would overwrite it).
@@ -61,7 +61,7 @@ public enum AtomicFile {
         }
         if let failure {
             unlink(tmp)
-            throw .failed("cannot write \(path): \(failure.errno)", failure)
+            throw .failed(.fileWrite, "cannot write \(path): \(failure.errno)", failure)
         }
         if let dfd = try? systemCall("open", path: dir, { open(dir, O_RDONLY | O_DIRECTORY) }) {
             _ = retryingOnEINTR { fsync(dfd) }

@@ -30,6 +30,7 @@ public final class HostLock {
             fd = try systemCall("open", path: file) { open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         } catch {
             throw .failed(
+                .lock,
                 "cannot open the host lock \(file): \(error.errno)\(error.errno == .permissionDenied ? "; changing the host needs root" : "")",
                 error)
         }
@@ -40,13 +41,14 @@ public final class HostLock {
                 break
             } catch let error where error.errno != .wouldBlock {
                 close(fd)
-                throw .failed("cannot lock \(file): \(error.errno)", error)
+                throw .failed(.lock, "cannot lock \(file): \(error.errno)", error)
             } catch {}
             if ContinuousClock.now >= deadline {
                 let holder = Self.readHolder(fd)
                 close(fd)
                 let who = holder.map { "pid \($0.pid) (\($0.command))" } ?? "another process"
                 throw .failed(
+                    .lockHeld,
                     "another vgpuctl is changing this host: \(who) holds \(file); waited \(Self.seconds(wait)); try again later or pass --wait SECONDS"
                 )
             }

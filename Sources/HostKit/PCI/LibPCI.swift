@@ -15,7 +15,7 @@ public final class LibPCI {
     public init(root: HostRoot) throws(VGPUError) {
         try root.validate()
         guard let a = vgpuctl_pci_alloc(root.url(HostRoot.pciBus)) else {
-            throw .failed("libpci: pci_alloc failed (out of memory)")
+            throw .failed(.libpci, "libpci: pci_alloc failed (out of memory)")
         }
         access = a
         self.root = root

@@ -10,41 +10,47 @@ extension KernelError {
     /// `drivers_probe`: ENODEV for an unknown or non-matching device, EBUSY when bound.
     public func explained(device: PCIDevice?) -> VGPUError {
         let name = device?.address.description ?? path
-        let cause = description
         let isNumVFs = path.hasSuffix("/sriov_numvfs")
         switch errno {
         case .outOfRange where isNumVFs:
             let total = device?.sriov?.totalVFs
-            return .invalid("\(name) supports at most \(total.map(String.init) ?? "fewer") VFs", cause: cause)
+            return .invalid(
+                .vfCount, "\(name) supports at most \(total.map(String.init) ?? "fewer") VFs", underlying: self)
         case .resourceBusy where isNumVFs:
             let n = device?.sriov?.numVFs ?? 0
             return .refused(
+                .vfsInUse,
                 "\(name) already has \(n) VFs enabled; the kernel changes the count only from 0 (vgpuctl vf disable \(name), or vf enable --force)",
-                cause: cause)
+                underlying: self)
         case .noSuchFileOrDirectory where isNumVFs:
             if let drv = device?.driver {
                 return .failed(
+                    .kernelWrite,
                     "the driver bound to \(name) (\(drv)) cannot enable SR-IOV; bind a driver that can (the vendor driver, or pci-pf-stub) first",
-                    cause: cause)
+                    underlying: self)
             }
             return .failed(
+                .kernelWrite,
                 "no driver is bound to \(name), and SR-IOV needs the PF's driver; bind one that can enable SR-IOV (the vendor driver, or pci-pf-stub) first",
-                cause: cause)
+                underlying: self)
         case .invalidArgument:
-            return .invalid("the kernel rejected '\(value)' for \(path)", cause: cause)
+            return .invalid(.kernelWrite, "the kernel rejected '\(value)' for \(path)", underlying: self)
         case .permissionDenied, .notPermitted:
-            return .failed("writing \(path) needs root; run vgpuctl as root", cause: cause)
+            return .failed(.notPrivileged, "writing \(path) needs root; run vgpuctl as root", underlying: self)
         case .noSuchDevice:
             return .failed(
-                "the kernel has no device \(value) for \(path), or the driver does not match it", cause: cause)
+                .kernelWrite,
+                "the kernel has no device \(value) for \(path), or the driver does not match it", underlying: self)
         case .resourceBusy:
             return .refused(
-                "\(name) is busy (\(path)): it is bound to \(device?.driver ?? "a driver") or in use", cause: cause)
+                .kernelWrite,
+                "\(name) is busy (\(path)): it is bound to \(device?.driver ?? "a driver") or in use", underlying: self)
         case .noSuchFileOrDirectory:
             return .failed(
-                "\(path) does not exist: the device or driver is gone (or the driver is not loaded)", cause: cause)
+                .kernelWrite,
+                "\(path) does not exist: the device or driver is gone (or the driver is not loaded)", underlying: self)
         default:
-            return .failed("writing '\(value)' to \(path) failed: \(errno)", cause: cause)
+            return .failed(.kernelWrite, "writing '\(value)' to \(path) failed: \(errno)", underlying: self)
         }
     }
 }

@@ -23,12 +23,13 @@ public struct VFController {
     public func pf(_ a: PCIAddress) throws(VGPUError) -> PCIDevice {
         guard let d = sysfs.device(a) else {
             throw .invalid(
+                .noSuchDevice,
                 "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
-        if let parent = d.physfn { throw .invalid("\(a) is a VF (of \(parent)); VFs are enabled on their PF") }
+        if let parent = d.physfn { throw .invalid(.notAPF, "\(a) is a VF (of \(parent)); VFs are enabled on their PF") }
         guard d.sriov != nil else {
-            throw .invalid("\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
+            throw .invalid(.noSRIOV, "\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
         }
         return d
     }
@@ -37,7 +38,7 @@ public struct VFController {
     private func sriovPF(_ a: PCIAddress) throws(VGPUError) -> (PCIDevice, PCIDevice.SRIOVState) {
         let d = try pf(a)
         guard let sr = d.sriov else {
-            throw .invalid("\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
+            throw .invalid(.noSRIOV, "\(a) (\(d.id)) has no SR-IOV capability (no sriov_totalvfs in sysfs)")
         }
         return (d, sr)
     }
@@ -71,8 +72,8 @@ public struct VFController {
         timeout: Duration
     ) throws(VGPUError) -> (Outcome, [PCIDevice]) {
         let (pf, sr) = try sriovPF(pfAddress)
-        guard count >= 0 else { throw .invalid("VF count must be 0 or more, not \(count)") }
-        if count > sr.totalVFs { throw .invalid("\(pfAddress) supports at most \(sr.totalVFs) VFs") }
+        guard count >= 0 else { throw .invalid(.vfCount, "VF count must be 0 or more, not \(count)") }
+        if count > sr.totalVFs { throw .invalid(.vfCount, "\(pfAddress) supports at most \(sr.totalVFs) VFs") }
         if count == sr.numVFs {
             return (.unchanged, sr.vfs.compactMap(sysfs.device))
         }
@@ -80,6 +81,7 @@ public struct VFController {
         if sr.numVFs != 0 {
             guard force else {
                 throw .refused(
+                    .vfsInUse,
                     "\(pfAddress) already has \(sr.numVFs) VFs; changing the count to \(count) removes them and they may be in use; pass --force to do it anyway"
                 )
             }
@@ -148,7 +150,9 @@ public enum Privileges {
         let path = root.url(file.path)
         guard FileManager.default.fileExists(atPath: path) else { return }  // the write will explain
         if access(path, W_OK) != 0 {
-            throw .failed("\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
+            throw .failed(
+                .notPrivileged,
+                "\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
         }
     }
 }
@@ -177,6 +181,7 @@ public struct SysfsVFWaiter: VFWaiter {
         let missing = Self.missing(vfs, of: pf, sysfs: sysfs)
         if !missing.isEmpty {
             throw .failed(
+                .vfsMissing,
                 "after writing sriov_numvfs, VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) do not exist"
             )
         }
@@ -198,6 +203,7 @@ public struct SysfsVFWaiter: VFWaiter {
             let missing = Self.missing(vfs, of: pf, sysfs: sysfs)
             if !missing.isEmpty {
                 throw .failed(
+                    .vfsMissing,
                     "the kernel announced VFs \(missing.map(\.description).joined(separator: ", ")) of \(pf) but they are not in sysfs"
                 )
             }

@@ -43,14 +43,19 @@ public struct SysfsReader: Sendable {
         return out
     }
 
-    /// The target of the symlink at `relative`, as written in the link, or nil (`readlink(2)`).
+    /// The target of the symlink at `relative`, as written in the link, or nil (``linkTarget(_:)``
+    /// says why).
     public func link(_ relative: String) -> String? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buf -> String? in
-            guard let base = buf.baseAddress else { return nil }
-            let n = readlink(root.url(relative), base, buf.count - 1)
-            guard n > 0 else { return nil }
-            return String(decoding: UnsafeBufferPointer(start: base, count: n), as: UTF8.self)
-        }
+        try? linkTarget(relative)
+    }
+
+    /// The target of the symlink at `relative`, as written in the link (`readlink(2)`, retried on
+    /// `EINTR`). A failure names the call, its errno and the full path.
+    public func linkTarget(_ relative: String) throws(SystemCallError) -> String {
+        let path = root.url(relative)
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = try systemCall("readlink", path: path) { readlink(path, &buf, buf.count - 1) }
+        return buf.withUnsafeBytes { String(decoding: $0.prefix(n), as: UTF8.self) }
     }
 
     /// The last path component of the symlink target at `relative` (e.g. the driver name of
@@ -62,9 +67,17 @@ public struct SysfsReader: Sendable {
         return name.isEmpty ? nil : String(name)
     }
 
-    /// The names in directory `relative` (sorted), or [] when it does not exist.
+    /// The names in directory `relative` (sorted), or [] when it does not exist or cannot be read
+    /// (``entries(_:)`` says why).
     public func list(_ relative: String) -> [String] {
-        guard let dir = opendir(root.url(relative)) else { return [] }
+        (try? entries(relative)) ?? []
+    }
+
+    /// The names in directory `relative` (sorted) (`opendir(3)`, retried on `EINTR`). A failure
+    /// names the call, its errno and the full path.
+    public func entries(_ relative: String) throws(SystemCallError) -> [String] {
+        let path = root.url(relative)
+        let dir = try systemCallReturningPointer("opendir", path: path) { opendir(path) }
         defer { closedir(dir) }
         var names: [String] = []
         while let e = readdir(dir) {
@@ -83,9 +96,9 @@ public struct SysfsReader: Sendable {
     /// The entries of directory `relative` in the order `readdir` gives them (unsorted), with
     /// their kinds, or [] when it does not exist. For walks that visit every entry anyway: no
     /// sorting and no `lstat` per entry (sysfs and local file systems fill `d_type`).
-    public func entries(_ relative: String) -> [(name: String, kind: EntryKind)] {
+    public func entriesWithKinds(_ relative: String) -> [(name: String, kind: EntryKind)] {
         let path = root.url(relative)
-        guard let dir = opendir(path) else { return [] }
+        guard let dir = try? systemCallReturningPointer("opendir", path: path, { opendir(path) }) else { return [] }
         defer { closedir(dir) }
         var out: [(name: String, kind: EntryKind)] = []
         while let e = readdir(dir) {

@@ -25,12 +25,14 @@
         public init(root: HostRoot = .system) throws(VGPUError) {
             guard root.path == "/" else {
                 throw .invalid(
+                    .udev,
                     "libudev reads the real /sys and cannot be pointed at the host root \(root.path); udev is only used on a real host (root /)"
                 )
             }
             guard let udev = udev_new() else {
                 let e = Errno(rawValue: errno)
                 throw .failed(
+                    .udev,
                     "cannot create a libudev context: \(e)", underlying: SystemCallError("udev_new", errno: e))
             }
             handle = udev
@@ -54,6 +56,7 @@
             guard let enumerate = udev_enumerate_new(handle) else {
                 let e = Errno(rawValue: errno)
                 throw .failed(
+                    .udev,
                     "cannot list \(subsystem) devices through libudev: \(e)",
                     underlying: SystemCallError("udev_enumerate_new", errno: e))
             }
@@ -64,6 +67,7 @@
             if r < 0 {
                 let e = Errno(rawValue: -r)
                 throw .failed(
+                    .udev,
                     "cannot list \(subsystem) devices through libudev (scanning /sys/bus/\(subsystem)/devices failed: \(e)); check that /sys is mounted",
                     underlying: SystemCallError("udev_enumerate_scan_devices", errno: e))
             }
@@ -87,6 +91,7 @@
             guard let device = udev_device_new_from_syspath(handle, syspath) else {
                 let e = Errno(rawValue: errno)
                 throw .failed(
+                    .udev,
                     "no device at \(syspath) (\(e)); check the address with 'lspci -D' or 'ls /sys/bus/pci/devices'",
                     underlying: SystemCallError("udev_device_new_from_syspath", errno: e))
             }

@@ -44,6 +44,7 @@
             guard let monitor = udev_monitor_new_from_netlink(handle, "udev") else {
                 let e = Errno(rawValue: errno)
                 throw .failed(
+                    .udev,
                     "cannot open a udev monitor to wait for \(syspath): \(e)",
                     underlying: SystemCallError("udev_monitor_new_from_netlink", errno: e))
             }
@@ -56,6 +57,7 @@
             if r < 0 {
                 let e = Errno(rawValue: -r)
                 throw .failed(
+                    .udev,
                     "cannot start a udev monitor to wait for \(syspath): \(e)",
                     underlying: SystemCallError("udev_monitor_enable_receiving", errno: e))
             }
@@ -73,6 +75,7 @@
                         fd: fd, until: deadline, cap: Self.initializationRecheckInterval)
                 } catch {
                     throw .failed(
+                        .udev,
                         "waiting for udev to process \(current.sysname) failed: \(error)",
                         underlying: SystemCallError("poll", errno: error))
                 }
@@ -84,6 +87,7 @@
                         guard UdevDevice.string(udev_device_get_syspath(event)) == current.syspath else { continue }
                         if UdevDevice.string(udev_device_get_action(event)) == "remove" {
                             throw .failed(
+                                .udev,
                                 "\(current.sysname) (\(current.syspath)) was removed while waiting for udev to process it"
                             )
                         }
@@ -106,6 +110,7 @@
                 ? "systemd-udevd seems to run (/run/udev/control exists); check 'journalctl -u systemd-udevd' and 'udevadm info \(device.syspath)'"
                 : "is systemd-udevd running? /run/udev/control does not exist; start it ('systemctl start systemd-udevd') or check 'systemctl status systemd-udevd'"
             return .failed(
+                .udev,
                 "udev did not finish processing \(device.sysname) (\(device.syspath)) within \(DeadlinePoll.seconds(timeout)): it has no udev database entry /run/udev/data/\(device.databaseID) and udevd sent no event for it; \(hint)",
                 cause: "udev_device_get_is_initialized(\(device.syspath)) == 0 at the deadline")
         }

@@ -21,18 +21,19 @@
             let clock = ContinuousClock()
             let wakeAt = cap.map { min(deadline, clock.now + $0) } ?? deadline
             while true {
-                let timeout = milliseconds(until: wakeAt, now: clock.now)
-                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let n = poll(&pfd, 1, timeout)
-                if n > 0 { return true }
-                if n == 0 {
-                    // poll rounds to whole milliseconds; only report a timeout once it is real.
-                    if clock.now >= wakeAt { return false }
-                    continue
+                // Retried on EINTR with the time left, not the whole timeout again.
+                let n: Int32
+                do throws(SystemCallError) {
+                    n = try systemCall("poll") {
+                        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        return poll(&pfd, 1, milliseconds(until: wakeAt, now: clock.now))
+                    }
+                } catch {
+                    throw error.errno
                 }
-                let e = Errno(rawValue: errno)
-                if e == .interrupted { continue }
-                throw e
+                if n > 0 { return true }
+                // poll rounds to whole milliseconds; only report a timeout once it is real.
+                if clock.now >= wakeAt { return false }
             }
         }
 

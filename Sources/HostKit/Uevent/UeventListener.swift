@@ -79,6 +79,7 @@
                 "; \(others) other uevent\(others == 1 ? "" : "s") received. "
                 + "Check that the listener was opened before the action was triggered, and 'dmesg' for errors from the driver"
             return .failed(
+                .uevent,
                 message, cause: "uevent wait deadline passed with \(never.count) of \(matches.count) events missing")
         }
     }

@@ -60,6 +60,7 @@
             guard let nl = mnl_socket_open2(NETLINK_KOBJECT_UEVENT, flags) else {
                 let e = Errno(rawValue: errno)
                 throw .failed(
+                    .uevent,
                     "cannot open a kernel uevent socket (netlink NETLINK_KOBJECT_UEVENT): \(e); vgpuctl needs it to see devices appear; check that the kernel has CONFIG_NET and netlink support",
                     underlying: SystemCallError("mnl_socket_open2", errno: e))
             }
@@ -67,6 +68,7 @@
                 let e = Errno(rawValue: errno)
                 mnl_socket_close(nl)
                 throw .failed(
+                    .uevent,
                     "cannot join the kernel uevent multicast group \(groups): \(e); run vgpuctl as root in the host's initial network namespace",
                     underlying: SystemCallError("mnl_socket_bind", errno: e))
             }
@@ -108,27 +110,34 @@
                     readable = try DeadlinePoll.waitReadable(fd: fd, until: deadline)
                 } catch {
                     throw .failed(
+                        .uevent,
                         "waiting for kernel uevents failed: \(error)",
                         underlying: SystemCallError("poll", errno: error))
                 }
                 if !readable { return nil }
 
-                let n = buffer.withUnsafeMutableBytes { raw in
-                    mnl_socket_recvfrom(socket, raw.baseAddress, raw.count)
+                let e: Errno
+                do throws(SystemCallError) {
+                    let n = try systemCall("mnl_socket_recvfrom") {
+                        buffer.withUnsafeMutableBytes { raw in mnl_socket_recvfrom(socket, raw.baseAddress, raw.count) }
+                    }
+                    return Array(buffer[0..<min(n, buffer.count)])
+                } catch {
+                    e = error.errno  // EINTR was retried by the helper
                 }
-                if n >= 0 { return Array(buffer[0..<min(n, buffer.count)]) }
-                let e = Errno(rawValue: errno)
                 switch e {
-                case .interrupted, .wouldBlock:
+                case .wouldBlock:
                     continue
                 case .noSpace:
                     continue
                 case .noBufferSpace:
                     throw .failed(
+                        .uevent,
                         "the kernel dropped uevents: the uevent socket's receive buffer (\(receiveBufferSize) bytes) overflowed; events may be missing, so re-read the device state from sysfs and retry",
                         underlying: SystemCallError("mnl_socket_recvfrom", errno: e))
                 default:
                     throw .failed(
+                        .uevent,
                         "reading a kernel uevent failed: \(e)",
                         underlying: SystemCallError("mnl_socket_recvfrom", errno: e))
                 }

@@ -12,7 +12,7 @@ extension DeviceUsage {
         }
         // The canonical directory (sys/devices/...), so nodes and BARs are named as the kernel does.
         guard let dir = canonicalDir(a) else { return t }
-        let top = sysfs.entries(dir)
+        let top = sysfs.entriesWithKinds(dir)
         walk(dir, entries: top, depth: 0, into: &t, mounts: mounts)
         for e in top where Self.isResource(e.name) {
             t.bars.insert("/" + dir + "/" + e.name)
@@ -50,7 +50,7 @@ extension DeviceUsage {
         into t: inout Target, mounts: [UInt64: [String]]
     ) {
         guard depth < 7 else { return }
-        let names = entries ?? sysfs.entries(dir)
+        let names = entries ?? sysfs.entriesWithKinds(dir)
         let base = dir.lastIndex(of: "/").map { String(dir[dir.index(after: $0)...]) } ?? dir
         if depth > 0, names.contains(where: { $0.name == "dev" }), let dev = Self.parseDev(sysfs.text(dir + "/dev")) {
             let name = base

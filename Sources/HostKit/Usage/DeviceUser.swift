@@ -71,6 +71,7 @@ public struct DeviceUser: Sendable, Hashable, Encodable, CustomStringConvertible
         guard !sure.isEmpty else { return nil }
         let list = sure.map(\.description).joined(separator: "; ")
         return .refused(
+            .inUse,
             "\(device) is in use: \(list); \(action) would take it away"
                 + (forceOverrides ? "; pass --force to do it anyway" : ""))
     }

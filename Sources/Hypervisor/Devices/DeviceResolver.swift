@@ -26,10 +26,12 @@ public struct DeviceResolver {
     /// Resolves every name; exit 2 for a malformed or unknown name, a repeated one or an
     /// unassigned device (without `plan`); exit 4 when the plan would take a device from a host
     /// driver in the same IOMMU group (without `includeGroup`).
-    public func resolve(_ names: [String], plan: Bool, includeGroup: Bool = false) throws(VGPUError) -> [AssignedDevice]
+    public func resolve(_ names: [String], plan: Bool, includeGroup: Bool = false) throws(HypervisorError)
+        -> [AssignedDevice]
     {
         guard !names.isEmpty else {
             throw .invalid(
+                .badDevice,
                 "name at least one device (a PCI address such as 0000:01:00.0, or an mdev UUID), or a guest with --guest NAME"
             )
         }
@@ -42,9 +44,10 @@ public struct DeviceResolver {
             } else if let a = PCIAddress(n) {
                 d = try pci(a, plan: plan, includeGroup: includeGroup)
             } else {
-                throw .invalid("'\(n)' is neither a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0) nor an mdev UUID")
+                throw .invalid(
+                    .badDevice, "'\(n)' is neither a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0) nor an mdev UUID")
             }
-            guard seen.insert(d.name).inserted else { throw .invalid("\(d.name) is named twice") }
+            guard seen.insert(d.name).inserted else { throw .invalid(.badDevice, "\(d.name) is named twice") }
             out.append(d)
         }
         // A function named on its own is not also a companion of another.
@@ -61,13 +64,14 @@ public struct DeviceResolver {
         return drv == want || (!d.isGrace && PassthroughManager.vfioDrivers.contains(drv))
     }
 
-    func pci(_ a: PCIAddress, plan: Bool, includeGroup: Bool) throws(VGPUError) -> AssignedDevice {
+    func pci(_ a: PCIAddress, plan: Bool, includeGroup: Bool) throws(HypervisorError) -> AssignedDevice {
         guard let d = sysfs.device(a) else {
             throw .invalid(
+                .badDevice,
                 "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
-        if d.isBridge { throw .invalid("\(a) is a PCI bridge; bridges are not handed to guests") }
+        if d.isBridge { throw .invalid(.badDevice, "\(a) is a PCI bridge; bridges are not handed to guests") }
         // A VF with a vGPU goes as it is: vendor VFIO through its own driver, mdev as its mdev.
         switch TypedVF.read(d, sysfs) {
         case .vendor(let id)?:
@@ -85,6 +89,7 @@ public struct DeviceResolver {
                     || sysfs.exists("\(HostRoot.mdevBus)/\(a)"))
             {
                 throw .invalid(
+                    .badDevice,
                     "\(a) is a VF bound to nvidia without a vGPU; give it a type first ('vgpuctl vf assign \(a) --type T', or a host config with 'vgpuctl apply'): NVIDIA's vGPU VFs are handed over with their type, not rebound"
                 )
             }
@@ -94,12 +99,13 @@ public struct DeviceResolver {
         if !Self.isReady(d) {
             guard plan else {
                 throw .invalid(
+                    .notAssigned,
                     "\(a) is not assigned (it is \(d.driver.map { "bound to \($0)" } ?? "unbound")); run 'vgpuctl passthrough assign \(a)' first, or pass --plan to see what that would do"
                 )
             }
-            steps = try PassthroughManager(root: root, kernel: SysfsKernel(root: root)).plan(
-                a, includeGroup: includeGroup
-            ).steps
+            steps = try HypervisorError.wrapping(.notAssigned) {
+                try PassthroughManager(root: root, kernel: SysfsKernel(root: root)).plan(a, includeGroup: includeGroup)
+            }.steps
         }
         var companions = Set(steps.filter { $0.reason == "companion" }.map(\.address))
         if let g = d.iommuGroup {
@@ -125,10 +131,11 @@ public struct DeviceResolver {
             companions: companions.sorted(), pendingSteps: steps, egm: egm)
     }
 
-    func mdev(_ uuid: String) throws(VGPUError) -> AssignedDevice {
+    func mdev(_ uuid: String) throws(HypervisorError) -> AssignedDevice {
         let rel = "\(Self.mdevDevices)/\(uuid)"
         guard sysfs.exists(rel) else {
             throw .invalid(
+                .badDevice,
                 "no mdev \(uuid) under \(root.url(Self.mdevDevices)); create it first (mdevctl start, or the vGPU commands of vgpuctl)"
             )
         }

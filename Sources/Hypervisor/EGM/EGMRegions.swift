@@ -52,7 +52,7 @@ public enum EGMRegions {
                 rep.retiredPagesError =
                     "held by pid \(h.pid) (\(h.command)); the EGM driver lets one process open a region at a time"
             } else if readRetiredPages {
-                do throws(VGPUError) { rep.retiredPages = try source.retiredPages(pxm: r.pxm) } catch {
+                do throws(HostKitError) { rep.retiredPages = try source.retiredPages(pxm: r.pxm) } catch {
                     rep.retiredPagesError = error.message
                 }
             } else {

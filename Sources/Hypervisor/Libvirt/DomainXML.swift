@@ -23,13 +23,14 @@ public struct DomainXML: Sendable, Equatable {
     }
 
     /// Parses domain XML; exit 2 with the line and column for anything malformed.
-    public static func parse(_ text: String) throws(VGPUError) -> DomainXML {
+    public static func parse(_ text: String) throws(HypervisorError) -> DomainXML {
         let tree: XMLTree
         do { tree = try XMLTree.parse(text) } catch {
-            throw .invalid("the domain XML is malformed: \(error)")
+            throw .invalid(.domainXML, "the domain XML is malformed: \(error)")
         }
         guard tree.root.name == "domain" else {
-            throw .invalid("the XML is not a libvirt domain: its root element is <\(tree.root.name)>, not <domain>")
+            throw .invalid(
+                .domainXML, "the XML is not a libvirt domain: its root element is <\(tree.root.name)>, not <domain>")
         }
         var out: [Hostdev] = []
         for devices in tree.root.children("devices") {
@@ -38,7 +39,8 @@ public struct DomainXML: Sendable, Equatable {
                 switch h.attributes["type"] {
                 case "pci":
                     guard let addr = h.child("source")?.child("address") else {
-                        throw .invalid("the domain XML has a PCI <hostdev> without <source><address .../></source>")
+                        throw .invalid(
+                            .domainXML, "the domain XML has a PCI <hostdev> without <source><address .../></source>")
                     }
                     out.append(.pci(try pciAddress(addr), managed: h.attributes["managed"] == "yes"))
                 case "mdev":
@@ -46,6 +48,7 @@ public struct DomainXML: Sendable, Equatable {
                         DeviceResolver.isUUID(uuid)
                     else {
                         throw .invalid(
+                            .domainXML,
                             "the domain XML has an mdev <hostdev> without a valid <source><address uuid='...'/></source>"
                         )
                     }
@@ -61,16 +64,16 @@ public struct DomainXML: Sendable, Equatable {
 
     /// `<address domain='0x0000' bus='0x06' slot='0x02' function='0x0'/>` (hex with `0x`, or
     /// decimal, as libvirt accepts).
-    static func pciAddress(_ e: XMLTree.Element) throws(VGPUError) -> PCIAddress {
-        func number(_ key: String, max: UInt32, default dflt: UInt32?) throws(VGPUError) -> UInt32 {
+    static func pciAddress(_ e: XMLTree.Element) throws(HypervisorError) -> PCIAddress {
+        func number(_ key: String, max: UInt32, default dflt: UInt32?) throws(HypervisorError) -> UInt32 {
             guard let text = e.attributes[key] else {
                 if let dflt { return dflt }
-                throw .invalid("a PCI <hostdev> source address in the domain XML has no '\(key)'")
+                throw .invalid(.domainXML, "a PCI <hostdev> source address in the domain XML has no '\(key)'")
             }
             let t = text.trimmingCharacters(in: .whitespaces)
             let v = t.lowercased().hasPrefix("0x") ? UInt32(t.dropFirst(2), radix: 16) : UInt32(t, radix: 10)
             guard let v, v <= max else {
-                throw .invalid("'\(text)' is not a valid PCI \(key) in a <hostdev> source address")
+                throw .invalid(.domainXML, "'\(text)' is not a valid PCI \(key) in a <hostdev> source address")
             }
             return v
         }

@@ -87,8 +87,8 @@ public struct LibvirtHook {
     }
 
     /// The domain's hostdevs vgpuctl manages (reads only).
-    public func managed(in domain: DomainXML) throws(VGPUError) -> [Managed] {
-        let state = try PassthroughState.load(root)
+    public func managed(in domain: DomainXML) throws(HypervisorError) -> [Managed] {
+        let state = try HypervisorError.wrapping(.passthroughState) { try PassthroughState.load(root) }
         let sysfs = SysfsReader(root: root)
         var out: [Managed] = []
         func isNVIDIA(_ a: PCIAddress) -> Bool {
@@ -126,16 +126,17 @@ public struct LibvirtHook {
 
     /// `prepare begin`: makes every managed hostdev ready, or undoes this call's assignments and
     /// throws a one-line reason.
-    public func prepare(guest: String, devices: [Managed]) throws(VGPUError) -> Outcome {
+    public func prepare(guest: String, devices: [Managed]) throws(HypervisorError) -> Outcome {
         let sysfs = SysfsReader(root: root)
         let manager = PassthroughManager(root: root, kernel: kernel)
         var outcome = Outcome(guest: guest)
         var record = try loadRecord(guest) ?? Record(guest: guest, assigned: [])
-        do throws(VGPUError) {
+        do throws(HypervisorError) {
             for m in devices {
                 let a = m.address
                 if let owner = guestVFs[a], owner != guest {
-                    throw VGPUError.refused(
+                    throw HypervisorError.refused(
+                        .otherGuest,
                         "\(a) is for guest '\(owner)' in the host config, not for '\(guest)'; change the domain XML or the host config"
                     )
                 }
@@ -143,7 +144,8 @@ public struct LibvirtHook {
                     let hint =
                         m.reason == "host-config"
                         ? "apply the host config ('vgpuctl apply') to create it" : "check the address in the domain XML"
-                    throw VGPUError.failed("\(a) in the domain XML of '\(guest)' does not exist on this host; \(hint)")
+                    throw HypervisorError.failed(
+                        .noSuchDevice, "\(a) in the domain XML of '\(guest)' does not exist on this host; \(hint)")
                 }
                 if let uuid = m.mdev {
                     outcome.ready.append(uuid)
@@ -152,12 +154,14 @@ public struct LibvirtHook {
                 if let typed = TypedVF.read(d, sysfs) {
                     // Handed over as it is; libvirt must not rebind it.
                     if m.libvirtManaged, case .vendor = typed {
-                        throw VGPUError.invalid(
+                        throw HypervisorError.invalid(
+                            .typedVF,
                             "\(a) in the domain XML of '\(guest)' carries a vGPU but its <hostdev> says managed='yes': libvirt would rebind it to vfio-pci, which fails and destroys the vGPU; use managed='no' ('vgpuctl libvirt xml \(a)' writes it)"
                         )
                     }
                     if case .mdev(let uuid, _) = typed {
-                        throw VGPUError.invalid(
+                        throw HypervisorError.invalid(
+                            .typedVF,
                             "\(a) in the domain XML of '\(guest)' carries its vGPU as mdev \(uuid): name the mdev (<hostdev type='mdev'>, 'vgpuctl libvirt xml \(a)' writes it), not the VF"
                         )
                     }
@@ -166,7 +170,9 @@ public struct LibvirtHook {
                     outcome.ready.append(a.description)
                 } else {
                     // Refused (exit 4) while a process or the kernel uses the device; the hook has no --force.
-                    let r = try manager.assign(a, includeGroup: false, forceOverrides: false)
+                    let r = try HypervisorError.wrapping(.assignFailed) {
+                        try manager.assign(a, includeGroup: false, forceOverrides: false)
+                    }
                     if !r.alreadyAssigned {
                         outcome.assigned.append(a.description)
                         record.assigned.append(a.description)
@@ -174,7 +180,8 @@ public struct LibvirtHook {
                     }
                 }
                 if let h = sysfs.vfioHolders(a).first {
-                    throw VGPUError.refused(
+                    throw HypervisorError.refused(
+                        .inUse,
                         "\(a) is in use by pid \(h.pid) (\(h.command)) through \(h.file); '\(guest)' cannot start with it until that VM stops"
                     )
                 }
@@ -186,7 +193,7 @@ public struct LibvirtHook {
             var stuck: [String] = []
             for s in outcome.assigned.reversed() {
                 guard let a = PCIAddress(s) else { continue }
-                do throws(VGPUError) {
+                do throws(PassthroughError) {
                     _ = try manager.release(a)
                     record.assigned.removeAll { $0 == s }
                 } catch {
@@ -194,7 +201,7 @@ public struct LibvirtHook {
                 }
             }
             var message = error.message
-            do throws(VGPUError) {
+            do throws(HypervisorError) {
                 if record.assigned.isEmpty {
                     try? FileManager.default.removeItem(atPath: root.url(Self.recordFile(guest)))
                 } else {
@@ -207,22 +214,22 @@ public struct LibvirtHook {
                 message +=
                     "; giving back what this call assigned also failed for \(stuck.joined(separator: ", ")): they stay recorded for '\(guest)' and 'release end' releases them"
             }
-            throw VGPUError(error.status, message, cause: error.cause)
+            throw HypervisorError(error.code, error.status, message, cause: error.cause, underlying: error.underlying)
         }
         return outcome
     }
 
     /// `release end`: releases what `prepare` assigned for `guest`; a device a process still
     /// holds is left assigned (and reported).
-    public func release(guest: String) throws(VGPUError) -> Outcome {
+    public func release(guest: String) throws(HypervisorError) -> Outcome {
         var outcome = Outcome(guest: guest)
         guard var record = try loadRecord(guest) else { return outcome }
         let manager = PassthroughManager(root: root, kernel: kernel)
-        let state = try PassthroughState.load(root)
+        let state = try HypervisorError.wrapping(.passthroughState) { try PassthroughState.load(root) }
         var failures: [String] = []
         for s in record.assigned {
             guard let a = PCIAddress(s), state.devices[s] != nil else { continue }
-            do throws(VGPUError) {
+            do throws(PassthroughError) {
                 _ = try manager.release(a)
                 outcome.released.append(s)
             } catch {
@@ -235,24 +242,28 @@ public struct LibvirtHook {
         } else {
             try saveRecord(record)
         }
-        if !failures.isEmpty { throw .failed(failures.joined(separator: "; ")) }
+        if !failures.isEmpty { throw .failed(.releaseFailed, failures.joined(separator: "; ")) }
         return outcome
     }
 
-    func loadRecord(_ guest: String) throws(VGPUError) -> Record? {
+    func loadRecord(_ guest: String) throws(HypervisorError) -> Record? {
         let path = root.url(Self.recordFile(guest))
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do { return try JSONDecoder().decode(Record.self, from: data) } catch {
-            throw .failed("\(path) is damaged (\(error)); remove it (it lists what the hook assigned for '\(guest)')")
+            throw .failed(
+                .hookRecord, "\(path) is damaged (\(error)); remove it (it lists what the hook assigned for '\(guest)')"
+            )
         }
     }
 
-    func saveRecord(_ r: Record) throws(VGPUError) {
+    func saveRecord(_ r: Record) throws(HypervisorError) {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let path = root.url(Self.recordFile(r.guest))
-        do { try AtomicFile.write(try enc.encode(r), to: path) } catch let e as VGPUError { throw e } catch {
-            throw .failed("cannot write \(path): \(error)")
+        do { try AtomicFile.write(try enc.encode(r), to: path) } catch let e as HostKitError {
+            throw HypervisorError(.hookRecord, wrapping: e)
+        } catch {
+            throw .failed(.hookRecord, "cannot write \(path): \(error)")
         }
     }
 }

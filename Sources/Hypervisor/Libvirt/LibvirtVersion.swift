@@ -39,13 +39,14 @@ public struct LibvirtVersion: Sendable, Comparable, CustomStringConvertible, Enc
     public static func detect(
         path: String?,
         runner: any CommandRunner = ProcessRunner()
-    ) throws(VGPUError) -> (version: LibvirtVersion, program: String)? {
+    ) throws(HypervisorError) -> (version: LibvirtVersion, program: String)? {
         let search = (path ?? "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin"
         for name in ["virsh", "libvirtd"] {
             guard let p = QEMUCapabilities.locate(name, path: search) else { continue }
             let r = try runner.run(p, ["--version"])
             guard r.status == 0, let v = fromVersionOutput(r.stdout) else {
                 throw .failed(
+                    .libvirtVersion,
                     "\(p) --version printed '\((r.stdout + r.stderr).prefix(120))' (exit \(r.status)), not a libvirt version; pass --libvirt-version X.Y"
                 )
             }

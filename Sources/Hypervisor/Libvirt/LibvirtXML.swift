@@ -64,16 +64,18 @@ public enum LibvirtXML {
     /// no device.
     public static func alias(_ qemuID: String) -> String { "ua-" + qemuID.replacingOccurrences(of: ".", with: "-") }
 
-    public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(VGPUError)
+    public static func build(_ r: LibvirtXMLRequest, capabilities caps: QEMUCapabilities) throws(HypervisorError)
         -> LibvirtDomainPieces
     {
-        guard !r.devices.isEmpty else { throw .invalid("name at least one device") }
+        guard !r.devices.isEmpty else { throw .invalid(.badOption, "name at least one device") }
         if let s = r.firstSlot, Int(s) + r.devices.count > 32 {
-            throw .invalid("--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
+            throw .invalid(
+                .badOption, "--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
         }
-        if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid("--rombar takes 0 or 1, not \(rb)") }
+        if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid(.badOption, "--rombar takes 0 or 1, not \(rb)") }
         guard (1...4096).contains(r.firstNode) else {
             throw .invalid(
+                .badOption,
                 "--first-node must be between 1 and 4096 (the domain needs its own cell 0), not \(r.firstNode)")
         }
         if let g = r.devices.first(where: \.grace) {

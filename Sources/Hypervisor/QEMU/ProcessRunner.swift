@@ -15,18 +15,18 @@ public struct ProcessRunner: CommandRunner {
 
     public init(timeout: Duration = .seconds(60)) { self.timeout = timeout }
 
-    public func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (
+    public func run(_ executable: String, _ arguments: [String]) throws(HypervisorError) -> (
         status: Int32, stdout: String, stderr: String
     ) {
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
         do throws(SystemCallError) { _ = try systemCall("pipe") { pipe(&out) } } catch {
-            throw .failed("pipe failed: \(error.errno)", error)
+            throw .failed(.process, "pipe failed: \(error.errno)", error)
         }
         do throws(SystemCallError) { _ = try systemCall("pipe") { pipe(&err) } } catch {
             close(out[0])
             close(out[1])
-            throw .failed("pipe failed: \(error.errno)", error)
+            throw .failed(.process, "pipe failed: \(error.errno)", error)
         }
         // Close-on-exec, so other children spawned meanwhile do not hold the pipes open.
         for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -59,7 +59,7 @@ public struct ProcessRunner: CommandRunner {
         }
         guard rc == 0 else {
             let e = SystemCallError("posix_spawn", errno: Errno(rawValue: rc), path: executable)
-            throw .failed("cannot run \(executable): \(e.errno)", e)
+            throw .failed(.process, "cannot run \(executable): \(e.errno)", e)
         }
 
         var buffers: [Int32: [UInt8]] = [out[0]: [], err[0]: []]
@@ -70,24 +70,33 @@ public struct ProcessRunner: CommandRunner {
             if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
                 var st: Int32 = 0
-                waitpid(pid, &st, 0)
+                _ = retryingOnEINTR { waitpid(pid, &st, 0) }
                 throw .failed(
+                    .process,
                     "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed it")
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let r = poll(&fds, nfds_t(fds.count), 200)
-            if r < 0 && errno != EINTR { break }
+            do throws(SystemCallError) {
+                _ = try systemCall("poll", path: executable) { poll(&fds, nfds_t(fds.count), 200) }
+            } catch {
+                kill(pid, SIGKILL)
+                var st: Int32 = 0
+                _ = retryingOnEINTR { waitpid(pid, &st, 0) }
+                throw .failed(
+                    .process, "waiting for the output of \(executable) failed: \(error.errno); killed it", error)
+            }
             for p in fds where p.revents != 0 {
-                let n = chunk.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                // End of file, or a read error other than EINTR: that pipe is done.
+                let n = retryingOnEINTR { chunk.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) } }
                 if n > 0 {
                     buffers[p.fd, default: []] += chunk[..<n]
-                } else if n == 0 || errno != EINTR {
+                } else {
                     open.removeAll { $0 == p.fd }
                 }
             }
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnEINTR { waitpid(pid, &status, 0) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift cannot import (macros).
         let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (

@@ -64,8 +64,8 @@ public enum QEMUArgsBuilder {
 
     public static func build(
         _ r: QEMUArgsRequest, capabilities caps: QEMUCapabilities,
-        retiredPages: (Int) throws(VGPUError) -> [EGMRetiredPage]
-    ) throws(VGPUError) -> QEMUCommandLine {
+        retiredPages: (Int) throws(HostKitError) -> [EGMRetiredPage]
+    ) throws(HypervisorError) -> QEMUCommandLine {
         try validate(r)
         try requireFeatures(r, caps)
         var opts: [QEMUOption] = []
@@ -114,7 +114,7 @@ public enum QEMUArgsBuilder {
                 notes.append(
                     "guest NUMA node \(node) is EGM region egm\(region.pxm) (\(EGMRegions.humanSize(region.size)) from \(region.device)): QEMU requires -m to equal the sum of the NUMA nodes' memory, so include it in -m; upstream QEMU has no object that ties the node to the GPU (NVIDIA's QEMU fork adds acpi-egm-memory)"
                 )
-                do throws(VGPUError) {
+                do throws(HostKitError) {
                     let pages = try retiredPages(region.pxm)
                     if !pages.isEmpty {
                         let size =
@@ -160,24 +160,26 @@ public enum QEMUArgsBuilder {
         }
     }
 
-    static func validate(_ r: QEMUArgsRequest) throws(VGPUError) {
+    static func validate(_ r: QEMUArgsRequest) throws(HypervisorError) {
         if let bus = r.bus, !QEMUDeviceID.isValid(bus) {
             throw .invalid(
+                .badOption,
                 "--bus '\(bus)' is not a QEMU bus id (a letter, then letters, digits, '-', '.', '_'; e.g. pcie.0)")
         }
         if let s = r.firstSlot, Int(s) + r.devices.count > 32 {
-            throw .invalid("--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
+            throw .invalid(
+                .badOption, "--addr \(hex(s, 2)).0 leaves no room for \(r.devices.count) devices (slots end at 1f)")
         }
         if let s = r.firstSlot, r.devices.contains(where: { $0.companions.count > 7 }) {
-            throw .invalid("a device at --addr \(hex(s, 2)).0 has more than 8 functions")
+            throw .invalid(.badOption, "a device at --addr \(hex(s, 2)).0 has more than 8 functions")
         }
-        if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid("--rombar takes 0 or 1, not \(rb)") }
+        if let rb = r.rombar, !(0...1).contains(rb) { throw .invalid(.badOption, "--rombar takes 0 or 1, not \(rb)") }
         guard (0...4096).contains(r.firstNode) else {
-            throw .invalid("--first-node must be between 0 and 4096, not \(r.firstNode)")
+            throw .invalid(.badOption, "--first-node must be between 0 and 4096, not \(r.firstNode)")
         }
     }
 
-    static func requireFeatures(_ r: QEMUArgsRequest, _ caps: QEMUCapabilities) throws(VGPUError) {
+    static func requireFeatures(_ r: QEMUArgsRequest, _ caps: QEMUCapabilities) throws(HypervisorError) {
         if let g = r.devices.first(where: \.grace) {
             try caps.require(
                 .acpiGenericInitiator, for: "Grace GPU \(g.name) needs (one per guest NUMA node of the GPU)")
@@ -197,10 +199,11 @@ public enum QEMUArgsBuilder {
     /// Checks that this host can give QEMU iommufd access to `devices`: `/dev/iommu` (Linux 6.2+,
     /// CONFIG_IOMMUFD) and, for each assigned PCI device, its VFIO device file
     /// (`vfio-dev/vfioN`, Linux 6.6+, CONFIG_VFIO_DEVICE_CDEV).
-    public static func checkIOMMUFD(root: HostRoot, devices: [AssignedDevice]) throws(VGPUError) {
+    public static func checkIOMMUFD(root: HostRoot, devices: [AssignedDevice]) throws(HypervisorError) {
         let sysfs = SysfsReader(root: root)
         guard sysfs.exists("dev/iommu") else {
             throw .failed(
+                .iommufd,
                 "--iommufd needs \(root.url("dev/iommu")), which this kernel does not provide (iommufd: Linux 6.2+ with CONFIG_IOMMUFD); leave out --iommufd to use the VFIO group backend"
             )
         }
@@ -209,6 +212,7 @@ public enum QEMUArgsBuilder {
             let dir = HostRoot.deviceFile(a, "vfio-dev")
             if sysfs.vfioCdevs(a).isEmpty {
                 throw .failed(
+                    .iommufd,
                     "--iommufd needs the VFIO device file of \(a) (\(root.url(dir))/vfioN/dev and /dev/vfio/devices/vfioN), which this kernel does not create (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+); leave out --iommufd"
                 )
             }

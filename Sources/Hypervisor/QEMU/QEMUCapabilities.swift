@@ -138,17 +138,19 @@ public struct QEMUCapabilities: Sendable {
 
     /// Throws exit 1 naming the feature, what needs it and the QEMU release that adds it, when
     /// this QEMU lacks `f` (or vgpuctl cannot tell).
-    public func require(_ f: QEMUFeature, for purpose: String) throws(VGPUError) {
+    public func require(_ f: QEMUFeature, for purpose: String) throws(HypervisorError) {
         switch supports(f) {
         case .some(true):
             return
         case .some(false):
             throw .failed(
+                .qemuCapability,
                 "\(subject) has no \(f.noun), which \(purpose); QEMU \(f.since) adds it: use a QEMU >= \(f.since) (--qemu PATH) or plan for one with --qemu-version"
             )
         case .none:
             guard case .none(let searched) = source else { return }
             throw .failed(
+                .qemuCapability,
                 "cannot tell whether the QEMU has the \(f.noun), which \(purpose): no \(searched) on PATH; pass --qemu PATH for the QEMU that will run the guest, or --qemu-version X.Y (\(f.rawValue) needs >= \(f.since))"
             )
         }
@@ -158,7 +160,7 @@ public struct QEMUCapabilities: Sendable {
 /// Runs a program and returns its exit status and output; a seam so detection can be tested
 /// with recorded outputs.
 public protocol CommandRunner: Sendable {
-    func run(_ executable: String, _ arguments: [String]) throws(VGPUError) -> (
+    func run(_ executable: String, _ arguments: [String]) throws(HypervisorError) -> (
         status: Int32, stdout: String, stderr: String
     )
 }
@@ -190,19 +192,21 @@ extension QEMUCapabilities {
     static let probeDriver = "vgpuctl-probe-json-device"
 
     /// Asks the QEMU at `binary` what it supports.
-    public static func detect(binary: String, runner: any CommandRunner = ProcessRunner()) throws(VGPUError)
+    public static func detect(binary: String, runner: any CommandRunner = ProcessRunner()) throws(HypervisorError)
         -> QEMUCapabilities
     {
         let v = try runner.run(binary, ["-version"])
         guard v.status == 0, let version = QEMUVersion.fromVersionOutput(v.stdout) else {
             let said = (v.stdout + v.stderr).split(separator: "\n").first.map(String.init) ?? "nothing"
             throw .invalid(
+                .qemuCapability,
                 "\(binary) is not a QEMU system emulator: '-version' printed '\(said.prefix(120))' (exit \(v.status))")
         }
         let devices = try runner.run(binary, ["-device", "help"])
         let objects = try runner.run(binary, ["-object", "help"])
         guard devices.status == 0, objects.status == 0 else {
             throw .failed(
+                .qemuCapability,
                 "\(binary) (QEMU \(version)) failed to list its devices and objects ('-device help' exit \(devices.status), '-object help' exit \(objects.status))"
             )
         }

@@ -15,7 +15,7 @@ public struct QMPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The error as vgpuctl reports it (exit 1), with QEMU's class and description.
-    public var vgpuError: VGPUError { .failed("QEMU refused \(command): \(errorClass): \(desc)") }
+    public var vgpuError: HypervisorError { .failed(.qmpRefused, "QEMU refused \(command): \(errorClass): \(desc)") }
 }
 
 /// A QMP client (docs/interop/qmp-spec.rst): reads the greeting, negotiates capabilities,
@@ -40,25 +40,29 @@ public final class QMPClient {
 
     /// Reads the greeting and enters command mode (`qmp_capabilities`). Exit 2 when the peer
     /// does not speak QMP.
-    public func connect() throws(VGPUError) {
+    public func connect() throws(HypervisorError) {
         let peer = transport.peer
         switch try transport.receive(until: .now + greetingTimeout) {
         case .timedOut:
             throw .invalid(
+                .qmpProtocol,
                 "\(peer) sent no QMP greeting within \(Self.seconds(greetingTimeout)): it is not a QMP socket, or another client holds the VM's only QMP connection"
             )
         case .closed:
             throw .invalid(
+                .qmpProtocol,
                 "\(peer) closed the connection without a QMP greeting: it is not a QMP socket (or QEMU is exiting)")
         case .line(let line):
             guard let g = JSONValue.parse(line), g["QMP"] != nil else {
                 let shown = line.trimmingCharacters(in: .whitespacesAndNewlines).prefix(80)
                 if line.hasPrefix("QEMU") && line.contains("monitor") {
                     throw .invalid(
+                        .qmpProtocol,
                         "\(peer) is QEMU's human monitor (HMP), not QMP: start QEMU with -qmp unix:\(peer),server=on,wait=off"
                     )
                 }
-                throw .invalid("\(peer) does not speak QMP: its first line was '\(shown)', not a QMP greeting")
+                throw .invalid(
+                    .qmpProtocol, "\(peer) does not speak QMP: its first line was '\(shown)', not a QMP greeting")
             }
             greeting = g
         }
@@ -77,7 +81,7 @@ public final class QMPClient {
     }
 
     /// Runs `command`; QEMU's error reply is the failure value, transport trouble is thrown.
-    public func execute(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(VGPUError) -> Result<
+    public func execute(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(HypervisorError) -> Result<
         JSONValue, QMPError
     > {
         let id = "vgpuctl-\(nextID)"
@@ -90,13 +94,16 @@ public final class QMPClient {
             switch try transport.receive(until: deadline) {
             case .timedOut:
                 throw .failed(
+                    .qmpProtocol,
                     "QEMU did not answer \(command) on \(transport.peer) within \(Self.seconds(replyTimeout))")
             case .closed:
                 throw .failed(
+                    .qmpProtocol,
                     "QEMU closed the QMP connection on \(transport.peer) while running \(command); did the VM exit?")
             case .line(let line):
                 guard let v = JSONValue.parse(line) else {
                     throw .failed(
+                        .qmpProtocol,
                         "\(transport.peer) sent a line that is not JSON while running \(command): '\(line.prefix(80))'")
                 }
                 if v["event"] != nil {
@@ -116,7 +123,7 @@ public final class QMPClient {
     }
 
     /// Runs `command` and returns its result, throwing QEMU's error (exit 1) as well.
-    public func run(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(VGPUError) -> JSONValue {
+    public func run(_ command: String, _ arguments: [String: JSONValue]? = nil) throws(HypervisorError) -> JSONValue {
         switch try execute(command, arguments) {
         case .success(let v): return v
         case .failure(let e): throw e.vgpuError
@@ -125,7 +132,9 @@ public final class QMPClient {
 
     /// Waits until `timeout` for an event that `matches` (queued ones first); removes and
     /// returns it, or nil on timeout.
-    public func waitForEvent(timeout: Duration, matching matches: (JSONValue) -> Bool) throws(VGPUError) -> JSONValue? {
+    public func waitForEvent(timeout: Duration, matching matches: (JSONValue) -> Bool) throws(HypervisorError)
+        -> JSONValue?
+    {
         if let k = events.firstIndex(where: matches) { return events.remove(at: k) }
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -133,6 +142,7 @@ public final class QMPClient {
             case .timedOut: return nil
             case .closed:
                 throw .failed(
+                    .qmpProtocol,
                     "QEMU closed the QMP connection on \(transport.peer) while vgpuctl waited for an event; did the VM exit?"
                 )
             case .line(let line):

@@ -28,7 +28,7 @@ public struct QMPHotplug {
     static let vfioDrivers: Set<String> = ["vfio-pci", "vfio-pci-nohotplug"]
 
     /// The VM's user-created devices: qdev id (nil for anonymous ones) -> QOM path and type.
-    public func peripherals() throws(VGPUError) -> [(id: String?, path: String, type: String)] {
+    public func peripherals() throws(HypervisorError) -> [(id: String?, path: String, type: String)] {
         var out: [(String?, String, String)] = []
         for (dir, named) in [("/machine/peripheral", true), ("/machine/peripheral-anon", false)] {
             guard case .success(let list) = try client.execute("qom-list", ["path": .string(dir)]) else { continue }
@@ -43,7 +43,7 @@ public struct QMPHotplug {
     }
 
     /// Every PCI function `query-pci` lists (bridges walked), by qdev id.
-    public func pciFunctions() throws(VGPUError) -> [String: (
+    public func pciFunctions() throws(HypervisorError) -> [String: (
         bus: Int64, slot: Int64, function: Int64, vendor: Int64?, device: Int64?
     )] {
         var out: [String: (Int64, Int64, Int64, Int64?, Int64?)] = [:]
@@ -63,7 +63,7 @@ public struct QMPHotplug {
     }
 
     /// The VFIO devices of the VM.
-    public func list() throws(VGPUError) -> [VMDevice] {
+    public func list() throws(HypervisorError) -> [VMDevice] {
         let pci = try pciFunctions()
         var out: [VMDevice] = []
         for p in try peripherals() where Self.vfioDrivers.contains(p.type) {
@@ -81,7 +81,7 @@ public struct QMPHotplug {
     }
 
     /// A string property of a QOM object, nil when it has none.
-    func property(_ path: String, _ name: String) throws(VGPUError) -> String? {
+    func property(_ path: String, _ name: String) throws(HypervisorError) -> String? {
         guard case .success(let v) = try client.execute("qom-get", ["path": .string(path), "property": .string(name)])
         else { return nil }
         return v.stringValue
@@ -89,14 +89,15 @@ public struct QMPHotplug {
 
     /// Adds `device` to the VM as `id`; exit 2 when the id is taken, exit 1 with QEMU's error
     /// class and description when QEMU refuses.
-    public func attach(_ device: AssignedDevice, id: String, bus: String?, addr: String?) throws(VGPUError) -> VMDevice
+    public func attach(_ device: AssignedDevice, id: String, bus: String?, addr: String?) throws(HypervisorError)
+        -> VMDevice
     {
         guard QEMUDeviceID.isValid(id) else {
-            throw .invalid("'\(id)' is not a QEMU device id (a letter, then letters, digits, '-', '.', '_')")
+            throw .invalid(.hotplug, "'\(id)' is not a QEMU device id (a letter, then letters, digits, '-', '.', '_')")
         }
-        if let bus, !QEMUDeviceID.isValid(bus) { throw .invalid("--bus '\(bus)' is not a QEMU bus id") }
+        if let bus, !QEMUDeviceID.isValid(bus) { throw .invalid(.hotplug, "--bus '\(bus)' is not a QEMU bus id") }
         if try peripherals().contains(where: { $0.id == id }) {
-            throw .invalid("the VM already has a device with id \(id); pass another --id, or detach it first")
+            throw .invalid(.hotplug, "the VM already has a device with id \(id); pass another --id, or detach it first")
         }
         var args: [String: JSONValue] = ["driver": .string("vfio-pci"), "id": .string(id)]
         switch device.source {
@@ -108,7 +109,7 @@ public struct QMPHotplug {
         switch try client.execute("device_add", args) {
         case .success: break
         case .failure(let e):
-            throw .failed("QEMU refused device_add of \(device.name) as \(id): \(e.errorClass): \(e.desc)")
+            throw .failed(.hotplug, "QEMU refused device_add of \(device.name) as \(id): \(e.errorClass): \(e.desc)")
         }
         return try list().first { $0.id == id }
             ?? VMDevice(id: id, driver: "vfio-pci", host: device.address?.description)
@@ -124,9 +125,10 @@ public struct QMPHotplug {
     /// Asks QEMU to remove device `id` and waits for `DEVICE_DELETED`: success only then. On
     /// timeout the device stays in the VM (and assigned on the host) and the error says the
     /// guest did not release it. Exit 2 when the VM has no such device.
-    public func detach(id: String, timeout: Duration) throws(VGPUError) -> Detached {
+    public func detach(id: String, timeout: Duration) throws(HypervisorError) -> Detached {
         guard let p = try peripherals().first(where: { $0.id == id }) else {
             throw .invalid(
+                .hotplug,
                 "the VM has no device with id \(id); 'vgpuctl qmp list --socket \(client.transport.peer)' shows the VFIO devices and their ids"
             )
         }
@@ -134,7 +136,7 @@ public struct QMPHotplug {
         let sysfsdev = try property(p.path, "sysfsdev").flatMap { $0.isEmpty ? nil : $0 }
         switch try client.execute("device_del", ["id": .string(id)]) {
         case .success: break
-        case .failure(let e): throw .failed("QEMU refused device_del of \(id): \(e.errorClass): \(e.desc)")
+        case .failure(let e): throw .failed(.hotplug, "QEMU refused device_del of \(id): \(e.errorClass): \(e.desc)")
         }
         let deleted = try client.waitForEvent(timeout: timeout) { ev in
             ev["event"]?.stringValue == "DEVICE_DELETED"
@@ -143,6 +145,7 @@ public struct QMPHotplug {
         guard deleted != nil else {
             let what = host.map { "\(id) (host \($0))" } ?? id
             throw .failed(
+                .hotplug,
                 "the guest did not release \(what) within \(QMPClient.seconds(timeout)): QEMU asked the guest OS to unplug it and got no answer (the guest may not be running, may not support hot-unplug, or may be using the device); it stays in the VM and assigned on the host, and QEMU keeps the request pending"
             )
         }

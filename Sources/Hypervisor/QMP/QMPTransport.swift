@@ -18,9 +18,9 @@ public protocol QMPTransport: AnyObject {
     /// What the transport is connected to, for messages (the socket path).
     var peer: String { get }
     /// Sends one line (a newline is added).
-    func send(_ line: String) throws(VGPUError)
+    func send(_ line: String) throws(HypervisorError)
     /// Waits for the next line until `deadline`.
-    func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived
+    func receive(until deadline: ContinuousClock.Instant) throws(HypervisorError) -> QMPReceived
     func close()
 }
 
@@ -33,19 +33,21 @@ public final class UnixSocketTransport: QMPTransport {
     /// Connects to the socket at `path`, retrying a refused connect until `connectDeadline`.
     /// Exit 2 when the path is not a socket; exit 1 when nothing listens there (by the
     /// deadline) or access is denied.
-    public init(path: String, connectDeadline: Duration = .seconds(3)) throws(VGPUError) {
+    public init(path: String, connectDeadline: Duration = .seconds(3)) throws(HypervisorError) {
         peer = path
         var st = stat()
         do throws(SystemCallError) { _ = try systemCall("stat", path: path) { stat(path, &st) } } catch {
             if error.errno == .noSuchFileOrDirectory {
                 throw .invalid(
-                    "no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)"
-                )
+                    .qmpSocket,
+                    "no socket \(path): pass the QMP socket of a running VM (QEMU's -qmp unix:\(path),server=on,wait=off)",
+                    underlying: error)
             }
-            throw .failed("cannot reach \(path): \(error.errno)", error)
+            throw .failed(.qmpSocket, "cannot reach \(path): \(error.errno)", error)
         }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
             throw .invalid(
+                .qmpSocket,
                 "\(path) is not a socket: pass the QMP socket of a running VM (QEMU's -qmp unix:PATH,server=on,wait=off)"
             )
         }
@@ -55,6 +57,7 @@ public final class UnixSocketTransport: QMPTransport {
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard bytes.count < capacity else {
             throw .invalid(
+                .qmpSocket,
                 "the socket path \(path) is longer than the \(capacity - 1) bytes a unix socket address holds; use a shorter path (a symlink)"
             )
         }
@@ -71,7 +74,7 @@ public final class UnixSocketTransport: QMPTransport {
                     socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 }
             } catch {
-                throw .failed("socket(AF_UNIX) failed: \(error.errno)", error)
+                throw .failed(.qmpSocket, "socket(AF_UNIX) failed: \(error.errno)", error)
             }
             let failure: SystemCallError
             do throws(SystemCallError) {
@@ -95,12 +98,15 @@ public final class UnixSocketTransport: QMPTransport {
             switch e {
             case ECONNREFUSED:
                 throw .failed(
+                    .qmpSocket,
                     "nothing listens on \(path) (connection refused for \(connectDeadline)): the VM is not running or its QMP socket is stale",
                     failure)
             case EACCES, EPERM:
-                throw .failed("cannot connect to \(path): permission denied; run as root or as the VM's user", failure)
+                throw .failed(
+                    .qmpSocket, "cannot connect to \(path): permission denied; run as root or as the VM's user", failure
+                )
             default:
-                throw .failed("cannot connect to \(path): \(failure.errno)", failure)
+                throw .failed(.qmpSocket, "cannot connect to \(path): \(failure.errno)", failure)
             }
         }
         fd = s
@@ -115,7 +121,7 @@ public final class UnixSocketTransport: QMPTransport {
         }
     }
 
-    public func send(_ line: String) throws(VGPUError) {
+    public func send(_ line: String) throws(HypervisorError) {
         let data = Array((line + "\n").utf8)
         var off = 0
         while off < data.count {
@@ -125,13 +131,14 @@ public final class UnixSocketTransport: QMPTransport {
                     data[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 }
             } catch {
-                throw .failed("QEMU closed the QMP connection on \(peer) (\(error.errno)); did the VM exit?", error)
+                throw .failed(
+                    .qmpSocket, "QEMU closed the QMP connection on \(peer) (\(error.errno)); did the VM exit?", error)
             }
             off += n
         }
     }
 
-    public func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived {
+    public func receive(until deadline: ContinuousClock.Instant) throws(HypervisorError) -> QMPReceived {
         while true {
             if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 var lineBytes = buffer[..<nl]
@@ -147,7 +154,7 @@ public final class UnixSocketTransport: QMPTransport {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let r: Int32
             do throws(SystemCallError) { r = try systemCall("poll", path: peer) { poll(&p, 1, ms) } } catch {
-                throw .failed("poll on \(peer) failed: \(error.errno)", error)
+                throw .failed(.qmpSocket, "poll on \(peer) failed: \(error.errno)", error)
             }
             if r == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
@@ -158,7 +165,7 @@ public final class UnixSocketTransport: QMPTransport {
                 }
             } catch {
                 if error.errno == .resourceTemporarilyUnavailable { continue }
-                throw .failed("reading \(peer) failed: \(error.errno)", error)
+                throw .failed(.qmpSocket, "reading \(peer) failed: \(error.errno)", error)
             }
             if n == 0 {
                 if buffer.isEmpty { return .closed }
@@ -168,7 +175,7 @@ public final class UnixSocketTransport: QMPTransport {
             }
             buffer += chunk[..<n]
             if buffer.count > 64 << 20 {
-                throw .failed("\(peer) sent more than 64 MiB without a line break; it is not QMP")
+                throw .failed(.qmpSocket, "\(peer) sent more than 64 MiB without a line break; it is not QMP")
             }
         }
     }
@@ -188,7 +195,7 @@ public final class ScriptedQMPTransport: QMPTransport, @unchecked Sendable {
         self.replies = replies
     }
 
-    public func send(_ line: String) throws(VGPUError) {
+    public func send(_ line: String) throws(HypervisorError) {
         sent.append(line)
         guard let msg = JSONValue.parse(line), let cmd = msg["execute"]?.stringValue else { return }
         let id = msg["id"]?.stringValue ?? ""
@@ -198,7 +205,7 @@ public final class ScriptedQMPTransport: QMPTransport, @unchecked Sendable {
         }
     }
 
-    public func receive(until deadline: ContinuousClock.Instant) throws(VGPUError) -> QMPReceived {
+    public func receive(until deadline: ContinuousClock.Instant) throws(HypervisorError) -> QMPReceived {
         if pending.isEmpty { return .timedOut }
         let l = pending.removeFirst()
         return l == "<EOF>" ? .closed : .line(l)

@@ -32,7 +32,7 @@ extension HostContext {
 
 extension HostContext {
     /// The fleet devices this host will offer once `config` is applied (nothing is changed).
-    func projectedFleet(_ config: HostConfig) throws(VGPUError) -> FleetSnapshot {
+    func projectedFleet(_ config: HostConfig) throws -> FleetSnapshot {
         let scanner = fleetScanner()
         let plan = try planner.plan(config, usersOfEveryDevice: false)
         let selected = try planner.resolve(config)

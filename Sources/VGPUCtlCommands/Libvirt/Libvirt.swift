@@ -49,10 +49,11 @@ struct Libvirt: ParsableCommand {
 
         /// Whether the libvirt in use knows `<acpi nodeset>` in a `<hostdev>` (only asked when
         /// Grace GPUs are handed over).
-        func nativeGenericInitiators() throws(VGPUError) -> Bool {
+        func nativeGenericInitiators() throws(HypervisorError) -> Bool {
             if let text = libvirtVersion {
                 guard let v = LibvirtVersion(text) else {
-                    throw .invalid("--libvirt-version '\(text)' is not a libvirt version such as 11.8 or 11.3.0")
+                    throw .invalid(
+                        .badOption, "--libvirt-version '\(text)' is not a libvirt version such as 11.8 or 11.3.0")
                 }
                 return v >= LibvirtVersion.hostdevACPINodeset
             }

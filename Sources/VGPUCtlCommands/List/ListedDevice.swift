@@ -24,7 +24,7 @@ struct ListedDevice: Encodable {
     }
 
     /// The entries of `inv` with their VFs' vGPU facts (`inUseBy` already filled in).
-    static func read(_ inv: Inventory, root: HostRoot) throws(VGPUError) -> [ListedDevice] {
+    static func read(_ inv: Inventory, root: HostRoot) throws -> [ListedDevice] {
         let pfs = inv.devices.map(\.device).filter { $0.sriov?.numVFs ?? 0 > 0 }
         let vgpu = try VGPUListing.read(root: root, pfs: pfs, fits: false, engines: false)
         return inv.devices.map { e in

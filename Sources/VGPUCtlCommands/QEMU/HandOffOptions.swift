@@ -29,17 +29,19 @@ struct QEMUBinaryOptions: ParsableArguments {
     }
 
     /// What the QEMU can do: from --qemu-version, or asked of the binary.
-    func capabilities() throws(VGPUError) -> QEMUCapabilities {
-        if qemu != nil && qemuVersion != nil { throw .invalid("pass either --qemu or --qemu-version, not both") }
+    func capabilities() throws(HypervisorError) -> QEMUCapabilities {
+        if qemu != nil && qemuVersion != nil {
+            throw .invalid(.badOption, "pass either --qemu or --qemu-version, not both")
+        }
         if let v = qemuVersion {
             guard let version = QEMUVersion(v) else {
-                throw .invalid("--qemu-version '\(v)' is not a QEMU version such as 9.2 or 7.2.22")
+                throw .invalid(.badOption, "--qemu-version '\(v)' is not a QEMU version such as 9.2 or 7.2.22")
             }
             return .planned(version)
         }
         if let q = qemu {
             guard let path = QEMUCapabilities.locate(q, path: ProcessInfo.processInfo.environment["PATH"]) else {
-                throw .invalid("no executable QEMU at '\(q)' (--qemu)")
+                throw .invalid(.qemuCapability, "no executable QEMU at '\(q)' (--qemu)")
             }
             return try QEMUCapabilities.detect(binary: path)
         }
@@ -63,8 +65,8 @@ struct PlanOptions: ParsableArguments {
     @Flag(name: .long, help: "With --plan: as 'passthrough assign --include-group'.")
     var includeGroup = false
 
-    func resolve(_ names: [String], root: HostRoot) throws(VGPUError) -> [AssignedDevice] {
-        if includeGroup && !plan { throw .invalid("--include-group goes with --plan") }
+    func resolve(_ names: [String], root: HostRoot) throws(HypervisorError) -> [AssignedDevice] {
+        if includeGroup && !plan { throw .invalid(.badOption, "--include-group goes with --plan") }
         let devices = try DeviceResolver(root: root).resolve(names, plan: plan, includeGroup: includeGroup)
         for d in devices where d.isPlanned {
             let steps = d.pendingSteps.map {

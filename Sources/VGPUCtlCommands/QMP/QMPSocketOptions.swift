@@ -8,7 +8,7 @@ import Passthrough
 struct QMPSocketOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The VM's QMP socket.", valueName: "PATH")) var socket: String
 
-    func connect() throws(VGPUError) -> QMPClient {
+    func connect() throws(HypervisorError) -> QMPClient {
         let client = QMPClient(transport: try UnixSocketTransport(path: socket))
         try client.connect()
         return client

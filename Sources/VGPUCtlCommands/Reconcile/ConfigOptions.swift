@@ -16,7 +16,7 @@ struct ConfigOptions: ParsableArguments {
         help: ArgumentHelp("Which config of the file (default: the only one, or 'default').", valueName: "NAME"))
     var config: String?
 
-    func load() throws(VGPUError) -> HostConfig { try HostConfigParser.load(path: file, config: config) }
+    func load() throws(ReconcileError) -> HostConfig { try HostConfigParser.load(path: file, config: config) }
 }
 
 func printPlan(_ plan: Planner.Plan) {

@@ -75,9 +75,7 @@ struct VGPUListing {
     /// Reads every PF in `pfs` (SR-IOV PFs). Reading never changes the host; a PF whose backend
     /// cannot be read is listed with the reason instead of failing the listing.
     /// `engines`: also read and check what the firmware reports about each typed VF's engines.
-    static func read(root: HostRoot, pfs: [PCIDevice], fits: Bool = true, engines: Bool = true) throws(VGPUError)
-        -> VGPUListing
-    {
+    static func read(root: HostRoot, pfs: [PCIDevice], fits: Bool = true, engines: Bool = true) throws -> VGPUListing {
         var out = VGPUListing()
         for (k, v) in try GuestAssignments.load(root).vfs { if let a = PCIAddress(k) { out.guests[a] = v } }
         let ctx = HostContextForReading(root: root)

@@ -52,7 +52,7 @@ struct VGPUDMCommand: ParsableCommand {
             var c = command
             try c.run()
             Foundation.exit(0)
-        } catch let e as VGPUError {
+        } catch let e as any CodedError {
             dmError(e.message)
         } catch let e as ExitCode {
             Foundation.exit(e.rawValue == 0 ? 0 : 1)
@@ -93,14 +93,16 @@ struct VGPUDMConfigOptions: ParsableArguments {
 
     /// The selected config, chosen as NVIDIA's tool does: `-c NAME`, or the only config of the
     /// file; a file with several configs and no `-c` is an error.
-    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(VGPUError) -> HostConfig {
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HostConfig {
         guard let path = configFile ?? environment["VGPU_DM_CONFIG_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw .invalid("missing required flag 'config-file' (-f FILE)")
+            throw VGPUError.invalid("missing required flag 'config-file' (-f FILE)")
         }
         let all: [HostConfig]
         if path == "-" {
             let data = FileHandle.standardInput.readDataToEndOfFile()
-            guard let text = String(data: data, encoding: .utf8) else { throw .invalid("<stdin>:1:1: not UTF-8 text") }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw VGPUError.invalid("<stdin>:1:1: not UTF-8 text")
+            }
             all = try HostConfigParser.parse(text, file: "<stdin>")
         } else {
             all = try HostConfigParser.load(path: path)
@@ -109,10 +111,11 @@ struct VGPUDMConfigOptions: ParsableArguments {
         let name = selectedConfig ?? environment["VGPU_DM_SELECTED_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         guard let name else {
             if all.count == 1 { return all[0] }
-            throw .invalid("\(file) has \(all.count) configs: missing required flag 'selected-config' (-c NAME)")
+            throw VGPUError.invalid(
+                "\(file) has \(all.count) configs: missing required flag 'selected-config' (-c NAME)")
         }
         guard let c = all.first(where: { $0.name == name }) else {
-            throw .invalid("selected vgpu-config not present in \(file): \(name)")
+            throw VGPUError.invalid("selected vgpu-config not present in \(file): \(name)")
         }
         return c
     }

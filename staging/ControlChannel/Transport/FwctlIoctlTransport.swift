@@ -36,9 +36,15 @@ public final class FwctlDeviceFile: FwctlFile {
 
     deinit { close() }
 
+    /// `ioctl(2)`, made again while it fails with `EINTR` (through HostKit's helper); the errno
+    /// of a failure, which the caller keeps with the call and the device (``FwctlCallFailure``).
     public func ioctl(_ request: UInt32, _ arg: UnsafeMutableRawPointer) -> Errno? {
-        let r = vgpuctl_fwctl_ioctl(fd, request, arg)
-        return r == 0 ? nil : Errno(rawValue: r)
+        do throws(SystemCallError) {
+            try systemCallReturningErrno("ioctl", path: path) { vgpuctl_fwctl_ioctl(fd, request, arg) }
+            return nil
+        } catch {
+            return error.errno
+        }
     }
 
     /// Closes the file; the kernel frees the firmware resources of this user context.

@@ -59,7 +59,7 @@ public enum StubProcess {
     /// (`waitpid(WNOHANG)`); a zombie of another parent counts as ended.
     public static func ending(of pid: Int32) -> Ending? {
         var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
+        let r = retryingOnEINTR { waitpid(pid, &status, WNOHANG) }
         if r == pid {
             if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
             return .signaled(status & 0x7f)

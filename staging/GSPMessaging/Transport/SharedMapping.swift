@@ -89,10 +89,13 @@ public final class SharedMapping {
     /// Takes the driver-side lock (`flock(LOCK_EX)`) so that one vgpuctl process at a time
     /// talks on the queues; waits until `deadline`, rechecking every 10 ms.
     public func lockExclusive(until deadline: ContinuousClock.Instant) throws(VGPUError) {
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let e = Errno(rawValue: errno)
-            guard e == .wouldBlock || e == .interrupted else {
-                throw .failed("cannot lock \(path): \(e)", SystemCallError("flock", errno: e, path: path))
+        while true {
+            // EINTR is retried by the helper; EWOULDBLOCK: another holder, wait and look again.
+            do throws(SystemCallError) {
+                _ = try systemCall("flock", path: path) { flock(fd, LOCK_EX | LOCK_NB) }
+                return
+            } catch {
+                guard error.errno == .wouldBlock else { throw .failed("cannot lock \(path): \(error.errno)", error) }
             }
             if ContinuousClock.now >= deadline {
                 throw .refused(

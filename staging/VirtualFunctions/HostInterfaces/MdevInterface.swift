@@ -9,20 +9,14 @@ import VGPUTypes
 /// writing a UUID to `create` and removed with `echo 1 > sys/bus/mdev/devices/<uuid>/remove`.
 /// The UUID is derived from (PF, VF index, type) (``MdevUUID``), so a device recreated for the
 /// same VF and type keeps its identity.
-public struct MdevInterface: VGPUInterface {
-    public let root: HostRoot
-    public let kernel: any Kernel
-    public let catalog: VGPUCatalog
+public struct MdevInterface: DriverFileInterface {
+    public let files: DriverFiles
 
     public init(root: HostRoot, kernel: any Kernel, catalog: VGPUCatalog) {
-        self.root = root
-        self.kernel = kernel
-        self.catalog = catalog
+        files = DriverFiles(root: root, kernel: kernel, catalog: catalog)
     }
 
     public var kind: VGPUBackendKind { .mdev }
-    public var vfsNeedVendorDriver: Bool { true }
-    var sysfs: SysfsReader { SysfsReader(root: root) }
 
     static func typesDir(_ vf: PCIAddress) -> String { "\(HostRoot.mdevBus)/\(vf)/mdev_supported_types" }
 
@@ -48,8 +42,6 @@ public struct MdevInterface: VGPUInterface {
                 devices: sysfs.list("\(base)/\(d)/devices").filter(MdevUUID.isUUID))
         }
     }
-
-    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {}
 
     public func unusable(_ vf: VFRef) -> String? {
         if sysfs.exists(Self.typesDir(vf.address)) { return nil }

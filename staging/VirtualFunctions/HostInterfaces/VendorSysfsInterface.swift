@@ -7,24 +7,16 @@ import VGPUTypes
 /// driver would create on it now: the list shrinks as sibling VFs take types, and a VF of a full
 /// GPU prints only the header) and `nvidia/current_vgpu_type` (write a type id to create, `0` to
 /// destroy). The creatable list is re-read before every creation. These VFs are never rebound.
-public struct VendorSysfsInterface: VGPUInterface {
-    public let root: HostRoot
-    public let kernel: any Kernel
-    public let catalog: VGPUCatalog
+public struct VendorSysfsInterface: DriverFileInterface {
+    public let files: DriverFiles
 
     public init(root: HostRoot, kernel: any Kernel, catalog: VGPUCatalog) {
-        self.root = root
-        self.kernel = kernel
-        self.catalog = catalog
+        files = DriverFiles(root: root, kernel: kernel, catalog: catalog)
     }
 
     public var kind: VGPUBackendKind { .vendorSysfs }
-    public var vfsNeedVendorDriver: Bool { true }
-    var sysfs: SysfsReader { SysfsReader(root: root) }
 
     static func file(_ vf: PCIAddress, _ name: String) -> String { HostRoot.deviceFile(vf, "nvidia/\(name)") }
-
-    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {}
 
     public func unusable(_ vf: VFRef) -> String? {
         if sysfs.exists(Self.file(vf.address, "current_vgpu_type")) { return nil }
