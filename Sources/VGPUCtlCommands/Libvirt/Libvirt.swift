@@ -73,8 +73,10 @@ struct Libvirt: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let root = try host.hostRoot()
+            let env = try host.environment()
+            let root = env.root
             let resolved = try plan.resolve(try guest.names(devices, root: root), root: root)
+            try HandOffEngineGate.check(HandOffEngineGate.addresses(resolved), HostContext(env: env))
             // Only Grace GPUs need a QEMU feature libvirt does not handle itself.
             let caps =
                 resolved.contains(where: \.grace)

@@ -52,6 +52,7 @@ struct LibvirtHookCommand: ParsableCommand {
                 )
             }
             if managed.isEmpty { return try printNothing() }
+            try HandOffEngineGate.check(managed.map(\.address), ctx)
             let outcome = try ctx.mutate("libvirt-hook \(guest) prepare begin", lock: lock) {
                 try hook.prepare(guest: guest, devices: managed)
             }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import HostKit
 import Passthrough
-import VirtualFunctions
 
 extension PassthroughCommand {
     struct Assign: ParsableCommand {
@@ -23,7 +22,7 @@ extension PassthroughCommand {
         func run() throws {
             let a = try address(device)
             let ctx = try HostContext(host)
-            try Self.checkEngines(a, ctx)
+            try HandOffEngineGate.check([a], ctx)
             let r = try ctx.mutate(commandLineText, lock: lock) {
                 try PassthroughManager(root: ctx.root, kernel: ctx.kernel).assign(
                     a, includeGroup: includeGroup, force: force)
@@ -44,16 +43,6 @@ extension PassthroughCommand {
                     "  \(s.address): \(s.fromDriver ?? "(none)") -> \(s.toDriver)\(s.reason == "requested" ? "" : " (\(s.reason))")"
                 )
             }
-        }
-
-        /// A typed VF goes to vfio-pci only while the firmware's report of it agrees with the
-        /// book and its BAR (``TypedVFBackend/handoff(_:)``; exit 1 otherwise). A PF whose vGPU
-        /// backend cannot be read has no report to check.
-        static func checkEngines(_ a: PCIAddress, _ ctx: HostContext) throws {
-            guard let pf = ctx.sysfs.device(a)?.physfn,
-                let typed = (try? ctx.vgpuBackend(pf)) as? TypedVFBackend
-            else { return }
-            _ = try typed.handoff(a)
         }
     }
 }

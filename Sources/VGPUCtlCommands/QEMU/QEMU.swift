@@ -47,6 +47,7 @@ struct QEMU: ParsableCommand {
             let env = try host.environment()
             let root = env.root
             let resolved = try plan.resolve(try guest.names(devices, root: root), root: root)
+            try HandOffEngineGate.check(HandOffEngineGate.addresses(resolved), HostContext(env: env))
             let request = QEMUArgsRequest(
                 devices: resolved, bus: bus, firstSlot: try placement.slot(), rombar: placement.rombar,
                 firstNode: placement.firstNode, iommufd: iommufd, deviceJSON: deviceJSON, egm: !noEGM)

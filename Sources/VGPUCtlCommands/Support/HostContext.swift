@@ -11,7 +11,11 @@ struct HostContext {
     var progress: any ProgressReporter = SilentProgress()
 
     init(_ options: HostOptions) throws(VGPUError) {
-        env = try options.environment()
+        self.init(env: try options.environment())
+    }
+
+    init(env: HostEnvironment) {
+        self.env = env
         kernel = env.makeKernel()
     }
 
