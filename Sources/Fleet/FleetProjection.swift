@@ -4,7 +4,7 @@ import Reconcile
 /// How the CLI edge says what a PF's vGPU backend would make of a type name: nil when the PF has
 /// no mdev backend (its typed VFs are handed over as VFs); else the mdev type directory
 /// (`nvidia-1234`) of a profile name, nil for a name the GPU does not offer.
-public typealias MdevTypeDirectories = (PCIAddress) throws(VGPUError) -> ((String) -> String?)?
+public typealias MdevTypeDirectories = (PCIAddress) throws -> ((String) -> String?)?
 
 extension FleetScanner {
     /// The devices the host will offer once `plan` is applied: every GPU a rule of the plan's

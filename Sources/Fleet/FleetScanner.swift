@@ -21,7 +21,7 @@ public struct TypedVF: Sendable, Equatable {
 }
 
 /// The typed VFs of a PF, nil when the PF offers no vGPU types (generic SR-IOV).
-public typealias TypedVFSource = (PCIAddress) throws(VGPUError) -> [TypedVF]?
+public typealias TypedVFSource = (PCIAddress) throws -> [TypedVF]?
 
 /// Reads the devices of a host a fleet engine can hand to VMs (see ``FleetDevice``).
 ///
@@ -59,7 +59,8 @@ public struct FleetScanner {
             do { typed = try typedVFs(gpu.address) } catch {
                 FileHandle.standardError.write(
                     Data(
-                        "vgpuctl: warning: cannot read the vGPU types of \(gpu.address)'s VFs: \(error.message)\n".utf8)
+                        "vgpuctl: warning: cannot read the vGPU types of \(gpu.address)'s VFs: \(ErrorChain.message(error))\n"
+                            .utf8)
                 )
                 continue
             }

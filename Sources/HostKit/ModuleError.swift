@@ -118,6 +118,17 @@ public enum ErrorChain {
         return out
     }
 
+    /// The operator's sentence of `error`: a coded error's ``CodedError/message``, otherwise its
+    /// description (for seams whose implementations throw their own module's error).
+    public static func message(_ error: any Error) -> String {
+        (error as? any CodedError)?.message ?? "\(error)"
+    }
+
+    /// The status `error` exits with: a coded error's, otherwise `fallback`.
+    public static func status(_ error: any Error, fallback: ExitStatus = .failed) -> ExitStatus {
+        (error as? any CodedError)?.status ?? fallback
+    }
+
     /// The first error of type `T` in the chain of `error`.
     public static func first<T: Error>(_: T.Type, in error: any Error) -> T? {
         for link in links(error) { if let t = link as? T { return t } }

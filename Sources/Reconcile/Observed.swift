@@ -23,4 +23,4 @@ struct ObservedGPU {
 }
 
 /// Chooses the vGPU backend of a PF (nil: the host offers no vGPU interface for it).
-public typealias BackendProvider = (PCIAddress) throws(VGPUError) -> (any VGPUBackend)?
+public typealias BackendProvider = (PCIAddress) throws -> (any VGPUBackend)?

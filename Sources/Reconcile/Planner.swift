@@ -336,7 +336,7 @@ public struct Planner {
                     try backend.checkPlan(
                         pf: a, vfCount: want, fresh: sr.numVFs != want, clearing: clearing, adding: adding)
                 } catch {
-                    throw .invalid(.unsupported, "\(rule.at("types")): \(error.message)", underlying: error)
+                    throw .invalid(.unsupported, "\(rule.at("types")): \(ErrorChain.message(error))", underlying: error)
                 }
             }
             // Hand-off: untyped VFs to vfio-pci (generic SR-IOV), when asked; with the upstream

@@ -17,29 +17,29 @@ public protocol VGPUBackend {
     var kind: VGPUBackendKind { get }
 
     /// The vGPU types the GPU behind `pf` supports, with how many more of each it can take now.
-    func types(pf: PCIAddress) throws(VGPUError) -> [VGPUTypeAvailability]
+    func types(pf: PCIAddress) throws -> [VGPUTypeAvailability]
 
     /// The type each VF of `pf` has now (nil: no type), in VF index order.
-    func assignedTypes(pf: PCIAddress) throws(VGPUError) -> [(vf: PCIAddress, type: String?)]
+    func assignedTypes(pf: PCIAddress) throws -> [(vf: PCIAddress, type: String?)]
 
     /// Gives `vf` the type `name` (a profile name such as `H100XM-10C`). Refuses with an
     /// explanation (numbers included) when the GPU cannot hold it; changes nothing then.
-    func assign(type name: String, vf: PCIAddress) throws(VGPUError)
+    func assign(type name: String, vf: PCIAddress) throws
 
     /// Removes the type of `vf` (no-op when it has none). Callers check VFIO holders first.
-    func clear(vf: PCIAddress) throws(VGPUError)
+    func clear(vf: PCIAddress) throws
 
     /// Checks, changing nothing, that the GPU can hold a plan: with `vfCount` VFs (all VFs
     /// recreated empty when `fresh`), after clearing the VFs at `clearing` (VF indices), the types
     /// in `adding` placed on the given VF indices in order. Throws the refusal with numbers.
     func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)])
-        throws(VGPUError)
+        throws
 }
 
 extension VGPUBackend {
     /// Backends without bookkeeping accept any plan (the generic backend has no types).
     public func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)])
-        throws(VGPUError)
+        throws
     {}
 }
 

@@ -180,7 +180,7 @@ import VirtualFunctions
             #expect(try VF.backend(root).kind == kind)
             let provided = try VGPUBackends.provider(
                 root: root, kernel: SimulatedKernel(root: root),
-                channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+                channels: { (p: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in
                     TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
                 })(VF.h100)
             #expect(provided?.kind == (kind == .generic ? nil : kind))

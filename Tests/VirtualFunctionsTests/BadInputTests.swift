@@ -53,10 +53,11 @@ import VirtualFunctions
             mentions: ["0000:19:00.4 is a VF of 0000:19:00.0, not of 0000:18:00.0"])
         // Through the API as the reconciler uses it.
         let b = try VF.backend(root)
-        #expect(throws: VGPUError.self) { try b.assign(type: "H100XM-10C", vf: PCIAddress("0000:19:00.4")!) }
-        do { try b.assign(type: "H100XM-10C", vf: PCIAddress("0000:19:00.4")!) } catch {
-            #expect(error.status == .invalidInput && error.message.contains("is a VF of 0000:19:00.0"))
+        let e = #expect(throws: VirtualFunctionsError.self) {
+            try b.assign(type: "H100XM-10C", vf: PCIAddress("0000:19:00.4")!)
         }
+        #expect(e?.codeName == "virtualfunctions.notAVF", "\(String(describing: e))")
+        #expect(e?.status == .invalidInput && e?.message.contains("is a VF of 0000:19:00.0") == true)
     }
 
     @Test func notAVFAndNotAPF() throws {

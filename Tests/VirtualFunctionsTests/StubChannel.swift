@@ -35,7 +35,7 @@ final class StubChannel {
         let ch = channel
         let b = try VGPUBackends.detect(
             root: root, kernel: SimulatedKernel(root: root), pf: pf,
-            channels: { (_: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in ch })
+            channels: { (_: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in ch })
         return try #require(b as? TypedVFBackend)
     }
 

@@ -49,7 +49,7 @@ enum VF {
     static func backend(_ root: HostRoot, _ pf: PCIAddress = h100) throws -> any VGPUBackend {
         try VGPUBackends.detect(
             root: root, kernel: SimulatedKernel(root: root), pf: pf,
-            channels: { (p: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+            channels: { (p: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in
                 TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
             })
     }
@@ -64,31 +64,31 @@ enum VF {
 struct TestFirmwareChannel: VGPUControlChannel {
     let firmware: SimVGPUFirmware
 
-    func run<T>(_ body: () throws(SimVGPUError) -> T) throws(VGPUError) -> T {
-        do { return try body() } catch { throw .failed("firmware: \(error.message)") }
+    func run<T>(_ body: () throws(SimVGPUError) -> T) throws(VirtualFunctionsError) -> T {
+        do { return try body() } catch { throw .failed(.controlChannel, "firmware: \(error.message)") }
     }
 
-    func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError) {
+    func addType(_ type: VGPUCatalog.VGPUType) throws(VirtualFunctionsError) {
         try run { () throws(SimVGPUError) in try firmware.addType(type) }
     }
-    func querySupported() throws(VGPUError) -> [Int] {
+    func querySupported() throws(VirtualFunctionsError) -> [Int] {
         try run { () throws(SimVGPUError) in try firmware.querySupported() }
     }
-    func queryCreatable(vf: Int) throws(VGPUError) -> [Int] {
+    func queryCreatable(vf: Int) throws(VirtualFunctionsError) -> [Int] {
         try run { () throws(SimVGPUError) in try firmware.queryCreatable(vf: vf) }
     }
-    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError) {
+    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VirtualFunctionsError) {
         try run { () throws(SimVGPUError) in
             try firmware.assignType(typeID, vf: vf, placement: placement, channelOffset: channelOffset)
         }
     }
-    func deassignType(vf: Int) throws(VGPUError) {
+    func deassignType(vf: Int) throws(VirtualFunctionsError) {
         try run { () throws(SimVGPUError) in try firmware.deassignType(vf: vf) }
     }
-    func queryProperties(_ typeID: Int) throws(VGPUError) -> VGPUCatalog.VGPUType {
+    func queryProperties(_ typeID: Int) throws(VirtualFunctionsError) -> VGPUCatalog.VGPUType {
         try run { () throws(SimVGPUError) in try firmware.queryProperties(typeID) }
     }
-    func queryAssignedVF(_ vf: Int) throws(VGPUError) -> VFAssignmentReport? {
+    func queryAssignedVF(_ vf: Int) throws(VirtualFunctionsError) -> VFAssignmentReport? {
         try run { () throws(SimVGPUError) -> VFAssignmentReport? in
             guard let a = try firmware.queryAssignedVF(vf) else { return nil }
             let t = try firmware.queryProperties(a.typeID)

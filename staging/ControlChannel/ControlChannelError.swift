@@ -61,11 +61,12 @@ public enum ControlChannelError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The error as vgpuctl reports it: exit 1 with the sentence; invalid requests exit 2.
+    /// The error as vgpuctl reports it: exit 1 with the sentence; invalid requests exit 2. This
+    /// error is kept underneath, as a value.
     public var vgpuError: VGPUError {
         switch self {
-        case .invalidRequest: .invalid(description)
-        default: .failed(description, cause: String(describing: self))
+        case .invalidRequest: .invalid(description, underlying: self)
+        default: .failed(description, underlying: self)
         }
     }
 }

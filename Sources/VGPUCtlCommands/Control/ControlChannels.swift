@@ -100,8 +100,10 @@ enum ControlChannels {
                 if let c = channels[key] { return c }
                 let c = ManagementControlChannel(
                     root: root, pf: pf,
-                    open: { () throws(VGPUError) -> VGPUManagementClient in
-                        try ControlChannels.open(env: env, pci: pf).client
+                    open: { () throws(VirtualFunctionsError) -> VGPUManagementClient in
+                        try VirtualFunctionsError.wrapping(.controlChannel) {
+                            try ControlChannels.open(env: env, pci: pf).client
+                        }
                     })
                 channels[key] = c
                 return c

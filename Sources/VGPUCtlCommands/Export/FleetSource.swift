@@ -12,7 +12,7 @@ extension HostContext {
         let root = self.root
         let kernel = self.kernel
         let channels = vgpuChannels
-        let typed: TypedVFSource = { (pf: PCIAddress) throws(VGPUError) -> [TypedVF]? in
+        let typed: TypedVFSource = { (pf: PCIAddress) throws -> [TypedVF]? in
             let kind = try VGPUBackends.interfaceKind(root: root, pf: pf)
             if kind == .generic { return nil }
             guard
@@ -39,7 +39,7 @@ extension HostContext {
         let root = self.root
         let kernel = self.kernel
         let channels = vgpuChannels
-        let mdevTypes: MdevTypeDirectories = { (pf: PCIAddress) throws(VGPUError) -> ((String) -> String?)? in
+        let mdevTypes: MdevTypeDirectories = { (pf: PCIAddress) throws -> ((String) -> String?)? in
             guard try VGPUBackends.interfaceKind(root: root, pf: pf) == .mdev,
                 let b = try VGPUBackends.detect(root: root, kernel: kernel, pf: pf, channels: channels)
                     as? TypedVFBackend

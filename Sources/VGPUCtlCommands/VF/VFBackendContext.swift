@@ -1,5 +1,6 @@
 import Foundation
 import HostKit
+import Reconcile
 import VGPUTypes
 import VirtualFunctions
 
@@ -9,19 +10,19 @@ extension HostContext {
     /// opened on first use and shared by every backend of the PF in this process.
     var vgpuChannels: ControlChannelFactory {
         let env = self.env
-        return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+        return { (pf: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in
             ControlChannels.upstream(env: env, pf: pf)
         }
     }
 
     /// The vGPU backend of a PF (generic SR-IOV when the host offers no types for it).
-    func vgpuBackend(_ pf: PCIAddress) throws(VGPUError) -> any VGPUBackend {
+    func vgpuBackend(_ pf: PCIAddress) throws(VirtualFunctionsError) -> any VGPUBackend {
         try VGPUBackends.detect(
             root: root, kernel: kernel, pf: pf, channels: vgpuChannels, scrubbers: scrubbers, models: env.vgpuCatalogs)
     }
 
     /// The reconciler's provider (nil for PFs without vGPU types).
-    var vgpuBackendProvider: (PCIAddress) throws(VGPUError) -> (any VGPUBackend)? {
+    var vgpuBackendProvider: BackendProvider {
         VGPUBackends.provider(
             root: root, kernel: kernel, channels: vgpuChannels, scrubbers: scrubbers, models: env.vgpuCatalogs)
     }

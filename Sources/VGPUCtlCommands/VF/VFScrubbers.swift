@@ -11,17 +11,21 @@ import VirtualFunctions
 struct SimulatedScrubber: FrameBufferScrubber {
     let driver: SimVGPUDriver
 
-    func pending(pf: PCIAddress) throws(VGPUError) -> [ScrubRegion] {
+    func pending(pf: PCIAddress) throws(VirtualFunctionsError) -> [ScrubRegion] {
         do {
             return try driver.pendingScrubs(pf: pf).map {
                 ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB)
             }
         } catch {
-            throw .failed("cannot read the simulated firmware's scrub state under \(driver.root.path): \(error)")
+            throw .failed(
+                .scrubFailed, "cannot read the simulated firmware's scrub state under \(driver.root.path): \(error)",
+                underlying: error)
         }
     }
 
-    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VGPUError) -> [ScrubReport] {
+    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VirtualFunctionsError)
+        -> [ScrubReport]
+    {
         do {
             return try driver.scrub(pf: pf, vf: vf) { progress(ScrubProgress(vf: $0, done: $1, total: $2)) }.map {
                 ScrubReport(
@@ -30,13 +34,15 @@ struct SimulatedScrubber: FrameBufferScrubber {
                     bytesZeroed: $0.bytesZeroed)
             }
         } catch let e as VGPUError {
-            throw VGPUError(
-                .failed,
-                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it"
-            )
+            throw .failed(
+                .scrubFailed,
+                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it",
+                underlying: e)
         } catch {
             throw .failed(
-                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(error); the VF stays refused until 'vgpuctl recover' scrubs it"
+                .scrubFailed,
+                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(error); the VF stays refused until 'vgpuctl recover' scrubs it",
+                underlying: error
             )
         }
     }
@@ -48,9 +54,11 @@ struct SimulatedScrubber: FrameBufferScrubber {
 struct CrashingScrubber: FrameBufferScrubber {
     let wrapping: any FrameBufferScrubber
 
-    func pending(pf: PCIAddress) throws(VGPUError) -> [ScrubRegion] { try wrapping.pending(pf: pf) }
+    func pending(pf: PCIAddress) throws(VirtualFunctionsError) -> [ScrubRegion] { try wrapping.pending(pf: pf) }
 
-    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VGPUError) -> [ScrubReport] {
+    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VirtualFunctionsError)
+        -> [ScrubReport]
+    {
         _exit(86)
     }
 }
@@ -80,7 +88,7 @@ extension HostContext {
         var out: [ScrubReport] = []
         for (text, rec) in state.pfs.sorted(by: { $0.key < $1.key }) where !(rec.scrubPending ?? []).isEmpty {
             guard let pf = PCIAddress(text) else { continue }
-            out += try s.scrub(pf: pf, vf: nil) { _ in }
+            out += try VGPUError.wrapping(.unclassified) { try s.scrub(pf: pf, vf: nil) { _ in } }
         }
         return out
     }

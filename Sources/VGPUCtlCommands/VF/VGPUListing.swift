@@ -107,7 +107,7 @@ struct VGPUListing {
                         }
                     }
                 } catch {
-                    info.problem = error.message
+                    info.problem = ErrorChain.message(error)
                 }
             }
             info.freeVFSlots = sr.totalVFs - sr.vfs.filter { out.types[$0] != nil || out.guests[$0] != nil }.count
@@ -117,7 +117,7 @@ struct VGPUListing {
     }
 
     /// The firmware's report of each typed VF of `typed`'s PF, checked.
-    mutating func readEngines(_ typed: TypedVFBackend, _ v: TypedVFBackend.View) throws(VGPUError) {
+    mutating func readEngines(_ typed: TypedVFBackend, _ v: TypedVFBackend.View) throws(VirtualFunctionsError) {
         let report = try typed.engineReport(v)
         for (i, vf) in v.vfs.enumerated() {
             guard let f = report.reports[i] else { continue }
@@ -160,7 +160,7 @@ struct HostContextForReading {
         let env = HostEnvironment(root: root)
         self.env = env
         kernel = SysfsKernel(root: root)
-        channels = { (pf: PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)? in
+        channels = { (pf: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in
             ControlChannels.upstream(env: env, pf: pf)
         }
     }

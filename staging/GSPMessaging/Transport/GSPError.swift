@@ -37,11 +37,12 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The error as vgpuctl reports it, naming the shared file so the queues can be decoded.
+    /// The error as vgpuctl reports it, naming the shared file so the queues can be decoded; this
+    /// error is kept underneath, as a value.
     public func vgpuError(context: String, sharedFile: String? = nil) -> VGPUError {
         var m = "\(context): \(description)"
         if let f = sharedFile { m += "; the queues are kept in \(f) (decode them with 'vgpuctl gsp decode \(f)')" }
-        return .failed(m, cause: String(describing: self))
+        return .failed(m, underlying: self)
     }
 
     /// `2 s`, `0.15 s`: hundredths, trailing zeros trimmed.

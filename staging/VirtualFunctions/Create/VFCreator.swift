@@ -62,21 +62,28 @@ public struct VFCreator {
     /// Checks a request and plans it, changing nothing. Returns the backend and the VF indices.
     /// `chosen`: use these VFs (in order) instead of picking free ones; each must be a VF of
     /// `pf` and free.
-    public func plan(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError) -> (
-        any VGPUBackend, [(index: Int, type: String?)]
-    ) {
-        let pfDev = try controller.pf(pf)
-        guard let sr = pfDev.sriov else { throw .invalid("\(pf) has no SR-IOV capability") }
+    public func plan(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil)
+        throws(VirtualFunctionsError) -> (
+            any VGPUBackend, [(index: Int, type: String?)]
+        )
+    {
+        let pfDev = try VirtualFunctionsError.wrapping(.host) { try controller.pf(pf) }
+        guard let sr = pfDev.sriov else { throw .invalid(.noSRIOV, "\(pf) has no SR-IOV capability") }
         let total = requests.reduce(0) { $0 + $1.count }
-        guard total > 0, requests.allSatisfy({ $0.count > 0 }) else { throw .invalid("--count must be 1 or more") }
+        guard total > 0, requests.allSatisfy({ $0.count > 0 }) else {
+            throw .invalid(.badRequest, "--count must be 1 or more")
+        }
         var chosenIndices: [Int]?
         if let chosen {
             guard chosen.count == total else {
                 throw .invalid(
+                    .badRequest,
                     "\(chosen.count) VFs named with --vf for \(total) vGPUs; name one VF per vGPU, or none to let vgpuctl pick"
                 )
             }
-            guard Set(chosen).count == chosen.count else { throw .invalid("a VF is named twice with --vf") }
+            guard Set(chosen).count == chosen.count else {
+                throw .invalid(.badRequest, "a VF is named twice with --vf")
+            }
             var idx: [Int] = []
             for vf in chosen { idx.append(try TypedVFBackend.ref(vf, pf: pf, sysfs: sysfs).index) }
             chosenIndices = idx
@@ -95,7 +102,8 @@ public struct VFCreator {
                 }
             if let chosenIndices {
                 if let busy = chosenIndices.first(where: { !free.contains($0) }) {
-                    throw .refused("\(sr.vfs[busy]) is not free: it is bound to a VFIO driver or open by a process")
+                    throw .refused(
+                        .vfNotFree, "\(sr.vfs[busy]) is not free: it is bound to a VFIO driver or open by a process")
                 }
                 return (backend, chosenIndices.map { ($0, nil) })
             }
@@ -106,10 +114,11 @@ public struct VFCreator {
         for r in requests {
             guard let name = r.type else {
                 throw .invalid(
+                    .badRequest,
                     "\(pf) offers vGPU types (\(typed.kind.rawValue)); name one with --type (see 'vgpuctl profile list \(pf)')"
                 )
             }
-            let (_, t) = try typed.profiles.type(name, for: pfDev)
+            let (_, t) = try VirtualFunctionsError.wrapping(.unknownType) { try typed.profiles.type(name, for: pfDev) }
             resolved += Array(repeating: t, count: r.count)
         }
         let view = try typed.view()
@@ -130,11 +139,12 @@ public struct VFCreator {
                 let r = VFRef(pf: pf, index: i, address: sr.vfs[i])
                 if let a = view.assignments[i] {
                     throw .refused(
+                        .vfBusy,
                         "\(r.address) already carries \(a.typeName); clear it first ('vgpuctl vf clear \(r.address)')")
                 }
-                if let why = typed.interface.unusable(r) { throw .failed(why) }
+                if let why = typed.interface.unusable(r) { throw .failed(.unusable, why) }
                 if let refusal = try typed.scrubRefusal(r) { throw refusal }
-                throw .refused("\(r.address) is open by a process; it is not free")
+                throw .refused(.vfNotFree, "\(r.address) is open by a process; it is not free")
             }
             free = chosenIndices
         }
@@ -142,7 +152,8 @@ public struct VFCreator {
             let why = sr.vfs.indices.lazy.filter { view.assignments[$0] == nil }
                 .compactMap { typed.interface.unusable(VFRef(pf: pf, index: $0, address: sr.vfs[$0])) }.first
             let e = Self.tooFew(pf, sr, free: free.count, needed: total)
-            throw VGPUError(e.status, e.message + (why.map { "; untyped VFs cannot take a type: \($0)" } ?? ""))
+            throw VirtualFunctionsError(
+                e.code, e.status, e.message + (why.map { "; untyped VFs cannot take a type: \($0)" } ?? ""))
         }
         var book = view.book
         let placed: [GPUBook.Entry]
@@ -154,26 +165,30 @@ public struct VFCreator {
         return (backend, placed.map { ($0.vf, $0.type) })
     }
 
-    static func tooFew(_ pf: PCIAddress, _ sr: PCIDevice.SRIOVState, free: Int, needed: Int) -> VGPUError {
+    static func tooFew(_ pf: PCIAddress, _ sr: PCIDevice.SRIOVState, free: Int, needed: Int) -> VirtualFunctionsError {
         .failed(
+            .tooFewVFs,
             "\(pf) has \(sr.numVFs) VFs enabled and \(free) of them free, but the request needs \(needed); changing the VF count removes every VF (vgpuctl vf disable \(pf) first, when none is in use)"
         )
     }
 
     /// Carries out `requests` on `pf`.
-    public func create(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil) throws(VGPUError)
+    public func create(pf: PCIAddress, _ requests: [Request], vfs chosen: [PCIAddress]? = nil)
+        throws(VirtualFunctionsError)
         -> Outcome
     {
         let (backend, planned) = try plan(pf: pf, requests, vfs: chosen)
-        guard let sr = sysfs.device(pf)?.sriov else { throw .failed("\(pf) disappeared") }
+        guard let sr = sysfs.device(pf)?.sriov else { throw .failed(.deviceGone, "\(pf) disappeared") }
         var enabled = 0
         if sr.numVFs == 0 {
             let autoprobe = (backend as? TypedVFBackend)?.interface.vfsNeedVendorDriver ?? false
-            _ = try controller.enable(pf, count: sr.totalVFs, force: false, autoprobe: autoprobe, timeout: timeout)
+            _ = try VirtualFunctionsError.wrapping(.host) {
+                try controller.enable(pf, count: sr.totalVFs, force: false, autoprobe: autoprobe, timeout: timeout)
+            }
             enabled = sr.totalVFs
         }
         guard let vfs = sysfs.device(pf)?.sriov?.vfs, planned.allSatisfy({ $0.index < vfs.count }) else {
-            throw .failed("\(pf) lists fewer VFs than planned after enabling them")
+            throw .failed(.tooFewVFs, "\(pf) lists fewer VFs than planned after enabling them")
         }
         guard let typed = backend as? TypedVFBackend else {
             return Outcome(
@@ -190,7 +205,8 @@ public struct VFCreator {
             do { try typed.assign(type: type, vf: vfs[p.index]) } catch {
                 for vf in done.reversed() { try? typed.clear(vf: vf) }
                 let undone = done.isEmpty ? "" : " (the \(done.count) VFs typed before it were cleared again)"
-                throw VGPUError(error.status, error.message + undone, cause: error.cause)
+                throw VirtualFunctionsError(
+                    error.code, error.status, error.message + undone, cause: error.cause, underlying: error.underlying)
             }
             done.append(vfs[p.index])
         }
@@ -200,8 +216,8 @@ public struct VFCreator {
             p.vfs.contains { i in planned.contains { $0.index == i && $0.type != nil } }
         }
         if !problems.isEmpty {
-            throw VGPUError(
-                .failed,
+            throw VirtualFunctionsError(
+                .engineReport, .failed,
                 "\(pf): the VFs have their types but are not handed on: \(problems.map(\.message).joined(separator: "; ")); the firmware does not give them what their types need (clear them with 'vgpuctl vf clear' and check the GPU's firmware)",
                 cause: "engine check: \(problems.map(\.kind.rawValue).joined(separator: ", "))")
         }

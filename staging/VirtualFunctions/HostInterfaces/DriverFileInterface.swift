@@ -28,5 +28,5 @@ extension DriverFileInterface {
     public var catalog: VGPUCatalog { files.catalog }
     var sysfs: SysfsReader { SysfsReader(root: files.root) }
     public var vfsNeedVendorDriver: Bool { true }
-    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {}
+    public func prepare(_ catalog: VGPUCatalog) throws(VirtualFunctionsError) {}
 }

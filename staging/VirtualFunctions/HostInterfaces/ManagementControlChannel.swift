@@ -12,11 +12,13 @@ import VGPUTypes
 public final class ManagementControlChannel: VGPUControlChannel {
     public let root: HostRoot
     public let pf: PCIAddress
-    private let opener: () throws(VGPUError) -> VGPUManagementClient
+    private let opener: () throws(VirtualFunctionsError) -> VGPUManagementClient
     private var client: VGPUManagementClient?
 
     /// A channel that calls `open` the first time a command is sent.
-    public init(root: HostRoot, pf: PCIAddress, open: @escaping () throws(VGPUError) -> VGPUManagementClient) {
+    public init(
+        root: HostRoot, pf: PCIAddress, open: @escaping () throws(VirtualFunctionsError) -> VGPUManagementClient
+    ) {
         self.root = root
         self.pf = pf
         opener = open
@@ -24,7 +26,7 @@ public final class ManagementControlChannel: VGPUControlChannel {
 
     /// A channel over an open client.
     public convenience init(root: HostRoot, pf: PCIAddress, client: VGPUManagementClient) {
-        self.init(root: root, pf: pf, open: { () throws(VGPUError) -> VGPUManagementClient in client })
+        self.init(root: root, pf: pf, open: { () throws(VirtualFunctionsError) -> VGPUManagementClient in client })
     }
 
     deinit { close() }
@@ -35,13 +37,14 @@ public final class ManagementControlChannel: VGPUControlChannel {
         client = nil
     }
 
-    func run<T>(_ body: (VGPUManagementClient) throws(ControlChannelError) -> T) throws(VGPUError) -> T {
+    func run<T>(_ body: (VGPUManagementClient) throws(ControlChannelError) -> T) throws(VirtualFunctionsError) -> T {
         if client == nil { client = try opener() }
-        guard let c = client else { throw .failed("the control channel of \(pf) did not open") }
+        guard let c = client else { throw .failed(.controlChannel, "the control channel of \(pf) did not open") }
         do { return try body(c) } catch {
-            var e = error.vgpuError
-            e.message = "the control channel of \(pf) (\(c.transport.name)): \(e.message)"
-            throw e
+            let e = error.vgpuError
+            throw VirtualFunctionsError(
+                .controlChannel, e.status, "the control channel of \(pf) (\(c.transport.name)): \(e.message)",
+                cause: e.cause, underlying: error)
         }
     }
 
@@ -58,22 +61,22 @@ public final class ManagementControlChannel: VGPUControlChannel {
         return vfs[vf]
     }
 
-    func requireAddress(_ vf: Int) throws(VGPUError) -> PCIAddress {
-        guard let a = address(vf) else { throw .invalid("\(pf) has no VF \(vf) enabled") }
+    func requireAddress(_ vf: Int) throws(VirtualFunctionsError) -> PCIAddress {
+        guard let a = address(vf) else { throw .invalid(.noSuchVF, "\(pf) has no VF \(vf) enabled") }
         return a
     }
 
-    public func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError) {
+    public func addType(_ type: VGPUCatalog.VGPUType) throws(VirtualFunctionsError) {
         try run { c throws(ControlChannelError) in try c.addType(VGPUTypeRecord(type)) }
     }
 
-    public func querySupported() throws(VGPUError) -> [Int] {
+    public func querySupported() throws(VirtualFunctionsError) -> [Int] {
         try run { c throws(ControlChannelError) in try c.querySupported().map { Int($0) } }
     }
 
     /// QUERY_CREATABLE_VGPU_TYPES is per PF (what an assignment to a free VF would take); a VF
     /// that carries a type, or does not exist, can take none.
-    public func queryCreatable(vf: Int) throws(VGPUError) -> [Int] {
+    public func queryCreatable(vf: Int) throws(VirtualFunctionsError) -> [Int] {
         guard let a = address(vf) else { return [] }
         return try run { c throws(ControlChannelError) in
             if try c.queryAssigned(vf: a) != nil { return [] }
@@ -81,14 +84,16 @@ public final class ManagementControlChannel: VGPUControlChannel {
         }
     }
 
-    public func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError) {
+    public func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VirtualFunctionsError) {
         let a = try requireAddress(vf)
-        guard typeID > 0, typeID <= Int(UInt32.max) else { throw .invalid("vGPU type id \(typeID) is out of range") }
+        guard typeID > 0, typeID <= Int(UInt32.max) else {
+            throw .invalid(.badRequest, "vGPU type id \(typeID) is out of range")
+        }
         if let p = placement, p < 0 || p >= Int(NovaCoreTable.placementFirmwareChooses) {
-            throw .invalid("placement \(p) does not fit the 16-bit placementId")
+            throw .invalid(.badRequest, "placement \(p) does not fit the 16-bit placementId")
         }
         if let o = channelOffset, o < 0 || o >= Int(NovaCoreTable.channelFirmwareChooses) {
-            throw .invalid("channel offset \(o) does not fit 32 bits")
+            throw .invalid(.badRequest, "channel offset \(o) does not fit 32 bits")
         }
         try run { c throws(ControlChannelError) in
             try c.assign(
@@ -97,20 +102,22 @@ public final class ManagementControlChannel: VGPUControlChannel {
         }
     }
 
-    public func deassignType(vf: Int) throws(VGPUError) {
+    public func deassignType(vf: Int) throws(VirtualFunctionsError) {
         guard let a = address(vf) else { return }
         try run { c throws(ControlChannelError) in try c.deassign(vf: a) }
     }
 
-    public func queryProperties(_ typeID: Int) throws(VGPUError) -> VGPUCatalog.VGPUType {
-        guard typeID > 0, typeID <= Int(UInt32.max) else { throw .invalid("vGPU type id \(typeID) is out of range") }
+    public func queryProperties(_ typeID: Int) throws(VirtualFunctionsError) -> VGPUCatalog.VGPUType {
+        guard typeID > 0, typeID <= Int(UInt32.max) else {
+            throw .invalid(.badRequest, "vGPU type id \(typeID) is out of range")
+        }
         return try run { c throws(ControlChannelError) in try c.queryProperties(UInt32(typeID)).catalogType }
     }
 
     /// What the VF carries. The channel range and frame-buffer offset come from vgpuctl's
     /// reply extension; a firmware that does not send it leaves them -1 (unknown). The copy
     /// engines and the BAR1 window come from the engine report after it (nil when absent).
-    public func queryAssignedVF(_ vf: Int) throws(VGPUError) -> VFAssignmentReport? {
+    public func queryAssignedVF(_ vf: Int) throws(VirtualFunctionsError) -> VFAssignmentReport? {
         guard let a = address(vf) else { return nil }
         return try run { c throws(ControlChannelError) -> VFAssignmentReport? in
             guard let r = try c.queryAssigned(vf: a) else { return nil }

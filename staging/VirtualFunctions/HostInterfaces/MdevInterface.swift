@@ -50,31 +50,34 @@ public struct MdevInterface: DriverFileInterface {
             "\(vf.address) is not an mdev parent (no \(Self.typesDir(vf.address))): it is \(drv.map { "bound to \($0)" } ?? "not bound to a driver"); NVIDIA's mdev types appear on VFs bound to nvidia"
     }
 
-    public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
+    public func current(_ vf: VFRef) throws(VirtualFunctionsError) -> DriverAssignment? {
         for t in types(vf.address) {
             if let uuid = t.devices.first { return DriverAssignment(typeName: t.name, typeID: t.id, mdevUUID: uuid) }
         }
         return nil
     }
 
-    public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {
+    public func creatable(_ vf: VFRef) throws(VirtualFunctionsError) -> [String]? {
         types(vf.address).filter { $0.available > 0 }.map(\.name)
     }
 
-    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
+    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VirtualFunctionsError) {
         let all = types(vf.address)
         guard let t = all.first(where: { $0.name == type.name }) else {
             throw .failed(
+                .unknownType,
                 "\(vf.address) has no mdev type named \(VGPUNames.driverName(type.name)) (it offers \(all.map(\.name).joined(separator: ", ")))"
             )
         }
         if let fb = t.description?.framebufferMiB, fb != type.nominalMiB {
             throw .failed(
+                .driverDisagrees,
                 "\(vf.address)'s mdev type \(t.directory) (\(t.name)) reports framebuffer=\(fb)M, but the catalog \(catalog.name) says \(type.nominalMiB) MiB; fix the profile file"
             )
         }
         guard t.available > 0 else {
             throw .failed(
+                .driverDisagrees,
                 "the nvidia driver shows available_instances 0 for \(t.name) (\(t.directory)) on \(vf.address), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'"
             )
         }
@@ -83,27 +86,30 @@ public struct MdevInterface: DriverFileInterface {
             switch error.errno {
             case .fileExists:
                 throw .failed(
+                    .driverFile,
                     "an mdev with UUID \(uuid) already exists (writing \(error.path) gave EEXIST); remove it first",
-                    cause: error.description)
+                    underlying: error)
             case .invalidArgument:
                 throw .failed(
+                    .driverDisagrees,
                     "the nvidia driver refused to create \(t.name) on \(vf.address) (EINVAL): it cannot hold it now",
-                    cause: error.description)
+                    underlying: error)
             default:
-                throw error.explained(device: nil)
+                throw VirtualFunctionsError(.driverFile, wrapping: error.explained(device: nil))
             }
         }
     }
 
-    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError) {
+    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VirtualFunctionsError) {
         guard let uuid = current.mdevUUID else { return }
         do { try kernel.write("1", to: .mdevRemove(uuid: uuid)) } catch {
             if error.errno == .resourceBusy {
                 throw .refused(
+                    .vfNotFree,
                     "mdev \(uuid) on \(vf.address) is in use (EBUSY): a VM has it open; stop the VM first",
-                    cause: error.description)
+                    underlying: error)
             }
-            throw error.explained(device: nil)
+            throw VirtualFunctionsError(.driverFile, wrapping: error.explained(device: nil))
         }
     }
 

@@ -11,20 +11,20 @@ import VGPUTypes
 public protocol VGPUControlChannel {
     /// `ADD_TYPE`: teaches the firmware a type from a profile file (upstream has no built-in
     /// table: the host feeds it).
-    func addType(_ type: VGPUCatalog.VGPUType) throws(VGPUError)
+    func addType(_ type: VGPUCatalog.VGPUType) throws(VirtualFunctionsError)
     /// `QUERY_SUPPORTED`: the type ids the firmware knows.
-    func querySupported() throws(VGPUError) -> [Int]
+    func querySupported() throws(VirtualFunctionsError) -> [Int]
     /// `QUERY_CREATABLE`: the type ids the firmware would assign to VF `vf` now.
-    func queryCreatable(vf: Int) throws(VGPUError) -> [Int]
+    func queryCreatable(vf: Int) throws(VirtualFunctionsError) -> [Int]
     /// `ASSIGN_TYPE`: gives VF `vf` type `typeID` at placement unit `placement` with the channel
     /// range starting at `channelOffset` (nil: the firmware chooses, lowest first).
-    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VGPUError)
+    func assignType(_ typeID: Int, vf: Int, placement: Int?, channelOffset: Int?) throws(VirtualFunctionsError)
     /// `DEASSIGN_TYPE`: removes VF `vf`'s type (no-op when it has none).
-    func deassignType(vf: Int) throws(VGPUError)
+    func deassignType(vf: Int) throws(VirtualFunctionsError)
     /// `QUERY_PROPERTIES`: a type as the firmware has it.
-    func queryProperties(_ typeID: Int) throws(VGPUError) -> VGPUCatalog.VGPUType
+    func queryProperties(_ typeID: Int) throws(VirtualFunctionsError) -> VGPUCatalog.VGPUType
     /// `QUERY_ASSIGNED_VF`: what VF `vf` carries, nil when nothing.
-    func queryAssignedVF(_ vf: Int) throws(VGPUError) -> VFAssignmentReport?
+    func queryAssignedVF(_ vf: Int) throws(VirtualFunctionsError) -> VFAssignmentReport?
 }
 
 /// `QUERY_ASSIGNED_VF`'s answer.
@@ -69,7 +69,7 @@ public struct VFAssignmentReport: Sendable, Equatable, Codable {
 }
 
 /// Opens the control channel of a PF (nil when the host has none for it).
-public typealias ControlChannelFactory = (PCIAddress) throws(VGPUError) -> (any VGPUControlChannel)?
+public typealias ControlChannelFactory = (PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)?
 
 /// The upstream backend's driver side: types go to the firmware with `ADD_TYPE`, then VFs get
 /// them with `ASSIGN_TYPE`/`DEASSIGN_TYPE` at the placement and channel range vgpuctl's book
@@ -86,14 +86,14 @@ public struct UpstreamInterface: VGPUInterface {
     public var kind: VGPUBackendKind { .upstream }
     public var vfsNeedVendorDriver: Bool { false }
 
-    public func prepare(_ catalog: VGPUCatalog) throws(VGPUError) {
+    public func prepare(_ catalog: VGPUCatalog) throws(VirtualFunctionsError) {
         let known = Set(try channel.querySupported())
         for t in catalog.types where !known.contains(t.id) { try channel.addType(t) }
     }
 
     public func unusable(_ vf: VFRef) -> String? { nil }
 
-    public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
+    public func current(_ vf: VFRef) throws(VirtualFunctionsError) -> DriverAssignment? {
         guard let r = try channel.queryAssignedVF(vf.index) else { return nil }
         let name =
             catalog.type(id: r.typeID)?.name ?? (try? channel.queryProperties(r.typeID).name) ?? "type id \(r.typeID)"
@@ -102,15 +102,15 @@ public struct UpstreamInterface: VGPUInterface {
             firmware: r.firmwareReport(type: name))
     }
 
-    public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {
+    public func creatable(_ vf: VFRef) throws(VirtualFunctionsError) -> [String]? {
         try channel.queryCreatable(vf: vf.index).map { id in catalog.type(id: id)?.name ?? "type id \(id)" }
     }
 
-    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
+    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VirtualFunctionsError) {
         try channel.assignType(type.id, vf: vf.index, placement: entry.placement, channelOffset: entry.channels.offset)
     }
 
-    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError) {
+    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VirtualFunctionsError) {
         try channel.deassignType(vf: vf.index)
     }
 

@@ -15,23 +15,23 @@ public protocol VGPUInterface {
 
     /// Readies the interface for the GPU's catalog (upstream: `ADD_TYPE` for the types the
     /// firmware does not know yet). Called before types are read or changed.
-    func prepare(_ catalog: VGPUCatalog) throws(VGPUError)
+    func prepare(_ catalog: VGPUCatalog) throws(VirtualFunctionsError)
 
     /// What the driver says the VF carries now, nil when it has no vGPU.
-    func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment?
+    func current(_ vf: VFRef) throws(VirtualFunctionsError) -> DriverAssignment?
 
     /// `current` of every VF of one PF at once (`vfs`: all of them, in index order), by index:
     /// what a read of the whole GPU uses, so an interface can read what its VFs share once.
-    func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment]
+    func currentAll(_ vfs: [VFRef]) throws(VirtualFunctionsError) -> [Int: DriverAssignment]
 
     /// The type names the driver would create on the VF now (nil: the interface cannot tell).
-    func creatable(_ vf: VFRef) throws(VGPUError) -> [String]?
+    func creatable(_ vf: VFRef) throws(VirtualFunctionsError) -> [String]?
 
     /// Creates `type` on the VF as the book planned it (`entry`: placement, channels).
-    func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError)
+    func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VirtualFunctionsError)
 
     /// Removes the VF's vGPU.
-    func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError)
+    func destroy(_ vf: VFRef, current: DriverAssignment) throws(VirtualFunctionsError)
 
     /// Why the VF cannot carry a type now (e.g. not bound to `nvidia`), nil when it can.
     func unusable(_ vf: VFRef) -> String?
@@ -41,7 +41,7 @@ public protocol VGPUInterface {
 }
 
 extension VGPUInterface {
-    public func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment] {
+    public func currentAll(_ vfs: [VFRef]) throws(VirtualFunctionsError) -> [Int: DriverAssignment] {
         var out: [Int: DriverAssignment] = [:]
         for vf in vfs { if let a = try current(vf) { out[vf.index] = a } }
         return out

@@ -27,24 +27,25 @@ public struct VendorSysfsInterface: DriverFileInterface {
     }
 
     /// The driver's creatable list of a VF, parsed.
-    func creatableList(_ vf: PCIAddress) throws(VGPUError) -> [VendorSysfsFormat.CreatableType] {
+    func creatableList(_ vf: PCIAddress) throws(VirtualFunctionsError) -> [VendorSysfsFormat.CreatableType] {
         let path = Self.file(vf, "creatable_vgpu_types")
-        guard let text = sysfs.text(path) else { throw .failed("cannot read \(root.url(path))") }
+        guard let text = sysfs.text(path) else { throw .failed(.driverFile, "cannot read \(root.url(path))") }
         guard let list = VendorSysfsFormat.creatable(text) else {
             throw .failed(
+                .driverFile,
                 "\(root.url(path)) is not in the driver's format ('ID : vGPU Name' header, '<id> : <name>' lines)")
         }
         return list
     }
 
-    public func current(_ vf: VFRef) throws(VGPUError) -> DriverAssignment? {
+    public func current(_ vf: VFRef) throws(VirtualFunctionsError) -> DriverAssignment? {
         var names = TypeNames(vfs: sysfs.device(vf.pf)?.sriov?.vfs ?? [])
         return current(vf.address, names: &names)
     }
 
     /// Every VF's type with one read of each creatable list at most (`current` of each VF
     /// would read the PF and the lists again for every typed VF).
-    public func currentAll(_ vfs: [VFRef]) throws(VGPUError) -> [Int: DriverAssignment] {
+    public func currentAll(_ vfs: [VFRef]) throws(VirtualFunctionsError) -> [Int: DriverAssignment] {
         var names = TypeNames(vfs: vfs.map(\.address))
         var out: [Int: DriverAssignment] = [:]
         for vf in vfs { if let a = current(vf.address, names: &names) { out[vf.index] = a } }
@@ -78,27 +79,28 @@ public struct VendorSysfsInterface: DriverFileInterface {
         }
     }
 
-    public func creatable(_ vf: VFRef) throws(VGPUError) -> [String]? {
+    public func creatable(_ vf: VFRef) throws(VirtualFunctionsError) -> [String]? {
         try creatableList(vf.address).map(\.name)
     }
 
-    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VGPUError) {
+    public func create(_ type: VGPUCatalog.VGPUType, on vf: VFRef, entry: GPUBook.Entry) throws(VirtualFunctionsError) {
         // Re-read: the list shrinks as sibling VFs take types.
         let list = try creatableList(vf.address)
         guard let hit = list.first(where: { $0.name == type.name }) else {
             let offered = list.map(\.name)
             throw .failed(
+                .driverDisagrees,
                 "the nvidia driver does not offer \(type.name) on \(vf.address) now (its creatable_vgpu_types lists \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins: see 'vgpuctl profile list \(vf.pf)'"
             )
         }
         try write(String(hit.id), vf)
     }
 
-    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VGPUError) {
+    public func destroy(_ vf: VFRef, current: DriverAssignment) throws(VirtualFunctionsError) {
         try write("0", vf)
     }
 
-    func write(_ value: String, _ vf: VFRef) throws(VGPUError) {
+    func write(_ value: String, _ vf: VFRef) throws(VirtualFunctionsError) {
         do { try kernel.write(value, to: .currentVGPUType(vf.address)) } catch {
             throw explain(error, vf: vf)
         }
@@ -111,25 +113,28 @@ public struct VendorSysfsInterface: DriverFileInterface {
         "\(vf.address) is bound to nvidia but has no nvidia/ directory: the nvidia driver's probe did not create its vGPU files (see 'dmesg'); disable and re-enable the VFs of \(vf.pf) ('vgpuctl vf disable \(vf.pf)', then apply again)"
     }
 
-    func explain(_ e: KernelError, vf: VFRef) -> VGPUError {
+    func explain(_ e: KernelError, vf: VFRef) -> VirtualFunctionsError {
         switch e.errno {
         case .invalidArgument:
             return .failed(
+                .driverDisagrees,
                 "the nvidia driver refused type id \(e.value) on \(vf.address) (EINVAL): it is not creatable there now; see 'vgpuctl profile list \(vf.pf) --creatable'",
-                cause: e.description)
+                underlying: e)
         case .resourceBusy:
             return .refused(
+                .vfBusy,
                 "the nvidia driver reports \(vf.address) busy (EBUSY): its vGPU is in use by a VM, or it already has one",
-                cause: e.description)
+                underlying: e)
         case .noSuchFileOrDirectory:
             if sysfs.device(vf.address)?.driver == "nvidia" {
-                return .failed(Self.probeDidNotCreate(vf), cause: e.description)
+                return .failed(.unusable, Self.probeDidNotCreate(vf), underlying: e)
             }
             return .failed(
+                .unusable,
                 "\(vf.address) has no nvidia/current_vgpu_type: the VF is not bound to the nvidia driver",
-                cause: e.description)
+                underlying: e)
         default:
-            return e.explained(device: nil)
+            return VirtualFunctionsError(.driverFile, wrapping: e.explained(device: nil))
         }
     }
 

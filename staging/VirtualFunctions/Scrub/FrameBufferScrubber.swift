@@ -13,11 +13,12 @@ import HostKit
 /// and reports nothing vgpuctl could read yet, so no scrubber is wired (ROADMAP.md, stage 3).
 public protocol FrameBufferScrubber {
     /// The VFs of `pf` whose released region is not scrubbed yet.
-    func pending(pf: PCIAddress) throws(VGPUError) -> [ScrubRegion]
+    func pending(pf: PCIAddress) throws(VirtualFunctionsError) -> [ScrubRegion]
 
     /// Scrubs the pending regions of `pf` (only VF `vf`'s when given); `progress` gets each
     /// step. Returns what was scrubbed.
-    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VGPUError) -> [ScrubReport]
+    func scrub(pf: PCIAddress, vf: Int?, progress: (ScrubProgress) -> Void) throws(VirtualFunctionsError)
+        -> [ScrubReport]
 }
 
 /// The scrubber of a PF's GPU (nil: none vgpuctl can drive).

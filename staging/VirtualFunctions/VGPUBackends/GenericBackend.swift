@@ -14,22 +14,23 @@ public struct GenericBackend: VGPUBackend {
 
     public var kind: VGPUBackendKind { .generic }
 
-    public func types(pf: PCIAddress) throws(VGPUError) -> [VGPUTypeAvailability] { [] }
+    public func types(pf: PCIAddress) throws(VirtualFunctionsError) -> [VGPUTypeAvailability] { [] }
 
-    public func assignedTypes(pf p: PCIAddress) throws(VGPUError) -> [(vf: PCIAddress, type: String?)] {
+    public func assignedTypes(pf p: PCIAddress) throws(VirtualFunctionsError) -> [(vf: PCIAddress, type: String?)] {
         (SysfsReader(root: root).device(p)?.sriov?.vfs ?? []).map { ($0, nil) }
     }
 
-    public func assign(type name: String, vf: PCIAddress) throws(VGPUError) {
+    public func assign(type name: String, vf: PCIAddress) throws(VirtualFunctionsError) {
         throw Self.noTypes(pf: pf, type: name)
     }
 
     /// Invalid input: a type asked of a PF that offers none.
-    public static func noTypes(pf: PCIAddress, type: String) -> VGPUError {
+    public static func noTypes(pf: PCIAddress, type: String) -> VirtualFunctionsError {
         .invalid(
+            .noTypes,
             "\(pf) offers no vGPU types on this host (no NVIDIA vendor sysfs, no mdev types, no control channel), so it cannot take \(type): its VFs are handed out as they are; omit --type"
         )
     }
 
-    public func clear(vf: PCIAddress) throws(VGPUError) {}
+    public func clear(vf: PCIAddress) throws(VirtualFunctionsError) {}
 }

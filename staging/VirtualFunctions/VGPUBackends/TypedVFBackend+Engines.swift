@@ -16,11 +16,11 @@ extension TypedVFBackend {
 
     /// Reads the firmware's report of each VF (the upstream interface reports channels, copy
     /// engines and BAR1 windows; the others report nothing) and checks it (``EngineCheck``).
-    public func engineReport() throws(VGPUError) -> EngineReport {
+    public func engineReport() throws(VirtualFunctionsError) -> EngineReport {
         try engineReport(try view())
     }
 
-    public func engineReport(_ v: View) throws(VGPUError) -> EngineReport {
+    public func engineReport(_ v: View) throws(VirtualFunctionsError) -> EngineReport {
         var reports: [Int: VFFirmwareReport] = [:]
         for (i, a) in v.assignments { if let f = a.firmware { reports[i] = f } }
         var bars: [Int: SysfsParse.Resource] = [:]
@@ -37,13 +37,13 @@ extension TypedVFBackend {
 
     /// Refuses to hand VF `r` on while the firmware's report of it disagrees with the book or
     /// its BAR (exit 1, every problem named).
-    func checkEngines(_ r: VFRef) throws(VGPUError) {
+    func checkEngines(_ r: VFRef) throws(VirtualFunctionsError) {
         let report = try engineReport()
         let found = report.problems(vf: r.index)
         guard !found.isEmpty else { return }
         let type = report.reports[r.index].map { " carries \($0.type) but" } ?? ""
-        throw VGPUError(
-            .failed,
+        throw VirtualFunctionsError(
+            .engineReport, .failed,
             "\(r.address)\(type) is not handed on: \(found.map(\.message).joined(separator: "; ")); the firmware does not give the VF what its type needs (clear it with 'vgpuctl vf clear \(r.address)' and check the GPU's firmware)",
             cause: "engine check: \(found.map(\.kind.rawValue).joined(separator: ", "))")
     }

@@ -5,7 +5,7 @@ extension TypedVFBackend {
     /// Dry run of a reconciler plan on a copy of the book: nothing is written.
     public func checkPlan(
         pf p: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)]
-    ) throws(VGPUError) {
+    ) throws(VirtualFunctionsError) {
         try checkPF(p)
         var book: GPUBook
         if fresh {
@@ -16,6 +16,7 @@ extension TypedVFBackend {
             let unscrubbed = try scrubber?.pending(pf: pf) ?? []
             if let p = unscrubbed.first(where: { u in adding.contains { $0.vf == u.vf } }) {
                 throw .failed(
+                    .scrubPending,
                     "\(pf): VF \(p.vf) cannot take a type: its frame buffer, \(p.description), has not been scrubbed since its vGPU was removed (an interrupted clear); run 'vgpuctl recover' to finish the scrub; nothing was changed"
                 )
             }
@@ -23,12 +24,12 @@ extension TypedVFBackend {
         var requests: [(type: VGPUCatalog.VGPUType, vf: Int)] = []
         for a in adding {
             guard let t = catalog.type(named: a.type) else {
-                throw .invalid("\(pf) (\(catalog.name)) has no vGPU type '\(a.type)'")
+                throw .invalid(.unknownType, "\(pf) (\(catalog.name)) has no vGPU type '\(a.type)'")
             }
             requests.append((t, a.vf))
         }
         do { _ = try book.placeAll(requests) } catch {
-            throw .invalid("\(pf) cannot hold the config's vGPUs: \(error.message); nothing was changed")
+            throw .invalid(.capacity, "\(pf) cannot hold the config's vGPUs: \(error.message); nothing was changed")
         }
     }
 }

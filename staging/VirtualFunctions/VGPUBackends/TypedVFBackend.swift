@@ -52,15 +52,15 @@ public final class TypedVFBackend: VGPUBackend {
 
     /// Readies the interface (upstream: teaches the firmware the catalog's types). Only changes
     /// call it, so reading never changes the host.
-    func prepare() throws(VGPUError) {
+    func prepare() throws(VirtualFunctionsError) {
         if !prepared {
             try interface.prepare(catalog)
             prepared = true
         }
     }
 
-    public func view() throws(VGPUError) -> View {
-        guard let d = sysfs.device(pf), let sr = d.sriov else { throw .invalid("\(pf) is not an SR-IOV PF") }
+    public func view() throws(VirtualFunctionsError) -> View {
+        guard let d = sysfs.device(pf), let sr = d.sriov else { throw .invalid(.noSRIOV, "\(pf) is not an SR-IOV PF") }
         var book = GPUBook(catalog: catalog, vfSlots: sr.numVFs > 0 ? sr.vfs.count : sr.totalVFs)
         let assignments = try interface.currentAll(
             sr.vfs.enumerated().map { VFRef(pf: pf, index: $0.offset, address: $0.element) })
@@ -92,33 +92,34 @@ public final class TypedVFBackend: VGPUBackend {
     }
 
     /// The VF reference of `vf`, which must be a VF of this backend's PF (invalid input otherwise).
-    public func ref(_ vf: PCIAddress) throws(VGPUError) -> VFRef {
+    public func ref(_ vf: PCIAddress) throws(VirtualFunctionsError) -> VFRef {
         try Self.ref(vf, pf: pf, sysfs: sysfs)
     }
 
-    static func ref(_ vf: PCIAddress, pf: PCIAddress, sysfs: SysfsReader) throws(VGPUError) -> VFRef {
+    static func ref(_ vf: PCIAddress, pf: PCIAddress, sysfs: SysfsReader) throws(VirtualFunctionsError) -> VFRef {
         guard let d = sysfs.device(vf) else {
             throw .invalid(
+                .noSuchVF,
                 "no PCI device \(vf) under \(sysfs.root.url(HostRoot.pciDevices)); 'vgpuctl vf list \(pf)' shows the VFs"
             )
         }
         guard let owner = d.physfn else {
-            throw .invalid("\(vf) is not a VF (it has no physfn); vGPU types go on the VFs of an SR-IOV PF")
+            throw .invalid(.notAVF, "\(vf) is not a VF (it has no physfn); vGPU types go on the VFs of an SR-IOV PF")
         }
-        guard owner == pf else { throw .invalid("\(vf) is a VF of \(owner), not of \(pf)") }
+        guard owner == pf else { throw .invalid(.notAVF, "\(vf) is a VF of \(owner), not of \(pf)") }
         guard let i = sysfs.device(pf)?.sriov?.vfs.firstIndex(of: vf) else {
-            throw .invalid("\(vf) is not among the VFs \(pf) lists")
+            throw .invalid(.noSuchVF, "\(vf) is not among the VFs \(pf) lists")
         }
         return VFRef(pf: pf, index: i, address: vf)
     }
 
-    func checkPF(_ p: PCIAddress) throws(VGPUError) {
-        guard p == pf else { throw .invalid("this backend serves \(pf), not \(p)") }
+    func checkPF(_ p: PCIAddress) throws(VirtualFunctionsError) {
+        guard p == pf else { throw .invalid(.badRequest, "this backend serves \(pf), not \(p)") }
     }
 
     // MARK: VGPUBackend
 
-    public func types(pf p: PCIAddress) throws(VGPUError) -> [VGPUTypeAvailability] {
+    public func types(pf p: PCIAddress) throws(VirtualFunctionsError) -> [VGPUTypeAvailability] {
         try checkPF(p)
         let v = try view()
         return catalog.types.map {
@@ -128,22 +129,22 @@ public final class TypedVFBackend: VGPUBackend {
         }
     }
 
-    public func assignedTypes(pf p: PCIAddress) throws(VGPUError) -> [(vf: PCIAddress, type: String?)] {
+    public func assignedTypes(pf p: PCIAddress) throws(VirtualFunctionsError) -> [(vf: PCIAddress, type: String?)] {
         try checkPF(p)
         let v = try view()
         return v.vfs.enumerated().map { ($0.element, v.assignments[$0.offset]?.typeName) }
     }
 
-    public func assign(type name: String, vf: PCIAddress) throws(VGPUError) {
+    public func assign(type name: String, vf: PCIAddress) throws(VirtualFunctionsError) {
         let r = try ref(vf)
-        guard let gpu = sysfs.device(pf) else { throw .failed("\(pf) disappeared") }
-        let (_, t) = try profiles.type(name, for: gpu)
+        guard let gpu = sysfs.device(pf) else { throw .failed(.deviceGone, "\(pf) disappeared") }
+        let (_, t) = try VirtualFunctionsError.wrapping(.unknownType) { try profiles.type(name, for: gpu) }
         var v = try view()
         if let cur = v.assignments[r.index] {
             if cur.typeName == name { return }
-            throw .refused("\(vf) already carries \(cur.typeName); clear it first ('vgpuctl vf clear \(vf)')")
+            throw .refused(.vfBusy, "\(vf) already carries \(cur.typeName); clear it first ('vgpuctl vf clear \(vf)')")
         }
-        if let why = interface.unusable(r) { throw .failed(why) }
+        if let why = interface.unusable(r) { throw .failed(.unusable, why) }
         if let refusal = try scrubRefusal(r) { throw refusal }
         try prepare()
         let entry: GPUBook.Entry
@@ -152,15 +153,19 @@ public final class TypedVFBackend: VGPUBackend {
     }
 
     /// Creates `t` on the VF as planned, reads it back and records the book.
-    func carryOut(_ t: VGPUCatalog.VGPUType, _ r: VFRef, _ entry: GPUBook.Entry, _ v: inout View) throws(VGPUError) {
+    func carryOut(_ t: VGPUCatalog.VGPUType, _ r: VFRef, _ entry: GPUBook.Entry, _ v: inout View)
+        throws(VirtualFunctionsError)
+    {
         if let offered = try interface.creatable(r), !offered.contains(t.name) {
             throw .failed(
+                .driverDisagrees,
                 "the driver does not offer \(t.name) on \(r.address) now (it offers \(offered.isEmpty ? "nothing" : offered.joined(separator: ", "))), although vgpuctl's book has room for it; the driver's view wins"
             )
         }
         try interface.create(t, on: r, entry: entry)
         guard let now = try interface.current(r), now.typeName == t.name else {
             throw .failed(
+                .driverDisagrees,
                 "after creating \(t.name) on \(r.address) the driver reports \((try? interface.current(r))?.typeName ?? "no vGPU") there"
             )
         }
@@ -175,13 +180,14 @@ public final class TypedVFBackend: VGPUBackend {
         try store.save(pf: pf, book: v.book)
     }
 
-    public func clear(vf: PCIAddress) throws(VGPUError) {
+    public func clear(vf: PCIAddress) throws(VirtualFunctionsError) {
         let r = try ref(vf)
         var v = try view()
         guard let cur = v.assignments[r.index] else { return }
         try interface.destroy(r, current: cur)
         if let still = try interface.current(r) {
-            throw .failed("after removing the vGPU of \(vf) the driver still reports \(still.typeName) there")
+            throw .failed(
+                .driverDisagrees, "after removing the vGPU of \(vf) the driver still reports \(still.typeName) there")
         }
         v.book.release(vf: r.index)
         try store.save(pf: pf, book: v.book)
@@ -189,14 +195,15 @@ public final class TypedVFBackend: VGPUBackend {
     }
 
     /// A book refusal as an operator error (exit 1: the GPU cannot hold it), naming the GPU.
-    static func capacity(_ e: BookRefusal, pf: PCIAddress) -> VGPUError {
+    static func capacity(_ e: BookRefusal, pf: PCIAddress) -> VirtualFunctionsError {
         let status: ExitStatus = e.kind == .vfBusy ? .refused : .failed
-        return VGPUError(status, "\(pf): \(e.message)", cause: "book refusal: \(e.kind.rawValue)")
+        return VirtualFunctionsError(
+            .capacity, status, "\(pf): \(e.message)", cause: "book refusal: \(e.kind.rawValue)")
     }
 
     /// Processes holding the VF open: through the VF's own VFIO files, or through its mdev
     /// device's IOMMU group.
-    public func holders(_ vf: PCIAddress) throws(VGPUError) -> [VFIOHolder] {
+    public func holders(_ vf: PCIAddress) throws(VirtualFunctionsError) -> [VFIOHolder] {
         let r = try ref(vf)
         var files = sysfs.vfioFiles(vf)
         if let uuid = try interface.current(r)?.mdevUUID,
@@ -209,7 +216,7 @@ public final class TypedVFBackend: VGPUBackend {
 
     /// How to give the VF to a VM; refused while the firmware's report of the VF disagrees with
     /// the book or the VF's BAR1 (``checkEngines(_:)``).
-    public func handoff(_ vf: PCIAddress) throws(VGPUError) -> Handoff {
+    public func handoff(_ vf: PCIAddress) throws(VirtualFunctionsError) -> Handoff {
         let r = try ref(vf)
         try checkEngines(r)
         return interface.handoff(r, current: try interface.current(r))

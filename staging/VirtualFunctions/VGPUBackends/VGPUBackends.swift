@@ -20,16 +20,17 @@ public enum VGPUBackends {
     public static let mdevBus = "sys/bus/mdev"
 
     /// The interface the host offers for `pf`, without opening anything.
-    public static func interfaceKind(root: HostRoot, pf: PCIAddress) throws(VGPUError) -> VGPUBackendKind {
+    public static func interfaceKind(root: HostRoot, pf: PCIAddress) throws(VirtualFunctionsError) -> VGPUBackendKind {
         let sysfs = SysfsReader(root: root)
         guard let d = sysfs.device(pf) else {
             throw .invalid(
+                .notAPF,
                 "no PCI device \(pf) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
-        if let owner = d.physfn { throw .invalid("\(pf) is a VF (of \(owner)); name its PF") }
+        if let owner = d.physfn { throw .invalid(.notAPF, "\(pf) is a VF (of \(owner)); name its PF") }
         guard let sr = d.sriov else {
-            throw .invalid("\(pf) (\(d.id)) has no SR-IOV capability, so it has no VFs to type")
+            throw .invalid(.noSRIOV, "\(pf) (\(d.id)) has no SR-IOV capability, so it has no VFs to type")
         }
         if sr.vfs.contains(where: { sysfs.exists(HostRoot.deviceFile($0, "nvidia/current_vgpu_type")) }) {
             return .vendorSysfs
@@ -56,13 +57,17 @@ public enum VGPUBackends {
         root: HostRoot, kernel: any Kernel, pf: PCIAddress, profiles given: VGPUProfiles? = nil,
         channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
         models: URL = VGPUCatalogSet.builtInDirectory
-    ) throws(VGPUError) -> any VGPUBackend {
+    ) throws(VirtualFunctionsError) -> any VGPUBackend {
         let kind = try interfaceKind(root: root, pf: pf)
         if kind == .generic { return GenericBackend(root: root, pf: pf) }
-        guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed("\(pf) disappeared") }
+        guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed(.deviceGone, "\(pf) disappeared") }
         let profiles: VGPUProfiles
-        if let given { profiles = given } else { profiles = try VGPUProfiles.load(root: root, builtIn: models) }
-        let catalog = try profiles.requireCatalog(for: gpu)
+        if let given {
+            profiles = given
+        } else {
+            profiles = try VirtualFunctionsError.wrapping(.host) { try VGPUProfiles.load(root: root, builtIn: models) }
+        }
+        let catalog = try VirtualFunctionsError.wrapping(.unknownType) { try profiles.requireCatalog(for: gpu) }
         let interface: any VGPUInterface
         switch kind {
         case .vendorSysfs: interface = VendorSysfsInterface(root: root, kernel: kernel, catalog: catalog)
@@ -71,6 +76,7 @@ public enum VGPUBackends {
             let dev = fwctlDevice(root: root, pf: pf) ?? "fwctl"
             guard let open = channels, let ch = try open(pf) else {
                 throw .failed(
+                    .controlChannel,
                     "\(pf) has the upstream control channel \(dev), but this vgpuctl has no control channel for it yet (stage 2, staging/ControlChannel, is missing)"
                 )
             }
@@ -88,13 +94,17 @@ public enum VGPUBackends {
         root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
         models: URL = VGPUCatalogSet.builtInDirectory
     )
-        -> (PCIAddress) throws(VGPUError) -> (any VGPUBackend)?
+        -> (PCIAddress) throws(VirtualFunctionsError) -> (any VGPUBackend)?
     {
         var loaded: VGPUProfiles?
-        return { (pf: PCIAddress) throws(VGPUError) -> (any VGPUBackend)? in
+        return { (pf: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUBackend)? in
             let kind = try interfaceKind(root: root, pf: pf)
             if kind == .generic { return nil }
-            if loaded == nil { loaded = try VGPUProfiles.load(root: root, builtIn: models) }
+            if loaded == nil {
+                loaded = try VirtualFunctionsError.wrapping(.host) {
+                    try VGPUProfiles.load(root: root, builtIn: models)
+                }
+            }
             guard let gpu = SysfsReader(root: root).device(pf), loaded?.catalog(for: gpu) != nil else { return nil }
             return try detect(
                 root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels, scrubbers: scrubbers)

@@ -21,7 +21,7 @@ public struct VGPUBookStore: Sendable {
         public var entries: [GPUBook.Entry]
     }
 
-    public func load() throws(VGPUError) -> File {
+    public func load() throws(VirtualFunctionsError) -> File {
         let url = root.url(Self.path)
         // Every read of a GPU's view loads the file: decoded once per version of it (a save
         // renames a new file over it, so its inode changes with every save).
@@ -35,6 +35,7 @@ public struct VGPUBookStore: Sendable {
             return f
         } catch {
             throw .failed(
+                .stateFile,
                 "\(url) is damaged (\(error)); move it aside and run the command again (vgpuctl rebuilds it from what the driver reports)"
             )
         }
@@ -70,13 +71,13 @@ public struct VGPUBookStore: Sendable {
     }
 
     /// The recorded entries of `pf` for `catalog` (none when recorded for another catalog).
-    public func entries(pf: PCIAddress, catalog: String) throws(VGPUError) -> [GPUBook.Entry] {
+    public func entries(pf: PCIAddress, catalog: String) throws(VirtualFunctionsError) -> [GPUBook.Entry] {
         guard let r = try load().pfs[pf.description], r.catalog == catalog else { return [] }
         return r.entries
     }
 
     /// Records `book` for `pf` (atomically: a temporary file renamed over the old one).
-    public func save(pf: PCIAddress, book: GPUBook) throws(VGPUError) {
+    public func save(pf: PCIAddress, book: GPUBook) throws(VirtualFunctionsError) {
         var f = try load()
         if book.entries.isEmpty {
             f.pfs[pf.description] = nil
@@ -91,7 +92,7 @@ public struct VGPUBookStore: Sendable {
                 atPath: (url as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try enc.encode(f).write(to: URL(fileURLWithPath: url), options: .atomic)
         } catch {
-            throw .failed("cannot write \(url): \(error.localizedDescription)")
+            throw .failed(.stateFile, "cannot write \(url): \(error.localizedDescription)")
         }
     }
 }
