@@ -51,6 +51,9 @@ public enum HostKitCode: String, ErrorCode {
     case uevent
     /// inotify failed.
     case inotify
+    /// A Grace GPU's EGM retired pages cannot be read (HostKit's `EGMRetiredPagesSource`; the
+    /// nvgrace-egm ioctl's errno underneath).
+    case egmRetiredPages
     /// Thrown through the code-less factories (`.failed("...")`) kept for the modules that have
     /// no error type of their own yet (the other staging modules, firmware-stubs) and for code
     /// written before codes; new code names a code.

@@ -14,12 +14,13 @@ public struct VGPUProfiles: Sendable {
 
     /// Loads the built-in catalogs and the root's profile files. A malformed file is invalid
     /// input (exit 2) naming `file:line:column` and what is wrong.
-    public static func load(root: HostRoot, builtIn: URL = VGPUCatalogSet.builtInDirectory) throws(VGPUError)
+    public static func load(root: HostRoot, builtIn: URL = VGPUCatalogSet.builtInDirectory) throws(VGPUTypesError)
         -> VGPUProfiles
     {
         let base: VGPUCatalogSet
         do { base = try VGPUCatalogSet.builtIn(in: builtIn) } catch {
-            throw .failed("a built-in vGPU profile catalog is broken: \(error.message)")
+            throw .failed(
+                .builtInCatalog, "a built-in vGPU profile catalog is broken: \(error.message)", underlying: error)
         }
         let dir = root.url(userDirectory)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
@@ -27,7 +28,7 @@ public struct VGPUProfiles: Sendable {
         var mine: [VGPUCatalog] = []
         for n in names {
             do { mine.append(try VGPUCatalogParser.load(path: dir + "/" + n)) } catch {
-                throw .invalid("vGPU profile file \(error.message)")
+                throw .invalid(.profileFile, "vGPU profile file \(error.message)", underlying: error)
             }
         }
         return VGPUProfiles(base.overlaid(with: mine))
@@ -40,9 +41,10 @@ public struct VGPUProfiles: Sendable {
     }
 
     /// The catalog for `gpu`, or invalid input naming the device id and where catalogs live.
-    public func requireCatalog(for gpu: PCIDevice) throws(VGPUError) -> VGPUCatalog {
+    public func requireCatalog(for gpu: PCIDevice) throws(VGPUTypesError) -> VGPUCatalog {
         guard let c = catalog(for: gpu) else {
             throw .invalid(
+                .noCatalog,
                 "no vGPU profile catalog covers \(gpu.address) (\(gpu.id)); add one for device 0x\(hex(gpu.deviceID, 4)) in \(Self.userDirectory)/ under the host root"
             )
         }
@@ -51,17 +53,19 @@ public struct VGPUProfiles: Sendable {
 
     /// Resolves a type name for `gpu`. Unknown names and types of another GPU model are invalid
     /// input with a sentence that says which GPU the type belongs to and which types fit.
-    public func type(_ name: String, for gpu: PCIDevice) throws(VGPUError) -> (VGPUCatalog, VGPUCatalog.VGPUType) {
+    public func type(_ name: String, for gpu: PCIDevice) throws(VGPUTypesError) -> (VGPUCatalog, VGPUCatalog.VGPUType) {
         let c = try requireCatalog(for: gpu)
         if let t = c.type(named: name) { return (c, t) }
         let owners = catalogs.catalogs(definingType: name)
         if let o = owners.first {
             throw .invalid(
+                .unknownType,
                 "\(name) is a vGPU type of the \(o.gpu.name) (device \(o.gpu.deviceIDs.map { "0x" + hex($0, 4) }.joined(separator: "/"))); \(gpu.address) is a \(c.gpu.name) (\(gpu.id)), whose types are \(c.name)-*: see 'vgpuctl profile list \(gpu.address)'"
             )
         }
         let near = c.types.map(\.name).filter { $0.lowercased() == name.lowercased() }
         throw .invalid(
+            .unknownType,
             "unknown vGPU type '\(name)' for \(gpu.address) (\(c.gpu.name))\(near.isEmpty ? "" : "; did you mean \(near[0])?"); its types are \(Self.sample(c)); see 'vgpuctl profile list \(gpu.address)'"
         )
     }

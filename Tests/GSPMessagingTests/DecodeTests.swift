@@ -99,6 +99,17 @@ import Testing
         try expectInvalid(try mutated(good) { $0 = [] }, mentions: ["0x0", "PTE page"])
     }
 
+    /// GSPMessaging's own error type: `--debug` names the code `gsp.badDump`; the message and
+    /// exit status are the plain run's.
+    @Test func aTruncatedDumpCarriesTheGSPCode() throws {
+        let bad = try mutated(try preparedFile()) { $0.removeSubrange(0x2000...) }
+        let plain = try TestSupport.vgpuctl(["gsp", "decode", bad])
+        let debug = try TestSupport.vgpuctl(["gsp", "decode", bad, "--debug"])
+        #expect(plain.status == 2 && debug.status == 2, "\(debug.stderr)")
+        let message = plain.stderr.dropFirst("vgpuctl: error: ".count).trimmingCharacters(in: .newlines)
+        #expect(debug.stderr.contains("vgpuctl: debug: gsp.badDump (exit 2): \(message)"), "\(debug.stderr)")
+    }
+
     @Test func corruptHeadersNameTheOffset() throws {
         let good = try preparedFile()
         // The first pending element's RPC signature (ring page 0 at 0x2000; RPC header at +0x30).

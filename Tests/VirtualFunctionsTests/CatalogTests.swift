@@ -160,6 +160,7 @@ import Yams
         let gpu = try #require(SysfsReader(root: root).device(VF.h100))
         #expect(p.catalog(for: gpu)?.gpu.name == "My H100")
         #expect(p.catalog(for: gpu)?.types.map(\.name) == ["H100XM-40C"])
-        #expect(throws: VGPUError.self) { try p.type("H100XM-10C", for: gpu) }
+        let e = #expect(throws: VGPUTypesError.self) { try p.type("H100XM-10C", for: gpu) }
+        #expect(e?.code == .unknownType && e?.status == .invalidInput, "\(String(describing: e))")
     }
 }

@@ -116,18 +116,22 @@ public struct EGMDevice: EGMRetiredPagesSource {
             switch error {
             case .errno(let e) where e == .notPermitted || e == .permissionDenied:
                 throw .failed(
+                    .egmRetiredPages,
                     "EGM_RETIRED_PAGES_LIST on \(path) was refused (\(e)); run as root",
                     SystemCallError("ioctl", errno: e, path: path))
             case .errno(let e):
                 throw .failed(
+                    .egmRetiredPages,
                     "\(path) did not answer EGM_RETIRED_PAGES_LIST (\(e), errno \(e.rawValue)): it is not an nvgrace-egm device of the revision vgpuctl knows (RFC v2, ioctl 0x4564)",
                     SystemCallError("ioctl", errno: e, path: path))
             case .overflow(let count, let argsz):
                 throw .failed(
+                    .egmRetiredPages,
                     "\(path) reported \(count) retired pages, more than the \(argsz)-byte buffer holds; the EGM driver is misbehaving"
                 )
             case .unstable:
                 throw .failed(
+                    .egmRetiredPages,
                     "the retired-page list of \(path) kept growing across \(EGMRetiredPagesList.maxAttempts) calls; try again"
                 )
             }
@@ -140,18 +144,20 @@ public struct EGMDevice: EGMRetiredPagesSource {
         switch e {
         case .noSuchFileOrDirectory:
             return .failed(
+                .egmRetiredPages,
                 "\(path) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg",
                 error)
         case .permissionDenied, .notPermitted:
-            return .failed("cannot open \(path) (\(e)); reading EGM retired pages needs root", error)
+            return .failed(.egmRetiredPages, "cannot open \(path) (\(e)); reading EGM retired pages needs root", error)
         case .resourceBusy:
             let holders = SysfsReader(root: root).holders(of: ["/dev/egm\(pxm)"])
             let who = holders.first.map { "pid \($0.pid) (\($0.command))" } ?? "another process (a VM)"
             return .failed(
+                .egmRetiredPages,
                 "\(path) is held by \(who); the EGM driver lets one process open a region at a time, so its retired pages cannot be read while the VM runs",
                 error)
         default:
-            return .failed("cannot open \(path): \(e) (errno \(e.rawValue))", error)
+            return .failed(.egmRetiredPages, "cannot open \(path): \(e) (errno \(e.rawValue))", error)
         }
     }
 }

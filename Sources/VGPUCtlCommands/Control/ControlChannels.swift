@@ -25,7 +25,7 @@ struct OpenedControlChannel {
 /// host tree, and stopped when the channel closes or vgpuctl exits (``EphemeralStubs``). The
 /// firmware's vGPU state lives in the host tree, so nothing is lost between commands.
 enum ControlChannels {
-    static func open(env: HostEnvironment, pci: PCIAddress, scope: FwctlScope = .configuration) throws(VGPUError)
+    static func open(env: HostEnvironment, pci: PCIAddress, scope: FwctlScope = .configuration) throws
         -> OpenedControlChannel
     {
         let root = env.root

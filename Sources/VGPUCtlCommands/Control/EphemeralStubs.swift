@@ -17,7 +17,7 @@ enum EphemeralStubs {
     }
 
     /// Boots a stub for `pf` of the simulated host `root`.
-    static func start(env: HostEnvironment, pf: PCIAddress) throws(VGPUError) -> Stub {
+    static func start(env: HostEnvironment, pf: PCIAddress) throws -> Stub {
         let root = env.root
         let model = try SimulatedModel.gpuModel(root: root, pf: pf, models: env.models)
         let config = try PFConfig.read(root: root, address: pf)

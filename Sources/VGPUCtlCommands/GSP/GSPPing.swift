@@ -43,7 +43,7 @@ extension GSP {
                 info = try GSPStaticInfo(
                     decoding: client.call(.getGspStaticInfo, [UInt8](repeating: 0, count: GSPStaticInfo.size)).payload)
             } catch let e as GSPError {
-                throw e.vgpuError(context: "asking GSP-RM for its static info")
+                throw e.moduleError(context: "asking GSP-RM for its static info")
             }
             var params = [UInt8](repeating: 0, count: size)
             for i in 0..<size { params[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
@@ -69,7 +69,7 @@ extension GSP {
                     }
                 }
             } catch let e as GSPError {
-                throw e.vgpuError(context: "ping \(address)")
+                throw e.moduleError(context: "ping \(address)")
             }
             let elapsed = start.duration(to: clock.now)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

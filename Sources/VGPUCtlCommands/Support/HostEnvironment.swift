@@ -89,7 +89,7 @@ struct HostEnvironment {
     var egmSource: any EGMRetiredPagesSource { simulated ? SimulatedEGM(root: root) : EGMDevice(root: root) }
 
     /// The firmware-stub launcher: the `gsp-stub` binary and the environment it starts with.
-    func stubLauncher() throws(VGPUError) -> StubLauncher { try StubLauncher.locate(environment: variables) }
+    func stubLauncher() throws(GSPMessagingError) -> StubLauncher { try StubLauncher.locate(environment: variables) }
 
     /// The GSP queues of `pf`'s stub, spinning as `VGPUCTL_GSP_SPIN` says (under `base`, the
     /// host root unless given).

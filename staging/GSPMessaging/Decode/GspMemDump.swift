@@ -47,9 +47,10 @@ public struct GspMemDump: Codable, Sendable {
     /// neither zero nor the standard geometry, a pointer out of range, or a pending element
     /// with a broken header is invalid input: the error names the file offset and the problem.
     /// A bad checksum is not: it shows as `checksumValid: false`.
-    public static func decode(_ bytes: [UInt8], name: String) throws(VGPUError) -> GspMemDump {
+    public static func decode(_ bytes: [UInt8], name: String) throws(GSPMessagingError) -> GspMemDump {
         guard bytes.count >= GspMemLayout.gspMemSize else {
             throw .invalid(
+                .badDump,
                 "\(name) is truncated: it ends at offset \(hex0x(bytes.count)), inside \(region(at: bytes.count)); a GspMem dump is \(hex0x(GspMemLayout.gspMemSize)) bytes (PTE page, command queue at 0x1000, status queue at 0x41000)"
             )
         }
@@ -78,7 +79,9 @@ public struct GspMemDump: Codable, Sendable {
         return inQueue(GspMemLayout.gspQueueOffset, "status queue")
     }
 
-    static func queue(_ b: [UInt8], name: String, label: String, at q: Int, readerAt: Int) throws(VGPUError) -> Queue {
+    static func queue(_ b: [UInt8], name: String, label: String, at q: Int, readerAt: Int) throws(GSPMessagingError)
+        -> Queue
+    {
         let h = MsgqTxHeader(decoding: b, at: q)
         let readPtr = b.le32(readerAt)
         if h.isZero {
@@ -86,11 +89,13 @@ public struct GspMemDump: Codable, Sendable {
         }
         if let p = h.geometryProblem {
             throw .invalid(
+                .badDump,
                 "\(name): at offset \(hex0x(q + p.offset)): the \(label) tx header's \(p.field) is \(hex0x(p.value)), expected \(p.expected)"
             )
         }
         guard readPtr < h.msgCount else {
             throw .invalid(
+                .badDump,
                 "\(name): at offset \(hex0x(readerAt)): the \(label)'s read pointer is \(hex0x(readPtr)), beyond msgCount \(hex0x(h.msgCount))"
             )
         }
@@ -108,6 +113,7 @@ public struct GspMemDump: Codable, Sendable {
             let rpc = RPCHeader(decoding: head, at: ElementHeader.size)
             if let problem = rpc.problem() {
                 throw .invalid(
+                    .badDump,
                     "\(name): at offset \(hex0x(fileOffset + ElementHeader.size)): \(label) element at page \(page) (seqNum \(eh.seqNum)): \(problem)"
                 )
             }
@@ -115,11 +121,13 @@ public struct GspMemDump: Codable, Sendable {
             let pages = (total + GspMemLayout.pageSize - 1) / GspMemLayout.pageSize
             guard eh.elemCount == UInt32(pages) else {
                 throw .invalid(
+                    .badDump,
                     "\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page): elemCount is \(eh.elemCount) but its RPC length \(hex0x(rpc.length)) needs \(pages)"
                 )
             }
             guard pages <= pending else {
                 throw .invalid(
+                    .badDump,
                     "\(name): at offset \(hex0x(fileOffset + ElementHeader.elemCountOffset)): \(label) element at page \(page) spans \(pages) pages but only \(pending) are pending before the write pointer \(h.writePtr)"
                 )
             }

@@ -23,7 +23,7 @@ public struct VGPUBootPlan: Codable, Sendable {
         pf: PCIAddress, config: ConfigSpace, sriovOffset: Int?, mode: VGPUMode,
         frameBufferBytes: UInt64, extraRegistry: [RegistryEntry] = [],
         fspVGPUMode: Bool? = nil
-    ) throws(VGPUError) -> VGPUBootPlan {
+    ) throws(GSPMessagingError) -> VGPUBootPlan {
         let vgpu: Bool
         switch mode {
         case .off: vgpu = false
@@ -31,6 +31,7 @@ public struct VGPUBootPlan: Codable, Sendable {
         case .on:
             guard sriovOffset != nil else {
                 throw .invalid(
+                    .vgpuGate,
                     "\(pf) has no SR-IOV capability in its config space, so GSP-RM cannot be booted with vGPU; use --vgpu auto or off"
                 )
             }
@@ -46,6 +47,7 @@ public struct VGPUBootPlan: Codable, Sendable {
             let failures = g.failures(pf: pf)
             if !failures.isEmpty {
                 throw .failed(
+                    .vgpuGate,
                     "refusing to boot GSP-RM with vGPU: " + failures.joined(separator: "; ")
                         + (mode == .auto ? " (--vgpu off boots without vGPU)" : ""),
                     cause: "vGPU gate")

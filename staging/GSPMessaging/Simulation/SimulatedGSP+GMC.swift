@@ -9,12 +9,12 @@ extension SimulatedGSP {
     public func bootGMC(
         plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
         receiveTimeout: Duration
-    ) throws(VGPUError) -> GMCBootReport {
+    ) throws(GSPMessagingError) -> GMCBootReport {
         let mapping = try freshSharedFile()
         defer { mapping.unlock() }
         let prepared: (GMCClient, UInt64)
         do { prepared = try GMCBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout) } catch {
-            throw error.vgpuError(context: "queueing GMCAPI_CMD_GSP_INIT for \(pf)", sharedFile: sharedFile)
+            throw error.moduleError(context: "queueing GMCAPI_CMD_GSP_INIT for \(pf)", sharedFile: sharedFile)
         }
         let (client, sequence) = prepared
         let args =
@@ -37,7 +37,7 @@ extension SimulatedGSP {
             try? FileManager.default.removeItem(atPath: stateFile)
             var context = "booting GSP-RM (r000_00) for \(pf) with vGPU \(plan.vgpu ? "enabled" : "disabled") failed"
             if case .peerGone = error {} else { context += " (gsp-stub pid \(pid) stopped: it \(ending))" }
-            throw error.vgpuError(context: context, sharedFile: sharedFile)
+            throw error.moduleError(context: context, sharedFile: sharedFile)
         }
         rec.booted = true
         try save(rec)
@@ -48,13 +48,18 @@ extension SimulatedGSP {
 
     /// A client on a running r000_00 stub's queues, holding the driver-side lock until the
     /// mapping is released.
-    public func connectGMC(receiveTimeout: Duration = .seconds(10)) throws(VGPUError) -> GMCClient {
+    public func connectGMC(receiveTimeout: Duration = .seconds(10)) throws(GSPMessagingError) -> GMCClient {
         guard let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) else {
-            throw .failed("no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf) --firmware r000_00'")
+            throw .failed(
+                .stubNotRunning,
+                "no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf) --firmware r000_00'")
         }
-        guard r.booted else { throw .failed("the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting") }
+        guard r.booted else {
+            throw .failed(.stubNotRunning, "the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting")
+        }
         guard r.firmware == GSPWireFormat.r000_00.rawValue else {
             throw .failed(
+                .stubNotRunning,
                 "the gsp-stub for \(pf) (pid \(r.pid)) plays \(r.firmware ?? GSPWireFormat.r570_144.rawValue), not r000_00"
             )
         }

@@ -92,15 +92,16 @@ public struct SimulatedGSP {
     /// the run directory created, the last run's record, boot report, stub report and log
     /// removed; a new shared file created and locked for the driver side (the caller unlocks).
     /// Internal, not public: only the boots of this type (this file and `+GMC`) call it.
-    func freshSharedFile() throws(VGPUError) -> SharedMapping {
+    func freshSharedFile() throws(GSPMessagingError) -> SharedMapping {
         if let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) {
             throw .refused(
+                .stubRunning,
                 "a gsp-stub (pid \(r.pid)) already serves \(pf); stop it first with 'vgpuctl gsp stop \(pf)'")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .failed("cannot create \(directory): \(error.localizedDescription)")
+            throw .failed(.stateFile, "cannot create \(directory): \(error.localizedDescription)")
         }
         for f in [stateFile, bootFile, stubReport, logFile] { try? FileManager.default.removeItem(atPath: f) }
         let mapping = try SharedMapping.create(path: sharedFile)
@@ -114,7 +115,7 @@ public struct SimulatedGSP {
     public func boot(
         plan: VGPUBootPlan, model: String, launcher: StubLauncher, stubArguments: [String] = [],
         receiveTimeout: Duration
-    ) throws(VGPUError) -> VGPUBootReport {
+    ) throws(GSPMessagingError) -> VGPUBootReport {
         let mapping = try freshSharedFile()
         defer { mapping.unlock() }
 
@@ -122,7 +123,7 @@ public struct SimulatedGSP {
         do {
             client = try VGPUBoot.prepare(mapping: mapping, plan: plan, receiveTimeout: receiveTimeout, spin: spin)
         } catch {
-            throw error.vgpuError(context: "queueing the boot commands for \(pf)", sharedFile: sharedFile)
+            throw error.moduleError(context: "queueing the boot commands for \(pf)", sharedFile: sharedFile)
         }
         let args =
             ["--shared", sharedFile, "--model", model, "--pf", pf.description, "--report", stubReport] + stubArguments
@@ -141,7 +142,7 @@ public struct SimulatedGSP {
             try? FileManager.default.removeItem(atPath: stateFile)
             var context = "booting GSP-RM for \(pf) with vGPU \(plan.vgpu ? "enabled" : "disabled") failed"
             if case .peerGone = error {} else { context += " (gsp-stub pid \(pid) stopped: it \(ending))" }
-            throw error.vgpuError(context: context, sharedFile: sharedFile)
+            throw error.moduleError(context: context, sharedFile: sharedFile)
         }
         rec.booted = true
         try save(rec)
@@ -209,13 +210,16 @@ public struct SimulatedGSP {
 
     /// Opens a client on the running stub's queues (for RM calls after boot), holding the
     /// driver-side lock until the mapping is released.
-    public func connect(receiveTimeout: Duration = .seconds(10)) throws(VGPUError) -> GSPClient {
+    public func connect(receiveTimeout: Duration = .seconds(10)) throws(GSPMessagingError) -> GSPClient {
         guard let r = record, StubProcess.isStub(r.pid, serving: r.sharedFile) else {
-            throw .failed("no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf)'")
+            throw .failed(.stubNotRunning, "no gsp-stub is running for \(pf); boot it with 'vgpuctl gsp boot \(pf)'")
         }
-        guard r.booted else { throw .failed("the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting") }
+        guard r.booted else {
+            throw .failed(.stubNotRunning, "the gsp-stub for \(pf) (pid \(r.pid)) did not finish booting")
+        }
         if r.firmware == GSPWireFormat.r000_00.rawValue {
             throw .failed(
+                .stubNotRunning,
                 "the gsp-stub for \(pf) (pid \(r.pid)) plays r000_00 (GMC API); this command speaks r570.144 RPCs to it: stop it ('vgpuctl gsp stop \(pf)') and boot without --firmware r000_00"
             )
         }
@@ -246,9 +250,9 @@ public struct SimulatedGSP {
         }
     }
 
-    func save(_ r: GSPStubRecord) throws(VGPUError) {
+    func save(_ r: GSPStubRecord) throws(GSPMessagingError) {
         do { try Self.encoder.encode(r).write(to: URL(fileURLWithPath: stateFile), options: .atomic) } catch {
-            throw .failed("cannot write \(stateFile): \(error.localizedDescription)")
+            throw .failed(.stateFile, "cannot write \(stateFile): \(error.localizedDescription)")
         }
     }
 

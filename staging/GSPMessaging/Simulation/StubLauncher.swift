@@ -16,10 +16,10 @@ public struct StubLauncher: Sendable {
 
     /// The stub binary: `VGPUCTL_GSP_STUB` in `environment` when set, else `gsp-stub` next to
     /// this process's executable (`/proc/self/exe`), where SwiftPM builds it beside `vgpuctl`.
-    public static func locate(environment: [String: String]) throws(VGPUError) -> StubLauncher {
+    public static func locate(environment: [String: String]) throws(GSPMessagingError) -> StubLauncher {
         if let e = environment["VGPUCTL_GSP_STUB"], !e.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: e) else {
-                throw .failed("VGPUCTL_GSP_STUB names \(e), which is not an executable file")
+                throw .failed(.stubLaunch, "VGPUCTL_GSP_STUB names \(e), which is not an executable file")
             }
             return StubLauncher(executable: e, environment: environment)
         }
@@ -28,6 +28,7 @@ public struct StubLauncher: Sendable {
         let candidate = (exe as NSString).deletingLastPathComponent + "/gsp-stub"
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
             throw .failed(
+                .stubLaunch,
                 "cannot find the firmware stub: \(candidate) does not exist; build it ('swift build --product gsp-stub') or set VGPUCTL_GSP_STUB"
             )
         }
@@ -35,7 +36,7 @@ public struct StubLauncher: Sendable {
     }
 
     /// Starts the stub detached with `arguments` (``StubProcess/spawn(_:_:environment:logPath:)``).
-    public func spawn(_ arguments: [String], logPath: String) throws(VGPUError) -> Int32 {
+    public func spawn(_ arguments: [String], logPath: String) throws(GSPMessagingError) -> Int32 {
         try StubProcess.spawn(executable, arguments, environment: environment, logPath: logPath)
     }
 }

@@ -14,14 +14,14 @@ public enum StubProcess {
     /// `logPath`.
     public static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String], logPath: String
-    ) throws(VGPUError) -> Int32 {
+    ) throws(GSPMessagingError) -> Int32 {
         let log: Int32
         do throws(SystemCallError) {
             log = try systemCall("open", path: logPath) {
                 Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             }
         } catch {
-            throw .failed("cannot open the stub log \(logPath): \(error.errno)", error)
+            throw .failed(.stubLaunch, "cannot open the stub log \(logPath): \(error.errno)", error)
         }
         defer { close(log) }
         let argv = ([executable] + arguments).map { strdup($0) }
@@ -35,7 +35,8 @@ public enum StubProcess {
         }
         guard r == 0 else {
             let e = SystemCallError("posix_spawn", errno: Errno(rawValue: r), path: executable)
-            throw .failed("cannot start \(executable): \(e.errno); set VGPUCTL_GSP_STUB to the gsp-stub binary", e)
+            throw .failed(
+                .stubLaunch, "cannot start \(executable): \(e.errno); set VGPUCTL_GSP_STUB to the gsp-stub binary", e)
         }
         return pid
     }

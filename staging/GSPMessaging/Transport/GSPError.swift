@@ -39,10 +39,10 @@ public enum GSPError: Error, Sendable, CustomStringConvertible {
 
     /// The error as vgpuctl reports it, naming the shared file so the queues can be decoded; this
     /// error is kept underneath, as a value.
-    public func vgpuError(context: String, sharedFile: String? = nil) -> VGPUError {
+    public func moduleError(context: String, sharedFile: String? = nil) -> GSPMessagingError {
         var m = "\(context): \(description)"
         if let f = sharedFile { m += "; the queues are kept in \(f) (decode them with 'vgpuctl gsp decode \(f)')" }
-        return .failed(m, underlying: self)
+        return .failed(.queue, m, underlying: self)
     }
 
     /// `2 s`, `0.15 s`: hundredths, trailing zeros trimmed.
