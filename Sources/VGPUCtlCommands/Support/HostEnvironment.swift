@@ -49,11 +49,17 @@ struct HostEnvironment {
     static func models(_ variables: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         Models.directory(override: variables["VGPUCTL_MODELS"])
     }
-    /// The built-in vGPU profile catalogs (`vgpu/*.yaml`): under `VGPUCTL_MODELS` when it is
-    /// set, else VGPUTypes' bundled copy.
+    /// The built-in vGPU profile catalogs (`vgpu/*.yaml`): the `vgpu` folder of the
+    /// `VGPUCTL_MODELS` copy when it has one, else VGPUTypes' bundled copy. (The catalogs left
+    /// the models folder for `Sources/VGPUTypes`: a models copy without them, such as the
+    /// benchmarks', still gets the bundled catalogs, not none.)
     var vgpuCatalogs: URL {
         guard let dir = variables["VGPUCTL_MODELS"], !dir.isEmpty else { return VGPUCatalogSet.builtInDirectory }
-        return URL(fileURLWithPath: dir).appendingPathComponent("vgpu")
+        let copy = URL(fileURLWithPath: dir).appendingPathComponent("vgpu")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: copy.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else { return VGPUCatalogSet.builtInDirectory }
+        return copy
     }
     /// Where programs (QEMU, virsh) are looked up.
     var searchPath: String? { variables["PATH"] }
