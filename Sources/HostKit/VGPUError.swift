@@ -54,10 +54,6 @@ public enum HostKitCode: String, ErrorCode {
     /// A Grace GPU's EGM retired pages cannot be read (HostKit's `EGMRetiredPagesSource`; the
     /// nvgrace-egm ioctl's errno underneath).
     case egmRetiredPages
-    /// Thrown through the code-less factories (`.failed("...")`) kept for the modules that have
-    /// no error type of their own yet (the other staging modules, firmware-stubs) and for code
-    /// written before codes; new code names a code.
-    case unclassified
 }
 
 /// HostKit's error.
@@ -66,41 +62,6 @@ public typealias HostKitError = ModuleError<HostKitCode>
 /// HostKit's error under the name it had when it served every module (code written before each
 /// module had its own error type still throws it).
 public typealias VGPUError = HostKitError
-
-extension ModuleError where Code == HostKitCode {
-    /// An error without a code (``HostKitCode/unclassified``), for code that predates codes.
-    public init(
-        _ status: ExitStatus, _ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil
-    ) {
-        self.init(.unclassified, status, message, cause: cause, underlying: underlying)
-    }
-
-    /// Invalid input (exit 2), without a code.
-    public static func invalid(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
-        -> VGPUError
-    {
-        VGPUError(.unclassified, .invalidInput, message, cause: cause, underlying: underlying)
-    }
-
-    /// The operation failed (exit 1), without a code.
-    public static func failed(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
-        -> VGPUError
-    {
-        VGPUError(.unclassified, .failed, message, cause: cause, underlying: underlying)
-    }
-
-    /// The operation failed because system call `error` did (exit 1), without a code.
-    public static func failed(_ message: String, _ error: SystemCallError) -> VGPUError {
-        VGPUError(.unclassified, .failed, message, underlying: error)
-    }
-
-    /// Refused because something is in use (exit 4), without a code.
-    public static func refused(_ message: String, cause: String? = nil, underlying: (any Error & Sendable)? = nil)
-        -> VGPUError
-    {
-        VGPUError(.unclassified, .refused, message, cause: cause, underlying: underlying)
-    }
-}
 
 /// A failed write to a kernel control file, as the kernel reported it.
 ///

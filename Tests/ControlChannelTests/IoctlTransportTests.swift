@@ -136,7 +136,7 @@ final class FakeFwctl: FwctlFile {
             let text = error.description
             #expect(text.hasPrefix("/dev/fwctl/fwctl0 refused FWCTL_RPC QUERY_ASSIGNED_VF_VGPU_TYPE with "), "\(text)")
             for w in words { #expect(text.contains(w), "'\(w)' missing: \(text)") }
-            #expect(error.vgpuError.status == .failed)
+            #expect(error.exitStatus == .failed)
         }
     }
 

@@ -106,7 +106,8 @@
         /// SYNTH_UUID=<uuid>.
         static func trigger(_ uevent: String, uuid: String) throws {
             guard let handle = FileHandle(forWritingAtPath: uevent) else {
-                throw VGPUError.failed("cannot open \(uevent) for writing: \(String(cString: strerror(errno)))")
+                throw VGPUError.failed(
+                    .uevent, "cannot open \(uevent) for writing: \(String(cString: strerror(errno)))")
             }
             defer { try? handle.close() }
             try handle.write(contentsOf: Data("change \(uuid)".utf8))

@@ -119,7 +119,8 @@ import Testing
         try "precious".write(toFile: dir + "/data.txt", atomically: true, encoding: .utf8)
         let before = TestSupport.fingerprint(dir)
         #expect { try SimHostBuilder.create(at: dir, model: "mixed") } throws: { e in
-            (e as? VGPUError)?.status == .invalidInput && (e as? VGPUError)?.message.contains(dir) == true
+            let v = e as? SimHostError
+            return v?.code == .directory && v?.status == .invalidInput && v?.message.contains(dir) == true
         }
         #expect(TestSupport.fingerprint(dir) == before)
     }
@@ -127,7 +128,8 @@ import Testing
     @Test func createRefusesToReplaceASimulatedHostWithoutForce() throws {
         let root = try TestSupport.simHost("mixed")
         #expect { try SimHostBuilder.create(at: root.path, model: "h100x8") } throws: { e in
-            (e as? VGPUError)?.status == .refused
+            let v = e as? SimHostError
+            return v?.code == .alreadySimulated && v?.status == .refused
         }
         _ = try SimHostBuilder.create(at: root.path, model: "h100x8", replace: true)
         #expect(SysfsReader(root: root).pciAddresses().count == 24)
@@ -136,8 +138,9 @@ import Testing
     @Test func unknownModelIsInvalidInputAndCreatesNothing() throws {
         let dir = TestSupport.tempDir() + "/new"
         #expect { try SimHostBuilder.create(at: dir, model: "h100x9") } throws: { e in
-            guard let v = e as? VGPUError else { return false }
-            return v.status == .invalidInput && v.message.contains("h100x9") && v.message.contains("gh200x4")
+            guard let v = e as? SimHostError else { return false }
+            return v.code == .model && v.status == .invalidInput && v.message.contains("h100x9")
+                && v.message.contains("gh200x4")
         }
         #expect(!FileManager.default.fileExists(atPath: dir))
     }

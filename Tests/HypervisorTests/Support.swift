@@ -55,7 +55,7 @@ enum HV {
     /// one: its directory under the parent and the `sys/bus/mdev/devices/<uuid>` link.
     static func makeMdev(_ root: HostRoot, parent: String, uuid: String) throws {
         guard let a = PCIAddress(parent), let dir = SysfsReader(root: root).device(a)?.canonicalPath else {
-            throw VGPUError.invalid("no device \(parent) to put an mdev under")
+            throw HostTrees.Failure("no device \(parent) to put an mdev under")
         }
         try FileManager.default.createDirectory(atPath: root.url("\(dir)/\(uuid)"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(
@@ -89,7 +89,7 @@ final class RealQEMU {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: socket) {
-            guard process.isRunning, Date() < deadline else { throw VGPUError.failed("QEMU did not create \(socket)") }
+            guard process.isRunning, Date() < deadline else { throw HostTrees.Failure("QEMU did not create \(socket)") }
             usleep(20_000)
         }
     }
@@ -113,7 +113,7 @@ final class RealQEMU {
             print(json.dumps(out[1:]))
             """
         let r = try TestSupport.run("/usr/bin/python3", ["-c", script, socket] + commands)
-        guard r.status == 0 else { throw VGPUError.failed("python QMP client failed: \(r.stderr)") }
+        guard r.status == 0 else { throw HostTrees.Failure("python QMP client failed: \(r.stderr)") }
         return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any]) ?? []
     }
 

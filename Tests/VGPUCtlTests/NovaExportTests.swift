@@ -20,7 +20,7 @@ import Testing
                 continue
             }
             guard let s = section, let eq = line.firstIndex(of: "=") else {
-                throw VGPUError.invalid("line \(n + 1) is not INI: \(line)")
+                throw HostTrees.Failure("line \(n + 1) is not INI: \(line)")
             }
             out[s, default: []].append(
                 (

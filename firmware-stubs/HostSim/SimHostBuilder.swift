@@ -13,26 +13,28 @@ public enum SimHostBuilder {
         at dir: String, model name: String, replace: Bool = false,
         vgpuInterface: SimVGPUInterface = .none,
         modelsDirectory: URL = Models.bundled
-    ) throws(VGPUError) -> SimState {
+    ) throws(SimHostError) -> SimState {
         let root = HostRoot(dir)
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: root.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw .invalid("\(root.path) exists and is not a directory") }
+            guard isDir.boolValue else { throw .invalid(.directory, "\(root.path) exists and is not a directory") }
             let entries = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
             if !entries.isEmpty {
                 guard root.isSimulated else {
                     throw .invalid(
+                        .directory,
                         "\(root.path) is not empty and is not a simulated host; choose an empty or new directory")
                 }
                 guard replace else {
-                    throw .refused("\(root.path) is already a simulated host; pass --force to replace it")
+                    throw .refused(
+                        .alreadySimulated, "\(root.path) is already a simulated host; pass --force to replace it")
                 }
             }
         }
         let loaded: LoadedHost
         do { loaded = try Models.loadHost(name, from: modelsDirectory) } catch {
-            throw .invalid(error.message)
+            throw .invalid(.model, error.message, underlying: error)
         }
         // Build into a sibling directory, then swap it in, so a failure leaves nothing half-made.
         let parent = (root.path as NSString).deletingLastPathComponent
@@ -44,25 +46,31 @@ public enum SimHostBuilder {
             if fm.fileExists(atPath: root.path) { try fm.removeItem(atPath: root.path) }
             try fm.moveItem(atPath: staging, toPath: root.path)
             return state
-        } catch let e as VGPUError {
+        } catch let e as SimHostError {
             try? fm.removeItem(atPath: staging)
             throw e
+        } catch let e as any CodedError {
+            try? fm.removeItem(atPath: staging)
+            throw SimHostError(.create, wrapping: e)
         } catch {
             try? fm.removeItem(atPath: staging)
-            throw .failed("cannot create simulated host in \(root.path): \(error)")
+            throw .failed(.create, "cannot create simulated host in \(root.path): \(error)", underlying: error)
         }
     }
 
     /// The vGPU interface a real host of `model` has (the model's `vgpuInterface`), `.none`
     /// when it has none.
-    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.bundled) throws(VGPUError)
+    public static func defaultInterface(model name: String, modelsDirectory: URL = Models.bundled) throws(SimHostError)
         -> SimVGPUInterface
     {
         let loaded: LoadedHost
-        do { loaded = try Models.loadHost(name, from: modelsDirectory) } catch { throw .invalid(error.message) }
+        do { loaded = try Models.loadHost(name, from: modelsDirectory) } catch {
+            throw .invalid(.model, error.message, underlying: error)
+        }
         guard let text = loaded.host.vgpuInterface else { return .none }
         guard let iface = SimVGPUInterface(rawValue: text) else {
             throw .invalid(
+                .model,
                 "host model \(name) has vgpuInterface '\(text)'; expected one of \(SimVGPUInterface.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
@@ -80,16 +88,18 @@ public enum SimHostBuilder {
         var byAddress: [PCIAddress: HostModel.Device] = [:]
         for d in host.devices {
             guard let a = PCIAddress(d.address) else {
-                throw VGPUError.invalid("model \(host.name): '\(d.address)' is not a PCI address")
+                throw SimHostError.invalid(.model, "model \(host.name): '\(d.address)' is not a PCI address")
             }
-            guard byAddress[a] == nil else { throw VGPUError.invalid("model \(host.name): \(a) appears twice") }
+            guard byAddress[a] == nil else {
+                throw SimHostError.invalid(.model, "model \(host.name): \(a) appears twice")
+            }
             byAddress[a] = d
         }
         func parent(_ d: HostModel.Device) throws -> PCIAddress? {
             guard let p = d.parent else { return nil }
             guard let a = PCIAddress(p), byAddress[a] != nil else {
-                throw VGPUError.invalid(
-                    "model \(host.name): device \(d.address) names parent \(p), which is not in the model")
+                throw SimHostError.invalid(
+                    .model, "model \(host.name): device \(d.address) names parent \(p), which is not in the model")
             }
             return a
         }
@@ -97,7 +107,7 @@ public enum SimHostBuilder {
         func dir(_ a: PCIAddress, depth: Int = 0) throws -> String {
             if let d = dirs[a] { return d }
             guard depth < 32, let d = byAddress[a] else {
-                throw VGPUError.invalid("model \(host.name): parent loop at \(a)")
+                throw SimHostError.invalid(.model, "model \(host.name): parent loop at \(a)")
             }
             let path: String
             if let p = try parent(d) {
@@ -211,7 +221,8 @@ public enum SimHostBuilder {
         for (a, d) in byAddress.sorted(by: { $0.key < $1.key }) {
             guard let drv = d.driver else { continue }
             guard state.driver(drv) != nil else {
-                throw VGPUError.invalid(
+                throw SimHostError.invalid(
+                    .model,
                     "model \(host.name): device \(a) is bound to '\(drv)', which is not in the host's driver list")
             }
             try kernel.attach(a, driver: drv, state: state)
@@ -232,8 +243,8 @@ public enum SimHostBuilder {
             try fs.write("\(cd)/egm_size", "0x\(String(r.size.value, radix: 16))\n")
             for g in r.gpus {
                 guard let a = PCIAddress(g), let gdir = dirs[a] else {
-                    throw VGPUError.invalid(
-                        "model \(host.name): EGM region \(r.pxm) names GPU \(g), which is not in the model")
+                    throw SimHostError.invalid(
+                        .model, "model \(host.name): EGM region \(r.pxm) names GPU \(g), which is not in the model")
                 }
                 try fs.link("\(cd)/\(a)", to: gdir)
             }

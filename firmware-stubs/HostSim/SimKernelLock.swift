@@ -13,13 +13,13 @@ struct SimKernelLock {
         do throws(SystemCallError) {
             fd = try systemCall("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         } catch {
-            throw VGPUError.failed("cannot open \(path): errno \(error.errno.rawValue)", error)
+            throw SimHostError.failed(.kernelLock, "cannot open \(path): errno \(error.errno.rawValue)", error)
         }
         do throws(SystemCallError) {
             _ = try systemCall("flock", path: path) { [fd] in flock(fd, LOCK_EX) }
         } catch {
             close(fd)
-            throw VGPUError.failed("cannot lock \(path): errno \(error.errno.rawValue)", error)
+            throw SimHostError.failed(.kernelLock, "cannot lock \(path): errno \(error.errno.rawValue)", error)
         }
     }
 

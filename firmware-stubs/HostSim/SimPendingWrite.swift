@@ -22,9 +22,11 @@ struct SimPendingWrite: Codable, Sendable {
         let path = fs.abs(Self.name)
         let tmp = path + ".tmp"
         guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw VGPUError.failed("cannot write \(tmp)")
+            throw SimHostError.failed(.pendingWrite, "cannot write \(tmp)")
         }
-        guard rename(tmp, path) == 0 else { throw VGPUError.failed("cannot rename \(tmp) to \(path): errno \(errno)") }
+        guard rename(tmp, path) == 0 else {
+            throw SimHostError.failed(.pendingWrite, "cannot rename \(tmp) to \(path): errno \(errno)")
+        }
     }
 
     static func load(_ fs: SimFS) throws -> SimPendingWrite? {

@@ -19,12 +19,17 @@ public struct SimulatedEGM: EGMRetiredPagesSource {
         let device = "dev/egm\(pxm)"
         guard FileManager.default.fileExists(atPath: root.url(device)) else {
             throw .failed(
+                .egmRetiredPages,
                 "\(root.url(device)) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg"
             )
         }
         let state: SimState
-        do { state = try SimState.load(root) } catch let e as VGPUError { throw e } catch {
-            throw .failed("cannot read the simulated host's state in \(root.url(HostRoot.simulationMarker)): \(error)")
+        do { state = try SimState.load(root) } catch let e as any CodedError {
+            throw VGPUError(.egmRetiredPages, wrapping: e)
+        } catch {
+            throw .failed(
+                .egmRetiredPages,
+                "cannot read the simulated host's state in \(root.url(HostRoot.simulationMarker)): \(error)")
         }
         return (state.egmRetiredPages?[String(pxm)] ?? []).sorted().map {
             EGMRetiredPage(offset: $0, size: Self.pageSize)

@@ -23,7 +23,7 @@ package struct SimFS {
         let path = abs(rel)
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard fm.createFile(atPath: path, contents: data) else {
-            throw VGPUError.failed("cannot write \(path)")
+            throw SimGPUError.failed(.treeWrite, "cannot write \(path)")
         }
     }
 

@@ -13,28 +13,24 @@ public struct SimFSP {
 
     package struct Settings: Codable { var vgpuMode: [String: Bool] = [:] }
 
-    package func load() throws(VGPUError) -> Settings {
+    package func load() throws(SimGPUError) -> Settings {
         guard let data = FileManager.default.contents(atPath: root.url(Self.file)) else { return Settings() }
         do { return try JSONDecoder().decode(Settings.self, from: data) } catch {
-            throw .failed("\(root.url(Self.file)) is damaged: \(error)")
+            throw .failed(.stateFile, "\(root.url(Self.file)) is damaged: \(error)", underlying: error)
         }
     }
 
     /// The vGPU-mode knob of `pf`.
-    public func vgpuMode(_ pf: PCIAddress) throws(VGPUError) -> Bool {
+    public func vgpuMode(_ pf: PCIAddress) throws(SimGPUError) -> Bool {
         try load().vgpuMode[pf.description] ?? true
     }
 
     /// Sets the knob (takes effect at the next boot, as on a real GPU after its reset).
-    public func setVGPUMode(_ pf: PCIAddress, enabled: Bool) throws(VGPUError) {
+    public func setVGPUMode(_ pf: PCIAddress, enabled: Bool) throws(SimGPUError) {
         var s = try load()
         s.vgpuMode[pf.description] = enabled
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try AtomicFile.write(try enc.encode(s), to: root.url(Self.file)) } catch let e as VGPUError {
-            throw e
-        } catch {
-            throw .failed("cannot write \(root.url(Self.file)): \(error)")
-        }
+        try SimGPUError.wrapping(.stateFile) { try AtomicFile.write(try enc.encode(s), to: root.url(Self.file)) }
     }
 }

@@ -27,11 +27,11 @@ public struct SimFrameBuffer {
     public var path: String { root.url("\(Self.directory)/\(pf).fb") }
 
     /// Writes `bytes` at frame-buffer offset `offset` (what a guest's stores through BAR1 do).
-    public func write(_ bytes: [UInt8], at offset: UInt64) throws(VGPUError) {
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(SimGPUError) {
         do {
             try FileManager.default.createDirectory(atPath: root.url(Self.directory), withIntermediateDirectories: true)
         } catch {
-            throw .failed("cannot create \(root.url(Self.directory)): \(error)")
+            throw .failed(.frameBuffer, "cannot create \(root.url(Self.directory)): \(error)")
         }
         let fd = try Self.call("open", path, "cannot open \(path)") {
             open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
@@ -41,12 +41,12 @@ public struct SimFrameBuffer {
             bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
         }
         guard n == bytes.count else {
-            throw .failed("cannot write \(bytes.count) bytes at \(offset) of \(path): wrote \(n)")
+            throw .failed(.frameBuffer, "cannot write \(bytes.count) bytes at \(offset) of \(path): wrote \(n)")
         }
     }
 
     /// `count` bytes at `offset` (zeros where nothing was written).
-    public func read(at offset: UInt64, count: Int) throws(VGPUError) -> [UInt8] {
+    public func read(at offset: UInt64, count: Int) throws(SimGPUError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         guard let fd = try Self.openUnlessMissing(path, O_RDONLY | O_CLOEXEC) else { return out }
         defer { close(fd) }
@@ -63,7 +63,8 @@ public struct SimFrameBuffer {
     /// Fills `[offset, offset + length)` with zeros; returns the bytes that held data and were
     /// zeroed. `progress` gets (bytes done, bytes of the region) after each chunk.
     @discardableResult
-    public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(VGPUError)
+    public func zero(offset: UInt64, length: UInt64, progress: (UInt64, UInt64) -> Void = { _, _ in })
+        throws(SimGPUError)
         -> UInt64
     {
         guard let fd = try Self.openUnlessMissing(path, O_RDWR | O_CLOEXEC) else {
@@ -85,6 +86,7 @@ public struct SimFrameBuffer {
                 // ENXIO: no data after `at`; any other error leaves the region unscrubbed.
                 guard error.errno.rawValue == ENXIO else {
                     throw .failed(
+                        .frameBuffer,
                         "cannot find data at \(at) of \(path) (lseek SEEK_DATA): errno \(error.errno.rawValue); the region is not scrubbed",
                         error)
                 }
@@ -104,7 +106,9 @@ public struct SimFrameBuffer {
                 let w = try Self.call("pwrite", path, "cannot zero \(n) bytes at \(p) of \(path)") {
                     zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(p)) }
                 }
-                guard w == n else { throw .failed("cannot zero \(n) bytes at \(p) of \(path): wrote \(w)") }
+                guard w == n else {
+                    throw .failed(.frameBuffer, "cannot zero \(n) bytes at \(p) of \(path): wrote \(w)")
+                }
                 p += UInt64(n)
                 zeroed += UInt64(n)
                 progress(p - offset, length)
@@ -120,17 +124,17 @@ public struct SimFrameBuffer {
     /// "`message`: errno N`then`" with the call, errno and path kept underneath.
     static func call<T: FixedWidthInteger>(
         _ name: String, _ path: String, _ message: String, then: String = "", _ body: () -> T
-    ) throws(VGPUError) -> T {
+    ) throws(SimGPUError) -> T {
         do throws(SystemCallError) { return try systemCall(name, path: path, body) } catch {
-            throw .failed("\(message): errno \(error.errno.rawValue)\(then)", error)
+            throw .failed(.frameBuffer, "\(message): errno \(error.errno.rawValue)\(then)", error)
         }
     }
 
     /// `open(2)` of `path`, or nil when it does not exist.
-    static func openUnlessMissing(_ path: String, _ flags: Int32) throws(VGPUError) -> Int32? {
+    static func openUnlessMissing(_ path: String, _ flags: Int32) throws(SimGPUError) -> Int32? {
         do throws(SystemCallError) { return try systemCall("open", path: path) { open(path, flags) } } catch {
             if error.errno == .noSuchFileOrDirectory { return nil }
-            throw .failed("cannot open \(path): errno \(error.errno.rawValue)", error)
+            throw .failed(.frameBuffer, "cannot open \(path): errno \(error.errno.rawValue)", error)
         }
     }
 }

@@ -51,10 +51,12 @@ public struct SimState: Codable, Sendable {
 
     package static func load(_ root: HostRoot) throws -> SimState {
         guard let data = FileManager.default.contents(atPath: root.url(HostRoot.simulationMarker)) else {
-            throw VGPUError.invalid("\(root.path) is not a simulated host (no \(HostRoot.simulationMarker))")
+            throw SimGPUError.invalid(
+                .notSimulated, "\(root.path) is not a simulated host (no \(HostRoot.simulationMarker))")
         }
         do { return try JSONDecoder().decode(SimState.self, from: data) } catch {
-            throw VGPUError.invalid("\(root.url(HostRoot.simulationMarker)) is damaged: \(error)")
+            throw SimGPUError.invalid(
+                .stateFile, "\(root.url(HostRoot.simulationMarker)) is damaged: \(error)", underlying: error)
         }
     }
 

@@ -3,7 +3,7 @@ import HostKit
 import SystemPackage
 
 /// Everything that can go wrong on the control channel, as an enum with payloads;
-/// ``vgpuError`` turns it into the operator's sentence (exit status 1).
+/// ``exitStatus`` is the status the operator sees; `description` is the sentence.
 public enum ControlChannelError: Error, Sendable, CustomStringConvertible {
     /// The kernel has no fwctl device for the PCI device; the text says what is missing.
     case noFwctlDevice(PCIAddress, String)
@@ -61,12 +61,12 @@ public enum ControlChannelError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The error as vgpuctl reports it: exit 1 with the sentence; invalid requests exit 2. This
-    /// error is kept underneath, as a value.
-    public var vgpuError: VGPUError {
+    /// The exit status vgpuctl reports this error with: 2 for an invalid request, 1 otherwise.
+    /// Each caller wraps the error in its own module's error and keeps it underneath.
+    public var exitStatus: ExitStatus {
         switch self {
-        case .invalidRequest: .invalid(description, underlying: self)
-        default: .failed(description, underlying: self)
+        case .invalidRequest: .invalidInput
+        default: .failed
         }
     }
 }

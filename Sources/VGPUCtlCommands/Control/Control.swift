@@ -52,10 +52,11 @@ extension FwctlScope: ExpressibleByArgument {
 
 extension Control {
     /// The PCI function named on the command line, which must exist (exit 2 otherwise).
-    static func device(_ text: String, root: HostRoot, what: String) throws(VGPUError) -> PCIDevice {
-        let a = try address(text, what: what)
+    static func device(_ text: String, root: HostRoot, what: String) throws(CommandError) -> PCIDevice {
+        let a = try CommandError.wrapping(.badOption) { try address(text, what: what) }
         guard let d = SysfsReader(root: root).device(a) else {
             throw .invalid(
+                .noDevice,
                 "no PCI device \(a) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }

@@ -31,7 +31,7 @@ enum ControlChannels {
         let root = env.root
         let device: FwctlDevice
         do { device = try FwctlLocator.device(for: pci, root: root) } catch {
-            var e = error.vgpuError
+            var e = error.commandError
             if env.simulated {
                 e.message += " (simulated host: only hosts created with '--vgpu-interface upstream' have fwctl devices)"
             }
@@ -44,7 +44,7 @@ enum ControlChannels {
                     client: VGPUManagementClient(transport: t, scope: scope), device: device, stubPid: nil,
                     stubStartedHere: false)
             } catch {
-                throw error.vgpuError
+                throw error.commandError
             }
         }
         let recorded = env.gsp(pci)

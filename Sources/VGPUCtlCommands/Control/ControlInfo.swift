@@ -45,7 +45,7 @@ extension Control {
             let ch = try ControlChannels.open(env: env, pci: dev.address)
             defer { ch.client.close() }
             let info: FwctlDeviceInfo
-            do { info = try ch.client.info() } catch { throw error.vgpuError }
+            do { info = try ch.client.info() } catch { throw error.commandError }
             let nova = info.deviceType == .novaCore ? NovaCoreInfo(decoding: info.deviceData) : nil
             let out = Out(
                 device: dev.address.description, fwctl: ch.device.name, node: root.url(ch.device.node),

@@ -50,7 +50,9 @@ extension Control {
             let env = try host.environment()
             let root = env.root
             let dev = try Control.device(pf, root: root, what: "PCI address of the GPU")
-            if let owner = dev.physfn { throw VGPUError.invalid("\(dev.address) is a VF (of \(owner)); name its PF") }
+            if let owner = dev.physfn {
+                throw CommandError.invalid(.wrongDevice, "\(dev.address) is a VF (of \(owner)); name its PF")
+            }
             let s = scope.scope()
             let ch = try ControlChannels.open(env: env, pci: dev.address, scope: s)
             defer { ch.client.close() }
@@ -61,7 +63,7 @@ extension Control {
                 let ids = creatable ? try c.queryCreatable() : try c.querySupported()
                 records = try ids.map { id throws(ControlChannelError) in try c.queryProperties(id) }
             } catch {
-                var e = error.vgpuError
+                var e = error.commandError
                 e.message = "the control channel of \(dev.address) (\(c.transport.name)): \(e.message)"
                 throw e
             }

@@ -39,7 +39,8 @@ struct DevicePluginCommand: ParsableCommand {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: pluginDir, isDirectory: &isDir), isDir.boolValue else {
-            throw VGPUError.invalid(
+            throw CommandError.invalid(
+                .badOption,
                 "--plugin-dir \(pluginDir) is not a directory (the kubelet creates /var/lib/kubelet/device-plugins; in a pod, mount it)"
             )
         }

@@ -44,21 +44,23 @@ extension GSP {
 
         func run() throws {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
-            let extra = try registry.map { s throws(VGPUError) -> RegistryEntry in
+            let extra = try registry.map { s throws(CommandError) -> RegistryEntry in
                 guard let e = RegistryEntry.parse(s) else {
                     throw .invalid(
+                        .badOption,
                         "'\(s)' is not a registry setting; expected KEY=VALUE with a decimal or 0x value, e.g. RMSetSriovMode=1"
                     )
                 }
                 return e
             }
             guard timeout > 0, timeout <= 3600 else {
-                throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, got \(timeout)")
+                throw CommandError.invalid(.badOption, "--timeout must be between 0 and 3600 seconds, got \(timeout)")
             }
             let env = try host.environment()
             let root = env.root
             guard SysfsReader(root: root).exists(HostRoot.device(address)) else {
-                throw VGPUError.invalid(
+                throw CommandError.invalid(
+                    .noDevice,
                     "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs"
                 )
             }
@@ -96,24 +98,26 @@ extension VGPUMode: ExpressibleByArgument {}
 
 /// The GPU model a simulated host's PF was built from.
 enum SimulatedModel {
-    static func gpuModel(root: HostRoot, pf: PCIAddress, models: URL) throws(VGPUError) -> (
+    static func gpuModel(root: HostRoot, pf: PCIAddress, models: URL) throws(CommandError) -> (
         name: String, spec: DeviceSpec
     ) {
         guard let data = FileManager.default.contents(atPath: root.url(HostRoot.simulationMarker)),
             let state = try? JSONDecoder().decode(SimState.self, from: data)
         else {
             throw .invalid(
+                .simulation,
                 "\(root.url(HostRoot.simulationMarker)) is missing or damaged; recreate the host with 'vgpuctl sim create'"
             )
         }
         let host: LoadedHost
         do { host = try Models.loadHost(state.model, from: models) } catch {
-            throw .failed("cannot load host model '\(state.model)': \(error.message)")
+            throw .failed(.simulation, "cannot load host model '\(state.model)': \(error.message)", underlying: error)
         }
         guard let dev = host.host.devices.first(where: { PCIAddress($0.address) == pf }), let name = dev.model,
             let spec = host.gpus[name]
         else {
             throw .invalid(
+                .wrongDevice,
                 "\(pf) is not a GPU of simulated host model '\(state.model)'; run 'vgpuctl --root \(root.path) list' to see its GPUs"
             )
         }
@@ -123,7 +127,7 @@ enum SimulatedModel {
 
 /// What `gsp boot` says on a real host.
 enum RealHostGSP {
-    static func explain(root: HostRoot, pf: PCIAddress) -> VGPUError {
+    static func explain(root: HostRoot, pf: PCIAddress) -> CommandError {
         let sysfs = SysfsReader(root: root)
         var found: [String] = []
         if let dev = sysfs.device(pf) {
@@ -136,6 +140,7 @@ enum RealHostGSP {
                 ? "no fwctl devices (\(root.url(HostRoot.fwctlClass)) is empty or missing)"
                 : "fwctl devices: \(fwctl.joined(separator: ", "))")
         return .failed(
+            .simulation,
             "booting GSP-RM is the kernel driver's job on a real host (nvidia.ko, or nova-core with vgpu_support); vgpuctl does not load firmware. Found: \(found.joined(separator: "; ")). 'vgpuctl gsp boot' runs against simulated hosts ('vgpuctl sim create DIR --model h100x8', then --root DIR)"
         )
     }

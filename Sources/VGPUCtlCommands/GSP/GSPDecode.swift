@@ -26,12 +26,12 @@ extension GSP {
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else {
                 let exists = FileManager.default.fileExists(atPath: file)
-                throw VGPUError.invalid(exists ? "cannot read \(file)" : "\(file) does not exist")
+                throw CommandError.invalid(.badFile, exists ? "cannot read \(file)" : "\(file) does not exist")
             }
             if firmware == .r000_00 {
                 let elements: [(page: Int, element: GMCElement)]
                 do { elements = try GMCQueueDump.decode([UInt8](data)) } catch {
-                    throw VGPUError.invalid("\(file): \(error) (decoded as \(firmware.summary))")
+                    throw CommandError.invalid(.badFile, "\(file): \(error) (decoded as \(firmware.summary))")
                 }
                 if output.json {
                     struct Row: Encodable {

@@ -29,10 +29,10 @@ extension GSP {
         func run() throws {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             guard count > 0, count <= 10_000_000 else {
-                throw VGPUError.invalid("--count must be 1...10000000, got \(count)")
+                throw CommandError.invalid(.badOption, "--count must be 1...10000000, got \(count)")
             }
             guard size >= 0, size <= 16 << 20 else {
-                throw VGPUError.invalid("--size must be 0...16777216, got \(size)")
+                throw CommandError.invalid(.badOption, "--size must be 0...16777216, got \(size)")
             }
             let env = try host.environment()
             let sim = env.gsp(address)

@@ -34,7 +34,7 @@ struct LibvirtHookCommand: ParsableCommand {
         let xml = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let op = LibvirtHook.Operation(operation, subop)
         guard op != .other else { return try printNothing() }
-        guard !guest.isEmpty else { throw VGPUError.invalid("the guest name (first argument) is empty") }
+        guard !guest.isEmpty else { throw CommandError.invalid(.badOption, "the guest name (first argument) is empty") }
         let ctx = try HostContext(host)
         switch op {
         case .prepareBegin:

@@ -22,7 +22,8 @@ struct List: ParsableCommand {
         let only = try device.map { s throws(VGPUError) in try PCIAddress.parse(s) }
         let root = try host.hostRoot()
         if let only, !SysfsReader(root: root).exists(HostRoot.device(only)) {
-            throw VGPUError.invalid(
+            throw CommandError.invalid(
+                .noDevice,
                 "no PCI device \(only) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }

@@ -63,11 +63,14 @@ struct Profile: ParsableCommand {
             var gpus: [(PCIDevice, VGPUCatalog)] = []
             if let only {
                 guard let d = ctx.sysfs.device(only) else {
-                    throw VGPUError.invalid(
+                    throw CommandError.invalid(
+                        .noDevice,
                         "no PCI device \(only) under \(ctx.root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
                     )
                 }
-                if let owner = d.physfn { throw VGPUError.invalid("\(only) is a VF (of \(owner)); name its PF") }
+                if let owner = d.physfn {
+                    throw CommandError.invalid(.wrongDevice, "\(only) is a VF (of \(owner)); name its PF")
+                }
                 gpus = [(d, try profiles.requireCatalog(for: d))]
             } else {
                 gpus = ctx.sysfs.allDevices().filter { $0.sriov != nil }.compactMap { d in

@@ -31,12 +31,13 @@ struct GuestOptions: ParsableArguments {
     /// The guest's VFs (address order), then `given`.
     func names(_ given: [String], root: HostRoot) throws -> [String] {
         guard let guest else {
-            if file != nil || config != nil { throw VGPUError.invalid("-f and -c go with --guest NAME") }
+            if file != nil || config != nil { throw CommandError.invalid(.badOption, "-f and -c go with --guest NAME") }
             return given
         }
-        guard !guest.isEmpty else { throw VGPUError.invalid("--guest needs a guest name") }
+        guard !guest.isEmpty else { throw CommandError.invalid(.badOption, "--guest needs a guest name") }
         if try Journal.load(root) != nil {
-            throw VGPUError.failed(
+            throw CommandError.failed(
+                .notApplied,
                 "an apply was interrupted (\(root.url(Journal.file))), so the guests' devices are not settled; run 'vgpuctl recover' first"
             )
         }
@@ -47,20 +48,23 @@ struct GuestOptions: ParsableArguments {
             let cfg = try HostConfigParser.load(path: path, config: config)
             let want = cfg.guests
             guard let n = want[guest] else {
-                throw VGPUError.invalid(
+                throw CommandError.invalid(
+                    .notInConfig,
                     "\(path) (config '\(cfg.name)') names no guest '\(guest)'; it names \(want.isEmpty ? "none" : want.keys.sorted().joined(separator: ", "))"
                 )
             }
             if mine.count != n {
-                throw VGPUError.failed(
+                throw CommandError.failed(
+                    .notApplied,
                     "config '\(cfg.name)' of \(path) gives '\(guest)' \(n) VF\(n == 1 ? "" : "s"), but the applied state (\(root.url(GuestAssignments.file))) has \(mine.count); run 'vgpuctl apply -f \(path)' first"
                 )
             }
         } else if config != nil {
-            throw VGPUError.invalid("-c goes with -f FILE (no \(installed))")
+            throw CommandError.invalid(.badOption, "-c goes with -f FILE (no \(installed))")
         } else if mine.isEmpty {
             let known = Set(recorded.vfs.values).sorted()
-            throw VGPUError.invalid(
+            throw CommandError.invalid(
+                .notInConfig,
                 "no guest '\(guest)' in what apply recorded (\(root.url(GuestAssignments.file))): \(known.isEmpty ? "no host config naming guests has been applied" : "the guests are " + known.joined(separator: ", ")); apply a host config that names it ('vgpuctl apply -f FILE')"
             )
         }

@@ -102,7 +102,7 @@ struct PlacementOptions: ParsableArguments {
     var firstNode: Int = 1
 
     /// The slot of `--addr` (`04`, `04.0`, `0x4`); exit 2 for anything else.
-    func slot() throws(VGPUError) -> UInt8? {
+    func slot() throws(CommandError) -> UInt8? {
         guard let addr else { return nil }
         var t = Substring(addr.lowercased())
         if t.hasPrefix("0x") { t = t.dropFirst(2) }
@@ -111,7 +111,8 @@ struct PlacementOptions: ParsableArguments {
             s < 32,
             parts.count == 1 || parts[1] == "0"
         else {
-            throw .invalid("--addr '\(addr)' is not a guest slot such as 04 or 04.0 (slot 00-1f, function 0)")
+            throw .invalid(
+                .badOption, "--addr '\(addr)' is not a guest slot such as 04 or 04.0 (slot 00-1f, function 0)")
         }
         return s
     }

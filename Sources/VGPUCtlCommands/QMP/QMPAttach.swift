@@ -29,12 +29,13 @@ extension QMP {
             let root = try host.hostRoot()
             guard let d = try DeviceResolver(root: root).resolve([device], plan: false).first else { return }
             if d.grace {
-                throw VGPUError.invalid(
+                throw CommandError.invalid(
+                    .wrongDevice,
                     "\(d.name) is a Grace GPU: it is handed over as vfio-pci-nohotplug with guest NUMA nodes that exist only from boot, so it cannot be hot-plugged; start the VM with 'vgpuctl qemu args \(d.name)'"
                 )
             }
             if let addr, addr.isEmpty || !addr.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == "x" }) {
-                throw VGPUError.invalid("--addr '\(addr)' is not a slot such as 00.0")
+                throw CommandError.invalid(.badOption, "--addr '\(addr)' is not a slot such as 00.0")
             }
             let client = try qmp.connect()
             let added = try QMPHotplug(client: client).attach(d, id: id ?? d.qemuID, bus: bus, addr: addr)

@@ -26,7 +26,7 @@ extension QMP {
 
         func run() throws {
             guard timeout > 0, timeout <= 3600 else {
-                throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)")
+                throw CommandError.invalid(.badOption, "--timeout must be between 0 and 3600 seconds, not \(timeout)")
             }
             let ctx = release ? try HostContext(host) : nil
             let client = try qmp.connect()

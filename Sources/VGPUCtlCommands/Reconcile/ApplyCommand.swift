@@ -32,7 +32,9 @@ struct ApplyCommand: ParsableCommand {
         var ctx = try HostContext(host)
         ctx.progress = TerminalProgress.forStderr(json: output.json)
         if let w = waitReady {
-            guard w >= 0, w <= 3600 else { throw VGPUError.invalid("--wait-ready must be between 0 and 3600 seconds") }
+            guard w >= 0, w <= 3600 else {
+                throw CommandError.invalid(.badOption, "--wait-ready must be between 0 and 3600 seconds")
+            }
             try Readiness(root: ctx.root, planner: ctx.planner, uevents: ctx.env.uevents).wait(
                 cfg, timeout: .milliseconds(Int(w * 1000)), progress: ctx.progress)
         }

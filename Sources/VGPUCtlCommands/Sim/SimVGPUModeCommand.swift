@@ -26,13 +26,15 @@ extension Sim {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let root = try host.hostRoot()
             guard root.isSimulated else {
-                throw VGPUError.invalid(
+                throw CommandError.invalid(
+                    .simulation,
                     "\(root.path) is not a simulated host; on a real host use NVIDIA gpu-admin-tools: nvidia_gpu_tools.py --gpu-bdf=\(address) --query-vgpu-mode / --set-vgpu-mode=1"
                 )
             }
             guard let d = SysfsReader(root: root).device(address), d.physfn == nil, d.vendorID == PCIIDs.nvidiaVendor
             else {
-                throw VGPUError.invalid(
+                throw CommandError.invalid(
+                    .wrongDevice,
                     "\(address) is not an NVIDIA GPU of the simulated host \(root.path); run 'vgpuctl --root \(root.path) list' to see its GPUs"
                 )
             }

@@ -10,7 +10,7 @@ struct HostContext {
     /// Where waits and long applies report progress (``TerminalProgress/forStderr(json:)``).
     var progress: any ProgressReporter = SilentProgress()
 
-    init(_ options: HostOptions) throws(VGPUError) {
+    init(_ options: HostOptions) throws(CommandError) {
         self.init(env: try options.environment())
     }
 

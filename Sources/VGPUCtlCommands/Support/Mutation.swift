@@ -11,9 +11,9 @@ struct LockOptions: ParsableArguments {
         help: ArgumentHelp("Seconds to wait for another vgpuctl that is changing the host.", valueName: "S"))
     var wait: Double = 10
 
-    func duration() throws(VGPUError) -> Duration {
+    func duration() throws(CommandError) -> Duration {
         guard wait >= 0, wait <= 86400 else {
-            throw .invalid("--wait must be between 0 and 86400 seconds, not \(wait)")
+            throw .invalid(.badOption, "--wait must be between 0 and 86400 seconds, not \(wait)")
         }
         return .milliseconds(Int(wait * 1000))
     }
@@ -34,12 +34,13 @@ extension HostContext {
 
     /// Checks, before anything changes, that this process may change the host: the PCI control
     /// files and vgpuctl's state directory must be writable.
-    func requireMutationPrivileges() throws(VGPUError) {
-        try Privileges.requireWritable(root: root, .driversProbe)
+    func requireMutationPrivileges() throws(CommandError) {
+        try CommandError.wrapping(.privileges) { try Privileges.requireWritable(root: root, .driversProbe) }
         for dir in [HostRoot.stateDir, HostRoot.runDir, "run"] {
             let path = root.url(dir)
             if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
                 throw .failed(
+                    .privileges,
                     "\(path) is not writable by this user; changing the host needs root (run vgpuctl as root)")
             }
         }

@@ -9,23 +9,24 @@ struct HostOptions: ParsableArguments {
     var root: String?
 
     /// The validated root.
-    func hostRoot() throws(VGPUError) -> HostRoot {
+    func hostRoot() throws(CommandError) -> HostRoot {
         let r = HostRoot.resolve(option: root, environment: ProcessInfo.processInfo.environment)
-        try r.validate()
+        do { try r.validate() } catch { throw CommandError(.badOption, wrapping: error) }
         // A simulated kernel write whose writer died is completed before anything reads the
         // tree, as a real kernel would have finished it (an unwritable root is left as it is).
         if r.isSimulated, access(r.path, W_OK) == 0 {
             do { try SimulatedKernel(root: r).settle() } catch {
                 throw .failed(
-                    "the simulated host \(r.path) has a kernel write its writer left unfinished (\(r.url(".vgpuctl-sim-pending.json"))) that cannot be completed: \(error); recreate the host with 'vgpuctl sim create --force'"
-                )
+                    .simulation,
+                    "the simulated host \(r.path) has a kernel write its writer left unfinished (\(r.url(".vgpuctl-sim-pending.json"))) that cannot be completed: \(error); recreate the host with 'vgpuctl sim create --force'",
+                    underlying: error)
             }
         }
         return r
     }
 
     /// The validated root and what goes with it (``HostEnvironment``).
-    func environment() throws(VGPUError) -> HostEnvironment {
+    func environment() throws(CommandError) -> HostEnvironment {
         HostEnvironment(root: try hostRoot())
     }
 }

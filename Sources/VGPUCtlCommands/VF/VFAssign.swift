@@ -25,7 +25,7 @@ extension VF {
             let pf = try ctx.pfOf(vfAddr)
             let backend = try ctx.vgpuBackend(pf)
             guard let typed = backend as? TypedVFBackend else { throw GenericBackend.noTypes(pf: pf, type: type) }
-            guard let gpu = ctx.sysfs.device(pf) else { throw VGPUError.failed("\(pf) disappeared") }
+            guard let gpu = ctx.sysfs.device(pf) else { throw CommandError.failed(.noDevice, "\(pf) disappeared") }
             _ = try typed.profiles.type(type, for: gpu)  // bad input before the lock
             let r = try typed.ref(vfAddr)
             try ctx.mutate(commandLineText, lock: lock) { try typed.assign(type: type, vf: vfAddr) }

@@ -28,13 +28,14 @@ extension HostContext {
     }
 
     /// The PF of a VF named on the command line (invalid input when it is not a VF).
-    func pfOf(_ vf: PCIAddress) throws(VGPUError) -> PCIAddress {
+    func pfOf(_ vf: PCIAddress) throws(CommandError) -> PCIAddress {
         guard let d = sysfs.device(vf) else {
             throw .invalid(
-                "no PCI device \(vf) under \(root.url(HostRoot.pciDevices)); 'vgpuctl vf list' shows the VFs")
+                .noDevice, "no PCI device \(vf) under \(root.url(HostRoot.pciDevices)); 'vgpuctl vf list' shows the VFs"
+            )
         }
         guard let pf = d.physfn else {
-            throw .invalid("\(vf) is not a VF (it has no physfn); name a VF of an SR-IOV PF")
+            throw .invalid(.wrongDevice, "\(vf) is not a VF (it has no physfn); name a VF of an SR-IOV PF")
         }
         return pf
     }

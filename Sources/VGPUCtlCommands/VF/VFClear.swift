@@ -44,7 +44,8 @@ extension VF {
                         throw e
                     }
                     if !force, let h = try typed.holders(vfAddr).first {
-                        throw VGPUError.refused(
+                        throw CommandError.refused(
+                            .inUse,
                             "\(vfAddr) (\(cur.typeName)) is open by pid \(h.pid) (\(h.command)) through \(h.file); clearing its type would pull the vGPU from under that VM; stop the VM first or pass --force"
                         )
                     }

@@ -30,17 +30,20 @@ extension VF {
         @OptionGroup var output: OutputOptions
 
         /// Pairs --type and --count.
-        static func requests(types: [String], counts: [Int]) throws(VGPUError) -> [VFCreator.Request] {
-            if let bad = counts.first(where: { $0 < 1 }) { throw .invalid("--count must be 1 or more, not \(bad)") }
+        static func requests(types: [String], counts: [Int]) throws(CommandError) -> [VFCreator.Request] {
+            if let bad = counts.first(where: { $0 < 1 }) {
+                throw .invalid(.badOption, "--count must be 1 or more, not \(bad)")
+            }
             if types.isEmpty {
                 guard counts.count <= 1 else {
-                    throw .invalid("several --count without --type; give one --count per --type")
+                    throw .invalid(.badOption, "several --count without --type; give one --count per --type")
                 }
                 return [.init(type: nil, count: counts.first ?? 1)]
             }
             if counts.isEmpty { return types.map { .init(type: $0, count: 1) } }
             guard counts.count == types.count else {
                 throw .invalid(
+                    .badOption,
                     "\(types.count) --type and \(counts.count) --count: give one --count per --type (or none for 1 each)"
                 )
             }
@@ -52,7 +55,7 @@ extension VF {
             let chosen = try vfs.map { s throws(VGPUError) in try address(s, what: "VF address") }
             let requests = try Self.requests(types: type, counts: count)
             guard timeout > 0, timeout <= 3600 else {
-                throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)")
+                throw CommandError.invalid(.badOption, "--timeout must be between 0 and 3600 seconds, not \(timeout)")
             }
             var ctx = try HostContext(host)
             ctx.progress = TerminalProgress.forStderr(json: output.json)

@@ -27,15 +27,15 @@ extension VF {
         func run() throws {
             let pfAddr = try address(pf, what: "PF address")
             guard timeout > 0, timeout <= 3600 else {
-                throw VGPUError.invalid("--timeout must be between 0 and 3600 seconds, not \(timeout)")
+                throw CommandError.invalid(.badOption, "--timeout must be between 0 and 3600 seconds, not \(timeout)")
             }
-            guard count >= 0 else { throw VGPUError.invalid("--count must be 0 or more, not \(count)") }
+            guard count >= 0 else { throw CommandError.invalid(.badOption, "--count must be 0 or more, not \(count)") }
             var ctx = try HostContext(host)
             ctx.progress = TerminalProgress.forStderr(json: output.json)
             let c = VFController(root: ctx.root, kernel: ctx.kernel, waiterFactory: ctx.vfWaiterFactory)
             // A count above TotalVFs is refused before any other check (the kernel's ERANGE sentence).
             if let total = try c.pf(pfAddr).sriov?.totalVFs, count > total {
-                throw VGPUError.invalid("\(pfAddr) supports at most \(total) VFs")
+                throw CommandError.invalid(.badOption, "\(pfAddr) supports at most \(total) VFs")
             }
             let (outcome, _) = try ctx.mutate(commandLineText, lock: lock) {
                 try c.enable(

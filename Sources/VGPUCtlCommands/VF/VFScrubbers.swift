@@ -33,7 +33,7 @@ struct SimulatedScrubber: FrameBufferScrubber {
                     region: ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB),
                     bytesZeroed: $0.bytesZeroed)
             }
-        } catch let e as VGPUError {
+        } catch let e as any CodedError {
             throw .failed(
                 .scrubFailed,
                 "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it",
@@ -77,18 +77,20 @@ extension HostContext {
     }
 
     /// Finishes every pending scrub (what `recover` does after an interrupted clear).
-    func finishScrubs() throws(VGPUError) -> [ScrubReport] {
+    func finishScrubs() throws(VirtualFunctionsError) -> [ScrubReport] {
         guard env.simulated else { return [] }
         let driver = SimVGPUDriver(root: root)
         let s = SimulatedScrubber(driver: driver)
         let state: SimVGPUDriver.State
         do { state = try driver.load() } catch {
-            throw .failed("cannot read the simulated firmware's state under \(root.path): \(error)")
+            throw .failed(
+                .scrubFailed, "cannot read the simulated firmware's state under \(root.path): \(error)",
+                underlying: error)
         }
         var out: [ScrubReport] = []
         for (text, rec) in state.pfs.sorted(by: { $0.key < $1.key }) where !(rec.scrubPending ?? []).isEmpty {
             guard let pf = PCIAddress(text) else { continue }
-            out += try VGPUError.wrapping(.unclassified) { try s.scrub(pf: pf, vf: nil) { _ in } }
+            out += try s.scrub(pf: pf, vf: nil) { _ in }
         }
         return out
     }

@@ -95,13 +95,13 @@ struct VGPUDMConfigOptions: ParsableArguments {
     /// file; a file with several configs and no `-c` is an error.
     func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HostConfig {
         guard let path = configFile ?? environment["VGPU_DM_CONFIG_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw VGPUError.invalid("missing required flag 'config-file' (-f FILE)")
+            throw CommandError.invalid(.badOption, "missing required flag 'config-file' (-f FILE)")
         }
         let all: [HostConfig]
         if path == "-" {
             let data = FileHandle.standardInput.readDataToEndOfFile()
             guard let text = String(data: data, encoding: .utf8) else {
-                throw VGPUError.invalid("<stdin>:1:1: not UTF-8 text")
+                throw CommandError.invalid(.badFile, "<stdin>:1:1: not UTF-8 text")
             }
             all = try HostConfigParser.parse(text, file: "<stdin>")
         } else {
@@ -111,11 +111,11 @@ struct VGPUDMConfigOptions: ParsableArguments {
         let name = selectedConfig ?? environment["VGPU_DM_SELECTED_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         guard let name else {
             if all.count == 1 { return all[0] }
-            throw VGPUError.invalid(
-                "\(file) has \(all.count) configs: missing required flag 'selected-config' (-c NAME)")
+            throw CommandError.invalid(
+                .badOption, "\(file) has \(all.count) configs: missing required flag 'selected-config' (-c NAME)")
         }
         guard let c = all.first(where: { $0.name == name }) else {
-            throw VGPUError.invalid("selected vgpu-config not present in \(file): \(name)")
+            throw CommandError.invalid(.notInConfig, "selected vgpu-config not present in \(file): \(name)")
         }
         return c
     }

@@ -61,7 +61,8 @@ struct VGPUDMAssert: ParsableCommand {
             for d in plan.devices where !d.steps.isEmpty {
                 dmInfo("\(d.device) differs: \(d.steps.map(\.description).joined(separator: "; "))")
             }
-            throw VGPUError.failed("assertion failure: selected configuration '\(cfg.name)' is not currently applied")
+            throw CommandError.failed(
+                .notApplied, "assertion failure: selected configuration '\(cfg.name)' is not currently applied")
         }
         dmInfo("selected vGPU device configuration '\(cfg.name)' is currently applied")
     }

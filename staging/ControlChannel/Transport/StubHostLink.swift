@@ -27,7 +27,7 @@ public struct StubHostLink: Codable, Sendable, Equatable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw .failed("cannot write \(path): \(error.localizedDescription)")
+            throw .failed(.fileWrite, "cannot write \(path): \(error.localizedDescription)", underlying: error)
         }
     }
 

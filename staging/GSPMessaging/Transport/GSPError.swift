@@ -1,7 +1,7 @@
 import HostKit
 
-/// What can go wrong on the GSP message queues, as an enum with payloads; ``vgpuError`` turns
-/// it into the operator's sentence (exit status 1).
+/// What can go wrong on the GSP message queues, as an enum with payloads; `description` is the
+/// operator's sentence, and each caller keeps the value underneath its own module's error.
 public enum GSPError: Error, Sendable, CustomStringConvertible {
     /// Nothing arrived (or no space freed) before the deadline.
     case timeout(waitingFor: String, after: Duration)

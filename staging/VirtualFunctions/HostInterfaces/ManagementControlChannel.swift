@@ -41,10 +41,9 @@ public final class ManagementControlChannel: VGPUControlChannel {
         if client == nil { client = try opener() }
         guard let c = client else { throw .failed(.controlChannel, "the control channel of \(pf) did not open") }
         do { return try body(c) } catch {
-            let e = error.vgpuError
             throw VirtualFunctionsError(
-                .controlChannel, e.status, "the control channel of \(pf) (\(c.transport.name)): \(e.message)",
-                cause: e.cause, underlying: error)
+                .controlChannel, error.exitStatus, "the control channel of \(pf) (\(c.transport.name)): \(error)",
+                underlying: error)
         }
     }
 
