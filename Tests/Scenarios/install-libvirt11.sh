@@ -19,6 +19,9 @@ SUITE=bookworm-backports
 PKGS=(libvirt0 libvirt-common libvirt-daemon libvirt-daemon-common libvirt-daemon-driver-qemu libvirt-daemon-log libvirt-clients)
 die() { printf 'install-libvirt11: ERROR: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (downloads into $CACHE)"
+# The system's libvirt 9.0 clients bring the shared libraries libvirt 11 links (libssh-4 among
+# them); install them first, or the library check below races the test that installs them.
+bash "$HERE/install-hypervisor-tools.sh" >&2 || die "install-hypervisor-tools.sh failed"
 mkdir -p "$CACHE/debs"
 chmod 0777 "$CACHE/debs"
 exec 7>"$CACHE/.libvirt11.lock"
