@@ -51,37 +51,37 @@ def main():
         time.sleep(IDLE_SECONDS)
         cpu_ms = (ticks(proc.pid) - t0) * 1000 / hz
         lat = []
+        took = []
         for i in range(CHANGES):
             args = ["vf", "clear", vf] if i % 2 == 0 else ["vf", "assign", vf, "--type", "H100XM-20C"]
             want = "Unhealthy" if i % 2 == 0 else "Healthy"
             while not watch.updates.empty():
                 watch.updates.get_nowait()
+            start = time.monotonic()
             fk.vg(root, *args)
-            done = time.monotonic()
+            took.append((time.monotonic() - start) * 1000)
             while True:
                 at, update = watch.next(timeout=10)
                 if {d.ID: d.health for d in update.devices}.get(vf) == want:
                     break
-            lat.append((at - done) * 1000)
+            # From the command's start: the plugin often tells the kubelet before the command
+            # has exited (measured from its return, the figure went negative).
+            lat.append((at - start) * 1000)
         watch.close()
     finally:
         proc.terminate()
         proc.wait(timeout=15)
         kubelet.stop()
-    version = []
-    for _ in range(5):
-        t = time.perf_counter()
-        subprocess.run([V, "--version"], stdout=subprocess.DEVNULL)
-        version.append((time.perf_counter() - t) * 1000)
     median = statistics.median(lat)
+    command = statistics.median(took)
     records = [
         {"figure": "device plugin: resident memory, idle", "value": round(rss / 1024, 3), "unit": "MiB",
          "reference": "none", "referenceValue": None, "ratio": None, "goal": "reported (no goal)", "met": True},
         {"figure": f"device plugin: CPU time over {IDLE_SECONDS} idle s", "value": round(cpu_ms, 3), "unit": "ms",
          "reference": "none (no polling)", "referenceValue": None, "ratio": None, "goal": "under 100 ms", "met": cpu_ms < 100},
-        {"figure": f"device plugin: change to kubelet (median of {CHANGES}, after the command returns)", "value": round(median, 3),
-         "unit": "ms", "reference": "vgpuctl --version", "referenceValue": round(statistics.median(version), 3),
-         "ratio": round(median / statistics.median(version), 3), "goal": "under 1 s", "met": median < 1000},
+        {"figure": f"device plugin: change to kubelet (median of {CHANGES}, from the command's start)", "value": round(median, 3),
+         "unit": "ms", "reference": "the command's own run (vf clear / vf assign)", "referenceValue": round(command, 3),
+         "ratio": round(median / command, 3), "goal": "under 1 s", "met": median < 1000},
     ]
     if "--json" in sys.argv:
         print(json.dumps(records, indent=2))
