@@ -26,6 +26,41 @@ import Testing
         #expect(status.stdout.contains("VGPU MODE") && status.stdout.contains("enabled"), "\(status.stdout)")
     }
 
+    /// `gsp status` shows what the running firmware booted with (VGPU) next to the vGPU-mode
+    /// setting as it is now; a setting changed after the boot is marked for the next boot.
+    @Test func statusShowsTheBootedModeApartFromTheSetting() throws {
+        let root = try TestSupport.simHost("h100x8")
+        defer { stopStub(root) }
+        let boot = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF])
+        try #require(boot.status == 0, "\(boot.stderr)")
+        let set = try TestSupport.vgpuctl(["--root", root.path, "sim", "vgpu-mode", h100PF, "disable"])
+        try #require(set.status == 0, "\(set.stderr)")
+        let json = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status", h100PF, "--json"])
+        let all = try JSONDecoder().decode([GSPStubStatus].self, from: Data(json.stdout.utf8))
+        #expect(all.count == 1 && all.first?.vgpu == true && all.first?.vgpuMode == "disabled", "\(json.stdout)")
+        let table = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status", h100PF])
+        // Columns are separated by two or more spaces; a cell has single spaces at most.
+        let lines = table.stdout.split(separator: "\n").map {
+            $0.components(separatedBy: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        try #require(lines.count == 2 && lines[0].count == lines[1].count, "\(table.stdout)")
+        let header = lines[0]
+        let row = lines[1]
+        let vgpu = try #require(header.firstIndex(of: "VGPU"), "\(table.stdout)")
+        #expect(row[vgpu] == "on", "\(table.stdout)")
+        #expect(table.stdout.contains("disabled (next boot)"), "\(table.stdout)")
+        // Booted again, the firmware follows the setting: vGPU off is refused by the gate, so
+        // boot with --vgpu off and the marks agree.
+        stopStub(root)
+        let off = try TestSupport.vgpuctl(["--root", root.path, "gsp", "boot", h100PF, "--vgpu", "off"])
+        try #require(off.status == 0, "\(off.stderr)")
+        let again = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status", h100PF, "--json"])
+        let now = try JSONDecoder().decode([GSPStubStatus].self, from: Data(again.stdout.utf8))
+        #expect(now.first?.vgpu == false && now.first?.vgpuMode == "disabled", "\(again.stdout)")
+        let table2 = try TestSupport.vgpuctl(["--root", root.path, "gsp", "status", h100PF])
+        #expect(!table2.stdout.contains("next boot"), "\(table2.stdout)")
+    }
+
     /// The config file of `pf` with `patch` applied (a simulated GPU whose config space says so).
     static func patchConfig(_ root: HostRoot, _ pf: String, _ patch: (inout [UInt8], _ sriov: Int) -> Void) throws {
         let path = root.url("sys/bus/pci/devices/\(pf)/config")

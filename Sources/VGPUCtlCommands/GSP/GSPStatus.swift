@@ -33,14 +33,27 @@ extension GSP {
             }
             print(
                 renderTable(
-                    ["PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "WIRE FORMAT", "BOOTED", "VGPU MODE", "SHARED FILE"],
+                    [
+                        "PF", "PID", "MODEL", "PROCESS", "FIRMWARE", "WIRE FORMAT", "BOOTED", "VGPU", "VGPU MODE",
+                        "SHARED FILE",
+                    ],
                     all.map {
                         [
                             $0.pf, String($0.pid), $0.model, $0.process, $0.firmware, $0.wireFormat ?? "r570.144",
-                            $0.booted ? "yes" : "no",
-                            $0.vgpuMode ?? "unknown", $0.sharedFile,
+                            $0.booted ? "yes" : "no", $0.vgpu.map { $0 ? "on" : "off" } ?? "-",
+                            Self.modeText($0), $0.sharedFile,
                         ]
                     }))
+        }
+
+        /// The vGPU-mode setting, marked when it differs from what the running firmware booted
+        /// with (a change takes effect at the next boot).
+        static func modeText(_ s: GSPStubStatus) -> String {
+            let mode = s.vgpuMode ?? "unknown"
+            switch (s.vgpu, mode) {
+            case (true, "disabled"), (false, "enabled"): return mode + " (next boot)"
+            default: return mode
+            }
         }
     }
 }

@@ -40,6 +40,7 @@ extension SimulatedGSP {
             throw error.moduleError(context: context, sharedFile: sharedFile)
         }
         rec.booted = true
+        rec.vgpu = plan.vgpu
         try save(rec)
         report.stubPid = pid
         if let data = try? Self.encoder.encode(report) { try? data.write(to: URL(fileURLWithPath: bootFile)) }

@@ -12,6 +12,9 @@ public struct GSPStubRecord: Codable, Sendable {
     public var booted: Bool
     /// The wire format the stub plays (nil: r570.144, as recorded before r000_00 was served).
     public var firmware: String?
+    /// Whether the firmware booted with vGPU (set when the boot completes; nil in records
+    /// written before it was kept).
+    public var vgpu: Bool?
 }
 
 /// A stub's status as `vgpuctl gsp status` shows it.
@@ -26,7 +29,11 @@ public struct GSPStubStatus: Codable, Sendable {
     public var booted: Bool
     public var sharedFile: String
     public var log: String
-    /// The firmware's vGPU mode (FSP PRC knob 0x29), filled by the command that shows it.
+    /// Whether the running firmware booted with vGPU: what the stub serves now. Nil before the
+    /// boot completed.
+    public var vgpu: Bool?
+    /// The firmware's vGPU-mode setting (FSP PRC knob 0x29) as it is now, filled by the command
+    /// that shows it: a change takes effect at the next boot, so it can differ from ``vgpu``.
     public var vgpuMode: String?
     /// The wire format the stub plays (`r570.144` or `r000_00`).
     public var wireFormat: String?
@@ -78,7 +85,7 @@ public struct SimulatedGSP {
             pf: r.pf, pid: r.pid, model: r.model,
             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
             firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log,
-            wireFormat: r.firmware ?? GSPWireFormat.r570_144.rawValue)
+            vgpu: r.booted ? r.vgpu : nil, wireFormat: r.firmware ?? GSPWireFormat.r570_144.rawValue)
     }
 
     /// Every recorded stub under `root`.
@@ -145,6 +152,7 @@ public struct SimulatedGSP {
             throw error.moduleError(context: context, sharedFile: sharedFile)
         }
         rec.booted = true
+        rec.vgpu = plan.vgpu
         try save(rec)
         var out = report
         out.stubPid = pid
