@@ -46,15 +46,13 @@ public enum SimHostBuilder {
             if fm.fileExists(atPath: root.path) { try fm.removeItem(atPath: root.path) }
             try fm.moveItem(atPath: staging, toPath: root.path)
             return state
-        } catch let e as SimHostError {
-            try? fm.removeItem(atPath: staging)
-            throw e
-        } catch let e as any CodedError {
-            try? fm.removeItem(atPath: staging)
-            throw SimHostError(.create, wrapping: e)
         } catch {
             try? fm.removeItem(atPath: staging)
-            throw .failed(.create, "cannot create simulated host in \(root.path): \(error)", underlying: error)
+            switch error {
+            case let e as SimHostError: throw e
+            case let e as any CodedError: throw SimHostError(.create, wrapping: e)
+            default: throw .failed(.create, "cannot create simulated host in \(root.path): \(error)", underlying: error)
+            }
         }
     }
 

@@ -24,8 +24,9 @@ struct SimPendingWrite: Codable, Sendable {
         guard FileManager.default.createFile(atPath: tmp, contents: data) else {
             throw SimHostError.failed(.pendingWrite, "cannot write \(tmp)")
         }
-        guard rename(tmp, path) == 0 else {
-            throw SimHostError.failed(.pendingWrite, "cannot rename \(tmp) to \(path): errno \(errno)")
+        do throws(SystemCallError) { _ = try systemCall("rename", path: path) { rename(tmp, path) } } catch {
+            throw SimHostError.failed(
+                .pendingWrite, "cannot rename \(tmp) to \(path): errno \(error.errno.rawValue)", error)
         }
     }
 

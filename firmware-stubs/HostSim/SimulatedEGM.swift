@@ -23,14 +23,8 @@ public struct SimulatedEGM: EGMRetiredPagesSource {
                 "\(root.url(device)) does not exist: no nvgrace-egm driver has created EGM region \(pxm); check 'ls /sys/class/egm' and dmesg"
             )
         }
-        let state: SimState
-        do { state = try SimState.load(root) } catch let e as any CodedError {
-            throw VGPUError(.egmRetiredPages, wrapping: e)
-        } catch {
-            throw .failed(
-                .egmRetiredPages,
-                "cannot read the simulated host's state in \(root.url(HostRoot.simulationMarker)): \(error)")
-        }
+        // SimState.load names the file and what is wrong with it.
+        let state = try VGPUError.wrapping(.egmRetiredPages) { try SimState.load(root) }
         return (state.egmRetiredPages?[String(pxm)] ?? []).sorted().map {
             EGMRetiredPage(offset: $0, size: Self.pageSize)
         }

@@ -31,7 +31,7 @@ public struct SimFrameBuffer {
         do {
             try FileManager.default.createDirectory(atPath: root.url(Self.directory), withIntermediateDirectories: true)
         } catch {
-            throw .failed(.frameBuffer, "cannot create \(root.url(Self.directory)): \(error)")
+            throw .failed(.frameBuffer, "cannot create \(root.url(Self.directory)): \(error)", underlying: error)
         }
         let fd = try Self.call("open", path, "cannot open \(path)") {
             open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)

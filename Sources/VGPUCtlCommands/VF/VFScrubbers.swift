@@ -33,17 +33,11 @@ struct SimulatedScrubber: FrameBufferScrubber {
                     region: ScrubRegion(vf: $0.vf, type: $0.typeName, offsetMiB: $0.offsetMiB, sizeMiB: $0.sizeMiB),
                     bytesZeroed: $0.bytesZeroed)
             }
-        } catch let e as any CodedError {
-            throw .failed(
-                .scrubFailed,
-                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(e.message); the VF stays refused until 'vgpuctl recover' scrubs it",
-                underlying: e)
         } catch {
             throw .failed(
                 .scrubFailed,
-                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(error); the VF stays refused until 'vgpuctl recover' scrubs it",
-                underlying: error
-            )
+                "scrubbing the frame buffer of \(pf)\(vf.map { " VF \($0)" } ?? "") failed: \(ErrorChain.message(error)); the VF stays refused until 'vgpuctl recover' scrubs it",
+                underlying: error)
         }
     }
 }

@@ -85,7 +85,7 @@ public struct SimulatedGSP {
             pf: r.pf, pid: r.pid, model: r.model,
             process: alive ? "running" : (StubProcess.ending(of: r.pid)?.description ?? "gone"),
             firmware: firmware, booted: r.booted, sharedFile: r.sharedFile, log: r.log,
-            vgpu: r.booted ? r.vgpu : nil, wireFormat: r.firmware ?? GSPWireFormat.r570_144.rawValue)
+            vgpu: r.vgpu, wireFormat: r.firmware ?? GSPWireFormat.r570_144.rawValue)
     }
 
     /// Every recorded stub under `root`.
