@@ -58,12 +58,7 @@ extension GSP {
             }
             let env = try host.environment()
             let root = env.root
-            guard SysfsReader(root: root).exists(HostRoot.device(address)) else {
-                throw CommandError.invalid(
-                    .noDevice,
-                    "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list' to see the GPUs"
-                )
-            }
+            try CommandError.requireDevice(address, root: root, hint: "run 'vgpuctl list' to see the GPUs")
             guard root.isSimulated else { throw RealHostGSP.explain(root: root, pf: address) }
 
             let model = try SimulatedModel.gpuModel(root: root, pf: address, models: env.models)

@@ -18,7 +18,13 @@ extension GSP {
             let only = try pf.map { s throws(VGPUError) in try PCIAddress.parse(s, what: "PCI address of the GPU") }
             let root = try host.hostRoot()
             var all = SimulatedGSP.all(root: root)
-            if let only { all = all.filter { $0.pf == only.description } }
+            if let only {
+                all = all.filter { $0.pf == only.description }
+                // A stub of a device that is gone is still shown; an address that names nothing is refused.
+                if all.isEmpty {
+                    try CommandError.requireDevice(only, root: root, hint: "run 'vgpuctl list' to see the GPUs")
+                }
+            }
             for i in all.indices { all[i].vgpuMode = PCIAddress(all[i].pf).map { VGPUModeText.of(root: root, pf: $0) } }
             if output.json {
                 try printJSON(all)

@@ -22,6 +22,11 @@ extension GSP {
             let address = try PCIAddress.parse(pf, what: "PCI address of the GPU")
             let env = try host.environment()
             let result = env.gsp(address).unloadAndStop()
+            // Nothing stopped and no such device: the address is wrong, not the stub already gone.
+            if result == nil {
+                try CommandError.requireDevice(
+                    address, root: env.root, hint: "run 'vgpuctl gsp status' to see the stubs")
+            }
             struct Out: Encodable {
                 var pf: String
                 var stopped: Bool

@@ -42,3 +42,13 @@ extension ControlChannelError {
         CommandError(.controlChannel, exitStatus, description, underlying: self)
     }
 }
+
+extension CommandError {
+    /// Refuses (`vgpuctl.noDevice`, exit 2) when `address` names no PCI device under `root`;
+    /// `hint` says where to find the right address.
+    static func requireDevice(_ address: PCIAddress, root: HostRoot, hint: String) throws(CommandError) {
+        guard SysfsReader(root: root).exists(HostRoot.device(address)) else {
+            throw .invalid(.noDevice, "no PCI device \(address) under \(root.url(HostRoot.pciDevices)); \(hint)")
+        }
+    }
+}
