@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        // getdents64(2) for HostKit's directory reads (a header; nothing to link).
+        .systemLibrary(name: "CDirent"),
 
         // GPU and host models as data, shared by the simulator and the firmware stub.
         .target(
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "HostKit",
             dependencies: [
-                "CPCI", "CUdev", "CMnl", .product(name: "SystemPackage", package: "swift-system"),
+                "CPCI", "CUdev", "CMnl", "CDirent", .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The vGPU seam the core owns: the backend protocol, its value types, the profile catalog.

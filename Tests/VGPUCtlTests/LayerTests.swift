@@ -9,7 +9,7 @@ import Testing
     /// ARCHITECTURE.md's layers, lowest first. A target may depend only on targets of a lower
     /// layer; a new target must be placed here before the test passes.
     static let layers: [(name: String, targets: [String])] = [
-        ("C bridges", ["CPCI", "CUdev", "CMnl", "CEGM", "CGSPMessaging", "CControlChannel"]),
+        ("C bridges", ["CPCI", "CUdev", "CMnl", "CDirent", "CEGM", "CGSPMessaging", "CControlChannel"]),
         ("host access", ["HostKit"]),
         ("seams and data", ["VGPUTypes", "GPUModels"]),
         ("features, stage 1, simulated GPU state", ["Passthrough", "NVGraceEGM", "GSPMessaging", "SimGPU"]),

@@ -21,6 +21,18 @@ public struct PCIDevice: Sendable, Equatable {
     public var physfn: PCIAddress?
     /// The canonical sysfs path of the device (`sys/devices/...`), relative to the root.
     public var canonicalPath: String?
+    /// The entries of its sysfs directory as they were when it was read, so that a later walk of
+    /// the directory (``DeviceUsage``) does not read it again. Not part of equality: two reads of
+    /// the same device are equal when what they say about it is.
+    public var entries: [SysfsReader.Entry] = []
+
+    public static func == (a: PCIDevice, b: PCIDevice) -> Bool {
+        a.address == b.address && a.vendorID == b.vendorID && a.deviceID == b.deviceID && a.classCode == b.classCode
+            && a.subsystemVendorID == b.subsystemVendorID && a.subsystemDeviceID == b.subsystemDeviceID
+            && a.driver == b.driver && a.driverOverride == b.driverOverride && a.iommuGroup == b.iommuGroup
+            && a.numaNode == b.numaNode && a.sriov == b.sriov && a.physfn == b.physfn
+            && a.canonicalPath == b.canonicalPath
+    }
 
     public struct SRIOVState: Sendable, Equatable {
         public var totalVFs: Int
@@ -45,16 +57,34 @@ extension SysfsReader {
     }
 
     /// Reads one device. Returns nil when its directory does not exist.
+    ///
+    /// The directory is opened once and its files are read relative to it, only those among its
+    /// entries (``Directory``); when it exists but cannot be opened as a directory, each file is
+    /// tried by its path.
     public func device(_ a: PCIAddress) -> PCIDevice? {
         let base = HostRoot.device(a)
+        if let dir = directory(base) {
+            var d = device(a, base: base, text: dir.attribute, linkName: dir.linkName, names: dir.entries.map(\.name))
+            d.entries = dir.entries
+            return d
+        }
         guard exists(base) else { return nil }
-        func f(_ n: String) -> String? { text(base + "/" + n) }
+        return device(
+            a, base: base, text: { text(base + "/" + $0) }, linkName: { linkName(base + "/" + $0) },
+            names: list(base))
+    }
+
+    /// Builds device `a` from its files: `text` and `linkName` of an entry name, and the names in
+    /// its directory (for `virtfn*`).
+    private func device(
+        _ a: PCIAddress, base: String, text f: (String) -> String?, linkName l: (String) -> String?, names: [String]
+    ) -> PCIDevice {
         var sriov: PCIDevice.SRIOVState?
         if let total = SysfsParse.int(f("sriov_totalvfs")) {
             let num = SysfsParse.int(f("sriov_numvfs")) ?? 0
-            let vfs = list(base).compactMap { name -> (Int, PCIAddress)? in
-                guard name.hasPrefix("virtfn"), let i = Int(name.dropFirst(6)),
-                    let target = linkName(base + "/" + name), let addr = PCIAddress(target)
+            let vfs = names.compactMap { name -> (Int, PCIAddress)? in
+                guard name.hasPrefix("virtfn"), let i = Int(name.dropFirst(6)), let target = l(name),
+                    let addr = PCIAddress(target)
                 else { return nil }
                 return (i, addr)
             }.sorted { $0.0 < $1.0 }.map(\.1)
@@ -73,12 +103,12 @@ extension SysfsReader {
             classCode: UInt32(truncatingIfNeeded: SysfsParse.hex(f("class")) ?? 0),
             subsystemVendorID: SysfsParse.hex(f("subsystem_vendor")).map { UInt16(truncatingIfNeeded: $0) },
             subsystemDeviceID: SysfsParse.hex(f("subsystem_device")).map { UInt16(truncatingIfNeeded: $0) },
-            driver: linkName(base + "/driver"),
+            driver: l("driver"),
             driverOverride: SysfsParse.driverOverride(f("driver_override")),
-            iommuGroup: linkName(base + "/iommu_group").flatMap { Int($0) },
+            iommuGroup: l("iommu_group").flatMap { Int($0) },
             numaNode: SysfsParse.int(f("numa_node")) ?? -1,
             sriov: sriov,
-            physfn: linkName(base + "/physfn").flatMap(PCIAddress.init),
+            physfn: l("physfn").flatMap(PCIAddress.init),
             canonicalPath: canonical
         )
     }

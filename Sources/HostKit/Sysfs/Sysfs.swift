@@ -24,23 +24,7 @@ public struct SysfsReader: Sendable {
         let path = root.url(relative)
         let fd = try systemCall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
-        var out: [UInt8] = []
-        // An uninitialised stack buffer: zero-filling a heap chunk per file showed up as 11% of
-        // a converged apply's instructions.
-        let failure = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> SystemCallError? in
-            while true {
-                let n: Int
-                do throws(SystemCallError) {
-                    n = try systemCall("read", path: path) { read(fd, chunk.baseAddress, chunk.count) }
-                } catch {
-                    return error
-                }
-                if n == 0 { return nil }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
-            }
-        }
-        if let failure { throw failure }
-        return out
+        return try Self.readAll(fd, path: path)
     }
 
     /// The target of the symlink at `relative`, as written in the link, or nil (``linkTarget(_:)``
@@ -96,27 +80,8 @@ public struct SysfsReader: Sendable {
     /// The entries of directory `relative` in the order `readdir` gives them (unsorted), with
     /// their kinds, or [] when it does not exist. For walks that visit every entry anyway: no
     /// sorting and no `lstat` per entry (sysfs and local file systems fill `d_type`).
-    public func entriesWithKinds(_ relative: String) -> [(name: String, kind: EntryKind)] {
-        let path = root.url(relative)
-        guard let dir = try? systemCallReturningPointer("opendir", path: path, { opendir(path) }) else { return [] }
-        defer { closedir(dir) }
-        var out: [(name: String, kind: EntryKind)] = []
-        while let e = readdir(dir) {
-            let name = Self.name(e)
-            if name == "." || name == ".." { continue }
-            let kind: EntryKind
-            switch Int32(e.pointee.d_type) {
-            case Int32(DT_DIR): kind = .directory
-            case Int32(DT_LNK): kind = .link
-            case Int32(DT_UNKNOWN):
-                var st = stat()
-                let type = lstat(path + "/" + name, &st) == 0 ? st.st_mode & S_IFMT : 0
-                kind = type == S_IFDIR ? .directory : type == S_IFLNK ? .link : .other
-            default: kind = .other
-            }
-            out.append((name, kind))
-        }
-        return out
+    public func entriesWithKinds(_ relative: String) -> [Entry] {
+        directory(relative)?.entries ?? []
     }
 
     /// The name of a `readdir` entry (`d_name`, NUL-terminated within its array).

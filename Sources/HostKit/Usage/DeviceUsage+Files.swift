@@ -2,22 +2,29 @@ import Foundation
 import Glibc
 
 extension DeviceUsage {
-    /// Collects the files of device `a` (see `DeviceUsage`) and its kernel users. `host` holds
+    /// Collects the files of device `d` (see `DeviceUsage`) and its kernel users. `host` holds
     /// what is the same for every device of the host (read once per `users(of:)`).
-    func target(_ a: PCIAddress, mounts: [UInt64: [String]], host: inout HostFacts?) -> Target {
+    func target(_ d: PCIDevice, mounts: [UInt64: [String]], host: inout HostFacts?) -> Target {
         var t = Target()
-        for f in sysfs.vfioFiles(a) {
-            t.paths.insert(f)
-            if let id = idUnderRoot(f) { t.ids.insert(id) }
+        let a = d.address
+        // Its VFIO group file; its VFIO cdevs are found by the walk (`vfio-dev/vfioN`).
+        if let g = d.iommuGroup { insert("/dev/vfio/\(g)", char: nil, into: &t.paths, &t.ids) }
+        // The canonical directory (sys/devices/...), so nodes and BARs are named as the kernel
+        // does: from the device's link as read, or resolved when sys/bus/pci/devices/<BDF> is
+        // no link.
+        let top: (path: String, entries: [SysfsReader.Entry])
+        if let path = d.canonicalPath, !d.entries.isEmpty {
+            top = (path, d.entries)  // the listing the device was read from
+        } else if let dir = d.canonicalPath.flatMap(sysfs.directory) ?? canonicalDir(a).flatMap(sysfs.directory) {
+            top = (dir.path, dir.entries)
+        } else {
+            return t
         }
-        // The canonical directory (sys/devices/...), so nodes and BARs are named as the kernel does.
-        guard let dir = canonicalDir(a) else { return t }
-        let top = sysfs.entriesWithKinds(dir)
-        walk(dir, entries: top, depth: 0, into: &t, mounts: mounts)
-        for e in top where Self.isResource(e.name) {
-            t.bars.insert("/" + dir + "/" + e.name)
+        walk(top.path, entries: top.entries, depth: 0, into: &t, mounts: mounts)
+        for e in top.entries where Self.isResource(e.name) {
+            t.bars.insert("/" + top.path + "/" + e.name)
         }
-        if sysfs.linkName(HostRoot.deviceFile(a, "driver")) == "nvidia" {
+        if d.driver == "nvidia" {
             if host == nil { host = HostFacts(self) }
             if let host { addNVIDIA(a, host: host, into: &t) }
         }
@@ -46,15 +53,25 @@ extension DeviceUsage {
     /// `net/<if>` for an interface that is up. `entries` are `dir`'s (read once by the caller
     /// or here); the order of entries does not matter (the users are sorted at the end).
     func walk(
-        _ dir: String, entries: [(name: String, kind: SysfsReader.EntryKind)]? = nil, depth: Int,
+        _ dir: String, entries: [SysfsReader.Entry]? = nil, opened given: SysfsReader.Directory? = nil, depth: Int,
         into t: inout Target, mounts: [UInt64: [String]]
     ) {
         guard depth < 7 else { return }
-        let names = entries ?? sysfs.entriesWithKinds(dir)
+        // Below the top, the directory is opened once (relative to its parent) and its files
+        // are read relative to it.
+        let opened = given ?? (entries == nil ? sysfs.directory(dir) : nil)
+        let names = entries ?? opened?.entries ?? []
         let base = dir.lastIndex(of: "/").map { String(dir[dir.index(after: $0)...]) } ?? dir
-        if depth > 0, names.contains(where: { $0.name == "dev" }), let dev = Self.parseDev(sysfs.text(dir + "/dev")) {
+        let hasDev = depth > 0 && names.contains(where: { $0.name == "dev" })
+        // A VFIO cdev (`vfio-dev/vfioN` of the device itself) is opened as /dev/vfio/devices/vfioN.
+        if hasDev, depth == 2, base.hasPrefix("vfio"), dir.hasSuffix("/vfio-dev/" + base) {
+            insert("/dev/vfio/devices/\(base)", char: nil, into: &t.paths, &t.ids)
+        }
+        func text(_ n: String) -> String? { opened.map { $0.attribute(n) } ?? sysfs.text(dir + "/" + n) }
+        func linkName(_ n: String) -> String? { opened.map { $0.linkName(n) } ?? sysfs.linkName(dir + "/" + n) }
+        if hasDev, let dev = Self.parseDev(text("dev")) {
             let name = base
-            let isBlock = sysfs.linkName(dir + "/subsystem") == "block" || dir.contains("/block/")
+            let isBlock = dir.contains("/block/") || linkName("subsystem") == "block"
             t.ids.insert(isBlock ? .block(dev) : .char(dev))
             if isBlock {
                 for m in mounts[dev] ?? [] {
@@ -73,7 +90,7 @@ extension DeviceUsage {
             }
         }
         if base == "net" {
-            for (ifname, _) in names {
+            for ifname in names.map(\.name) {
                 let flags = SysfsParse.hex(sysfs.text("\(dir)/\(ifname)/flags")) ?? 0
                 let oper = sysfs.text("\(dir)/\(ifname)/operstate")?.trimmingCharacters(in: .whitespacesAndNewlines)
                 if flags & 1 != 0 || oper == "up" {
@@ -84,8 +101,8 @@ extension DeviceUsage {
                 }
             }
         }
-        for (n, kind) in names where kind == .directory && !Self.skipInWalk(n) && PCIAddress(n) == nil {
-            walk(dir + "/" + n, depth: depth + 1, into: &t, mounts: mounts)
+        for e in names where e.kind == .directory && !Self.skipInWalk(e.name) && PCIAddress(e.name) == nil {
+            walk(dir + "/" + e.name, opened: opened?.child(e.name), depth: depth + 1, into: &t, mounts: mounts)
         }
     }
 

@@ -58,12 +58,23 @@ public struct DeviceUsage: Sendable {
     /// Users of each device in `addresses`, from one pass over `proc`. Devices nobody uses map
     /// to an empty list.
     public func users(of addresses: [PCIAddress]) -> [PCIAddress: [DeviceUser]] {
+        users(addresses.map { ($0, sysfs.device($0)) })
+    }
+
+    /// Users of each of `devices` (as ``SysfsReader/device(_:)`` read them: their IOMMU group,
+    /// driver and canonical directory are not read again), from one pass over `proc`.
+    public func users(of devices: [PCIDevice]) -> [PCIAddress: [DeviceUser]] {
+        users(devices.map { ($0.address, $0) })
+    }
+
+    /// Users of each address, with its device as read (nil when it has no sysfs directory).
+    func users(_ devices: [(PCIAddress, PCIDevice?)]) -> [PCIAddress: [DeviceUser]] {
         let mounts = mountedDevices()
         var targets: [PCIAddress: Target] = [:]
         var host: HostFacts?
-        for a in addresses { targets[a] = target(a, mounts: mounts, host: &host) }
+        for (a, d) in devices { targets[a] = d.map { target($0, mounts: mounts, host: &host) } ?? Target() }
         var out: [PCIAddress: [DeviceUser]] = [:]
-        for a in addresses { out[a] = targets[a]?.kernelUsers ?? [] }
+        for (a, _) in devices { out[a] = targets[a]?.kernelUsers ?? [] }
         // Inverted indexes, so each fd costs one lookup whatever the number of devices.
         var byPath: [String: [(PCIAddress, DeviceUser.Certainty)]] = [:]
         var byID: [FileID: [(PCIAddress, DeviceUser.Certainty)]] = [:]

@@ -33,7 +33,7 @@ struct List: ParsableCommand {
             inv.devices = inv.devices.filter { $0.device.address == only || $0.device.physfn == only }
         }
         // One pass over proc for every listed device (DeviceUsage: its cost is in the benchmark).
-        let users = DeviceUsage(root: root).users(of: inv.devices.map(\.device.address))
+        let users = DeviceUsage(root: root).users(of: inv.devices.map(\.device))
         for i in inv.devices.indices { inv.devices[i].inUseBy = users[inv.devices[i].device.address] ?? [] }
         let listed = try ListedDevice.read(inv, root: root)
         if output.json {
