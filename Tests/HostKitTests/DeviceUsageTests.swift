@@ -171,4 +171,52 @@ import Testing
         let users = DeviceUsage(root: root).users(of: gpu)
         #expect(users.first { $0.pid == job.pid }?.certainty == .certain, "\(users)")
     }
+
+    /// A function bound to VFIO: its group file and its VFIO cdev (`vfio-dev/vfio3`, found by the
+    /// subtree walk) are its files, held open by a VMM. Asking with the devices as `list` read
+    /// them gives what asking by address gives.
+    @Test func theVFIOGroupAndCdevHeldOpenNameTheVMMWhicheverWayAsked() throws {
+        let (root, dev) = try tree()
+        try fm.createDirectory(atPath: root.url("\(dev)/vfio-dev/vfio3"), withIntermediateDirectories: true)
+        try "1:5\n".write(toFile: root.url("\(dev)/vfio-dev/vfio3/dev"), atomically: true, encoding: .utf8)
+        try fm.createDirectory(atPath: root.url("sys/kernel/iommu_groups/7"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(
+            atPath: root.url("\(dev)/iommu_group"), withDestinationPath: "../../../kernel/iommu_groups/7")
+        try fm.createDirectory(atPath: root.url("dev/vfio/devices"), withIntermediateDirectories: true)
+        // Regular files stand for the nodes: matched by path and by (st_dev, st_ino).
+        try "".write(toFile: root.url("dev/vfio/7"), atomically: true, encoding: .utf8)
+        try "".write(toFile: root.url("dev/vfio/devices/vfio3"), atomically: true, encoding: .utf8)
+        let group = try HostTrees.Holder(root: root, files: [root.url("dev/vfio/7")], executableName: "qemu-a")
+        defer { group.stop() }
+        let cdev = try HostTrees.Holder(
+            root: root, files: [root.url("dev/vfio/devices/vfio3")], executableName: "qemu-b")
+        defer { cdev.stop() }
+        let usage = DeviceUsage(root: root)
+        let byAddress = usage.users(of: a)
+        #expect(
+            byAddress.map { "\($0.pid ?? -1) \($0.command) \($0.file)" }.sorted()
+                == ["\(group.pid) qemu-a /dev/vfio/7", "\(cdev.pid) qemu-b /dev/vfio/devices/vfio3"].sorted(),
+            "\(byAddress)")
+        let device = try #require(SysfsReader(root: root).device(a))
+        #expect(device.iommuGroup == 7 && device.canonicalPath == dev && !device.entries.isEmpty)
+        #expect(usage.users(of: [device])[a] == byAddress)
+    }
+
+    /// `sys/bus/pci/devices/<BDF>` as a plain directory (no link to `sys/devices`): the device is
+    /// still walked there, and its node still found.
+    @Test func aDeviceDirectoryThatIsNoLinkIsStillWalked() throws {
+        let root = HostRoot(TestSupport.tempDir("usage-nolink") + "/host")
+        let dir = "sys/bus/pci/devices/0000:00:02.0"
+        try fm.createDirectory(atPath: root.url("\(dir)/drm/card4"), withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root.url("proc/self"), withIntermediateDirectories: true)
+        try "1:5\n".write(toFile: root.url("\(dir)/drm/card4/dev"), atomically: true, encoding: .utf8)
+        try fm.createDirectory(atPath: root.url("dev"), withIntermediateDirectories: true)
+        try mknodChar(root.url("dev/card4"), 1, 5)
+        let holder = try HostTrees.Holder(root: root, files: [root.url("dev/card4")])
+        defer { holder.stop() }
+        let device = try #require(SysfsReader(root: root).device(a))
+        #expect(device.canonicalPath == nil)
+        let users = DeviceUsage(root: root).users(of: [device])[a] ?? []
+        #expect(users.map(\.pid) == [holder.pid], "\(users)")
+    }
 }
