@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "VGPUCtlTests",
             dependencies: [
-                "vgpuctl", "Fleet", "DevicePlugin", "HostKit", "HostSim", "TestSupport",
+                "vgpuctl", "VGPUCtlCommands", "Fleet", "DevicePlugin", "HostKit", "HostSim", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "RealKernelTests", dependencies: ["vgpuctl", "TestSupport"]),

@@ -39,11 +39,16 @@ struct OutputOptions: ParsableArguments {
 
 /// Encodes `value` as pretty, key-sorted JSON and prints it.
 func printJSON<T: Encodable>(_ value: T) throws {
+    FileHandle.standardOutput.write(try jsonBytes(value) + [UInt8(ascii: "\n")])
+}
+
+/// What `--json` prints for `value`, without the final newline: ``PrettyJSON`` when it can
+/// write the value, else `JSONEncoder` with the same formatting (the same bytes either way).
+func jsonBytes<T: Encodable>(_ value: T) throws -> Data {
+    if let fast = try? PrettyJSON.encode(value) { return Data(fast) }
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try enc.encode(value)
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    return try enc.encode(value)
 }
 
 /// A plain text table with a header row, columns padded to their widest cell.

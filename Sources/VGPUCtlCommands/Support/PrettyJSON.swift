@@ -1,0 +1,301 @@
+import Foundation
+
+/// The JSON every `--json` prints, written without Foundation's `JSONEncoder` when the value
+/// holds only what it can write byte for byte as that encoder does on Linux with
+/// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`: objects, arrays, strings, integers,
+/// booleans and null. Keys are sorted by their UTF-8 bytes, two spaces indent each level, a key
+/// is followed by ` : `, an empty array prints as `[`, a blank line and `]`, and a string escapes
+/// `"`, `\`, `\b`, `\f`, `\n`, `\r`, `\t` and other control bytes as `\u00xx`.
+///
+/// Anything else (a floating-point number, `Date`, `Data`, `URL`, `Decimal`, a value that
+/// encodes nothing) makes ``encode(_:)`` throw ``Unsupported``, and ``printJSON(_:)`` then uses
+/// `JSONEncoder` itself. Why: `list --all --json` spent a fifth of its user time in
+/// `JSONEncoder`, mostly in dynamic casts and protocol-conformance lookups (issue #20).
+/// `PrettyJSONTests` compares the two encoders' bytes.
+enum PrettyJSON {
+    struct Unsupported: Error {}
+
+    /// The bytes `JSONEncoder` would give for `value`, or ``Unsupported``.
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let root = try Node.encoding(value, path: [])
+        var w = Writer()
+        try w.write(root, indent: 0)
+        return w.bytes
+    }
+
+    /// One value of the tree being encoded. Containers write into it after they are handed out,
+    /// so it is a reference.
+    final class Node {
+        var scalar: Scalar?
+        var object: [String: Node]?
+        var array: [Node]?
+
+        enum Scalar {
+            case null, bool(Bool), number(String), string(String)
+        }
+
+        init() {}
+        init(_ s: Scalar) { scalar = s }
+
+        /// `value` encoded into a new node.
+        static func encoding<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> Node {
+            if let s = try scalar(value) { return Node(s) }
+            let n = Node()
+            try value.encode(to: TreeEncoder(node: n, codingPath: path))
+            return n
+        }
+
+        /// The scalar `value` is, nil when it is a composite, ``Unsupported`` for a type whose
+        /// JSON `JSONEncoder` writes its own way.
+        static func scalar<T: Encodable>(_ value: T) throws -> Scalar? {
+            // Type identity, not `as?`: a failing dynamic cast looks up conformances.
+            let t = T.self
+            if t == String.self { return .string(value as! String) }
+            if t == Bool.self { return .bool(value as! Bool) }
+            if t == Int.self { return .number(String(value as! Int)) }
+            if t == UInt64.self { return .number(String(value as! UInt64)) }
+            if t == Int64.self { return .number(String(value as! Int64)) }
+            if t == UInt32.self { return .number(String(value as! UInt32)) }
+            if t == Int32.self { return .number(String(value as! Int32)) }
+            if t == UInt16.self { return .number(String(value as! UInt16)) }
+            if t == Int16.self { return .number(String(value as! Int16)) }
+            if t == UInt8.self { return .number(String(value as! UInt8)) }
+            if t == Int8.self { return .number(String(value as! Int8)) }
+            if t == UInt.self { return .number(String(value as! UInt)) }
+            if t == Double.self || t == Float.self || t == Date.self || t == Data.self || t == URL.self
+                || t == Decimal.self
+            {
+                throw Unsupported()
+            }
+            return nil
+        }
+    }
+
+    struct TreeEncoder: Encoder {
+        let node: Node
+        var codingPath: [any CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+            if node.object == nil { node.object = [:] }
+            return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
+        }
+
+        func unkeyedContainer() -> any UnkeyedEncodingContainer {
+            if node.array == nil { node.array = [] }
+            return Unkeyed(node: node, codingPath: codingPath)
+        }
+
+        func singleValueContainer() -> any SingleValueEncodingContainer {
+            Single(node: node, codingPath: codingPath)
+        }
+    }
+
+    struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let node: Node
+        var codingPath: [any CodingKey]
+
+        func put(_ n: Node, _ key: Key) { node.object?[key.stringValue] = n }
+
+        mutating func encodeNil(forKey key: Key) throws { put(Node(.null), key) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { put(Node(.bool(value)), key) }
+        mutating func encode(_ value: String, forKey key: Key) throws { put(Node(.string(value)), key) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { throw Unsupported() }
+        mutating func encode(_ value: Float, forKey key: Key) throws { throw Unsupported() }
+        mutating func encode(_ value: Int, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            put(try Node.encoding(value, path: codingPath + [key]), key)
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+            -> KeyedEncodingContainer<NestedKey>
+        {
+            let n = Node()
+            put(n, key)
+            return TreeEncoder(node: n, codingPath: codingPath + [key]).container(keyedBy: keyType)
+        }
+
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            let n = Node()
+            put(n, key)
+            return TreeEncoder(node: n, codingPath: codingPath + [key]).unkeyedContainer()
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            let n = Node()
+            node.object?["super"] = n
+            return TreeEncoder(node: n, codingPath: codingPath)
+        }
+
+        mutating func superEncoder(forKey key: Key) -> any Encoder {
+            let n = Node()
+            put(n, key)
+            return TreeEncoder(node: n, codingPath: codingPath + [key])
+        }
+    }
+
+    struct Unkeyed: UnkeyedEncodingContainer {
+        let node: Node
+        var codingPath: [any CodingKey]
+        var count: Int { node.array?.count ?? 0 }
+
+        func add(_ n: Node) { node.array?.append(n) }
+
+        mutating func encodeNil() throws { add(Node(.null)) }
+        mutating func encode(_ value: Bool) throws { add(Node(.bool(value))) }
+        mutating func encode(_ value: String) throws { add(Node(.string(value))) }
+        mutating func encode(_ value: Double) throws { throw Unsupported() }
+        mutating func encode(_ value: Float) throws { throw Unsupported() }
+        mutating func encode(_ value: Int) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: Int8) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: Int16) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: Int32) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: Int64) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: UInt) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: UInt8) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: UInt16) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: UInt32) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: UInt64) throws { add(Node(.number(String(value)))) }
+        mutating func encode<T: Encodable>(_ value: T) throws { add(try Node.encoding(value, path: codingPath)) }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
+            -> KeyedEncodingContainer<NestedKey>
+        {
+            let n = Node()
+            add(n)
+            return TreeEncoder(node: n, codingPath: codingPath).container(keyedBy: keyType)
+        }
+
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            let n = Node()
+            add(n)
+            return TreeEncoder(node: n, codingPath: codingPath).unkeyedContainer()
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            let n = Node()
+            add(n)
+            return TreeEncoder(node: n, codingPath: codingPath)
+        }
+    }
+
+    struct Single: SingleValueEncodingContainer {
+        let node: Node
+        var codingPath: [any CodingKey]
+
+        func set(_ s: Node.Scalar) { node.scalar = s }
+
+        mutating func encodeNil() throws { set(.null) }
+        mutating func encode(_ value: Bool) throws { set(.bool(value)) }
+        mutating func encode(_ value: String) throws { set(.string(value)) }
+        mutating func encode(_ value: Double) throws { throw Unsupported() }
+        mutating func encode(_ value: Float) throws { throw Unsupported() }
+        mutating func encode(_ value: Int) throws { set(.number(String(value))) }
+        mutating func encode(_ value: Int8) throws { set(.number(String(value))) }
+        mutating func encode(_ value: Int16) throws { set(.number(String(value))) }
+        mutating func encode(_ value: Int32) throws { set(.number(String(value))) }
+        mutating func encode(_ value: Int64) throws { set(.number(String(value))) }
+        mutating func encode(_ value: UInt) throws { set(.number(String(value))) }
+        mutating func encode(_ value: UInt8) throws { set(.number(String(value))) }
+        mutating func encode(_ value: UInt16) throws { set(.number(String(value))) }
+        mutating func encode(_ value: UInt32) throws { set(.number(String(value))) }
+        mutating func encode(_ value: UInt64) throws { set(.number(String(value))) }
+        mutating func encode<T: Encodable>(_ value: T) throws {
+            let n = try Node.encoding(value, path: codingPath)
+            node.scalar = n.scalar
+            node.object = n.object
+            node.array = n.array
+        }
+    }
+
+    /// The pretty printer.
+    struct Writer {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ n: Node, indent: Int) throws {
+            if let object = n.object, n.array == nil, n.scalar == nil {
+                bytes.append(UInt8(ascii: "{"))
+                bytes.append(UInt8(ascii: "\n"))
+                var first = true
+                for key in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                    if !first {
+                        bytes.append(UInt8(ascii: ","))
+                        bytes.append(UInt8(ascii: "\n"))
+                    }
+                    first = false
+                    pad(indent + 1)
+                    string(key)
+                    bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+                    // The key is among the keys just sorted.
+                    try write(object[key] ?? Node(.null), indent: indent + 1)
+                }
+                bytes.append(UInt8(ascii: "\n"))
+                pad(indent)
+                bytes.append(UInt8(ascii: "}"))
+            } else if let array = n.array, n.object == nil, n.scalar == nil {
+                bytes.append(UInt8(ascii: "["))
+                bytes.append(UInt8(ascii: "\n"))
+                var first = true
+                for element in array {
+                    if !first {
+                        bytes.append(UInt8(ascii: ","))
+                        bytes.append(UInt8(ascii: "\n"))
+                    }
+                    first = false
+                    pad(indent + 1)
+                    try write(element, indent: indent + 1)
+                }
+                bytes.append(UInt8(ascii: "\n"))
+                pad(indent)
+                bytes.append(UInt8(ascii: "]"))
+            } else if let s = n.scalar, n.object == nil, n.array == nil {
+                switch s {
+                case .null: bytes.append(contentsOf: "null".utf8)
+                case .bool(let b): bytes.append(contentsOf: (b ? "true" : "false").utf8)
+                case .number(let digits): bytes.append(contentsOf: digits.utf8)
+                case .string(let text): string(text)
+                }
+            } else {
+                // Nothing encoded, or two kinds of container for one value: JSONEncoder's call.
+                throw Unsupported()
+            }
+        }
+
+        mutating func pad(_ level: Int) {
+            for _ in 0..<level { bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: " ")]) }
+        }
+
+        mutating func string(_ text: String) {
+            bytes.append(UInt8(ascii: "\""))
+            for b in text.utf8 {
+                switch b {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+                case 0x0c: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+                case 0x0a: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0d: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                case 0x00..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [
+                        UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    ])
+                    bytes.append(hex[Int(b >> 4)])
+                    bytes.append(hex[Int(b & 0xf)])
+                default: bytes.append(b)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+}
