@@ -31,7 +31,10 @@ enum PrettyJSON {
         var array: [Node]?
 
         enum Scalar {
-            case null, bool(Bool), number(String), string(String)
+            case null
+            case bool(Bool)
+            case number(String)
+            case string(String)
         }
 
         init() {}
@@ -48,20 +51,21 @@ enum PrettyJSON {
         /// The scalar `value` is, nil when it is a composite, ``Unsupported`` for a type whose
         /// JSON `JSONEncoder` writes its own way.
         static func scalar<T: Encodable>(_ value: T) throws -> Scalar? {
-            // Type identity, not `as?`: a failing dynamic cast looks up conformances.
+            // Type identity first: a failing dynamic cast looks up conformances, a cast to the
+            // type the value has does not.
             let t = T.self
-            if t == String.self { return .string(value as! String) }
-            if t == Bool.self { return .bool(value as! Bool) }
-            if t == Int.self { return .number(String(value as! Int)) }
-            if t == UInt64.self { return .number(String(value as! UInt64)) }
-            if t == Int64.self { return .number(String(value as! Int64)) }
-            if t == UInt32.self { return .number(String(value as! UInt32)) }
-            if t == Int32.self { return .number(String(value as! Int32)) }
-            if t == UInt16.self { return .number(String(value as! UInt16)) }
-            if t == Int16.self { return .number(String(value as! Int16)) }
-            if t == UInt8.self { return .number(String(value as! UInt8)) }
-            if t == Int8.self { return .number(String(value as! Int8)) }
-            if t == UInt.self { return .number(String(value as! UInt)) }
+            if t == String.self, let v = value as? String { return .string(v) }
+            if t == Bool.self, let v = value as? Bool { return .bool(v) }
+            if t == Int.self, let v = value as? Int { return .number(String(v)) }
+            if t == UInt64.self, let v = value as? UInt64 { return .number(String(v)) }
+            if t == Int64.self, let v = value as? Int64 { return .number(String(v)) }
+            if t == UInt32.self, let v = value as? UInt32 { return .number(String(v)) }
+            if t == Int32.self, let v = value as? Int32 { return .number(String(v)) }
+            if t == UInt16.self, let v = value as? UInt16 { return .number(String(v)) }
+            if t == Int16.self, let v = value as? Int16 { return .number(String(v)) }
+            if t == UInt8.self, let v = value as? UInt8 { return .number(String(v)) }
+            if t == Int8.self, let v = value as? Int8 { return .number(String(v)) }
+            if t == UInt.self, let v = value as? UInt { return .number(String(v)) }
             if t == Double.self || t == Float.self || t == Date.self || t == Data.self || t == URL.self
                 || t == Decimal.self
             {
