@@ -62,7 +62,24 @@ import Testing
         }
     }
 
+    /// A key encoded twice, in one container and across two: the last value is printed.
+    struct Twice: Encodable {
+        enum K: String, CodingKey { case a, b }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode("first", forKey: .b)
+            try c.encode(1, forKey: .a)
+            try c.encode("second", forKey: .b)
+            var d = encoder.container(keyedBy: K.self)
+            try d.encode(2, forKey: .a)
+        }
+    }
+
     @Test func objectsArraysStringsAndIntegersAreTheSameBytes() throws {
+        try Self.expectSame(Twice())
+        #expect(
+            String(decoding: try PrettyJSON.encode(Twice()), as: UTF8.self)
+                == "{\n  \"a\" : 2,\n  \"b\" : \"second\"\n}")
         try Self.expectSame(Outer())
         try Self.expectSame([Outer(), Outer()])
         try Self.expectSame(TwoPart())

@@ -34,7 +34,10 @@ struct List: ParsableCommand {
         }
         // One pass over proc for every listed device (DeviceUsage: its cost is in the benchmark).
         let users = DeviceUsage(root: root).users(of: inv.devices.map(\.device))
-        for i in inv.devices.indices { inv.devices[i].inUseBy = users[inv.devices[i].device.address] ?? [] }
+        for i in inv.devices.indices {
+            inv.devices[i].inUseBy = users[inv.devices[i].device.address] ?? []
+            inv.devices[i].device.entries = []  // the directory listings have served; not kept while printing
+        }
         let listed = try ListedDevice.read(inv, root: root)
         if output.json {
             struct Out: Encodable {

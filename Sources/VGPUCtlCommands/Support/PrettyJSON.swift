@@ -23,12 +23,20 @@ enum PrettyJSON {
         return w.bytes
     }
 
-    /// One value of the tree being encoded. Containers write into it after they are handed out,
-    /// so it is a reference.
+    /// A value in the tree: a scalar held in place, or a container.
+    enum Value {
+        case scalar(Node.Scalar)
+        case node(Node)
+    }
+
+    /// A container of the tree being encoded (or a value a single-value container set).
+    /// Containers write into it after they are handed out, so it is a reference; scalars are not
+    /// nodes of their own, which keeps the tree small. An object keeps its keys in the order
+    /// they were encoded: the writer sorts them, and a key encoded twice keeps its last value.
     final class Node {
         var scalar: Scalar?
-        var object: [String: Node]?
-        var array: [Node]?
+        var object: [(key: String, value: Value)]?
+        var array: [Value]?
 
         enum Scalar {
             case null
@@ -37,15 +45,12 @@ enum PrettyJSON {
             case string(String)
         }
 
-        init() {}
-        init(_ s: Scalar) { scalar = s }
-
-        /// `value` encoded into a new node.
-        static func encoding<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> Node {
-            if let s = try scalar(value) { return Node(s) }
+        /// `value` encoded: a scalar, or a new node.
+        static func encoding<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> Value {
+            if let s = try scalar(value) { return .scalar(s) }
             let n = Node()
             try value.encode(to: TreeEncoder(node: n, codingPath: path))
-            return n
+            return .node(n)
         }
 
         /// The scalar `value` is, nil when it is a composite, ``Unsupported`` for a type whose
@@ -81,7 +86,7 @@ enum PrettyJSON {
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            if node.object == nil { node.object = [:] }
+            if node.object == nil { node.object = [] }
             return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
         }
 
@@ -99,23 +104,23 @@ enum PrettyJSON {
         let node: Node
         var codingPath: [any CodingKey]
 
-        func put(_ n: Node, _ key: Key) { node.object?[key.stringValue] = n }
+        func put(_ v: Value, _ key: Key) { node.object?.append((key.stringValue, v)) }
 
-        mutating func encodeNil(forKey key: Key) throws { put(Node(.null), key) }
-        mutating func encode(_ value: Bool, forKey key: Key) throws { put(Node(.bool(value)), key) }
-        mutating func encode(_ value: String, forKey key: Key) throws { put(Node(.string(value)), key) }
+        mutating func encodeNil(forKey key: Key) throws { put(.scalar(.null), key) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { put(.scalar(.bool(value)), key) }
+        mutating func encode(_ value: String, forKey key: Key) throws { put(.scalar(.string(value)), key) }
         mutating func encode(_ value: Double, forKey key: Key) throws { throw Unsupported() }
         mutating func encode(_ value: Float, forKey key: Key) throws { throw Unsupported() }
-        mutating func encode(_ value: Int, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: Int8, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: Int16, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: UInt, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: UInt8, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: UInt16, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: UInt32, forKey key: Key) throws { put(Node(.number(String(value))), key) }
-        mutating func encode(_ value: UInt64, forKey key: Key) throws { put(Node(.number(String(value))), key) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { put(.scalar(.number(String(value))), key) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             put(try Node.encoding(value, path: codingPath + [key]), key)
         }
@@ -124,25 +129,25 @@ enum PrettyJSON {
             -> KeyedEncodingContainer<NestedKey>
         {
             let n = Node()
-            put(n, key)
+            put(.node(n), key)
             return TreeEncoder(node: n, codingPath: codingPath + [key]).container(keyedBy: keyType)
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let n = Node()
-            put(n, key)
+            put(.node(n), key)
             return TreeEncoder(node: n, codingPath: codingPath + [key]).unkeyedContainer()
         }
 
         mutating func superEncoder() -> any Encoder {
             let n = Node()
-            node.object?["super"] = n
+            node.object?.append(("super", .node(n)))
             return TreeEncoder(node: n, codingPath: codingPath)
         }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
             let n = Node()
-            put(n, key)
+            put(.node(n), key)
             return TreeEncoder(node: n, codingPath: codingPath + [key])
         }
     }
@@ -152,42 +157,42 @@ enum PrettyJSON {
         var codingPath: [any CodingKey]
         var count: Int { node.array?.count ?? 0 }
 
-        func add(_ n: Node) { node.array?.append(n) }
+        func add(_ v: Value) { node.array?.append(v) }
 
-        mutating func encodeNil() throws { add(Node(.null)) }
-        mutating func encode(_ value: Bool) throws { add(Node(.bool(value))) }
-        mutating func encode(_ value: String) throws { add(Node(.string(value))) }
+        mutating func encodeNil() throws { add(.scalar(.null)) }
+        mutating func encode(_ value: Bool) throws { add(.scalar(.bool(value))) }
+        mutating func encode(_ value: String) throws { add(.scalar(.string(value))) }
         mutating func encode(_ value: Double) throws { throw Unsupported() }
         mutating func encode(_ value: Float) throws { throw Unsupported() }
-        mutating func encode(_ value: Int) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: Int8) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: Int16) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: Int32) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: Int64) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: UInt) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: UInt8) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: UInt16) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: UInt32) throws { add(Node(.number(String(value)))) }
-        mutating func encode(_ value: UInt64) throws { add(Node(.number(String(value)))) }
+        mutating func encode(_ value: Int) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: Int8) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: Int16) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: Int32) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: Int64) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: UInt) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: UInt8) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: UInt16) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: UInt32) throws { add(.scalar(.number(String(value)))) }
+        mutating func encode(_ value: UInt64) throws { add(.scalar(.number(String(value)))) }
         mutating func encode<T: Encodable>(_ value: T) throws { add(try Node.encoding(value, path: codingPath)) }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
             -> KeyedEncodingContainer<NestedKey>
         {
             let n = Node()
-            add(n)
+            add(.node(n))
             return TreeEncoder(node: n, codingPath: codingPath).container(keyedBy: keyType)
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let n = Node()
-            add(n)
+            add(.node(n))
             return TreeEncoder(node: n, codingPath: codingPath).unkeyedContainer()
         }
 
         mutating func superEncoder() -> any Encoder {
             let n = Node()
-            add(n)
+            add(.node(n))
             return TreeEncoder(node: n, codingPath: codingPath)
         }
     }
@@ -214,10 +219,14 @@ enum PrettyJSON {
         mutating func encode(_ value: UInt32) throws { set(.number(String(value))) }
         mutating func encode(_ value: UInt64) throws { set(.number(String(value))) }
         mutating func encode<T: Encodable>(_ value: T) throws {
-            let n = try Node.encoding(value, path: codingPath)
-            node.scalar = n.scalar
-            node.object = n.object
-            node.array = n.array
+            switch try Node.encoding(value, path: codingPath) {
+            case .scalar(let s):
+                node.scalar = s
+            case .node(let n):
+                node.scalar = n.scalar
+                node.object = n.object
+                node.array = n.array
+            }
         }
     }
 
@@ -225,22 +234,34 @@ enum PrettyJSON {
     struct Writer {
         var bytes: [UInt8] = []
 
+        mutating func write(_ v: Value, indent: Int) throws {
+            switch v {
+            case .scalar(let s): scalar(s)
+            case .node(let n): try write(n, indent: indent)
+            }
+        }
+
         mutating func write(_ n: Node, indent: Int) throws {
             if let object = n.object, n.array == nil, n.scalar == nil {
                 bytes.append(UInt8(ascii: "{"))
                 bytes.append(UInt8(ascii: "\n"))
+                let order = object.indices.sorted { a, b in
+                    object[a].key == object[b].key
+                        ? a < b : object[a].key.utf8.lexicographicallyPrecedes(object[b].key.utf8)
+                }
                 var first = true
-                for key in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                for (i, at) in order.enumerated() {
+                    // A key encoded twice keeps its last value (JSONEncoder keeps a dictionary).
+                    if i + 1 < order.count, object[order[i + 1]].key == object[at].key { continue }
                     if !first {
                         bytes.append(UInt8(ascii: ","))
                         bytes.append(UInt8(ascii: "\n"))
                     }
                     first = false
                     pad(indent + 1)
-                    string(key)
+                    string(object[at].key)
                     bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-                    // The key is among the keys just sorted.
-                    try write(object[key] ?? Node(.null), indent: indent + 1)
+                    try write(object[at].value, indent: indent + 1)
                 }
                 bytes.append(UInt8(ascii: "\n"))
                 pad(indent)
@@ -262,15 +283,19 @@ enum PrettyJSON {
                 pad(indent)
                 bytes.append(UInt8(ascii: "]"))
             } else if let s = n.scalar, n.object == nil, n.array == nil {
-                switch s {
-                case .null: bytes.append(contentsOf: "null".utf8)
-                case .bool(let b): bytes.append(contentsOf: (b ? "true" : "false").utf8)
-                case .number(let digits): bytes.append(contentsOf: digits.utf8)
-                case .string(let text): string(text)
-                }
+                scalar(s)
             } else {
                 // Nothing encoded, or two kinds of container for one value: JSONEncoder's call.
                 throw Unsupported()
+            }
+        }
+
+        mutating func scalar(_ s: Node.Scalar) {
+            switch s {
+            case .null: bytes.append(contentsOf: "null".utf8)
+            case .bool(let b): bytes.append(contentsOf: (b ? "true" : "false").utf8)
+            case .number(let digits): bytes.append(contentsOf: digits.utf8)
+            case .string(let text): string(text)
             }
         }
 
