@@ -71,17 +71,10 @@ public struct SysfsReader: Sendable {
         return names.sorted()
     }
 
-    /// What a directory entry is, from `readdir`'s `d_type` (an `lstat` when the file system
+    /// What a directory entry is, from `getdents64`'s `d_type` (an `fstatat` when the file system
     /// does not say): links are not followed.
     public enum EntryKind: Sendable, Equatable {
         case directory, link, other
-    }
-
-    /// The entries of directory `relative` in the order `readdir` gives them (unsorted), with
-    /// their kinds, or [] when it does not exist. For walks that visit every entry anyway: no
-    /// sorting and no `lstat` per entry (sysfs and local file systems fill `d_type`).
-    public func entriesWithKinds(_ relative: String) -> [Entry] {
-        directory(relative)?.entries ?? []
     }
 
     /// The name of a `readdir` entry (`d_name`, NUL-terminated within its array).
