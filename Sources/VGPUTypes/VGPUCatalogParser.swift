@@ -47,7 +47,9 @@ public enum VGPUCatalogParser {
     public static func parse(_ text: String, file: String) throws(VGPUCatalogError) -> VGPUCatalog {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else {
+            // The reader takes every scalar as text and converts it itself, so no tag is
+            // resolved: the basic resolver spares a regular-expression match per key lookup.
+            guard let n = try Yams.compose(yaml: text, .basic) else {
                 throw VGPUCatalogError(message: "\(file):1:1: the file is empty")
             }
             root = n

@@ -132,7 +132,37 @@ import Yams
               - {name: H100XM-10C, id: 1, maxInstances: 8}
             """, [":2:70:", "power of two"]
         ),
+        (
+            "a key twice",
+            """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, framebufferMiB: 40960, copyEngines: 8, vfSlots: 32}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstances: 8}
+            """, ["bad.yaml:", "duplicate key framebufferMiB"]
+        ),
     ]
+
+    /// The reader converts every scalar itself (no YAML tag is resolved), so quoting a key or a
+    /// value, hex or decimal, and `yes` or `true` give the same catalog.
+    @Test func quotingAndSpellingOfScalarsDoNotChangeTheCatalog() throws {
+        let plain = """
+            catalog: H100XM
+            gpu: {name: X, deviceIDs: [0x2330], framebufferMiB: 81920, channels: 2048, copyEngines: 8, vfSlots: 32, heterogeneous: true}
+            types:
+              - {name: H100XM-10C, id: 1, maxInstances: 8}
+            """
+        let quoted = """
+            "catalog": 'H100XM'
+            gpu: {"name": "X", deviceIDs: ["9008"], framebufferMiB: "81920", 'channels': 0x800, copyEngines: '8', vfSlots: 32, heterogeneous: yes}
+            types:
+              - {name: "H100XM-10C", "id": "0x1", maxInstances: '8'}
+            """
+        let a = try VGPUCatalogParser.parse(plain, file: "a.yaml")
+        let b = try VGPUCatalogParser.parse(quoted, file: "a.yaml")
+        #expect(a == b)
+        #expect(a.gpu.deviceIDs == [0x2330] && a.gpu.heterogeneous && a.types.map(\.id) == [1])
+    }
 
     @Test(arguments: 0..<malformed.count)
     func malformedProfileFileNamesLineColumnAndWhat(_ i: Int) throws {
