@@ -142,8 +142,11 @@ public struct Planner {
     }
 
     /// The processes holding each of `addresses` through VFIO, from one pass over `proc`.
-    func vfioHolders(of addresses: [PCIAddress]) -> [PCIAddress: [VFIOHolder]] {
-        let files = Dictionary(addresses.map { ($0, sysfs.vfioFiles($0)) }, uniquingKeysWith: { a, _ in a })
+    /// `devices`: the functions as just read (by address), so each is not read again.
+    func vfioHolders(of addresses: [PCIAddress], devices: [PCIAddress: PCIDevice] = [:]) -> [PCIAddress: [VFIOHolder]] {
+        let files = Dictionary(
+            addresses.map { a in (a, devices[a].map(sysfs.vfioFiles) ?? sysfs.vfioFiles(a)) },
+            uniquingKeysWith: { a, _ in a })
         let all = Set(files.values.joined())
         guard !all.isEmpty else { return [:] }
         let holders = sysfs.holders(of: all.sorted())
@@ -184,7 +187,8 @@ public struct Planner {
         let all = sysfs.allDevices()
         let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
         let resolved = try resolve(config, all: all)
-        let holders = vfioHolders(of: resolved.selected.flatMap { d, _ in [d.address] + (d.sriov?.vfs ?? []) })
+        let holders = vfioHolders(
+            of: resolved.selected.flatMap { d, _ in [d.address] + (d.sriov?.vfs ?? []) }, devices: byAddress)
         for (d, rule) in resolved.selected {
             let o = try observe(d, devices: byAddress, state: state, guests: guests, holders: holders)
             var dp = try planDevice(o, rule: rule)
@@ -264,7 +268,7 @@ public struct Planner {
                 )
             }
             if let backend = o.backend, !spec.types.isEmpty {
-                let known = Set(try ReconcileError.wrapping(.backend, { try backend.types(pf: a) }).map(\.name))
+                let known = Set(try ReconcileError.wrapping(.backend, { try backend.typeNames(pf: a) }))
                 for t in spec.types where !known.contains(t.type) {
                     throw .invalid(
                         .unsupported,

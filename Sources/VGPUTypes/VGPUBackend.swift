@@ -19,6 +19,11 @@ public protocol VGPUBackend {
     /// The vGPU types the GPU behind `pf` supports, with how many more of each it can take now.
     func types(pf: PCIAddress) throws -> [VGPUTypeAvailability]
 
+    /// The names of the vGPU types the GPU behind `pf` supports, in the order of `types(pf:)`,
+    /// without what each can still take (a backend that knows them without asking the driver
+    /// says so here: the planner only checks that a configured type exists).
+    func typeNames(pf: PCIAddress) throws -> [String]
+
     /// The type each VF of `pf` has now (nil: no type), in VF index order.
     func assignedTypes(pf: PCIAddress) throws -> [(vf: PCIAddress, type: String?)]
 
@@ -37,6 +42,9 @@ public protocol VGPUBackend {
 }
 
 extension VGPUBackend {
+    /// The names, from `types(pf:)`.
+    public func typeNames(pf: PCIAddress) throws -> [String] { try types(pf: pf).map(\.name) }
+
     /// Backends without bookkeeping accept any plan (the generic backend has no types).
     public func checkPlan(pf: PCIAddress, vfCount: Int, fresh: Bool, clearing: [Int], adding: [(vf: Int, type: String)])
         throws

@@ -35,6 +35,29 @@ import Testing
               mode: host
         """
 
+    /// The planner names each function's VFIO files from the device it has read (group number,
+    /// directory listing): the same files reading by address names, for functions bound to VFIO
+    /// with a cdev and for the rest; a device read without its group or listing is read again.
+    @Test func theVFIOFilesOfADeviceReadAreTheFilesByAddress() throws {
+        let root = try TestSupport.simHost("mixed")
+        let apply = try vg(root, ["apply", "-f", try write(Self.mixedConfig)])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let s = SysfsReader(root: root)
+        let all = s.allDevices()
+        var withCdev = 0
+        for d in all {
+            let files = s.vfioFiles(d)
+            #expect(files == s.vfioFiles(d.address), "\(d.address)")
+            if files.contains(where: { $0.hasPrefix("/dev/vfio/devices/") }) { withCdev += 1 }
+            var bare = d
+            bare.entries = []
+            bare.iommuGroup = nil
+            #expect(s.vfioFiles(bare) == files, "\(d.address) without its group and listing")
+        }
+        // 4 + 2 VFs handed over, and the passed-through GPU with its audio function.
+        #expect(withCdev >= 6, "\(withCdev) functions with a VFIO cdev")
+    }
+
     @Test func mixedHostPlanApplyAssertAndASecondApplyWritesNothing() throws {
         let root = try TestSupport.simHost("mixed")
         let cfg = try write(Self.mixedConfig)

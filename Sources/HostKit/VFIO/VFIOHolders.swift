@@ -28,6 +28,17 @@ extension SysfsReader {
         return files
     }
 
+    /// The same for a device already read: its group from `iommuGroup` and, when its directory
+    /// listing is at hand, no look into a `vfio-dev` it does not have.
+    public func vfioFiles(_ d: PCIDevice) -> [String] {
+        guard let g = d.iommuGroup else { return vfioFiles(d.address) }
+        var files = ["/dev/vfio/\(g)"]
+        if d.entries.isEmpty || d.entries.contains(where: { $0.name == "vfio-dev" }) {
+            for n in vfioCdevs(d.address) { files.append("/dev/vfio/devices/\(n)") }
+        }
+        return files
+    }
+
     /// The device's VFIO cdevs (`vfioN`, opened as `/dev/vfio/devices/vfioN` with iommufd).
     /// Every VFIO device has `vfio-dev/vfioN` in sysfs; only a kernel with
     /// CONFIG_VFIO_DEVICE_CDEV gives it a `dev` attribute and the node (seen on Debian's 6.12

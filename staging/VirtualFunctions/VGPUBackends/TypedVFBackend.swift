@@ -129,6 +129,13 @@ public final class TypedVFBackend: VGPUBackend {
         }
     }
 
+    /// The catalog's names: `types(pf:)` lists every catalog type whatever the driver reports,
+    /// so the names need no read of the host.
+    public func typeNames(pf p: PCIAddress) throws(VirtualFunctionsError) -> [String] {
+        try checkPF(p)
+        return catalog.types.map(\.name)
+    }
+
     public func assignedTypes(pf p: PCIAddress) throws(VirtualFunctionsError) -> [(vf: PCIAddress, type: String?)] {
         try checkPF(p)
         let v = try view()

@@ -21,13 +21,26 @@ public enum VGPUBackends {
 
     /// The interface the host offers for `pf`, without opening anything.
     public static func interfaceKind(root: HostRoot, pf: PCIAddress) throws(VirtualFunctionsError) -> VGPUBackendKind {
-        let sysfs = SysfsReader(root: root)
-        guard let d = sysfs.device(pf) else {
+        try interfaceKind(root: root, device: requirePF(root: root, pf))
+    }
+
+    /// `pf` as sysfs shows it, or invalid input naming the address.
+    static func requirePF(root: HostRoot, _ pf: PCIAddress) throws(VirtualFunctionsError) -> PCIDevice {
+        guard let d = SysfsReader(root: root).device(pf) else {
             throw .invalid(
                 .notAPF,
                 "no PCI device \(pf) under \(root.url(HostRoot.pciDevices)); run 'vgpuctl list --all' to see the addresses"
             )
         }
+        return d
+    }
+
+    /// The interface the host offers for the PF `d` (as just read from sysfs).
+    public static func interfaceKind(root: HostRoot, device d: PCIDevice) throws(VirtualFunctionsError)
+        -> VGPUBackendKind
+    {
+        let sysfs = SysfsReader(root: root)
+        let pf = d.address
         if let owner = d.physfn { throw .invalid(.notAPF, "\(pf) is a VF (of \(owner)); name its PF") }
         guard let sr = d.sriov else {
             throw .invalid(.noSRIOV, "\(pf) (\(d.id)) has no SR-IOV capability, so it has no VFs to type")
@@ -58,9 +71,21 @@ public enum VGPUBackends {
         channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
         models: URL = VGPUCatalogSet.builtInDirectory
     ) throws(VirtualFunctionsError) -> any VGPUBackend {
-        let kind = try interfaceKind(root: root, pf: pf)
+        try detect(
+            root: root, kernel: kernel, device: requirePF(root: root, pf), profiles: given, channels: channels,
+            scrubbers: scrubbers, models: models)
+    }
+
+    /// The backend for the PF `gpu` (as just read from sysfs); see the overload by address.
+    public static func detect(
+        root: HostRoot, kernel: any Kernel, device gpu: PCIDevice, profiles given: VGPUProfiles? = nil,
+        channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
+        models: URL = VGPUCatalogSet.builtInDirectory, kind known: VGPUBackendKind? = nil
+    ) throws(VirtualFunctionsError) -> any VGPUBackend {
+        let pf = gpu.address
+        let kind: VGPUBackendKind
+        if let known { kind = known } else { kind = try interfaceKind(root: root, device: gpu) }
         if kind == .generic { return GenericBackend(root: root, pf: pf) }
-        guard let gpu = SysfsReader(root: root).device(pf) else { throw .failed(.deviceGone, "\(pf) disappeared") }
         let profiles: VGPUProfiles
         if let given {
             profiles = given
@@ -98,16 +123,18 @@ public enum VGPUBackends {
     {
         var loaded: VGPUProfiles?
         return { (pf: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUBackend)? in
-            let kind = try interfaceKind(root: root, pf: pf)
+            let gpu = try requirePF(root: root, pf)
+            let kind = try interfaceKind(root: root, device: gpu)
             if kind == .generic { return nil }
             if loaded == nil {
                 loaded = try VirtualFunctionsError.wrapping(.host) {
                     try VGPUProfiles.load(root: root, builtIn: models)
                 }
             }
-            guard let gpu = SysfsReader(root: root).device(pf), loaded?.catalog(for: gpu) != nil else { return nil }
+            guard loaded?.catalog(for: gpu) != nil else { return nil }
             return try detect(
-                root: root, kernel: kernel, pf: pf, profiles: loaded, channels: channels, scrubbers: scrubbers)
+                root: root, kernel: kernel, device: gpu, profiles: loaded, channels: channels, scrubbers: scrubbers,
+                kind: kind)
         }
     }
 }
