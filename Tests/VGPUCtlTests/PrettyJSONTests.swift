@@ -19,6 +19,21 @@ import Testing
             ours == theirs,
             "PrettyJSON:\n\(String(decoding: ours, as: UTF8.self))\nJSONEncoder:\n\(String(decoding: theirs, as: UTF8.self))",
             sourceLocation: sourceLocation)
+        // What --json prints, in pieces of any size: the same bytes and the newline.
+        for chunk in [1, 7, 64, 1 << 16] {
+            let pieces = try printed(value, chunk: chunk)
+            #expect(Array(pieces.joined()) == theirs + [10], "chunk \(chunk)", sourceLocation: sourceLocation)
+            #expect(
+                pieces.dropLast(2).allSatisfy { $0.count >= chunk }, "chunk \(chunk): a piece handed over early",
+                sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The pieces `printJSON` hands to its output.
+    static func printed<T: Encodable>(_ value: T, chunk: Int) throws -> [[UInt8]] {
+        var pieces: [[UInt8]] = []
+        try printJSON(value, chunk: chunk) { pieces.append($0) }
+        return pieces
     }
 
     struct Inner: Encodable {
@@ -111,8 +126,16 @@ import Testing
         #expect(throws: PrettyJSON.Unsupported.self) { try PrettyJSON.encode(WithDate()) }
         #expect(throws: PrettyJSON.Unsupported.self) { try PrettyJSON.encode(WithURL()) }
         #expect(throws: PrettyJSON.Unsupported.self) { try PrettyJSON.encode([Silent()]) }
-        // What --json prints for them is JSONEncoder's.
-        #expect(Array(try jsonBytes(WithDouble())) == (try Self.foundation(WithDouble())))
-        #expect(Array(try jsonBytes(WithURL())) == (try Self.foundation(WithURL())))
+        // What --json prints for them is JSONEncoder's, in one piece: nothing of PrettyJSON's
+        // reaches the output before it knows it can write the whole value, even when the value
+        // it cannot write comes last and the pieces are one byte.
+        #expect(try Self.printed(WithDouble(), chunk: 1) == [(try Self.foundation(WithDouble())) + [10]])
+        #expect(try Self.printed(WithURL(), chunk: 1) == [(try Self.foundation(WithURL())) + [10]])
+        struct LateSilent: Encodable {
+            var names = Array(repeating: "a longer name than one piece", count: 50)
+            var zz = Silent()
+        }
+        #expect(throws: PrettyJSON.Unsupported.self) { try PrettyJSON.encode(LateSilent()) }
+        #expect(try Self.printed(LateSilent(), chunk: 1) == [(try Self.foundation(LateSilent())) + [10]])
     }
 }

@@ -38,17 +38,22 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Encodes `value` as pretty, key-sorted JSON and prints it.
+/// ``PrettyJSON`` writes it in pieces (nothing before the whole value is known to be writable);
+/// otherwise `JSONEncoder`'s bytes are printed at once.
 func printJSON<T: Encodable>(_ value: T) throws {
-    FileHandle.standardOutput.write(try jsonBytes(value) + [UInt8(ascii: "\n")])
+    try printJSON(value) { FileHandle.standardOutput.write(Data($0)) }
 }
 
-/// What `--json` prints for `value`, without the final newline: ``PrettyJSON`` when it can
-/// write the value, else `JSONEncoder` with the same formatting (the same bytes either way).
-func jsonBytes<T: Encodable>(_ value: T) throws -> Data {
-    if let fast = try? PrettyJSON.encode(value) { return Data(fast) }
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return try enc.encode(value)
+/// `printJSON` to `out` (tests), the final newline included.
+func printJSON<T: Encodable>(_ value: T, chunk: Int = 1 << 16, to out: ([UInt8]) -> Void) throws {
+    do {
+        try PrettyJSON.write(value, chunk: chunk, to: out)
+        out([UInt8(ascii: "\n")])
+    } catch {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        out(Array(try enc.encode(value)) + [UInt8(ascii: "\n")])
+    }
 }
 
 /// A plain text table with a header row, columns padded to their widest cell.

@@ -23,6 +23,18 @@ enum PrettyJSON {
         return w.bytes
     }
 
+    /// The same bytes handed to `sink` in pieces of about `chunk` bytes, so the whole output is
+    /// never held at once (a 64x32 `list --all --json` is 1.5 MB). The tree is checked first:
+    /// ``Unsupported`` is thrown before `sink` has seen a byte.
+    static func write<T: Encodable>(_ value: T, chunk: Int = 1 << 16, to sink: ([UInt8]) -> Void) throws {
+        let root = try Node.encoding(value, path: [])
+        try Writer.check(root)
+        var w = Writer()
+        w.chunk = chunk
+        try w.write(root, indent: 0, sink: sink)
+        if !w.bytes.isEmpty { sink(w.bytes) }
+    }
+
     /// A value in the tree: a scalar held in place, or a container.
     enum Value {
         case scalar(Node.Scalar)
@@ -233,26 +245,53 @@ enum PrettyJSON {
     /// The pretty printer.
     struct Writer {
         var bytes: [UInt8] = []
+        /// With a sink: hand the bytes over once this many have gathered.
+        var chunk = Int.max
 
-        mutating func write(_ v: Value, indent: Int) throws {
-            switch v {
-            case .scalar(let s): scalar(s)
-            case .node(let n): try write(n, indent: indent)
+        /// The entries of `object` that are written, in the order written: sorted by key, and a
+        /// key encoded twice keeps its last value (JSONEncoder keeps a dictionary).
+        static func written(_ object: [(key: String, value: Value)]) -> [Int] {
+            let order = object.indices.sorted { a, b in
+                object[a].key == object[b].key
+                    ? a < b : object[a].key.utf8.lexicographicallyPrecedes(object[b].key.utf8)
+            }
+            return order.enumerated().filter { i, at in
+                !(i + 1 < order.count && object[order[i + 1]].key == object[at].key)
+            }.map(\.element)
+        }
+
+        /// Throws ``Unsupported`` where ``write(_:indent:sink:)`` would, without writing.
+        static func check(_ v: Value) throws {
+            if case .node(let n) = v { try check(n) }
+        }
+
+        static func check(_ n: Node) throws {
+            if let object = n.object, n.array == nil, n.scalar == nil {
+                for at in written(object) { if case .node(let c) = object[at].value { try check(c) } }
+            } else if let array = n.array, n.object == nil, n.scalar == nil {
+                for element in array { if case .node(let c) = element { try check(c) } }
+            } else if n.scalar == nil || n.object != nil || n.array != nil {
+                throw Unsupported()
             }
         }
 
-        mutating func write(_ n: Node, indent: Int) throws {
+        mutating func write(_ v: Value, indent: Int, sink: ([UInt8]) -> Void = { _ in }) throws {
+            switch v {
+            case .scalar(let s): scalar(s)
+            case .node(let n): try write(n, indent: indent, sink: sink)
+            }
+            if bytes.count >= chunk {
+                sink(bytes)
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+
+        mutating func write(_ n: Node, indent: Int, sink: ([UInt8]) -> Void = { _ in }) throws {
             if let object = n.object, n.array == nil, n.scalar == nil {
                 bytes.append(UInt8(ascii: "{"))
                 bytes.append(UInt8(ascii: "\n"))
-                let order = object.indices.sorted { a, b in
-                    object[a].key == object[b].key
-                        ? a < b : object[a].key.utf8.lexicographicallyPrecedes(object[b].key.utf8)
-                }
                 var first = true
-                for (i, at) in order.enumerated() {
-                    // A key encoded twice keeps its last value (JSONEncoder keeps a dictionary).
-                    if i + 1 < order.count, object[order[i + 1]].key == object[at].key { continue }
+                for at in Self.written(object) {
                     if !first {
                         bytes.append(UInt8(ascii: ","))
                         bytes.append(UInt8(ascii: "\n"))
@@ -261,7 +300,7 @@ enum PrettyJSON {
                     pad(indent + 1)
                     string(object[at].key)
                     bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-                    try write(object[at].value, indent: indent + 1)
+                    try write(object[at].value, indent: indent + 1, sink: sink)
                 }
                 bytes.append(UInt8(ascii: "\n"))
                 pad(indent)
@@ -277,7 +316,7 @@ enum PrettyJSON {
                     }
                     first = false
                     pad(indent + 1)
-                    try write(element, indent: indent + 1)
+                    try write(element, indent: indent + 1, sink: sink)
                 }
                 bytes.append(UInt8(ascii: "\n"))
                 pad(indent)
