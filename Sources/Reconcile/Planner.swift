@@ -143,13 +143,15 @@ public struct Planner {
 
     /// The processes holding each of `addresses` through VFIO, from one pass over `proc`.
     /// `devices`: the functions as just read (by address), so each is not read again.
+    /// Nothing is read per device when no process holds a VFIO file (a host with no VM running).
     func vfioHolders(of addresses: [PCIAddress], devices: [PCIAddress: PCIDevice] = [:]) -> [PCIAddress: [VFIOHolder]] {
+        let held = sysfs.vfioHolders()
+        guard !held.isEmpty else { return [:] }
         let files = Dictionary(
             addresses.map { a in (a, devices[a].map(sysfs.vfioFiles) ?? sysfs.vfioFiles(a)) },
             uniquingKeysWith: { a, _ in a })
         let all = Set(files.values.joined())
-        guard !all.isEmpty else { return [:] }
-        let holders = sysfs.holders(of: all.sorted())
+        let holders = held.filter { all.contains($0.file) }
         guard !holders.isEmpty else { return [:] }
         return files.mapValues { mine in holders.filter { mine.contains($0.file) } }
     }

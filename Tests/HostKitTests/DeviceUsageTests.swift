@@ -200,6 +200,14 @@ import Testing
         let device = try #require(SysfsReader(root: root).device(a))
         #expect(device.iommuGroup == 7 && device.canonicalPath == dev && !device.entries.isEmpty)
         #expect(usage.users(of: [device])[a] == byAddress)
+        // The one pass over proc for every VFIO file finds both, as asking for the device's files.
+        let sysfs = SysfsReader(root: root)
+        let vfio = sysfs.vfioHolders()
+        #expect(
+            Set(vfio.map { "\($0.pid) \($0.command) \($0.file)" })
+                == ["\(group.pid) qemu-a /dev/vfio/7", "\(cdev.pid) qemu-b /dev/vfio/devices/vfio3"], "\(vfio)")
+        #expect(vfio == sysfs.holders(of: sysfs.vfioFiles(a)))
+        #expect(vfio == sysfs.holders(of: sysfs.vfioFiles(device)))
     }
 
     /// `sys/bus/pci/devices/<BDF>` as a plain directory (no link to `sys/devices`): the device is

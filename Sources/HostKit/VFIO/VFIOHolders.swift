@@ -56,6 +56,17 @@ extension SysfsReader {
     public func holders(of files: [String]) -> [VFIOHolder] {
         guard !files.isEmpty else { return [] }
         let wanted = Set(files)
+        return holders { wanted.contains($0) }
+    }
+
+    /// Processes holding a VFIO file (`/dev/vfio/...`: a group, a cdev, the container) open, in
+    /// one pass over `proc`: what ``holders(of:)`` finds for any set of VFIO files is the part
+    /// of this whose file is in the set.
+    public func vfioHolders() -> [VFIOHolder] { holders { $0.hasPrefix("/dev/vfio/") } }
+
+    /// Processes holding open a file whose path (as the root's host sees it) passes `wanted`,
+    /// sorted by pid and file, each once.
+    public func holders(where wanted: (String) -> Bool) -> [VFIOHolder] {
         var out: [VFIOHolder] = []
         for entry in list("proc") {
             guard let pid = Int(entry) else { continue }
@@ -65,7 +76,7 @@ extension SysfsReader {
                 // A file under the root is the host's file of that path (as DeviceUsage sees it).
                 let target =
                     root.path != "/" && raw.hasPrefix(root.path + "/") ? String(raw.dropFirst(root.path.count)) : raw
-                guard wanted.contains(target) else { continue }
+                guard wanted(target) else { continue }
                 let comm = text("proc/\(entry)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
                 let h = VFIOHolder(pid: pid, command: comm, file: target)
                 if !out.contains(h) { out.append(h) }
