@@ -89,7 +89,8 @@ public struct Planner {
     /// the rules that matched nothing. A selector that names one device (an address, a serial,
     /// a `devices:` index) must find it: otherwise the config is wrong for this host (exit 2,
     /// at the value's line).
-    func resolve(_ config: HostConfig, all: [PCIDevice]) throws(ReconcileError) -> (
+    /// `vfs`: the VFs when `all` holds only the functions that are not VFs (``PCIFunctions``).
+    func resolve(_ config: HostConfig, all: [PCIDevice], vfs: Set<PCIAddress> = []) throws(ReconcileError) -> (
         selected: [(PCIDevice, HostConfig.Rule)], unmatched: [String]
     ) {
         let gpus = all.filter { $0.isNVIDIAGPU && $0.physfn == nil }
@@ -99,7 +100,12 @@ public struct Planner {
             var hits: [PCIDevice]
             switch rule.selector {
             case .address(let a):
-                guard let d = all.first(where: { $0.address == a }) else {
+                let found = all.first(where: { $0.address == a })
+                if found == nil, vfs.contains(a) {
+                    throw .invalid(
+                        .selection, "\(rule.at("select")): \(a) is a VF; a rule selects a whole device (a GPU or a PF)")
+                }
+                guard let d = found else {
                     throw .invalid(
                         .selection,
                         "\(rule.at("select")): selects \(a), which is not on this host (\(root.path)); see 'vgpuctl list --all'"
@@ -144,11 +150,15 @@ public struct Planner {
     /// The processes holding each of `addresses` through VFIO, from one pass over `proc`.
     /// `devices`: the functions as just read (by address), so each is not read again.
     /// Nothing is read per device when no process holds a VFIO file (a host with no VM running).
-    func vfioHolders(of addresses: [PCIAddress], devices: [PCIAddress: PCIDevice] = [:]) -> [PCIAddress: [VFIOHolder]] {
+    func vfioHolders(
+        of addresses: [PCIAddress], devices: [PCIAddress: PCIDevice] = [:], vfs: [PCIAddress: PCIFunctions.VF] = [:]
+    ) -> [PCIAddress: [VFIOHolder]] {
         let held = sysfs.vfioHolders()
         guard !held.isEmpty else { return [:] }
         let files = Dictionary(
-            addresses.map { a in (a, devices[a].map(sysfs.vfioFiles) ?? sysfs.vfioFiles(a)) },
+            addresses.map { a in
+                (a, devices[a].map(sysfs.vfioFiles) ?? vfs[a].map(sysfs.vfioFiles) ?? sysfs.vfioFiles(a))
+            },
             uniquingKeysWith: { a, _ in a })
         let all = Set(files.values.joined())
         let holders = held.filter { all.contains($0.file) }
@@ -157,7 +167,8 @@ public struct Planner {
     }
 
     func observe(
-        _ d: PCIDevice, devices: [PCIAddress: PCIDevice], state: PassthroughState, guests: [String: String],
+        _ d: PCIDevice, devices: [PCIAddress: PCIDevice], vfs vfTable: [PCIAddress: PCIFunctions.VF] = [:],
+        state: PassthroughState, guests: [String: String],
         holders: [PCIAddress: [VFIOHolder]]
     ) throws(ReconcileError) -> ObservedGPU {
         let backend = d.sriov != nil ? try ReconcileError.wrapping(.backend, { try backends(d.address) }) : nil
@@ -169,7 +180,7 @@ public struct Planner {
         }
         let vfs = (d.sriov?.vfs ?? []).map { vf in
             ObservedGPU.ObservedVF(
-                address: vf, type: types[vf], driver: devices[vf]?.driver,
+                address: vf, type: types[vf], driver: vfTable[vf]?.driver ?? devices[vf]?.driver,
                 record: state.devices[vf.description], holders: holders[vf] ?? [],
                 guest: guests[vf.description])
         }
@@ -186,13 +197,14 @@ public struct Planner {
         let state = try ReconcileError.wrapping(.passthroughState) { try PassthroughState.load(root) }
         let guests = try GuestAssignments.load(root).vfs
         var out: [DevicePlan] = []
-        let all = sysfs.allDevices()
-        let byAddress = Dictionary(all.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
-        let resolved = try resolve(config, all: all)
+        let all = sysfs.functions()
+        let byAddress = Dictionary(all.devices.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        let resolved = try resolve(config, all: all.devices, vfs: Set(all.vfs.keys))
         let holders = vfioHolders(
-            of: resolved.selected.flatMap { d, _ in [d.address] + (d.sriov?.vfs ?? []) }, devices: byAddress)
+            of: resolved.selected.flatMap { d, _ in [d.address] + (d.sriov?.vfs ?? []) }, devices: byAddress,
+            vfs: all.vfs)
         for (d, rule) in resolved.selected {
-            let o = try observe(d, devices: byAddress, state: state, guests: guests, holders: holders)
+            let o = try observe(d, devices: byAddress, vfs: all.vfs, state: state, guests: guests, holders: holders)
             var dp = try planDevice(o, rule: rule)
             dp.disturbs = disturbed(dp.steps) { _ in o.vfs.map(\.address) }
             dp.cannot = Feasibility(sysfs: sysfs).check(dp.steps, pf: d)

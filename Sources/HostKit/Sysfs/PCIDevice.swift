@@ -63,15 +63,43 @@ extension SysfsReader {
     /// tried by its path.
     public func device(_ a: PCIAddress) -> PCIDevice? {
         let base = HostRoot.device(a)
-        if let dir = directory(base) {
-            var d = device(a, base: base, text: dir.attribute, linkName: dir.linkName, names: dir.entries.map(\.name))
-            d.entries = dir.entries
-            return d
-        }
+        if let dir = directory(base) { return device(a, in: dir) }
         guard exists(base) else { return nil }
         return device(
             a, base: base, text: { text(base + "/" + $0) }, linkName: { linkName(base + "/" + $0) },
             names: list(base))
+    }
+
+    /// Device `a` read from its directory, already open.
+    private func device(_ a: PCIAddress, in dir: Directory) -> PCIDevice {
+        var d = device(a, base: dir.path, text: dir.attribute, linkName: dir.linkName, names: dir.entries.map(\.name))
+        d.entries = dir.entries
+        return d
+    }
+
+    /// What a plan reads of the PCI functions: every function that is not a VF whole (as
+    /// ``device(_:)`` reads it), and of each VF (a function with a `physfn` link to a PF) only
+    /// its PF, driver, IOMMU group and directory listing: a host of 8 GPUs with 32 VFs each is
+    /// mostly VFs, and a plan uses nothing else of them.
+    public func functions() -> PCIFunctions {
+        var out = PCIFunctions()
+        for a in pciAddresses() {
+            let base = HostRoot.device(a)
+            guard let dir = directory(base) else {
+                if let d = device(a) { out.devices.append(d) }
+                continue
+            }
+            if dir.entries.contains(where: { $0.name == "physfn" }),
+                let pf = dir.linkName("physfn").flatMap(PCIAddress.init)
+            {
+                out.vfs[a] = PCIFunctions.VF(
+                    address: a, physfn: pf, driver: dir.linkName("driver"),
+                    iommuGroup: dir.linkName("iommu_group").flatMap { Int($0) }, entries: dir.entries)
+            } else {
+                out.devices.append(device(a, in: dir))
+            }
+        }
+        return out
     }
 
     /// Builds device `a` from its files: `text` and `linkName` of an entry name, and the names in
@@ -147,4 +175,33 @@ extension SysfsReader {
 
     /// Loaded PCI drivers (names under `sys/bus/pci/drivers`).
     public func pciDrivers() -> [String] { list(HostRoot.pciDrivers) }
+}
+
+/// The PCI functions as a plan reads them (``SysfsReader/functions()``).
+public struct PCIFunctions: Sendable {
+    /// Every function that is not a VF, sorted by address, read whole.
+    public var devices: [PCIDevice] = []
+    /// Every VF, by address, with what a plan uses of it.
+    public var vfs: [PCIAddress: VF] = [:]
+
+    public init() {}
+
+    /// A VF: the fields ``PCIDevice`` would give it of the same names.
+    public struct VF: Sendable, Equatable {
+        public var address: PCIAddress
+        public var physfn: PCIAddress
+        public var driver: String?
+        public var iommuGroup: Int?
+        public var entries: [SysfsReader.Entry]
+
+        public init(
+            address: PCIAddress, physfn: PCIAddress, driver: String?, iommuGroup: Int?, entries: [SysfsReader.Entry]
+        ) {
+            self.address = address
+            self.physfn = physfn
+            self.driver = driver
+            self.iommuGroup = iommuGroup
+            self.entries = entries
+        }
+    }
 }

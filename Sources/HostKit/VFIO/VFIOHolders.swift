@@ -31,10 +31,19 @@ extension SysfsReader {
     /// The same for a device already read: its group from `iommuGroup` and, when its directory
     /// listing is at hand, no look into a `vfio-dev` it does not have.
     public func vfioFiles(_ d: PCIDevice) -> [String] {
-        guard let g = d.iommuGroup else { return vfioFiles(d.address) }
+        vfioFiles(d.address, iommuGroup: d.iommuGroup, entries: d.entries)
+    }
+
+    /// The same for a VF as a plan reads it.
+    public func vfioFiles(_ vf: PCIFunctions.VF) -> [String] {
+        vfioFiles(vf.address, iommuGroup: vf.iommuGroup, entries: vf.entries)
+    }
+
+    func vfioFiles(_ a: PCIAddress, iommuGroup: Int?, entries: [Entry]) -> [String] {
+        guard let g = iommuGroup else { return vfioFiles(a) }
         var files = ["/dev/vfio/\(g)"]
-        if d.entries.isEmpty || d.entries.contains(where: { $0.name == "vfio-dev" }) {
-            for n in vfioCdevs(d.address) { files.append("/dev/vfio/devices/\(n)") }
+        if entries.isEmpty || entries.contains(where: { $0.name == "vfio-dev" }) {
+            for n in vfioCdevs(a) { files.append("/dev/vfio/devices/\(n)") }
         }
         return files
     }
