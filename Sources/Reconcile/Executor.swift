@@ -29,7 +29,8 @@ public struct Executor {
         guard let pf = sysfs.device(vf)?.physfn ?? (sysfs.device(vf)?.sriov != nil ? vf : nil) else {
             throw .failed(.stepFailed, "\(vf) is not a VF (anymore); the plan expected one")
         }
-        guard let b = try ReconcileError.wrapping(.backend, { try backends(pf) }) else {
+        guard let pfDevice = sysfs.device(pf) else { throw .failed(.stepFailed, "\(pf) is gone; the plan expected it") }
+        guard let b = try ReconcileError.wrapping(.backend, { try backends(pfDevice) }) else {
             throw .failed(.stepFailed, "\(pf) offers no vGPU interface")
         }
         return b

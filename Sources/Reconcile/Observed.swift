@@ -22,5 +22,6 @@ struct ObservedGPU {
     }
 }
 
-/// Chooses the vGPU backend of a PF (nil: the host offers no vGPU interface for it).
-public typealias BackendProvider = (PCIAddress) throws -> (any VGPUBackend)?
+/// Chooses the vGPU backend of a PF, given as just read from sysfs (nil: the host offers no vGPU
+/// interface for it).
+public typealias BackendProvider = (PCIDevice) throws -> (any VGPUBackend)?

@@ -171,7 +171,7 @@ public struct Planner {
         state: PassthroughState, guests: [String: String],
         holders: [PCIAddress: [VFIOHolder]]
     ) throws(ReconcileError) -> ObservedGPU {
-        let backend = d.sriov != nil ? try ReconcileError.wrapping(.backend, { try backends(d.address) }) : nil
+        let backend = d.sriov != nil ? try ReconcileError.wrapping(.backend, { try backends(d) }) : nil
         var types: [PCIAddress: String] = [:]
         if let backend, (d.sriov?.numVFs ?? 0) > 0 {
             for (vf, t) in try ReconcileError.wrapping(.backend, { try backend.assignedTypes(pf: d.address) }) {

@@ -182,7 +182,7 @@ import VirtualFunctions
                 root: root, kernel: SimulatedKernel(root: root),
                 channels: { (p: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUControlChannel)? in
                     TestFirmwareChannel(firmware: SimVGPUFirmware(root: root, pf: p))
-                })(VF.h100)
+                })(try #require(SysfsReader(root: root).device(VF.h100)))
             #expect(provided?.kind == (kind == .generic ? nil : kind))
         }
         // The NIC of the mixed host is plain SR-IOV.

@@ -48,7 +48,11 @@ public enum VGPUBackends {
         if sr.vfs.contains(where: { sysfs.exists(HostRoot.deviceFile($0, "nvidia/current_vgpu_type")) }) {
             return .vendorSysfs
         }
-        if sr.vfs.contains(where: { sysfs.exists("\(HostRoot.mdevBus)/\($0)") }) { return .mdev }
+        // One listing of the mdev bus, not a look per VF.
+        if !sr.vfs.isEmpty {
+            let mdevParents = Set(sysfs.list(HostRoot.mdevBus))
+            if sr.vfs.contains(where: { mdevParents.contains($0.description) }) { return .mdev }
+        }
         if fwctlDevice(root: root, pf: pf) != nil { return .upstream }
         if d.driver == "nvidia" && sysfs.exists(vgpuModule) { return sysfs.exists(mdevBus) ? .mdev : .vendorSysfs }
         return .generic
@@ -113,17 +117,17 @@ public enum VGPUBackends {
         return typed
     }
 
-    /// A provider for the reconciler: the backend of a PF, nil when the host offers no vGPU types
-    /// for it (generic SR-IOV, or an NVIDIA GPU no catalog covers). Profile files are read once.
+    /// A provider for the reconciler: the backend of a PF (as the caller just read it, so it is
+    /// not read again), nil when the host offers no vGPU types for it (generic SR-IOV, or an
+    /// NVIDIA GPU no catalog covers). Profile files are read once.
     public static func provider(
         root: HostRoot, kernel: any Kernel, channels: ControlChannelFactory? = nil, scrubbers: ScrubberFactory? = nil,
         models: URL = VGPUCatalogSet.builtInDirectory
     )
-        -> (PCIAddress) throws(VirtualFunctionsError) -> (any VGPUBackend)?
+        -> (PCIDevice) throws(VirtualFunctionsError) -> (any VGPUBackend)?
     {
         var loaded: VGPUProfiles?
-        return { (pf: PCIAddress) throws(VirtualFunctionsError) -> (any VGPUBackend)? in
-            let gpu = try requirePF(root: root, pf)
+        return { (gpu: PCIDevice) throws(VirtualFunctionsError) -> (any VGPUBackend)? in
             let kind = try interfaceKind(root: root, device: gpu)
             if kind == .generic { return nil }
             if loaded == nil {
